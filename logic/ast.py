@@ -1,0 +1,505 @@
+"""The formula AST: a small closed set of frozen nodes.
+
+Core nodes (every backend handles only these, after :func:`desugar`):
+``Const Atom Not And Or Next Until Prev Since``.
+Derived nodes (kept so that printing and explanation read like the input):
+``Implies Iff WeakNext Eventually Always Release WeakUntil StrongRelease Once
+Historically``.
+
+Build formulas with the smart constructors (``conj``, ``disj``, ``neg``, ...), the
+operator functions (``F(a, lo=0, hi=30)``, ``U(a, b)``, ...) or Python operators
+(``a & b``, ``a | b``, ``~a``, ``a >> b``); they normalize as they build: n-ary
+``&``/``|`` are flattened and deduplicated, identities are dropped, ``!!a`` is
+``a`` and constants fold. The node constructors themselves do not normalize.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Union
+
+from .errors import InvalidArgument, InvalidValue
+
+# --------------------------------------------------------------------------- bounds
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """A window ``[lo, hi]`` relative to the current frame.
+
+    ``unit`` is ``"frames"`` (integers) or ``"s"`` (seconds, floats); ``hi=None`` is
+    infinity. Time bounds become frame bounds with :func:`framelogic.logic.resolve_time`
+    once the sampling rate is known: offsets ``k`` with ``lo <= k/fps <= hi``.
+    """
+
+    lo: float = 0
+    hi: float | None = None
+    unit: str = "frames"
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("frames", "s"):
+            raise InvalidValue(f"unit={self.unit!r} must be 'frames' or 's'")
+        if self.lo < 0 or (self.hi is not None and self.hi < 0):
+            raise InvalidValue(f"bound [{self.lo}, {self.hi}] must not be negative")
+        if self.hi is not None and self.hi < self.lo:
+            raise InvalidValue(
+                f"bound [{self.lo}, {self.hi}] is reversed; write the smaller number first"
+            )
+        if self.hi is None and self.lo == 0:
+            object.__setattr__(self, "unit", "frames")  # [0,inf) is the same in any unit
+        if self.unit == "frames":
+            if self.lo != int(self.lo) or (self.hi is not None and self.hi != int(self.hi)):
+                raise InvalidValue(
+                    f"frame bound [{self.lo}, {self.hi}] must be whole frames; "
+                    "add a unit such as 's' or 'ms' for time"
+                )
+            object.__setattr__(self, "lo", int(self.lo))
+            if self.hi is not None:
+                object.__setattr__(self, "hi", int(self.hi))
+
+    @property
+    def is_trivial(self) -> bool:
+        """``[0, inf)`` in any unit: the same as no bound at all."""
+        return self.lo == 0 and self.hi is None
+
+    def frames(self, fps: float | None) -> tuple[int, int | None]:
+        """``(lo, hi)`` in frames; needs ``fps`` for time bounds."""
+        if self.unit == "frames":
+            return int(self.lo), None if self.hi is None else int(self.hi)
+        if fps is None:
+            from .errors import UnknownRateError
+
+            raise UnknownRateError(
+                f"the bound {self} is in seconds but no sampling rate is known; "
+                "pass fps=... (or --fps on the command line), or use frame bounds"
+            )
+        eps = 1e-9
+        lo = math.ceil(self.lo * fps - eps)
+        hi = None if self.hi is None else math.floor(self.hi * fps + eps)
+        if hi is not None and hi < lo:
+            raise InvalidValue(
+                f"the bound {self} contains no frame at {fps:g} fps; widen it or sample faster"
+            )
+        return lo, hi
+
+    def __str__(self) -> str:
+        def num(x: float | None) -> str:
+            if x is None:
+                return "inf"
+            if self.unit == "frames":
+                return str(int(x))
+            r = repr(float(x))
+            return (r[:-2] if r.endswith(".0") else r) + "s"
+
+        return f"[{num(self.lo)},{num(self.hi)}]"
+
+
+UNBOUNDED = Bound()
+
+# --------------------------------------------------------------------------- core nodes
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """``true`` or ``false``."""
+
+    value: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    """A proposition. ``quoted`` atoms are inline prompts (``"a red light"``)."""
+
+    name: str
+    quoted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    arg: Formula
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    args: tuple[Formula, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    args: tuple[Formula, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Next:
+    """Strong next ``X``: there is a next frame and ``arg`` holds there."""
+
+    arg: Formula
+
+
+@dataclass(frozen=True, slots=True)
+class Until:
+    """``left U[lo,hi] right``: right at some j in the window, left on [i, j)."""
+
+    left: Formula
+    right: Formula
+    bound: Bound = UNBOUNDED
+
+
+@dataclass(frozen=True, slots=True)
+class Prev:
+    """Strong previous ``Y``: there is a previous frame and ``arg`` held there."""
+
+    arg: Formula
+
+
+@dataclass(frozen=True, slots=True)
+class Since:
+    """``left S[lo,hi] right``: right at some j in the past window, left on (j, i]."""
+
+    left: Formula
+    right: Formula
+    bound: Bound = UNBOUNDED
+
+
+# --------------------------------------------------------------------------- derived nodes
+
+
+@dataclass(frozen=True, slots=True)
+class Implies:
+    left: Formula
+    right: Formula
+
+
+@dataclass(frozen=True, slots=True)
+class Iff:
+    left: Formula
+    right: Formula
+
+
+@dataclass(frozen=True, slots=True)
+class WeakNext:
+    """Weak next ``N``/``WX``: true on the last frame, else ``arg`` at the next one."""
+
+    arg: Formula
+
+
+@dataclass(frozen=True, slots=True)
+class Eventually:
+    arg: Formula
+    bound: Bound = UNBOUNDED
+
+
+@dataclass(frozen=True, slots=True)
+class Always:
+    arg: Formula
+    bound: Bound = UNBOUNDED
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    left: Formula
+    right: Formula
+    bound: Bound = UNBOUNDED
+
+
+@dataclass(frozen=True, slots=True)
+class WeakUntil:
+    left: Formula
+    right: Formula
+    bound: Bound = UNBOUNDED
+
+
+@dataclass(frozen=True, slots=True)
+class StrongRelease:
+    left: Formula
+    right: Formula
+    bound: Bound = UNBOUNDED
+
+
+@dataclass(frozen=True, slots=True)
+class Once:
+    arg: Formula
+    bound: Bound = UNBOUNDED
+
+
+@dataclass(frozen=True, slots=True)
+class Historically:
+    arg: Formula
+    bound: Bound = UNBOUNDED
+
+
+Formula = Union[
+    Const, Atom, Not, And, Or, Next, Until, Prev, Since,
+    Implies, Iff, WeakNext, Eventually, Always, Release, WeakUntil, StrongRelease,
+    Once, Historically,
+]  # fmt: skip
+
+CORE_TYPES = (Const, Atom, Not, And, Or, Next, Until, Prev, Since)
+UNARY_TEMPORAL = (Next, WeakNext, Prev, Eventually, Always, Once, Historically)
+BINARY_TEMPORAL = (Until, Release, WeakUntil, StrongRelease, Since)
+NODE_TYPES = CORE_TYPES + (
+    Implies, Iff, WeakNext, Eventually, Always, Release, WeakUntil, StrongRelease, Once, Historically,
+)  # fmt: skip
+
+TRUE = Const(True)
+FALSE = Const(False)
+
+
+def children(f: Formula) -> tuple[Formula, ...]:
+    """The direct subformulas of ``f``, left to right."""
+    match f:
+        case Const() | Atom():
+            return ()
+        case And(args) | Or(args):
+            return args
+        case Not(a) | Next(a) | Prev(a) | WeakNext(a) | Eventually(a) | Always(a) | Once(a) | Historically(a):
+            return (a,)
+        case _:
+            return (f.left, f.right)  # type: ignore[union-attr]
+
+
+def is_formula(x: object) -> bool:
+    return isinstance(x, NODE_TYPES)
+
+
+# --------------------------------------------------------------------------- smart constructors
+
+
+def _check(name: str, f: object) -> Formula:
+    if isinstance(f, bool):
+        return TRUE if f else FALSE
+    if isinstance(f, str):
+        return atom(f)
+    if not isinstance(f, NODE_TYPES):
+        raise InvalidArgument(f"{name}={f!r} is not a formula; build one with atom('...') or parse('...')")
+    return f  # type: ignore[return-value]
+
+
+def _bound(lo: float | str | None, hi: float | str | None, unit: str | None) -> Bound:
+    """Build a bound from ``lo``/``hi`` numbers (frames) or strings like ``'2.5s'``."""
+    from .grammar import parse_duration  # the grammar owns the unit syntax
+
+    units = set()
+    vals: list[float | None] = []
+    for name, v in (("lo", lo), ("hi", hi)):
+        if v is None or (isinstance(v, float) and math.isinf(v)):
+            vals.append(None if name == "hi" else 0)
+            continue
+        if isinstance(v, str):
+            value, u = parse_duration(v)
+            if value is None:
+                vals.append(None if name == "hi" else 0)
+                continue
+            vals.append(value)
+            units.add(u)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            vals.append(v)
+            units.add(unit or "frames")
+        else:
+            raise InvalidArgument(f"{name}={v!r} must be a number of frames or a duration like '2s'")
+    if len(units) > 1:
+        raise InvalidValue(f"bound [{lo}, {hi}] mixes frames and seconds; use one unit")
+    return Bound(vals[0] or 0, vals[1], units.pop() if units else "frames")
+
+
+def atom(name: str, *, quoted: bool | None = None) -> Atom:
+    """A proposition; names that are not identifiers are inline prompts (quoted)."""
+    if not isinstance(name, str) or not name:
+        raise InvalidArgument(f"name={name!r} must be a non-empty string")
+    if quoted is None:
+        from .grammar import is_identifier
+
+        quoted = not is_identifier(name)
+    return Atom(name, quoted)
+
+
+def neg(f: Formula) -> Formula:
+    f = _check("f", f)
+    match f:
+        case Const(v):
+            return Const(not v)
+        case Not(a):
+            return a
+    return Not(f)
+
+
+def _nary(cls: type, unit: Const, zero: Const, args: tuple) -> Formula:
+    flat: list[Formula] = []
+    seen: set[Formula] = set()
+    for a in args:
+        a = _check("arg", a)
+        parts = a.args if isinstance(a, cls) else (a,)
+        for p in parts:
+            if p == zero:
+                return zero
+            if p == unit or p in seen:
+                continue
+            seen.add(p)
+            flat.append(p)
+    for p in flat:  # complementary pair: a & !a = false, a | !a = true
+        if isinstance(p, Not) and p.arg in seen:
+            return zero
+    if not flat:
+        return unit
+    if len(flat) == 1:
+        return flat[0]
+    return cls(tuple(flat))
+
+
+def conj(*args: Formula) -> Formula:
+    """``a & b & ...`` flattened, deduplicated, with ``true`` dropped."""
+    return _nary(And, TRUE, FALSE, args)
+
+
+def disj(*args: Formula) -> Formula:
+    """``a | b | ...`` flattened, deduplicated, with ``false`` dropped."""
+    return _nary(Or, FALSE, TRUE, args)
+
+
+def implies(a: Formula, b: Formula) -> Formula:
+    a, b = _check("a", a), _check("b", b)
+    if a == TRUE:
+        return b
+    if a == FALSE or b == TRUE:
+        return TRUE
+    if b == FALSE:
+        return neg(a)
+    return Implies(a, b)
+
+
+def iff(a: Formula, b: Formula) -> Formula:
+    a, b = _check("a", a), _check("b", b)
+    if a == b:
+        return TRUE
+    for x, y in ((a, b), (b, a)):
+        if x == TRUE:
+            return y
+        if x == FALSE:
+            return neg(y)
+    return Iff(a, b)
+
+
+def X(a: Formula) -> Formula:
+    """Strong next: false on the last frame."""
+    a = _check("a", a)
+    return FALSE if a == FALSE else Next(a)
+
+
+def N(a: Formula) -> Formula:
+    """Weak next: true on the last frame."""
+    a = _check("a", a)
+    return TRUE if a == TRUE else WeakNext(a)
+
+
+def Y(a: Formula) -> Formula:
+    """Strong previous (yesterday): false on the first frame."""
+    a = _check("a", a)
+    return FALSE if a == FALSE else Prev(a)
+
+
+def temporal(cls: type, *args: Formula, bound: Bound = UNBOUNDED) -> Formula:
+    """Build a bounded temporal node of type ``cls``, folding only what is constant
+    under every bound (``F false = false``, ``G true = true``, ``a U false = false`` ...)."""
+    args = tuple(_check("arg", a) for a in args)
+    if cls in (Eventually, Once):
+        return FALSE if args[0] == FALSE else cls(args[0], bound)
+    if cls in (Always, Historically):
+        return TRUE if args[0] == TRUE else cls(args[0], bound)
+    left, right = args
+    if cls in (Until, Since):
+        return FALSE if right == FALSE else cls(left, right, bound)
+    if cls is Release:
+        return TRUE if right == TRUE else cls(left, right, bound)
+    if cls is WeakUntil:
+        return TRUE if left == TRUE else cls(left, right, bound)
+    if cls is StrongRelease:
+        return FALSE if left == FALSE else cls(left, right, bound)
+    raise InvalidArgument(f"cls={cls!r} is not a bounded temporal operator")
+
+
+def F(a: Formula, lo: float | str | None = 0, hi: float | str | None = None, *, unit: str | None = None) -> Formula:
+    """Eventually, within ``[lo, hi]`` frames ahead (``unit='s'`` or ``'2s'`` for seconds)."""
+    return temporal(Eventually, a, bound=_bound(lo, hi, unit))
+
+
+def G(a: Formula, lo: float | str | None = 0, hi: float | str | None = None, *, unit: str | None = None) -> Formula:
+    """Always, within ``[lo, hi]`` frames ahead (vacuously true past the trace end)."""
+    return temporal(Always, a, bound=_bound(lo, hi, unit))
+
+
+def O(a: Formula, lo: float | str | None = 0, hi: float | str | None = None, *, unit: str | None = None) -> Formula:  # noqa: E743
+    """Once, within ``[lo, hi]`` frames back."""
+    return temporal(Once, a, bound=_bound(lo, hi, unit))
+
+
+def H(a: Formula, lo: float | str | None = 0, hi: float | str | None = None, *, unit: str | None = None) -> Formula:
+    """Historically, within ``[lo, hi]`` frames back."""
+    return temporal(Historically, a, bound=_bound(lo, hi, unit))
+
+
+def U(a: Formula, b: Formula, lo: float | str | None = 0, hi: float | str | None = None, *, unit: str | None = None) -> Formula:
+    """Strong until: ``b`` at some frame of the window, ``a`` at every frame before it."""
+    return temporal(Until, a, b, bound=_bound(lo, hi, unit))
+
+
+def R(a: Formula, b: Formula, lo: float | str | None = 0, hi: float | str | None = None, *, unit: str | None = None) -> Formula:
+    """Release: ``b`` at every frame of the window up to and including the first ``a``."""
+    return temporal(Release, a, b, bound=_bound(lo, hi, unit))
+
+
+def W(a: Formula, b: Formula, lo: float | str | None = 0, hi: float | str | None = None, *, unit: str | None = None) -> Formula:
+    """Weak until: ``(a U b) | G a`` over the same window."""
+    return temporal(WeakUntil, a, b, bound=_bound(lo, hi, unit))
+
+
+def M(a: Formula, b: Formula, lo: float | str | None = 0, hi: float | str | None = None, *, unit: str | None = None) -> Formula:
+    """Strong release: ``(a R b) & F a`` over the same window."""
+    return temporal(StrongRelease, a, b, bound=_bound(lo, hi, unit))
+
+
+def S(a: Formula, b: Formula, lo: float | str | None = 0, hi: float | str | None = None, *, unit: str | None = None) -> Formula:
+    """Since: ``b`` at some frame of the past window, ``a`` at every frame after it up to now."""
+    return temporal(Since, a, b, bound=_bound(lo, hi, unit))
+
+
+# Python operators on every node: a & b, a | b, ~a, a >> b (implies).
+def _and(self: Formula, other: Formula) -> Formula:
+    return conj(self, other)
+
+
+def _rand(self: Formula, other: Formula) -> Formula:
+    return conj(other, self)
+
+
+def _or(self: Formula, other: Formula) -> Formula:
+    return disj(self, other)
+
+
+def _ror(self: Formula, other: Formula) -> Formula:
+    return disj(other, self)
+
+
+def _invert(self: Formula) -> Formula:
+    return neg(self)
+
+
+def _rshift(self: Formula, other: Formula) -> Formula:
+    return implies(self, other)
+
+
+def _str(self: Formula) -> str:
+    from .printer import to_text
+
+    return to_text(self)
+
+
+for _cls in NODE_TYPES:
+    _cls.__and__ = _and  # type: ignore[attr-defined]
+    _cls.__rand__ = _rand  # type: ignore[attr-defined]
+    _cls.__or__ = _or  # type: ignore[attr-defined]
+    _cls.__ror__ = _ror  # type: ignore[attr-defined]
+    _cls.__invert__ = _invert  # type: ignore[attr-defined]
+    _cls.__rshift__ = _rshift  # type: ignore[attr-defined]
+    _cls.__str__ = _str  # type: ignore[attr-defined]
+del _cls

@@ -1,0 +1,447 @@
+"""Text -> Formula: the lark LALR parser for ``formula.lark``.
+
+``parse(text)`` returns a :class:`Formula`; ``parse_spec(text)`` also returns the
+PCTL-style wrapper ``P>=0.8 [ ... ]`` as a :class:`Spec`. Every failure is a
+:class:`FormulaSyntaxError` with line, column, a caret and a hint; raw lark
+exceptions never escape.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import ast as A
+from .errors import FormulaSyntaxError, FramelogicError, InvalidArgument
+
+#: Formulas nesting deeper than this are refused (with a clear error) so that no
+#: pass can hit Python's recursion limit; real queries nest a few levels.
+MAX_DEPTH = 200
+
+KEYWORDS = frozenset(
+    """X N WX F G Y O H U R W M S P true false inf not and or implies iff next weak_next
+    eventually always previously once historically until release weak_until strong_release
+    since""".split()
+)
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(ms|min|s)?\Z")
+
+
+def is_identifier(name: str) -> bool:
+    """True if ``name`` can be written bare (not a keyword, identifier syntax)."""
+    return bool(_IDENT.match(name)) and name not in KEYWORDS
+
+
+def parse_duration(text: str) -> tuple[float | None, str]:
+    """``'2.5s'`` -> ``(2.5, 's')``, ``'500ms'`` -> ``(0.5, 's')``, ``'30'`` -> ``(30, 'frames')``,
+    ``'inf'`` -> ``(None, 'frames')``."""
+    text = text.strip()
+    if text == "inf":
+        return None, "frames"
+    m = _DURATION.match(text)
+    if not m:
+        raise InvalidArgument(f"{text!r} is not a bound: write frames (30), seconds (2.5s), ms or min")
+    unit = m.group(2)
+    number = text[: len(text) - len(unit)] if unit else text
+    value = float(number)
+    if unit is None:
+        if value != int(value):
+            raise InvalidArgument(
+                f"{text!r}: frame counts are whole numbers; add a unit (s, ms, min) for time"
+            )
+        return int(value), "frames"
+    scale = {"s": 1.0, "ms": 1e-3, "min": 60.0}[unit]
+    return value * scale, "s"
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """A formula with the optional PCTL wrapper: ``P>=0.8 [ φ ]`` or ``P=? [ φ ]``.
+
+    ``comparison`` is one of ``>= > <= <`` or ``None`` (no wrapper, or ``P=?``);
+    ``threshold`` is the number after it. ``query`` is True for ``P=?``.
+    """
+
+    formula: A.Formula
+    comparison: str | None = None
+    threshold: float | None = None
+    query: bool = False
+
+    def __str__(self) -> str:
+        from .printer import to_text
+
+        body = to_text(self.formula)
+        if self.query:
+            return f"P=? [ {body} ]"
+        if self.comparison is not None:
+            return f"P{self.comparison}{self.threshold:g} [ {body} ]"
+        return body
+
+
+class _SemanticError(FramelogicError):
+    """Raised inside callbacks; turned into a FormulaSyntaxError with a position."""
+
+    def __init__(self, message: str, token: Token | None, hint: str | None = None):
+        super().__init__(message)
+        self.message, self.token, self.hint = message, token, hint
+
+
+_UNESCAPE = re.compile(r"\\(.)")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}
+
+
+def unquote(token: str) -> str:
+    """The text of a quoted string token, with backslash escapes resolved."""
+    return _UNESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(1)), token[1:-1])
+
+
+class _Build:
+    """Builds AST nodes during the LALR parse (no parse tree, no recursion)."""
+
+    def __init__(self) -> None:
+        self.depths: dict[int, int] = {}
+        self.last_token: Token | None = None
+
+    def _node(self, f: A.Formula, *kids: A.Formula) -> A.Formula:
+        d = 1 + max((self.depths.get(id(k), 1) for k in kids), default=0)
+        if d > MAX_DEPTH:
+            raise _SemanticError(
+                f"formula nests deeper than {MAX_DEPTH} levels",
+                self.last_token,
+                "split it into named sub-queries, or flatten repeated operators "
+                "(X X X a is F[3,3] a)",
+            )
+        self.depths[id(f)] = max(d, self.depths.get(id(f), 1))
+        return f
+
+    # atoms
+    def name(self, tok: Token) -> A.Formula:
+        self.last_token = tok
+        return A.Atom(str(tok), False)
+
+    def prompt(self, tok: Token) -> A.Formula:
+        self.last_token = tok
+        text = unquote(str(tok))
+        if not text.strip():
+            raise _SemanticError("empty prompt", tok, 'write what the frame should show, e.g. "a red light"')
+        return A.Atom(text, True)
+
+    def true(self) -> A.Formula:
+        return A.TRUE
+
+    def false(self) -> A.Formula:
+        return A.FALSE
+
+    # boolean
+    def not_(self, a: A.Formula) -> A.Formula:
+        return self._node(A.neg(a), a)
+
+    def and_(self, a: A.Formula, b: A.Formula) -> A.Formula:
+        return self._node(A.conj(a, b), a, b)
+
+    def or_(self, a: A.Formula, b: A.Formula) -> A.Formula:
+        return self._node(A.disj(a, b), a, b)
+
+    def implies(self, a: A.Formula, b: A.Formula) -> A.Formula:
+        return self._node(A.implies(a, b), a, b)
+
+    def iff(self, a: A.Formula, b: A.Formula) -> A.Formula:
+        return self._node(A.iff(a, b), a, b)
+
+    # bounds
+    def bound(self, lbrack: Token, lo: Token | None, hi: Token) -> tuple[A.Bound, Token]:
+        self.last_token = lbrack
+        try:
+            lo_v, lo_u = parse_duration(str(lo)) if lo is not None else (0, None)
+            hi_v, hi_u = parse_duration(str(hi))
+        except InvalidArgument as e:
+            raise _SemanticError(str(e), lo if lo is not None else hi) from None
+        units = {u for u, v in ((lo_u, lo_v), (hi_u, hi_v)) if u is not None and v is not None and v != 0}
+        units |= {u for u, t in ((lo_u, lo), (hi_u, hi)) if t is not None and str(t) != "inf" and u == "s"}
+        if len(units) > 1:
+            raise _SemanticError(
+                f"bound [{lo or ''},{hi}] mixes frames and seconds", lbrack,
+                "give both ends in one unit, e.g. [0,2s] or [0,60]",
+            )
+        unit = units.pop() if units else "frames"
+        if lo_v is None:
+            raise _SemanticError("the lower end of a bound cannot be inf", lo, "write [n,inf]")
+        if hi_v is not None and hi_v < lo_v:
+            raise _SemanticError(
+                f"bound [{lo},{hi}] is reversed (lower end above upper end)", lbrack,
+                f"write [{hi},{lo}]",
+            )
+        return A.Bound(lo_v, hi_v, unit), lbrack
+
+    def _b(self, bound: tuple[A.Bound, Token] | None) -> A.Bound:
+        return A.UNBOUNDED if bound is None else bound[0]
+
+    # unary temporal
+    def _single_step(self, op: str, bound: tuple[A.Bound, Token] | None) -> None:
+        if bound is not None and not bound[0].is_trivial:
+            raise _SemanticError(
+                f"{op} moves exactly one frame and takes no bound", bound[1],
+                f"for 'k frames later' write F[k,k] a (or G[k,k] a); for the past O[k,k] a",
+            )
+
+    def next_(self, bound, a):  # type: ignore[no-untyped-def]
+        self._single_step("X", bound)
+        return self._node(A.X(a), a)
+
+    def weak_next(self, bound, a):  # type: ignore[no-untyped-def]
+        self._single_step("N", bound)
+        return self._node(A.N(a), a)
+
+    def prev(self, bound, a):  # type: ignore[no-untyped-def]
+        self._single_step("Y", bound)
+        return self._node(A.Y(a), a)
+
+    def eventually(self, bound, a):  # type: ignore[no-untyped-def]
+        return self._node(A.temporal(A.Eventually, a, bound=self._b(bound)), a)
+
+    def always(self, bound, a):  # type: ignore[no-untyped-def]
+        return self._node(A.temporal(A.Always, a, bound=self._b(bound)), a)
+
+    def once(self, bound, a):  # type: ignore[no-untyped-def]
+        return self._node(A.temporal(A.Once, a, bound=self._b(bound)), a)
+
+    def historically(self, bound, a):  # type: ignore[no-untyped-def]
+        return self._node(A.temporal(A.Historically, a, bound=self._b(bound)), a)
+
+    # binary temporal
+    def until(self, a, bound, b):  # type: ignore[no-untyped-def]
+        return self._node(A.temporal(A.Until, a, b, bound=self._b(bound)), a, b)
+
+    def release(self, a, bound, b):  # type: ignore[no-untyped-def]
+        return self._node(A.temporal(A.Release, a, b, bound=self._b(bound)), a, b)
+
+    def weak_until(self, a, bound, b):  # type: ignore[no-untyped-def]
+        return self._node(A.temporal(A.WeakUntil, a, b, bound=self._b(bound)), a, b)
+
+    def strong_release(self, a, bound, b):  # type: ignore[no-untyped-def]
+        return self._node(A.temporal(A.StrongRelease, a, b, bound=self._b(bound)), a, b)
+
+    def since(self, a, bound, b):  # type: ignore[no-untyped-def]
+        return self._node(A.temporal(A.Since, a, b, bound=self._b(bound)), a, b)
+
+    # top level
+    def prob_threshold(self, cmp: Token, num: Token, f: A.Formula) -> Spec:
+        text = str(num)
+        try:
+            value = float(text)
+        except ValueError:
+            raise _SemanticError(f"threshold {text!r} is not a probability", num) from None
+        if not 0.0 <= value <= 1.0:
+            raise _SemanticError(f"threshold {text} is not a probability in [0, 1]", num)
+        return Spec(f, str(cmp), value)
+
+    def prob_query(self, f: A.Formula) -> Spec:
+        return Spec(f, None, None, True)
+
+    def start(self, x):  # type: ignore[no-untyped-def]
+        return x if isinstance(x, Spec) else Spec(x)
+
+
+@cache
+def _grammar_text() -> str:
+    return resources.files(__package__).joinpath("formula.lark").read_text(encoding="utf-8")
+
+
+_CALLBACKS = (
+    "name", "prompt", "true", "false", "not_", "and_", "or_", "implies", "iff", "bound",
+    "next_", "weak_next", "prev", "eventually", "always", "once", "historically", "until",
+    "release", "weak_until", "strong_release", "since", "prob_threshold", "prob_query", "start",
+)  # fmt: skip
+
+
+class _Dispatch(Transformer):
+    """Forwards each parser callback to the builder of the parse in progress.
+
+    lark binds callbacks when a parser is built, and building the LALR tables
+    costs tens of milliseconds, so one parser is built once and the per-parse
+    state (the depth table) lives in a fresh :class:`_Build` set before each parse.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: _Build | None = None
+
+
+def _forwarder(name: str):  # type: ignore[no-untyped-def]
+    def forward(self, *children):  # type: ignore[no-untyped-def]
+        return getattr(self.current, name)(*children)
+
+    forward.__name__ = name
+    return v_args(inline=True)(forward)
+
+
+for _name in _CALLBACKS:
+    setattr(_Dispatch, _name, _forwarder(_name))
+del _name
+
+_LOCK = threading.Lock()
+
+
+@cache
+def _parser() -> tuple[Lark, _Dispatch]:
+    dispatch = _Dispatch()
+    return Lark(_grammar_text(), parser="lalr", transformer=dispatch, maybe_placeholders=True), dispatch
+
+
+def _parse_with(builder: _Build, text: str) -> Spec:
+    parser, dispatch = _parser()
+    with _LOCK:
+        dispatch.current = builder
+        try:
+            return parser.parse(text)
+        finally:
+            dispatch.current = None
+
+
+def parse_spec(text: str, *, source: str | None = None) -> Spec:
+    """Parse a formula with its optional ``P>=p [ ... ]`` wrapper."""
+    if not isinstance(text, str):
+        raise InvalidArgument(f"text={text!r} must be a string")
+    try:
+        return _parse_with(_Build(), text)
+    except _SemanticError as e:
+        line, col = _pos(e.token, text)
+        raise FormulaSyntaxError(
+            e.message, text=text, line=line, column=col, source=source, hint=e.hint
+        ) from None
+    except UnexpectedInput as e:
+        raise _syntax_error(e, text, source) from None
+
+
+def parse(text: str, *, source: str | None = None) -> A.Formula:
+    """Parse a formula; a PCTL wrapper ``P>=0.8 [ φ ]`` is accepted and dropped
+    (use :func:`parse_spec` to keep its threshold).
+
+    >>> print(parse('P>=0.80 [ "car" U "person" ]'))
+    "car" U "person"
+    """
+    return parse_spec(text, source=source).formula
+
+
+def _pos(token: Token | None, text: str) -> tuple[int, int]:
+    if token is not None and getattr(token, "line", None) is not None:
+        return int(token.line), int(token.column)
+    return 1, 1
+
+
+_BINARY = {"U", "R", "W", "M", "S", "until", "release", "weak_until", "strong_release", "since"}
+_INFIX = {"&", "&&", "and", "|", "||", "or", "->", "implies", "<->", "iff"}
+
+
+def _syntax_error(e: UnexpectedInput, text: str, source: str | None) -> FormulaSyntaxError:
+    line = getattr(e, "line", None) or 1
+    col = getattr(e, "column", None) or 1
+    opens = _paren_balance(text)
+    if isinstance(e, UnexpectedCharacters):
+        rest = text[e.pos_in_stream : e.pos_in_stream + 3]
+        if rest.startswith("=>"):
+            msg, hint = "unknown operator '=>'", "write '->' (or 'implies') for implication"
+        elif rest.startswith("<=>"):
+            msg, hint = "unknown operator '<=>'", "write '<->' (or 'iff') for equivalence"
+        elif rest[:1] == "~":
+            msg, hint = "unknown operator '~'", "write '!' (or 'not') for negation"
+        elif rest[:1] in "\"'":
+            msg, hint = "unterminated quoted prompt", f"close the prompt with {rest[0]}"
+        else:
+            ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
+            msg, hint = f"unexpected character {ch!r}", "see the grammar table in the README"
+        return FormulaSyntaxError(msg, text=text, line=line, column=col, source=source, hint=hint)
+    if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
+        if isinstance(e, UnexpectedToken):
+            line, col = _end_pos(text)
+        else:
+            line, col = _end_pos(text)
+        if not text.strip() or not _strip_comments(text).strip():
+            return FormulaSyntaxError(
+                "empty formula", text=text, line=line, column=col, source=source,
+                hint='write a formula such as: F "a red light"',
+            )
+        if opens > 0:
+            return FormulaSyntaxError(
+                f"unbalanced parenthesis: {opens} '(' not closed", text=text, line=line, column=col,
+                source=source, hint="add the missing ')'",
+            )
+        if _strip_comments(text).rstrip().endswith("]") and text.lstrip().startswith("P"):
+            hint = "put the formula inside the brackets: P>=0.8 [ a U b ]"
+        else:
+            hint = "an operator at the end is missing its operand, e.g. 'a U b' not 'a U'"
+        return FormulaSyntaxError(
+            "unexpected end of formula", text=text, line=line, column=col, source=source, hint=hint
+        )
+    assert isinstance(e, UnexpectedToken)
+    tok = e.token
+    value = str(tok)
+    if value == ")" and opens < 0:
+        msg, hint = "unbalanced parenthesis: this ')' has no matching '('", "remove it or add a '('"
+    elif value in _BINARY and _is_operand_missing_before(e):
+        msg = f"'{value}' needs a left operand"
+        hint = f"'{value}' is binary: write 'a {value} b'"
+    elif value in _INFIX and _is_operand_missing_before(e):
+        msg = f"'{value}' needs a left operand"
+        hint = f"write 'a {value} b'"
+    elif value == "[":
+        msg = "a bound '[' must follow a temporal operator"
+        hint = "write e.g. F[0,30] a or a U[0,2s] b"
+    elif tok.type == "NAME" or tok.type in ("DQSTRING", "SQSTRING"):
+        msg = f"unexpected proposition {value}: two operands with no operator between them"
+        hint = "join them with an operator: & | -> U ..."
+    else:
+        msg = f"unexpected {value!r}"
+        hint = "a proposition, '(' or a unary operator was expected here" if _is_operand_missing_before(e) else "an operator or ')' was expected here"
+    return FormulaSyntaxError(msg, text=text, line=line, column=col, source=source, hint=hint)
+
+
+def _is_operand_missing_before(e: UnexpectedToken) -> bool:
+    expected = e.expected or set()
+    return "NAME" in expected or "DQSTRING" in expected
+
+
+def _strip_comments(text: str) -> str:
+    return re.sub(r"#[^\n]*", "", text)
+
+
+def _paren_balance(text: str) -> int:
+    """Open minus close parentheses outside quotes and comments (negative: extra ')')."""
+    depth = 0
+    in_q: str | None = None
+    esc = False
+    comment = False
+    for ch in text:
+        if comment:
+            comment = ch != "\n"
+            continue
+        if in_q:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == in_q:
+                in_q = None
+            continue
+        if ch in "\"'":
+            in_q = ch
+        elif ch == "#":
+            comment = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return depth
+    return depth
+
+
+def _end_pos(text: str) -> tuple[int, int]:
+    lines = text.split("\n")
+    return len(lines), len(lines[-1]) + 1

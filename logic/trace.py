@@ -1,0 +1,281 @@
+"""Trace tables: n frames x k propositions, boolean (0/1) or probabilities.
+
+One type, :class:`TraceTable`, is accepted everywhere a trace is; :func:`as_trace`
+turns the common inputs into it: a mapping name -> 1-D array, a 2-D array with
+a list of names, a pandas DataFrame, a CSV file path, or a TraceTable.
+
+CSV files have a header of proposition names and one row per frame; values are
+0/1 or probabilities in [0, 1]. An optional ``time`` column gives each frame's
+timestamp in seconds (then the sampling rate is inferred when it is uniform).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, InvalidArgument, TraceError, check_positive
+
+TIME_COLUMN = "time"
+
+
+@dataclass(frozen=True, eq=False)
+class TraceTable:
+    """A finite trace: ``values[i, j]`` is the truth or probability of ``names[j]`` at frame i.
+
+    ``times`` (seconds, one per frame) and ``fps`` are optional; ``fps`` is what
+    converts time bounds such as ``F[0,2s]`` into frames.
+    """
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    times: np.ndarray | None = None
+    fps: float | None = None
+
+    def __post_init__(self) -> None:
+        values = np.asarray(self.values, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != len(self.names):
+            raise TraceError(
+                f"values has shape {values.shape}, expected (frames, {len(self.names)}) "
+                f"for names {list(self.names)}"
+            )
+        if len(set(self.names)) != len(self.names):
+            dup = sorted({n for n in self.names if self.names.count(n) > 1})
+            raise TraceError(f"duplicate proposition names {dup}; each column needs its own name")
+        bad = ~np.isfinite(values) | (values < 0.0) | (values > 1.0)
+        if bad.any():
+            i, j = map(int, np.argwhere(bad)[0])
+            raise TraceError(
+                f"value {values[i, j]!r} of {self.names[j]!r} at frame {i} is not a "
+                "probability in [0, 1]"
+            )
+        values.setflags(write=False)
+        object.__setattr__(self, "values", values)
+        if self.times is not None:
+            times = np.asarray(self.times, dtype=np.float64)
+            if times.shape != (values.shape[0],):
+                raise TraceError(f"times has shape {times.shape}, expected ({values.shape[0]},)")
+            if times.size > 1 and not np.all(np.diff(times) > 0):
+                raise TraceError("times must be strictly increasing")
+            times.setflags(write=False)
+            object.__setattr__(self, "times", times)
+        if self.fps is not None:
+            object.__setattr__(self, "fps", check_positive("fps", self.fps))
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def is_boolean(self) -> bool:
+        """True when every value is exactly 0 or 1."""
+        v = self.values
+        return bool(np.all((v == 0.0) | (v == 1.0)))
+
+    def column(self, name: str) -> np.ndarray:
+        """The values of one proposition, frame by frame."""
+        try:
+            return self.values[:, self.names.index(name)]
+        except ValueError:
+            raise TraceError(
+                f"trace has no column {name!r}; it has {list(self.names)}"
+            ) from None
+
+    __getitem__ = column
+
+    def select(self, names: Iterable[str]) -> TraceTable:
+        """A table with exactly ``names`` as columns, in that order.
+
+        Raises :class:`TraceError` naming every missing proposition.
+        """
+        names = tuple(names)
+        missing = [n for n in names if n not in self.names]
+        if missing:
+            raise TraceError(
+                f"trace is missing propositions {missing}; it has columns {list(self.names)}. "
+                "Add the columns, or rename the atoms in the formula"
+            )
+        idx = [self.names.index(n) for n in names]
+        return TraceTable(names, self.values[:, idx], self.times, self.fps)
+
+    def slice(self, start: int, stop: int) -> TraceTable:
+        """Frames ``start .. stop-1`` as a table of their own."""
+        times = None if self.times is None else self.times[start:stop]
+        return TraceTable(self.names, self.values[start:stop], times, self.fps)
+
+    @property
+    def rate(self) -> float | None:
+        """The sampling rate: ``fps`` if given, else inferred from uniform ``times``."""
+        if self.fps is not None:
+            return self.fps
+        if self.times is not None and self.times.size > 1:
+            d = np.diff(self.times)
+            if np.allclose(d, d[0], rtol=1e-3, atol=1e-6):
+                return float(1.0 / d[0])
+        return None
+
+    def time_of(self, frame: int) -> float | None:
+        """Seconds at ``frame``: from ``times`` if known, else ``frame / fps``."""
+        if self.times is not None:
+            return float(self.times[frame])
+        if self.fps is not None:
+            return frame / self.fps
+        return None
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        return {n: self.values[:, j] for j, n in enumerate(self.names)}
+
+    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
+        """CSV text (``time`` column first when known); written atomically if ``path``."""
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        header = ([TIME_COLUMN] if self.times is not None else []) + list(self.names)
+        w.writerow(header)
+        for i in range(len(self)):
+            row = [f"{self.times[i]:.6g}"] if self.times is not None else []
+            row += [_fmt(v) for v in self.values[i]]
+            w.writerow(row)
+        text = buf.getvalue()
+        if path is not None:
+            atomic_write_text(path, text)
+        return text
+
+    def __repr__(self) -> str:
+        kind = "boolean" if self.is_boolean else "probabilistic"
+        rate = f", fps={self.rate:g}" if self.rate else ""
+        return f"TraceTable({len(self)} frames x {list(self.names)}, {kind}{rate})"
+
+
+def _fmt(v: float) -> str:
+    return "1" if v == 1.0 else "0" if v == 0.0 else f"{v:.6g}"
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file and rename: never a partial file."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder and rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {str(path)!r}: {e.strerror or e}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def as_trace(
+    data: Any,
+    names: Sequence[str] | None = None,
+    *,
+    fps: float | None = None,
+) -> TraceTable:
+    """Turn ``data`` into a :class:`TraceTable`.
+
+    >>> as_trace({"a": [1, 0, 1], "b": [0, 0, 1]})
+    TraceTable(3 frames x ['a', 'b'], boolean)
+    """
+    if isinstance(data, TraceTable):
+        if fps is not None:
+            return TraceTable(data.names, data.values, data.times, fps)
+        return data
+    if isinstance(data, (str, os.PathLike)):
+        return read_csv(data, fps=fps)
+    if _is_dataframe(data):
+        cols = [str(c) for c in data.columns]
+        times = None
+        if TIME_COLUMN in cols:
+            times = data[TIME_COLUMN].to_numpy(dtype=np.float64)
+            cols.remove(TIME_COLUMN)
+        values = data[cols].to_numpy(dtype=np.float64) if cols else np.zeros((len(data), 0))
+        return TraceTable(tuple(cols), values, times, fps)
+    if isinstance(data, Mapping):
+        keys = [str(k) for k in data]
+        times = None
+        if TIME_COLUMN in keys:
+            times = np.asarray(data[TIME_COLUMN], dtype=np.float64)
+        cols = [k for k in keys if k != TIME_COLUMN]
+        arrays = [np.asarray(data[k], dtype=np.float64) for k in cols]
+        lengths = {a.shape for a in arrays}
+        if any(a.ndim != 1 for a in arrays) or len(lengths) > 1:
+            shapes = {k: a.shape for k, a in zip(cols, arrays)}
+            raise TraceError(f"every column must be a 1-D array of one length; got shapes {shapes}")
+        n = arrays[0].shape[0] if arrays else (0 if times is None else times.shape[0])
+        values = np.stack(arrays, axis=1) if arrays else np.zeros((n, 0))
+        return TraceTable(tuple(cols), values, times, fps)
+    arr = np.asarray(data, dtype=np.float64) if not isinstance(data, np.ndarray) else data
+    if isinstance(arr, np.ndarray) and arr.ndim == 2:
+        if names is None:
+            raise InvalidArgument(
+                "a 2-D array needs names=[...] for its columns, e.g. as_trace(arr, names=['a', 'b'])"
+            )
+        return TraceTable(tuple(names), arr, None, fps)
+    raise InvalidArgument(
+        f"data={type(data).__name__} is not a trace; pass a mapping name -> array, a 2-D array "
+        "with names=, a pandas DataFrame, a CSV path or a TraceTable"
+    )
+
+
+def _is_dataframe(obj: object) -> bool:
+    return type(obj).__name__ == "DataFrame" and hasattr(obj, "columns")
+
+
+def read_csv(path: str | os.PathLike[str], *, fps: float | None = None) -> TraceTable:
+    """Read a trace CSV; errors name the file, line and column."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{str(p)!r}: no such file; give the path of a trace CSV") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{str(p)!r}: cannot read: {e}") from None
+    return parse_csv(text, source=str(p), fps=fps)
+
+
+def parse_csv(text: str, *, source: str = "<csv>", fps: float | None = None) -> TraceTable:
+    rows = list(csv.reader(io.StringIO(text)))
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise TraceError(f"{source}: empty file; expected a header row of proposition names")
+    header = [h.strip() for h in rows[0]]
+    if any(not h for h in header):
+        raise TraceError(f"{source}:1: empty column name in header {header}")
+    body = rows[1:]
+    values = np.empty((len(body), len(header)), dtype=np.float64)
+    for i, row in enumerate(body):
+        if len(row) != len(header):
+            raise TraceError(
+                f"{source}:{i + 2}: row has {len(row)} values, header has {len(header)}"
+            )
+        for j, cell in enumerate(row):
+            try:
+                values[i, j] = float(cell)
+            except ValueError:
+                raise TraceError(
+                    f"{source}:{i + 2}:{j + 1}: {cell!r} in column {header[j]!r} is not a number"
+                ) from None
+    times = None
+    if TIME_COLUMN in header:
+        t = header.index(TIME_COLUMN)
+        times = values[:, t].copy()
+        values = np.delete(values, t, axis=1)
+        header.pop(t)
+    try:
+        return TraceTable(tuple(header), values, times, fps)
+    except TraceError as e:
+        raise TraceError(f"{source}: {e}") from None
