@@ -42,9 +42,13 @@ class FormulaSyntaxError(FramelogicError, ValueError):
         if self.text and self.line >= 1:
             lines = self.text.splitlines() or [""]
             if self.line <= len(lines):
-                shown = lines[self.line - 1]
+                shown, col = lines[self.line - 1], max(self.column - 1, 0)
+                if len(shown) > 100:  # keep a window around the column on huge lines
+                    start = max(0, col - 50)
+                    shown = ("..." if start else "") + shown[start : start + 100] + "..."
+                    col = col - start + (3 if start else 0)
                 parts.append("    " + shown)
-                parts.append("    " + " " * max(self.column - 1, 0) + "^")
+                parts.append("    " + " " * col + "^")
         if self.hint:
             parts.append(f"hint: {self.hint}")
         return "\n".join(parts)

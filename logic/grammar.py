@@ -18,6 +18,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast as A
+from .passes import depth
 from .errors import FormulaSyntaxError, FramelogicError, InvalidArgument
 
 #: Formulas nesting deeper than this are refused (with a clear error) so that no
@@ -105,20 +106,7 @@ class _Build:
     """Builds AST nodes during the LALR parse (no parse tree, no recursion)."""
 
     def __init__(self) -> None:
-        self.depths: dict[int, int] = {}
         self.last_token: Token | None = None
-
-    def _node(self, f: A.Formula, *kids: A.Formula) -> A.Formula:
-        d = 1 + max((self.depths.get(id(k), 1) for k in kids), default=0)
-        if d > MAX_DEPTH:
-            raise _SemanticError(
-                f"formula nests deeper than {MAX_DEPTH} levels",
-                self.last_token,
-                "split it into named sub-queries, or flatten repeated operators "
-                "(X X X a is F[3,3] a)",
-            )
-        self.depths[id(f)] = max(d, self.depths.get(id(f), 1))
-        return f
 
     # atoms
     def name(self, tok: Token) -> A.Formula:
@@ -140,19 +128,19 @@ class _Build:
 
     # boolean
     def not_(self, a: A.Formula) -> A.Formula:
-        return self._node(A.neg(a), a)
+        return A.neg(a)
 
     def and_(self, a: A.Formula, b: A.Formula) -> A.Formula:
-        return self._node(A.conj(a, b), a, b)
+        return A.conj(a, b)
 
     def or_(self, a: A.Formula, b: A.Formula) -> A.Formula:
-        return self._node(A.disj(a, b), a, b)
+        return A.disj(a, b)
 
     def implies(self, a: A.Formula, b: A.Formula) -> A.Formula:
-        return self._node(A.implies(a, b), a, b)
+        return A.implies(a, b)
 
     def iff(self, a: A.Formula, b: A.Formula) -> A.Formula:
-        return self._node(A.iff(a, b), a, b)
+        return A.iff(a, b)
 
     # bounds
     def bound(self, lbrack: Token, lo: Token | None, hi: Token) -> tuple[A.Bound, Token]:
@@ -192,43 +180,43 @@ class _Build:
 
     def next_(self, bound, a):  # type: ignore[no-untyped-def]
         self._single_step("X", bound)
-        return self._node(A.X(a), a)
+        return A.X(a)
 
     def weak_next(self, bound, a):  # type: ignore[no-untyped-def]
         self._single_step("N", bound)
-        return self._node(A.N(a), a)
+        return A.N(a)
 
     def prev(self, bound, a):  # type: ignore[no-untyped-def]
         self._single_step("Y", bound)
-        return self._node(A.Y(a), a)
+        return A.Y(a)
 
     def eventually(self, bound, a):  # type: ignore[no-untyped-def]
-        return self._node(A.temporal(A.Eventually, a, bound=self._b(bound)), a)
+        return A.temporal(A.Eventually, a, bound=self._b(bound))
 
     def always(self, bound, a):  # type: ignore[no-untyped-def]
-        return self._node(A.temporal(A.Always, a, bound=self._b(bound)), a)
+        return A.temporal(A.Always, a, bound=self._b(bound))
 
     def once(self, bound, a):  # type: ignore[no-untyped-def]
-        return self._node(A.temporal(A.Once, a, bound=self._b(bound)), a)
+        return A.temporal(A.Once, a, bound=self._b(bound))
 
     def historically(self, bound, a):  # type: ignore[no-untyped-def]
-        return self._node(A.temporal(A.Historically, a, bound=self._b(bound)), a)
+        return A.temporal(A.Historically, a, bound=self._b(bound))
 
     # binary temporal
     def until(self, a, bound, b):  # type: ignore[no-untyped-def]
-        return self._node(A.temporal(A.Until, a, b, bound=self._b(bound)), a, b)
+        return A.temporal(A.Until, a, b, bound=self._b(bound))
 
     def release(self, a, bound, b):  # type: ignore[no-untyped-def]
-        return self._node(A.temporal(A.Release, a, b, bound=self._b(bound)), a, b)
+        return A.temporal(A.Release, a, b, bound=self._b(bound))
 
     def weak_until(self, a, bound, b):  # type: ignore[no-untyped-def]
-        return self._node(A.temporal(A.WeakUntil, a, b, bound=self._b(bound)), a, b)
+        return A.temporal(A.WeakUntil, a, b, bound=self._b(bound))
 
     def strong_release(self, a, bound, b):  # type: ignore[no-untyped-def]
-        return self._node(A.temporal(A.StrongRelease, a, b, bound=self._b(bound)), a, b)
+        return A.temporal(A.StrongRelease, a, b, bound=self._b(bound))
 
     def since(self, a, bound, b):  # type: ignore[no-untyped-def]
-        return self._node(A.temporal(A.Since, a, b, bound=self._b(bound)), a, b)
+        return A.temporal(A.Since, a, b, bound=self._b(bound))
 
     # top level
     def prob_threshold(self, cmp: Token, num: Token, f: A.Formula) -> Spec:
@@ -291,7 +279,12 @@ _LOCK = threading.Lock()
 @cache
 def _parser() -> tuple[Lark, _Dispatch]:
     dispatch = _Dispatch()
-    return Lark(_grammar_text(), parser="lalr", transformer=dispatch, maybe_placeholders=True), dispatch
+    # The basic lexer keeps keywords keywords everywhere (the contextual one would
+    # read a misplaced "U" as a proposition and hide the real mistake).
+    return (
+        Lark(_grammar_text(), parser="lalr", lexer="basic", transformer=dispatch, maybe_placeholders=True),
+        dispatch,
+    )
 
 
 def _parse_with(builder: _Build, text: str) -> Spec:
@@ -309,7 +302,9 @@ def parse_spec(text: str, *, source: str | None = None) -> Spec:
     if not isinstance(text, str):
         raise InvalidArgument(f"text={text!r} must be a string")
     try:
-        return _parse_with(_Build(), text)
+        spec = _parse_with(_Build(), text)
+    except RecursionError:
+        spec = None
     except _SemanticError as e:
         line, col = _pos(e.token, text)
         raise FormulaSyntaxError(
@@ -317,6 +312,18 @@ def parse_spec(text: str, *, source: str | None = None) -> Spec:
         ) from None
     except UnexpectedInput as e:
         raise _syntax_error(e, text, source) from None
+    # Checked after the parse, iteratively: every later pass recurses over the
+    # formula, and this limit keeps them all far from Python's recursion limit.
+    levels = depth(spec.formula) if spec is not None else None
+    if levels is None or levels > MAX_DEPTH:
+        raise FormulaSyntaxError(
+            f"formula nests {'too' if levels is None else levels} levels deep"
+            f" (the limit is {MAX_DEPTH})".replace("too levels deep", "too deeply"),
+            text=text, line=1, column=1, source=source,
+            hint="split it into named sub-queries, or flatten repeated operators "
+            "(X X X a is F[3,3] a)",
+        )
+    return spec
 
 
 def parse(text: str, *, source: str | None = None) -> A.Formula:
@@ -390,9 +397,15 @@ def _syntax_error(e: UnexpectedInput, text: str, source: str | None) -> FormulaS
     elif value in _INFIX and _is_operand_missing_before(e):
         msg = f"'{value}' needs a left operand"
         hint = f"write 'a {value} b'"
+    elif value == "]":
+        msg = "a bound needs both ends, [lo,hi]"
+        hint = "write e.g. F[0,30] a, U[,20] (open lower end) or F[10,inf] a; X, N and Y take no bound"
     elif value == "[":
         msg = "a bound '[' must follow a temporal operator"
         hint = "write e.g. F[0,30] a or a U[0,2s] b"
+    elif text.lstrip().startswith("P") and "LBRACK" in (e.expected or set()) and "NAME" not in (e.expected or set()):
+        msg = f"unexpected {value!r} after the probability threshold"
+        hint = "put the formula in brackets: P>=0.8 [ a U b ]"
     elif tok.type == "NAME" or tok.type in ("DQSTRING", "SQSTRING"):
         msg = f"unexpected proposition {value}: two operands with no operator between them"
         hint = "join them with an operator: & | -> U ..."

@@ -1,0 +1,1 @@
+"""framelogic.queries: query files, the search runner, the command line and reports."""

@@ -1,0 +1,222 @@
+"""The ``framelogic`` command line.
+
+Exit codes: 0 success; 1 when ``--fail-on-*`` conditions hold; 2 usage or input
+error (the message says which file, line and column, and what to do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from framelogic.logic import analysis
+from framelogic.logic.errors import FramelogicError, InputError
+from framelogic.logic.grammar import Spec, parse_spec
+from framelogic.logic.passes import atoms, depth, has_time_bounds, nnf, resolve_time, size
+from framelogic.logic.printer import to_text
+from framelogic.logic.trace import TraceTable, as_trace, atomic_write_text
+
+EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("framelogic")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+def _read_formula(arg: str) -> tuple[str, str | None]:
+    """The formula text of ``arg``: a file's content if ``arg`` names a file, else ``arg``."""
+    p = Path(arg)
+    looks_like_path = arg.endswith((".tl", ".ltl", ".txt")) or ("/" in arg and "\"" not in arg)
+    if looks_like_path or (len(arg) < 4096 and p.is_file()):
+        if not p.is_file():
+            raise InputError(f"{arg!r}: no such file; give a formula in quotes or the path of a formula file")
+        try:
+            return p.read_text(encoding="utf-8"), str(p)
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"{arg!r}: cannot read: {e}") from None
+    return arg, None
+
+
+def _fmt_trace(t: TraceTable) -> str:
+    """A witness trace as one line per frame: ``0: red !green``."""
+    lines = []
+    for i in range(len(t)):
+        cells = [n if t.values[i, j] else f"!{n}" for j, n in enumerate(t.names)]
+        lines.append(f"    frame {i}: " + " ".join(_label(c) for c in cells))
+    return "\n".join(lines)
+
+
+def _label(name: str) -> str:
+    from framelogic.logic.grammar import is_identifier
+    from framelogic.logic.printer import quote
+
+    neg = name.startswith("!")
+    bare = name[1:] if neg else name
+    text = bare if is_identifier(bare) else quote(bare)
+    return ("!" if neg else "") + text
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    text, source = _read_formula(args.formula)
+    spec = parse_spec(text, source=source)
+    f = spec.formula
+    assume = [parse_spec(a, source="--assume").formula for a in args.assume]
+    out = sys.stdout
+    print(f"parse:      ok", file=out)
+    print(f"formula:    {spec}", file=out)
+    print(f"words:      {to_text(f, 'words')}", file=out)
+    print(f"nnf:        {to_text(nnf(f))}", file=out)
+    props = atoms(f)
+    print(f"atoms:      {', '.join(_label(a.name) for a in props) or '(none)'}", file=out)
+    print(f"size:       {size(f)} nodes, depth {depth(f)}", file=out)
+    if spec.query:
+        print("threshold:  none (P=? returns probabilities)", file=out)
+    elif spec.comparison:
+        print(f"threshold:  P {spec.comparison} {spec.threshold:g}", file=out)
+    if has_time_bounds(f):
+        if args.fps is None:
+            print("time bounds: present; pass --fps to analyse them in frames", file=out)
+            return EXIT_OK
+        f = resolve_time(f, args.fps)
+        assume = [resolve_time(a, args.fps) for a in assume]
+        print(f"at {args.fps:g} fps: {to_text(f)}", file=out)
+    witness = analysis.satisfiable(f, max_len=args.max_len, assume=assume)
+    if witness is None:
+        print(f"satisfiable: NO — no trace of up to {args.max_len} frames satisfies it (unsatisfiable query)", file=out)
+    else:
+        print(f"satisfiable: yes, e.g. ({_frames(len(witness))})\n{_fmt_trace(witness)}", file=out)
+        counter = analysis.valid(f, max_len=args.max_len, assume=assume)
+        if counter is None:
+            print(f"valid:      YES — every trace of up to {args.max_len} frames satisfies it (vacuous query)", file=out)
+        else:
+            print(f"valid:      no, fails on ({_frames(len(counter))})\n{_fmt_trace(counter)}", file=out)
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    spec = parse_spec(args.formula, source="FORMULA")
+    table = as_trace(args.table, fps=args.fps)
+    from framelogic.logic.semantics import satisfaction
+
+    fps = args.fps if args.fps is not None else table.rate
+    values = satisfaction(spec.formula, table, fps=fps).astype(float)
+    rows = [
+        {"frame": i, **({"time": table.time_of(i)} if table.time_of(i) is not None else {}), "value": float(v)}
+        for i, v in enumerate(values)
+    ]
+    text = _render_rows(rows, args.format, value_name="holds")
+    if args.out:
+        atomic_write_text(args.out, text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _render_rows(rows: list[dict], fmt: str, *, value_name: str) -> str:
+    def val(v: float) -> str:
+        return "1" if v == 1.0 else "0" if v == 0.0 else f"{v:.6g}"
+
+    keys = [k for k in ("frame", "time") if rows and k in rows[0]]
+    if fmt == "json":
+        return json.dumps([{**{k: r[k] for k in keys}, value_name: r["value"]} for r in rows], indent=1) + "\n"
+    if fmt == "csv":
+        lines = [",".join(keys + [value_name])]
+        lines += [",".join([str(r["frame"])] + ([f"{r['time']:.6g}"] if "time" in keys else []) + [val(r["value"])]) for r in rows]
+        return "\n".join(lines) + "\n"
+    header = "".join(f"{k:>8}" for k in keys) + f"  {value_name}"
+    lines = [header]
+    for r in rows:
+        cells = f"{r['frame']:>8}" + (f"{r['time']:>8.3f}" if "time" in keys else "")
+        lines.append(f"{cells}  {val(r['value'])}")
+    return "\n".join(lines) + "\n"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="framelogic",
+        description="Find when things happen in video with temporal-logic queries.",
+    )
+    p.add_argument("--version", action="version", version=f"framelogic {_version()}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser(
+        "check",
+        help="parse a formula, print its normal forms and whether it is satisfiable or vacuous",
+        description="Parse FORMULA (or the file it names), print it normalized and check "
+        "satisfiability and validity over traces of up to --max-len frames. "
+        "Example: framelogic check 'P>=0.80 [ (\"car\" & \"truck\") U \"bus\" ]'",
+    )
+    c.add_argument("formula", metavar="FORMULA_OR_FILE")
+    c.add_argument("--max-len", type=_positive_int, default=analysis.DEFAULT_MAX_LEN, help="longest trace to search (default %(default)s)")
+    c.add_argument("--fps", type=_positive_float, help="sampling rate, to turn time bounds (2s) into frames")
+    c.add_argument("--assume", action="append", default=[], metavar="FORMULA", help="domain assumption, e.g. 'G !(red & green)' (repeatable)")
+    c.set_defaults(run=cmd_check)
+
+    e = sub.add_parser(
+        "eval",
+        help="evaluate a formula at every frame of a trace CSV",
+        description="Print, for every frame of TABLE.csv, whether FORMULA holds from that frame. "
+        "TABLE.csv has a header of proposition names (and optionally 'time' in seconds) and one "
+        "row per frame. Example: framelogic eval 'a U b' trace.csv",
+    )
+    e.add_argument("formula", metavar="FORMULA")
+    e.add_argument("table", metavar="TABLE.csv")
+    e.add_argument("--fps", type=_positive_float, help="sampling rate for time bounds (default: from the time column)")
+    e.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    e.add_argument("--out", metavar="FILE", help="write the result to FILE (atomically) instead of stdout")
+    e.set_defaults(run=cmd_eval)
+    return p
+
+
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{s!r} must be at least 1")
+    return v
+
+
+def _positive_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"{s!r} must be a number > 0")
+    return v
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.run(args))
+    except FramelogicError as e:
+        print(f"framelogic {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("framelogic: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def _frames(n: int) -> str:
+    return f"{n} frame" if n == 1 else f"{n} frames"
