@@ -53,7 +53,7 @@ class TraceTable:
         if bad.any():
             i, j = map(int, np.argwhere(bad)[0])
             raise TraceError(
-                f"value {values[i, j]!r} of {self.names[j]!r} at frame {i} is not a "
+                f"value {float(values[i, j])!r} of {self.names[j]!r} at frame {i} is not a "
                 "probability in [0, 1]"
             )
         values.setflags(write=False)
