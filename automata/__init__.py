@@ -1,0 +1,1 @@
+"""framelogic.automata: formulas to minimal DFAs; evaluate, localize and monitor over frames."""

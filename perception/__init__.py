@@ -1,0 +1,1 @@
+"""framelogic.perception: frames to calibrated per-frame proposition probabilities."""
