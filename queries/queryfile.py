@@ -1,0 +1,420 @@
+"""``.tl`` query files: propositions, assumptions, settings and named queries.
+
+A query file is a sequence of statements, each starting with a keyword, so a
+formula may span several lines::
+
+    import "common.tl"                       # shared propositions (cycles are errors)
+    set fps = 5                              # sampling rate for the video
+    set model = "framelogic-tiny"            # open_clip model spec
+    prop ped = "a pedestrian crossing the street" vs "an empty crosswalk"
+    prop red = "a red traffic light", "a traffic light showing red" threshold 0.6
+    prop stopped = column "ego_stopped"     # a column of an external probability table
+    mutex(red, yellow, green)                # at most one of them per frame
+    assume G !(ped & stopped & red)
+    query yields: G (ped -> F[0,3s] stopped)
+    query nsvs: P>=0.7 [ "a car" U "a person" ] mode segments
+
+Identifiers in formulas must be declared with ``prop`` (here or in an import);
+quoted prompts (``"a car"``) need no declaration. Errors name the file, line
+and column, show the line with a caret, and suggest close names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedInput, UnexpectedToken
+
+from framelogic.logic import ast as A
+from framelogic.logic.errors import FormulaSyntaxError, InputError
+from framelogic.logic.grammar import _CALLBACKS, Spec, _Build, _SemanticError, _syntax_error, unquote
+from framelogic.logic.passes import atoms, depth
+
+#: Settings a query file may give with ``set KEY = VALUE``, and their types.
+SETTINGS: Mapping[str, type] = {
+    "fps": float,  # sampling rate in frames per second
+    "stride": int,  # take every n-th frame instead of a rate
+    "model": str,  # open_clip model spec, e.g. "framelogic-tiny" or "ViT-B-32:laion2b_s34b_b79k"
+    "scorer": str,  # "clip" (default) or "table"
+    "table": str,  # external probability table (CSV) for column propositions
+    "threshold": float,  # default probability threshold of every query
+    "mode": str,  # default match mode of every query
+    "contrast": str,  # default contrast prompt of every proposition
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    source: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class PropDecl:
+    """A proposition: prompts scored by a model, or a column of a probability table."""
+
+    name: str
+    prompts: tuple[str, ...] = ()  # positive prompts; several form an ensemble
+    contrast: tuple[str, ...] = ()  # contrast prompts; empty = the default contrast
+    templates: tuple[str, ...] = ()  # templates with {} for the prompt, e.g. "a photo of {}"
+    column: str | None = None  # column of the external table instead of prompts
+    threshold: float | None = None  # per-proposition decision threshold (for reports)
+    calibration: str | None = None  # path of a calibration JSON, resolved against the file
+    inline: bool = False  # declared by a quoted prompt inside a formula
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueryDecl:
+    """A named query: a formula, its probability threshold and match mode."""
+
+    name: str
+    spec: Spec
+    mode: str | None = None
+    threshold: float | None = None
+    location: Location | None = None
+
+    @property
+    def formula(self) -> A.Formula:
+        return self.spec.formula
+
+
+@dataclass(frozen=True)
+class QueryFile:
+    """Everything a ``.tl`` file (with its imports) declares."""
+
+    path: str | None
+    props: Mapping[str, PropDecl]
+    assumptions: tuple[A.Formula, ...]
+    queries: tuple[QueryDecl, ...]
+    settings: Mapping[str, object] = field(default_factory=dict)
+
+    def query(self, name: str) -> QueryDecl:
+        for q in self.queries:
+            if q.name == name:
+                return q
+        names = [q.name for q in self.queries]
+        raise InputError(f"{self.path or '<query>'}: no query named {name!r}{_did_you_mean(name, names)}; it has {names}")
+
+    def props_of(self, q: QueryDecl) -> tuple[PropDecl, ...]:
+        """The propositions query ``q`` (and the assumptions) mention, in order."""
+        names = dict.fromkeys(a.name for f in (q.formula, *self.assumptions) for a in atoms(f))
+        return tuple(self.props[n] for n in names)
+
+
+def _did_you_mean(name: str, candidates: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+@cache
+def _grammar() -> str:
+    return resources.files(__package__).joinpath("query.lark").read_text(encoding="utf-8")
+
+
+_STATEMENTS = (
+    "start", "import_stmt", "set_stmt", "str_value", "num_value", "name_value", "prop_stmt",
+    "prompt_source", "column_source", "prompts", "opt_threshold", "opt_calibration",
+    "opt_templates", "assume_stmt", "mutex_stmt", "query_stmt", "opt_mode", "string",
+)  # fmt: skip
+
+
+class _Dispatch(Transformer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: _FileBuild | None = None
+
+
+def _forwarder(target: str):  # type: ignore[no-untyped-def]
+    def forward(self, *children):  # type: ignore[no-untyped-def]
+        return getattr(self.current, target)(*children)
+
+    return v_args(inline=True)(forward)
+
+
+for _n in _CALLBACKS:
+    if _n != "start":
+        setattr(_Dispatch, _n, _forwarder(_n))
+        setattr(_Dispatch, f"formula__{_n}", _forwarder(_n))
+for _n in _STATEMENTS:
+    setattr(_Dispatch, _n, _forwarder("file_" + _n))
+del _n
+
+
+@cache
+def _parser() -> tuple[Lark, _Dispatch]:
+    from framelogic.logic import grammar
+
+    dispatch = _Dispatch()
+    parser = Lark(
+        _grammar(),
+        parser="lalr",
+        lexer="basic",
+        transformer=dispatch,
+        maybe_placeholders=True,
+        import_paths=[str(resources.files(grammar.__package__))],
+    )
+    return parser, dispatch
+
+
+class _FileBuild(_Build):
+    """Statement callbacks; formula callbacks come from the formula builder."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self.source = source
+        self.name_tokens: dict[str, Token] = {}
+        self.statements: list[tuple[str, object, Token | None]] = []
+
+    def name(self, tok: Token) -> A.Formula:
+        self.name_tokens.setdefault(str(tok), tok)
+        return super().name(tok)
+
+    def loc(self, tok: Token | None) -> Location:
+        if tok is None:
+            return Location(self.source, 1, 1)
+        return Location(self.source, tok.line, tok.column)
+
+    # values
+    def file_string(self, tok: Token) -> tuple[str, Token]:
+        return unquote(str(tok)), tok
+
+    def file_str_value(self, s):  # type: ignore[no-untyped-def]
+        return s
+
+    def file_num_value(self, tok: Token):  # type: ignore[no-untyped-def]
+        return float(str(tok)) if _plain_number(str(tok)) else str(tok), tok
+
+    def file_name_value(self, tok: Token):  # type: ignore[no-untyped-def]
+        return str(tok), tok
+
+    def file_prompts(self, *strings):  # type: ignore[no-untyped-def]
+        return tuple(s for s, _ in strings)
+
+    # statements
+    def file_import_stmt(self, s):  # type: ignore[no-untyped-def]
+        self.statements.append(("import", s[0], s[1]))
+
+    def file_set_stmt(self, key: Token, value):  # type: ignore[no-untyped-def]
+        self.statements.append(("set", (str(key), value[0]), key))
+
+    def file_prompt_source(self, prompts, contrast):  # type: ignore[no-untyped-def]
+        return {"prompts": prompts, "contrast": contrast or ()}
+
+    def file_column_source(self, s):  # type: ignore[no-untyped-def]
+        return {"column": s[0]}
+
+    def file_opt_threshold(self, tok: Token):  # type: ignore[no-untyped-def]
+        value = float(str(tok)) if _plain_number(str(tok)) else math.nan
+        if not 0.0 <= value <= 1.0:
+            raise _SemanticError(f"threshold {tok} is not a probability in [0, 1]", tok)
+        return {"threshold": value}
+
+    def file_opt_calibration(self, s):  # type: ignore[no-untyped-def]
+        return {"calibration": s[0]}
+
+    def file_opt_templates(self, prompts):  # type: ignore[no-untyped-def]
+        for t in prompts:
+            if "{}" not in t:
+                raise _SemanticError(f"template {t!r} has no '{{}}' for the prompt", None, 'write e.g. "a photo of {}"')
+        return {"templates": prompts}
+
+    def file_opt_mode(self, tok: Token):  # type: ignore[no-untyped-def]
+        return {"mode": str(tok)}
+
+    def file_prop_stmt(self, name: Token, source, *options):  # type: ignore[no-untyped-def]
+        fields = dict(source)
+        for o in options:
+            fields.update(o)
+        decl = PropDecl(str(name), location=self.loc(name), **fields)
+        self.statements.append(("prop", decl, name))
+
+    def file_assume_stmt(self, spec):  # type: ignore[no-untyped-def]
+        f = spec.formula if isinstance(spec, Spec) else spec
+        self.statements.append(("assume", f, None))
+
+    def file_mutex_stmt(self, *names: Token):  # type: ignore[no-untyped-def]
+        for n in names:
+            self.name_tokens.setdefault(str(n), n)
+        props = [A.Atom(str(n), False) for n in names]
+        pairs = [A.neg(A.conj(p, q)) for i, p in enumerate(props) for q in props[i + 1 :]]
+        self.statements.append(("assume", A.G(A.conj(*pairs)), names[0]))
+
+    def file_query_stmt(self, name: Token, spec, *options):  # type: ignore[no-untyped-def]
+        spec = spec if isinstance(spec, Spec) else Spec(spec)
+        fields: dict[str, object] = {}
+        for o in options:
+            fields.update(o)
+        if spec.comparison is not None and "threshold" in fields:
+            raise _SemanticError(
+                f"query {name} has both P{spec.comparison}{spec.threshold:g} and a threshold option",
+                name, "keep one of them",
+            )
+        decl = QueryDecl(str(name), spec, location=self.loc(name), **fields)  # type: ignore[arg-type]
+        self.statements.append(("query", decl, name))
+
+    def file_start(self, *stmts):  # type: ignore[no-untyped-def]
+        return self.statements
+
+
+def _plain_number(text: str) -> bool:
+    return text.replace(".", "", 1).replace("e", "", 1).replace("E", "", 1).replace("-", "", 1).replace("+", "", 1).isdigit()
+
+
+def parse_query_text(text: str, *, source: str = "<query>", base_dir: str | Path | None = None) -> QueryFile:
+    """Parse the text of a query file (imports resolve against ``base_dir``)."""
+    return _load_text(text, source, Path(base_dir) if base_dir else Path.cwd(), stack=())
+
+
+def load_query_file(path: str | Path) -> QueryFile:
+    """Read and check a ``.tl`` query file and everything it imports."""
+    p = Path(path)
+    return _load_path(p, stack=(), importer=None)
+
+
+def _read(p: Path, importer: Location | None) -> str:
+    where = f"{importer}: " if importer else ""
+    try:
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{where}{str(p)!r}: no such query file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{where}{str(p)!r}: cannot read: {e}") from None
+
+
+def _load_path(p: Path, stack: tuple[Path, ...], importer: Location | None) -> QueryFile:
+    resolved = p.resolve()
+    if resolved in stack:
+        cycle = " -> ".join(str(s.name) for s in (*stack, resolved))
+        raise InputError(f"{importer}: import cycle {cycle}; remove one of these imports")
+    return _load_text(_read(p, importer), str(p), p.parent, stack=(*stack, resolved))
+
+
+def _parse_statements(text: str, source: str) -> tuple[list, dict[str, Token]]:
+    parser, dispatch = _parser()
+    builder = _FileBuild(source)
+    from framelogic.logic.grammar import _LOCK
+
+    try:
+        with _LOCK:
+            dispatch.current = builder
+            try:
+                statements = parser.parse(text)
+            finally:
+                dispatch.current = None
+    except _SemanticError as e:
+        line, col = (e.token.line, e.token.column) if e.token is not None else (1, 1)
+        raise FormulaSyntaxError(e.message, text=text, line=line, column=col, source=source, hint=e.hint) from None
+    except UnexpectedToken as e:
+        if e.token.type != "$END" and str(e.token) in ("prop", "query", "assume", "set", "import", "mutex") or (
+            "QUERY" in (e.expected or ()) and e.token.type == "NAME"
+        ):
+            raise FormulaSyntaxError(
+                f"unexpected {str(e.token)!r}", text=text, line=e.line, column=e.column, source=source,
+                hint="a statement starts with prop, query, assume, mutex, set or import; "
+                "check the statement before this one",
+            ) from None
+        raise _syntax_error(e, text, source) from None
+    except UnexpectedInput as e:
+        raise _syntax_error(e, text, source) from None
+    return statements, builder.name_tokens
+
+
+def _load_text(text: str, source: str, base: Path, stack: tuple[Path, ...]) -> QueryFile:
+    statements, name_tokens = _parse_statements(text, source)
+
+    def err(message: str, tok: Token | None, hint: str | None = None) -> FormulaSyntaxError:
+        line, col = (tok.line, tok.column) if tok is not None else (1, 1)
+        return FormulaSyntaxError(message, text=text, line=line, column=col, source=source, hint=hint)
+
+    props: dict[str, PropDecl] = {}
+    assumptions: list[A.Formula] = []
+    queries: dict[str, QueryDecl] = {}
+    settings: dict[str, object] = {}
+    for kind, value, tok in statements:
+        if kind == "import":
+            target = base / str(value)
+            imported = _load_path(target, stack, Location(source, tok.line, tok.column))
+            for name, decl in imported.props.items():
+                props.setdefault(name, decl)
+            assumptions.extend(imported.assumptions)
+            for q in imported.queries:
+                queries.setdefault(q.name, q)
+            for k, v in imported.settings.items():
+                settings.setdefault(k, v)
+    own_props: set[str] = set()
+    for kind, value, tok in statements:
+        if kind == "prop":
+            decl: PropDecl = value  # type: ignore[assignment]
+            if decl.name in own_props:
+                raise err(f"proposition {decl.name!r} is declared twice", tok, f"first at {props[decl.name].location}")
+            if decl.calibration:
+                decl = _replace(decl, calibration=str((base / decl.calibration)))
+            props[decl.name] = decl
+            own_props.add(decl.name)
+        elif kind == "set":
+            key, raw = value  # type: ignore[misc]
+            settings[key] = _setting(key, raw, tok, err, base)
+        elif kind == "assume":
+            assumptions.append(value)  # type: ignore[arg-type]
+        elif kind == "query":
+            q: QueryDecl = value  # type: ignore[assignment]
+            if q.name in queries and queries[q.name].location and queries[q.name].location.source == source:
+                raise err(f"query {q.name!r} is defined twice", tok, f"first at {queries[q.name].location}")
+            queries[q.name] = q
+    # Inline prompts declare themselves; identifiers must be declared.
+    for f in [*assumptions, *(q.formula for q in queries.values())]:
+        for a in atoms(f):
+            if a.quoted:
+                props.setdefault(a.name, PropDecl(a.name, prompts=(a.name,), inline=True))
+            elif a.name not in props:
+                tok = name_tokens.get(a.name)
+                raise err(
+                    f"undefined proposition {a.name!r}{_did_you_mean(a.name, list(props))}",
+                    tok,
+                    f'declare it: prop {a.name} = "what the frame shows", or quote it as an inline prompt',
+                )
+    for f in assumptions:
+        if depth(f) > 200:  # pragma: no cover - the parser enforces this already
+            raise err("assumption nests too deeply", None)
+    return QueryFile(source, props, tuple(assumptions), tuple(queries.values()), settings)
+
+
+def _replace(decl: PropDecl, **changes: object) -> PropDecl:
+    import dataclasses
+
+    return dataclasses.replace(decl, **changes)  # type: ignore[arg-type]
+
+
+def _setting(key: str, raw: object, tok: Token, err, base: Path) -> object:  # type: ignore[no-untyped-def]
+    if key not in SETTINGS:
+        raise err(f"unknown setting {key!r}{_did_you_mean(key, list(SETTINGS))}", tok, f"settings are {', '.join(SETTINGS)}")
+    kind = SETTINGS[key]
+    if kind is float:
+        if not isinstance(raw, float):
+            raise err(f"set {key} needs a number, not {raw!r}", tok)
+        if key == "threshold" and not 0.0 <= raw <= 1.0:
+            raise err(f"set threshold = {raw:g} is not a probability in [0, 1]", tok)
+        if key == "fps" and not raw > 0:
+            raise err(f"set fps = {raw:g} must be > 0", tok)
+        return raw
+    if kind is int:
+        if not isinstance(raw, float) or raw != int(raw) or raw < 1:
+            raise err(f"set {key} needs a whole number >= 1, not {raw!r}", tok)
+        return int(raw)
+    if not isinstance(raw, str):
+        raise err(f"set {key} needs a string, not {raw!r}", tok, f'write: set {key} = "..."')
+    if key == "table":
+        return str(base / raw)
+    return raw
