@@ -1,0 +1,154 @@
+"""Typed search results and their serializations (table, JSON, JSONL, CSV,
+pandas, Arrow). Writes go through temp files, so no partial output is left."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, overload
+
+from framelogic.logic.errors import InvalidValue
+from framelogic.logic.trace import atomic_write_text
+
+FORMATS = ("table", "json", "jsonl", "csv")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One event found by one query in one video.
+
+    ``start``/``end`` are frame indices of the sampled trace, inclusive;
+    ``start_time``/``end_time`` are seconds of media time (None when unknown).
+    ``props`` holds each proposition's mean probability over the event's frames.
+    """
+
+    query: str
+    video: str
+    start: int
+    end: int
+    probability: float
+    start_time: float | None = None
+    end_time: float | None = None
+    props: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def frames(self) -> int:
+        return self.end - self.start + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["props"] = dict(self.props)
+        return d
+
+
+class Results(Sequence[Match]):
+    """An ordered collection of matches with converters."""
+
+    def __init__(self, matches: Iterable[Match] = ()) -> None:
+        self._matches = tuple(matches)
+
+    @overload
+    def __getitem__(self, i: int) -> Match: ...
+    @overload
+    def __getitem__(self, i: slice) -> Results: ...
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+        return Results(self._matches[i]) if isinstance(i, slice) else self._matches[i]
+
+    def __len__(self) -> int:
+        return len(self._matches)
+
+    def __iter__(self) -> Iterator[Match]:
+        return iter(self._matches)
+
+    def __repr__(self) -> str:
+        return f"Results({len(self)} matches)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Results) and self._matches == other._matches
+
+    def by_query(self, name: str) -> Results:
+        return Results(m for m in self if m.query == name)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [m.to_dict() for m in self]
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_records(), indent=1, allow_nan=False, default=_finite) + "\n"
+
+    def to_jsonl(self) -> str:
+        return "".join(json.dumps(r, allow_nan=False, default=_finite) + "\n" for r in self.to_records())
+
+    def to_csv(self) -> str:
+        return render(self, "csv")
+
+    def to_pandas(self):  # type: ignore[no-untyped-def]
+        import pandas as pd
+
+        rows = []
+        for m in self:
+            row = {k: v for k, v in m.to_dict().items() if k != "props"}
+            row.update({f"p[{k}]": v for k, v in m.props.items()})
+            rows.append(row)
+        return pd.DataFrame(rows, columns=None if rows else list(_COLUMNS))
+
+    def to_arrow(self):  # type: ignore[no-untyped-def]
+        try:
+            import pyarrow as pa
+        except ImportError:
+            raise InvalidValue("to_arrow() needs pyarrow: pip install pyarrow") from None
+        return pa.Table.from_pylist(self.to_records())
+
+    def write(self, path: str, fmt: str = "json") -> None:
+        atomic_write_text(path, render(self, fmt))
+
+
+_COLUMNS = ("query", "video", "start", "end", "start_time", "end_time", "probability")
+
+
+def _finite(x: object) -> object:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    raise TypeError(f"not serializable: {x!r}")
+
+
+def _sec(t: float | None) -> str:
+    return "" if t is None else f"{t:.3f}"
+
+
+def render(results: Iterable[Match], fmt: str) -> str:
+    """Text of ``results`` in ``fmt`` (one of :data:`FORMATS`)."""
+    results = Results(results)
+    if fmt == "json":
+        return results.to_json()
+    if fmt == "jsonl":
+        return results.to_jsonl()
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow([*_COLUMNS, "props"])
+        for m in results:
+            w.writerow([m.query, m.video, m.start, m.end, _sec(m.start_time), _sec(m.end_time),
+                        f"{m.probability:.6g}", json.dumps(dict(m.props), sort_keys=True)])
+        return buf.getvalue()
+    if fmt == "table":
+        return render_table(results)
+    raise InvalidValue(f"format={fmt!r} must be one of {', '.join(FORMATS)}")
+
+
+def render_table(results: Sequence[Match]) -> str:
+    """A fixed-width table for terminals."""
+    head = ["query", "video", "frames", "seconds", "P"]
+    rows = [
+        [m.query, m.video, f"{m.start}-{m.end}",
+         "" if m.start_time is None else f"{m.start_time:.2f}-{m.end_time:.2f}", f"{m.probability:.3f}"]
+        for m in results
+    ]  # fmt: skip
+    if not rows:
+        return "no matches\n"
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head, *rows]]
+    return "\n".join(lines) + "\n"
