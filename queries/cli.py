@@ -45,12 +45,12 @@ def _read_formula(arg: str) -> tuple[str, str | None]:
     return arg, None
 
 
-def _fmt_trace(t: TraceTable) -> str:
+def _fmt_trace(t: TraceTable, indent: int = 4) -> str:
     """A witness trace as one line per frame: ``0: red !green``."""
     lines = []
     for i in range(len(t)):
         cells = [n if t.values[i, j] else f"!{n}" for j, n in enumerate(t.names)]
-        lines.append(f"    frame {i}: " + " ".join(_label(c) for c in cells))
+        lines.append(" " * indent + f"frame {i}: " + " ".join(_label(c) for c in cells))
     return "\n".join(lines)
 
 
@@ -65,6 +65,8 @@ def _label(name: str) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    if args.formula.endswith(".tl"):
+        return _check_query_file(args)
     text, source = _read_formula(args.formula)
     spec = parse_spec(text, source=source)
     f = spec.formula
@@ -98,6 +100,73 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"valid:      YES — every trace of up to {args.max_len} frames satisfies it (vacuous query)", file=out)
         else:
             print(f"valid:      no, fails on ({_frames(len(counter))})\n{_fmt_trace(counter)}", file=out)
+    return EXIT_OK
+
+
+def _describe_prop(p) -> str:  # type: ignore[no-untyped-def]
+    from framelogic.logic.printer import quote
+
+    if p.column is not None:
+        text = f"column {quote(p.column)}"
+    else:
+        text = ", ".join(quote(x) for x in p.prompts)
+        if p.contrast:
+            text += " vs " + ", ".join(quote(x) for x in p.contrast)
+    if p.threshold is not None:
+        text += f" threshold {p.threshold:g}"
+    if p.calibration:
+        text += f" calibration {quote(p.calibration)}"
+    return text + ("   (inline prompt)" if p.inline else "")
+
+
+def _check_query_file(args: argparse.Namespace) -> int:
+    from framelogic.queries.queryfile import load_query_file
+
+    qf = load_query_file(args.formula)
+    fps = args.fps if args.fps is not None else qf.settings.get("fps")
+    out = sys.stdout
+    print(f"file:       {qf.path} (ok)", file=out)
+    if qf.settings:
+        print("settings:   " + " ".join(f"{k}={v}" for k, v in qf.settings.items()), file=out)
+    print(f"propositions ({len(qf.props)}):", file=out)
+    width = max((len(_label(n)) for n in qf.props), default=0)
+    for name, p in qf.props.items():
+        print(f"  {_label(name).ljust(width)}  {_describe_prop(p)}", file=out)
+    assume = [resolve_time(a, fps) for a in qf.assumptions]
+    if qf.assumptions:
+        print(f"assumptions ({len(qf.assumptions)}):", file=out)
+        for a in qf.assumptions:
+            print(f"  {to_text(a)}", file=out)
+    print(f"queries ({len(qf.queries)}):", file=out)
+    resolved = {}
+    for q in qf.queries:
+        extra = []
+        if q.spec.comparison:
+            extra.append(f"P{q.spec.comparison}{q.spec.threshold:g}")
+        if q.spec.query:
+            extra.append("P=?")
+        if q.threshold is not None:
+            extra.append(f"threshold {q.threshold:g}")
+        if q.mode:
+            extra.append(f"mode {q.mode}")
+        print(f"  {q.name}: {to_text(q.formula)}" + (f"   [{', '.join(extra)}]" if extra else ""), file=out)
+        if has_time_bounds(q.formula) and fps is None:
+            print("      time bounds: give 'set fps' or --fps to analyse", file=out)
+            continue
+        f = resolve_time(q.formula, fps)
+        resolved[q.name] = f
+        witness = analysis.satisfiable(f, max_len=args.max_len, assume=assume)
+        if witness is None:
+            print(f"      UNSATISFIABLE: no trace of up to {args.max_len} frames matches it", file=out)
+        elif analysis.valid(f, max_len=args.max_len, assume=assume) is None:
+            print(f"      VACUOUS: every trace of up to {args.max_len} frames matches it", file=out)
+        else:
+            print(f"      satisfiable, not vacuous; e.g. ({_frames(len(witness))})\n{_fmt_trace(witness, 8)}", file=out)
+    names = list(resolved)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if analysis.equivalent(resolved[a], resolved[b], max_len=args.max_len, assume=assume) is None:
+                print(f"EQUIVALENT: {a} and {b} match the same traces (up to {args.max_len} frames)", file=out)
     return EXIT_OK
 
 

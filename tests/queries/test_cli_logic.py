@@ -111,3 +111,26 @@ def test_console_script_help_and_version():
 def test_import_framelogic_does_not_import_torch():
     code = "import sys, framelogic, framelogic.logic, framelogic.testing; sys.exit('torch' in sys.modules or 'cv2' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_check_query_file_lists_props_queries_and_flags_problems(tmp_path, capsys):
+    (tmp_path / "lights.tl").write_text(
+        'prop red = "a red traffic light"\nprop green = "a green traffic light"\nmutex(red, green)\n'
+    )
+    q = tmp_path / "q.tl"
+    q.write_text(
+        'import "lights.tl"\nset fps = 5\nprop stopped = "the car is stopped"\n'
+        "query stop: G (red -> F[0,2s] stopped)\n"
+        "query stop_frames: G (red -> F[0,10] stopped)\n"
+        "query never: F (red & green)\n"
+        "query trivial: G (red -> true)\n"
+        'query nsvs: P>=0.8 [ "a car" U "a person" ]\n'
+    )
+    code, out, _ = run(capsys, "check", str(q), "--max-len", "8")
+    assert code == 0
+    assert "propositions (5):" in out and '"a car"' in out and "(inline prompt)" in out
+    assert "assumptions (1):" in out and "G !(red & green)" in out
+    assert "never: F (red & green)\n      UNSATISFIABLE" in out
+    assert "trivial: true\n      VACUOUS" in out
+    assert "EQUIVALENT: stop and stop_frames" in out
+    assert "[P>=0.8]" in out
