@@ -208,6 +208,74 @@ def _render_rows(rows: list[dict], fmt: str, *, value_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _load_query(arg: str):  # type: ignore[no-untyped-def]
+    from framelogic.queries.search import Query
+
+    if arg.endswith(".tl"):
+        return Query.from_file(arg)
+    text, source = _read_formula(arg)
+    if source is not None:
+        return Query.from_text(f"query {Path(source).stem}: {text}", source=source)
+    return Query.from_formula(text)
+
+
+def _sources(paths: Sequence[str]) -> list[str]:
+    from framelogic.queries.search import TABLE_SUFFIXES, find_videos
+
+    out: list[str] = []
+    for p in paths:
+        if Path(p).suffix.lower() in TABLE_SUFFIXES:
+            if not Path(p).is_file():
+                raise InputError(f"{p!r}: no such file")
+            out.append(p)
+        else:
+            out.extend(str(v) for v in find_videos([p]))
+    return out
+
+
+def _search_options(args: argparse.Namespace) -> dict:
+    return {
+        "fps": args.fps, "model": args.model, "threshold": args.threshold, "mode": args.mode,
+        "table": args.table, "cache_dir": args.cache_dir, "use_cache": not args.no_cache,
+        "device": args.device, "progress": not args.quiet and sys.stderr.isatty(),
+    }  # fmt: skip
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from framelogic.queries.results import Results, render
+
+    query = _load_query(args.query_file)
+    if args.query:
+        query.selected(args.query)  # unknown names fail before any video is decoded
+    sources = _sources(args.sources)
+    options = _search_options(args)
+    found: list = []
+    stream = args.out is None and args.format in ("table", "jsonl", "csv")
+    for k, source in enumerate(sources):
+        results = query.search(source, query=args.query, **options)
+        found.extend(results)
+        if stream:
+            text = render(results, args.format)
+            if args.format == "csv" and k > 0:
+                text = text.split("\n", 1)[1]  # one header for the whole stream
+            if args.format == "table" and len(sources) > 1:
+                text = f"== {source}\n{text}"
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        if not args.quiet:
+            print(f"{source}: {len(results)} match(es)", file=sys.stderr)
+    all_results = Results(found)
+    if args.out:
+        all_results.write(args.out, args.format)
+    elif not stream:
+        sys.stdout.write(render(all_results, args.format))
+    if args.fail_on_match and len(all_results) > 0:
+        return EXIT_FOUND
+    if args.fail_on_empty and len(all_results) == 0:
+        return EXIT_FOUND
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="framelogic",
@@ -242,7 +310,47 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=["table", "json", "csv"], default="table")
     e.add_argument("--out", metavar="FILE", help="write the result to FILE (atomically) instead of stdout")
     e.set_defaults(run=cmd_eval)
+
+    s = sub.add_parser(
+        "search",
+        help="find the events of a query file's queries in videos or probability tables",
+        description="Score the frames of every video for the propositions the queries use, run "
+        "the queries and print their events. Folders are searched recursively for videos; "
+        "CSV tables of per-frame probabilities are used as they are. "
+        "Example: framelogic search examples/queries/driving.tl drive.mp4 --format json",
+    )
+    s.add_argument("query_file", metavar="Q.tl", help="a .tl query file, or a formula")
+    s.add_argument("sources", metavar="VIDEO_OR_DIR", nargs="+")
+    s.add_argument("--query", action="append", metavar="NAME", help="run only this query (repeatable)")
+    s.add_argument("--format", choices=["table", "json", "jsonl", "csv"], default="table")
+    s.add_argument("--out", metavar="FILE", help="write all results to FILE (atomically)")
+    _add_video_options(s)
+    s.add_argument("--threshold", type=_probability, help="probability threshold for every query")
+    s.add_argument("--mode", help="match mode for every query")
+    s.add_argument("--fail-on-match", action="store_true", help="exit 1 if any event is found")
+    s.add_argument("--fail-on-empty", action="store_true", help="exit 1 if no event is found")
+    s.set_defaults(run=cmd_search)
     return p
+
+
+def _add_video_options(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--fps", type=_positive_float, help="sample the video at this rate (default: every frame)")
+    s.add_argument("--model", metavar="SPEC", help="open_clip model spec (default: the query file's, else framelogic-tiny)")
+    s.add_argument("--table", metavar="CSV", help="probability table for 'column' propositions")
+    s.add_argument("--cache-dir", metavar="DIR", help="embedding cache (default: $FRAMELOGIC_CACHE or ~/.cache/framelogic)")
+    s.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
+    s.add_argument("--device", help="cuda, cpu, mps (default: the best available)")
+    s.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+
+
+def _probability(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"{s!r} must be a probability in [0, 1]")
+    return v
 
 
 def _positive_int(s: str) -> int:
