@@ -1,1 +1,7 @@
-"""framelogic.automata: formulas to minimal DFAs; evaluate, localize and monitor over frames."""
+"""framelogic.automata: formulas to minimal DFAs; evaluate, localize and monitor
+over frames. No torch, no OpenCV."""
+
+from .compile import compile
+from .dfa import Automaton
+
+__all__ = ["Automaton", "compile"]
