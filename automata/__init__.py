@@ -3,5 +3,6 @@ over frames. No torch, no OpenCV."""
 
 from .compile import compile
 from .dfa import Automaton
+from .engine import evaluate
 
-__all__ = ["Automaton", "compile"]
+__all__ = ["Automaton", "compile", "evaluate"]

@@ -1,0 +1,221 @@
+"""The satisfaction signal: ``P((w, i) |= φ)`` for every frame ``i``, exactly.
+
+Frames are independent: proposition ``p`` holds at frame ``i`` with the given
+probability, independently of everything else. Then the signal is computed
+exactly (no t-norms: ``p & !p`` has probability 0) in time linear in the
+number of frames:
+
+* future-only formulas: one backward pass over the automaton of ``φ``
+  (``v_i(q)`` = probability that the rest of the trace is accepted from state
+  ``q``); on 0/1 input the pass runs through the *reverse* automaton, one table
+  lookup per frame whatever the bounds;
+* formulas with past operators: the automaton of ``F (m & φ)`` with a marker
+  ``m`` on frame ``i`` alone; a forward pass gives the state distribution
+  before ``i`` and a backward pass the acceptance probability after it.
+
+Long traces are processed in chunks, so memory stays ``O(n + |Q|·2^k)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from framelogic.logic import ast as A
+from framelogic.logic.errors import InvalidValue
+from framelogic.logic.passes import atom_names, resolve_time
+from framelogic.logic.trace import TraceTable, as_trace
+
+from . import kernels as K
+from .compile import as_formula, compile
+from .dfa import Automaton
+
+CHUNK_CELLS = 1 << 21  # frames x letters per chunk of letter probabilities
+REVERSE_LIMIT = 50_000  # reverse-automaton states before falling back
+MARK = "\0marker"
+
+
+def letter_probabilities(values: np.ndarray) -> np.ndarray:
+    """``L[i, s]`` = probability of letter ``s`` (bit j = proposition j) at frame ``i``."""
+    n, k = values.shape
+    letters = np.arange(1 << k)
+    L = np.ones((n, 1 << k))
+    for j in range(k):
+        bit = ((letters >> j) & 1).astype(bool)
+        p = values[:, j : j + 1]
+        L *= np.where(bit[None, :], p, 1.0 - p)
+    return L
+
+
+def has_past(f: A.Formula) -> bool:
+    stack = [f]
+    while stack:
+        g = stack.pop()
+        if isinstance(g, (A.Prev, A.Since, A.Once, A.Historically)):
+            return True
+        stack.extend(A.children(g))
+    return False
+
+
+def _letters(values: np.ndarray) -> np.ndarray:
+    letters = np.zeros(values.shape[0], dtype=np.int64)
+    for j in range(values.shape[1]):
+        letters |= values[:, j].astype(np.int64) << j
+    return letters
+
+
+def reverse_automaton(dfa: Automaton, limit: int = REVERSE_LIMIT) -> tuple[np.ndarray, np.ndarray] | None:
+    """Subset construction of the reversed automaton, restricted to what a
+    backward pass visits: states are the sets ``{q : suffix accepted from q}``.
+
+    Returns ``(rdelta, rbits)`` with ``rbits[r]`` the set as a boolean vector, or
+    None past ``limit`` states.
+    """
+    delta = dfa.delta
+    start = dfa.accepting.copy()
+    index = {start.tobytes(): 0}
+    bits = [start]
+    rows = []
+    i = 0
+    while i < len(bits):
+        v = bits[i]
+        succ = v[delta]  # (states, letters): v' for each letter, column-wise
+        row = np.empty(delta.shape[1], dtype=np.int32)
+        for s in range(delta.shape[1]):
+            col = np.ascontiguousarray(succ[:, s])
+            key = col.tobytes()
+            r = index.get(key)
+            if r is None:
+                if len(bits) >= limit:
+                    return None
+                r = index[key] = len(bits)
+                bits.append(col)
+            row[s] = r
+        rows.append(row)
+        i += 1
+    return np.stack(rows), np.stack(bits)
+
+
+def evaluate(
+    formula: A.Formula | str,
+    table: object,
+    *,
+    fps: float | None = None,
+    engine: str = "exact",
+    dfa: Automaton | None = None,
+) -> np.ndarray:
+    """``out[i]`` = P((w, i) |= φ) for every frame ``i`` (exactly 0/1 on 0/1 input).
+
+    ``engine="reference"`` runs the plain reference semantics instead (boolean
+    traces only; quadratic; for checking).
+
+    >>> evaluate("a U b", {"a": [1, 1, 0], "b": [0, 0.5, 1]}).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    t = as_trace(table)
+    rate = fps if fps is not None else t.rate
+    f = resolve_time(as_formula(formula), rate)
+    if engine == "reference":
+        from framelogic.logic.semantics import satisfaction
+
+        return satisfaction(f, t).astype(np.float64)
+    if engine != "exact":
+        raise InvalidValue(f"engine={engine!r} must be 'exact' or 'reference'")
+    names = atom_names(f)
+    sub = t.select(names)
+    n = len(sub)
+    if n == 0:
+        return np.zeros(0)
+    if has_past(f):
+        return _evaluate_marked(f, names, sub, dfa)
+    dfa = dfa if dfa is not None else compile(f, props=names)
+    if sub.is_boolean:
+        return _future_bool(dfa, _letters(sub.values))
+    return _future_prob(dfa, sub.values)
+
+
+def _future_bool(dfa: Automaton, letters: np.ndarray) -> np.ndarray:
+    n = len(letters)
+    out = np.empty(n, dtype=np.bool_)
+    rev = reverse_automaton(dfa)
+    if rev is not None:
+        rdelta, rbits = rev
+        racc = np.ascontiguousarray(rbits[:, dfa.initial])
+        K.fast(K.backward_bool, n)(rdelta, racc, letters, 0, out)
+    else:
+        v = dfa.accepting.copy()
+        K.fast(K.backward_bool_direct, n)(dfa.delta, v, letters, dfa.initial, out)
+    return out.astype(np.float64)
+
+
+def _chunks(n: int, letters: int) -> int:
+    return max(1, CHUNK_CELLS // letters)
+
+
+def _future_prob(dfa: Automaton, values: np.ndarray) -> np.ndarray:
+    n = values.shape[0]
+    out = np.empty(n)
+    v = dfa.accepting.astype(np.float64)
+    step = _chunks(n, dfa.delta.shape[1])
+    kernel = K.fast(K.backward_prob, n)
+    for end in range(n, 0, -step):
+        start = max(0, end - step)
+        L = letter_probabilities(values[start:end])
+        kernel(dfa.delta, dfa.initial, L, v, out[start:end])
+    return np.clip(out, 0.0, 1.0)
+
+
+def _evaluate_marked(f: A.Formula, names: Sequence[str], sub: TraceTable, dfa: Automaton | None) -> np.ndarray:
+    marker = A.Atom(MARK, True)
+    dfa = compile(A.F(A.conj(marker, f)), props=(*names, MARK))
+    mark = 1 << len(names)
+    n = len(sub)
+    if sub.is_boolean:
+        letters = _letters(sub.values)
+        before = np.empty(n, dtype=np.int32)
+        after = np.empty(n, dtype=np.int32)
+        K.fast(K.run_states, n)(dfa.delta, letters, dfa.initial, after)
+        before[0] = dfa.initial
+        before[1:] = after[:-1]
+        marked = dfa.delta[before, letters | mark]
+        rev = reverse_automaton(dfa)
+        if rev is not None:
+            rdelta, rbits = rev
+            rs = np.empty(n, dtype=np.int32)
+            K.fast(K.backward_bool_states, n)(rdelta, letters, 0, rs)
+            return rbits[rs, marked].astype(np.float64)
+        # fallback: suffix acceptance per state, one frame at a time
+        out = np.empty(n)
+        v = dfa.accepting.copy()
+        for i in range(n - 1, -1, -1):
+            out[i] = v[marked[i]]
+            v = v[dfa.delta[:, letters[i]]]
+        return out
+    values = sub.values
+    nq = dfa.n_states
+    step = _chunks(n, 1 << len(names))
+    # forward pass: checkpoints of the state distribution at chunk starts
+    starts = list(range(0, n, step))
+    checkpoints = np.empty((len(starts), nq))
+    a = np.zeros(nq)
+    a[dfa.initial] = 1.0
+    fwd = K.fast(K.forward_prob, n)
+    # the marker-free letters are the first half of the alphabet
+    delta_off = np.ascontiguousarray(dfa.delta[:, :mark])
+    for c, start in enumerate(starts):
+        checkpoints[c] = a
+        L = letter_probabilities(values[start : start + step])
+        scratch = np.empty((L.shape[0], nq))
+        fwd(delta_off, L, a, scratch)
+    out = np.empty(n)
+    v = dfa.accepting.astype(np.float64)
+    back = K.fast(K.marked_prob, n)
+    for c in range(len(starts) - 1, -1, -1):
+        start = starts[c]
+        L = letter_probabilities(values[start : start + step])
+        alpha = np.empty((L.shape[0], nq))
+        a = checkpoints[c].copy()
+        fwd(delta_off, L, a, alpha)
+        back(dfa.delta, mark, alpha, L, v, out[start : start + L.shape[0]])
+    return np.clip(out, 0.0, 1.0)

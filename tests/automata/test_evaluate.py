@@ -1,0 +1,102 @@
+"""The exact engine against the oracle and against brute-force enumeration."""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from framelogic.automata import compile, evaluate
+from framelogic.automata import kernels
+from framelogic.logic import parse, satisfaction
+from framelogic.logic.strategies import formulas, traces
+from framelogic.logic.trace import TraceTable
+
+from helpers import compilable
+
+ATOMS = ("a", "b", "c")
+
+
+@given(formulas(ATOMS, max_depth=4, max_bound=3), traces(ATOMS, max_len=8))
+def test_boolean_signal_equals_reference_at_every_frame(f, t):
+    compilable(f)
+    assert np.array_equal(evaluate(f, t), satisfaction(f, t).astype(float))
+
+
+def brute_force(f, t):
+    """P((w,i) |= f) by enumerating every 0/1 world of the probabilistic trace."""
+    n, k = t.values.shape
+    out = np.zeros(n)
+    for bits in itertools.product([0, 1], repeat=n * k):
+        world = np.array(bits, dtype=float).reshape(n, k)
+        weight = np.prod(np.where(world == 1, t.values, 1 - t.values))
+        if weight:
+            out += weight * satisfaction(f, TraceTable(t.names, world)).astype(float)
+    return out
+
+
+@given(
+    formulas(("a", "b"), max_depth=4, max_bound=2),
+    traces(("a", "b"), min_len=1, max_len=6, probabilistic=True),
+)
+def test_exact_probability_equals_enumeration_of_all_worlds(f, t):
+    compilable(f)
+    assert np.allclose(evaluate(f, t), brute_force(f, t), atol=1e-9)
+
+
+def test_exact_not_t_norm():
+    t = {"a": [0.5, 0.3]}
+    assert evaluate("a & !a", t).tolist() == [0.0, 0.0]
+    assert evaluate("a | !a", t).tolist() == [1.0, 1.0]
+    # LogSTOP-style independence of occurrences would give 0.5 * 0.5 here
+    assert evaluate("a & a", {"a": [0.5]})[0] == 0.5
+
+
+@pytest.mark.parametrize("text", ["a U b", "G (a -> F[0,3] b)", "F[2,5] (a & !b)", "a S b", "G (b -> O[0,2] a)", "F (b & Y Y a)"])
+def test_compiled_loops_equal_plain_python(text, monkeypatch):
+    rng = np.random.default_rng(0)
+    n = 2000
+    probs = {"a": rng.random(n), "b": rng.random(n)}
+    bools = {k: (v > 0.5).astype(float) for k, v in probs.items()}
+    monkeypatch.setattr(kernels, "JIT_THRESHOLD", 10**9)
+    plain = evaluate(text, probs), evaluate(text, bools)
+    monkeypatch.setattr(kernels, "JIT_THRESHOLD", 0)
+    jitted = evaluate(text, probs), evaluate(text, bools)
+    assert np.allclose(plain[0], jitted[0], atol=1e-12)
+    assert np.array_equal(plain[1], jitted[1])
+    assert np.array_equal(jitted[1], satisfaction(parse(text), bools).astype(float))
+
+
+def test_chunked_evaluation_equals_single_chunk(monkeypatch):
+    rng = np.random.default_rng(1)
+    t = {"a": rng.random(300), "b": rng.random(300), "c": rng.random(300)}
+    for text in ["(a & b) U c", "G (a -> O[0,3] b) & F c"]:
+        whole = evaluate(text, t)
+        monkeypatch.setattr("framelogic.automata.engine.CHUNK_CELLS", 64)
+        assert np.allclose(evaluate(text, t), whole, atol=1e-12)
+        monkeypatch.undo()
+
+
+def test_reverse_automaton_fallback_agrees(monkeypatch):
+    rng = np.random.default_rng(2)
+    t = {"a": (rng.random(200) > 0.5).astype(float), "b": (rng.random(200) > 0.7).astype(float)}
+    for text in ["G (a -> F[0,5] b)", "F (b & O[1,3] a)"]:
+        expected = satisfaction(parse(text), t).astype(float)
+        monkeypatch.setattr("framelogic.automata.engine.REVERSE_LIMIT", 1)
+        assert np.array_equal(evaluate(text, t), expected)
+        monkeypatch.undo()
+
+
+def test_time_bounds_and_engines():
+    t = {"time": [0.0, 0.5, 1.0, 1.5], "a": [0, 0, 0, 1]}
+    assert evaluate("F[0,1s] a", t).tolist() == [0.0, 1.0, 1.0, 1.0]
+    assert evaluate("F[0,1s] a", t, engine="reference").tolist() == [0.0, 1.0, 1.0, 1.0]
+    assert evaluate("a", {"a": []}).shape == (0,)
+
+
+@given(st.integers(1, 40), st.data())
+def test_bound_large_relative_to_trace(n, data):
+    t = data.draw(traces(("a", "b"), min_len=n, max_len=n))
+    f = parse("G (a -> F[0,30] b)")
+    assert np.array_equal(evaluate(f, t), satisfaction(f, t).astype(float))
