@@ -100,3 +100,49 @@ def test_bound_large_relative_to_trace(n, data):
     t = data.draw(traces(("a", "b"), min_len=n, max_len=n))
     f = parse("G (a -> F[0,30] b)")
     assert np.array_equal(evaluate(f, t), satisfaction(f, t).astype(float))
+
+
+# ------------------------------------------------------------------ monitor
+from framelogic.automata.monitor import Monitor, Verdict  # noqa: E402
+
+
+@given(formulas(ATOMS, max_depth=3, max_bound=3), traces(ATOMS, max_len=7))
+def test_monitor_on_every_prefix_equals_offline_evaluation(f, t):
+    compilable(f)
+    m = Monitor(f)
+    names = m.atoms
+    statuses = m.run(t) if names else []
+    dfa = compile(f, props=ATOMS)
+    for i, st_ in enumerate(statuses):
+        prefix = t.slice(0, i + 1)
+        holds = bool(satisfaction(f, prefix)[0])
+        assert st_.probability == float(holds)
+        if st_.verdict is Verdict.SATISFIED:
+            assert holds and dfa.doomed_to_accept[dfa.run(prefix)[-1]]
+        elif st_.verdict is Verdict.VIOLATED:
+            assert not holds and not dfa.live[dfa.run(prefix)[-1]]
+        else:
+            assert (st_.verdict is Verdict.PRESUMABLY_SATISFIED) == holds
+
+
+@given(formulas(("a", "b"), max_depth=3, max_bound=2), traces(("a", "b"), max_len=5, probabilistic=True))
+def test_monitor_probability_is_exact_for_each_prefix(f, t):
+    compilable(f)
+    m = Monitor(f)
+    if not m.atoms:
+        return
+    for i, st_ in enumerate(m.run(t)):
+        prefix = t.slice(0, i + 1)
+        assert abs(st_.probability - brute_force(f, prefix)[0]) < 1e-9
+
+
+def test_monitor_verdicts_arrive_as_early_as_certain():
+    m = Monitor("F[0,2] stop")
+    assert m.step({"stop": 0}).verdict is Verdict.PRESUMABLY_VIOLATED
+    assert m.step({"stop": 1}).verdict is Verdict.SATISFIED
+    m.reset()
+    for _ in range(3):
+        s = m.step({"stop": 0})
+    assert s.verdict is Verdict.VIOLATED and s.verdict.final and s.frame == 2
+    with pytest.raises(Exception, match="no value for 'stop'"):
+        m.step({"go": 1})
