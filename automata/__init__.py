@@ -4,5 +4,7 @@ over frames. No torch, no OpenCV."""
 from .compile import compile
 from .dfa import Automaton
 from .engine import evaluate
+from .localize import DEFAULT_MODE, MODES, Event, localize
+from .monitor import Monitor, Status, Verdict
 
-__all__ = ["Automaton", "compile", "evaluate"]
+__all__ = ["DEFAULT_MODE", "MODES", "Automaton", "Event", "Monitor", "Status", "Verdict", "compile", "evaluate", "localize"]

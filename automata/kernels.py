@@ -129,3 +129,60 @@ def backward_bool_direct(delta: np.ndarray, v: np.ndarray, letters: np.ndarray, 
         for q in range(nq):
             v[q] = w[q]
         out[i] = v[initial]
+
+
+def segments(
+    delta: np.ndarray, accepting: np.ndarray, live: np.ndarray, L: np.ndarray, threshold: float,
+    longest: bool, max_length: int, starts: np.ndarray, ends: np.ndarray, probs: np.ndarray,
+) -> int:
+    """Leftmost non-overlapping segments ``w[s..e]`` with ``P(w[s..e] |= φ) >= threshold``.
+
+    From each start the automaton runs forward (a distribution over states);
+    the scan from a start stops once the mass that can still reach acceptance
+    falls below the threshold. Returns the number of segments written.
+    """
+    n, ns = L.shape
+    nq = delta.shape[0]
+    a = np.empty(nq)
+    b = np.empty(nq)
+    count = 0
+    s = 0
+    while s < n:
+        for q in range(nq):
+            a[q] = 0.0
+        a[0] = 1.0
+        best_e = -1
+        best_p = 0.0
+        limit = n if max_length <= 0 else min(n, s + max_length)
+        for e in range(s, limit):
+            for q in range(nq):
+                b[q] = 0.0
+            for q in range(nq):
+                if a[q] != 0.0:
+                    for x in range(ns):
+                        if L[e, x] != 0.0:
+                            b[delta[q, x]] += a[q] * L[e, x]
+            p_acc = 0.0
+            p_live = 0.0
+            for q in range(nq):
+                a[q] = b[q]
+                if accepting[q]:
+                    p_acc += b[q]
+                if live[q]:
+                    p_live += b[q]
+            if p_acc >= threshold:
+                best_e = e
+                best_p = p_acc
+                if not longest:
+                    break
+            if p_live < threshold:
+                break
+        if best_e >= 0:
+            starts[count] = s
+            ends[count] = best_e
+            probs[count] = best_p
+            count += 1
+            s = best_e + 1
+        else:
+            s += 1
+    return count
