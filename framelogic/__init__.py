@@ -9,6 +9,8 @@ intervals where the event holds, with probabilities.
 >>> f = fl.parse('"car" U "person"')
 >>> fl.satisfaction(f, {"car": [1, 1, 0], "person": [0, 0, 1]}).tolist()
 [True, True, True]
+>>> fl.evaluate(f, {"car": [0.9, 0.8, 0.1], "person": [0.0, 0.5, 1.0]}).round(3).tolist()
+[0.81, 0.9, 1.0]
 """
 
 from framelogic.logic import (
@@ -63,9 +65,27 @@ from framelogic.logic.errors import (
     UnknownRateError,
 )
 
+from framelogic.automata import (
+    Automaton,
+    Event,
+    Monitor,
+    Status,
+    Verdict,
+    compile,
+    evaluate,
+    localize,
+)
+from framelogic.automata.analysis import equivalent, implies, satisfiable, valid
+from framelogic.queries.queryfile import QueryFile, load_query_file
+from framelogic.queries.results import Match, Results
+from framelogic.queries.search import Query, search
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "Automaton", "Event", "Match", "Monitor", "Query", "QueryFile", "Results", "Status", "Verdict",
+    "compile", "equivalent", "evaluate", "implies", "load_query_file", "localize", "satisfiable",
+    "search", "valid",
     "FALSE", "TRUE", "Atom", "AutomatonTooLarge", "Bound", "F", "Formula", "FormulaSyntaxError",
     "FramelogicError", "G", "H", "InputError", "InvalidArgument", "InvalidValue", "M", "N", "O",
     "R", "S", "Spec", "TraceError", "TraceTable", "U", "UnknownRateError", "W", "X", "Y",

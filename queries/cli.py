@@ -12,7 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from framelogic.logic import analysis
+import numpy as np
+
+from framelogic.logic import analysis as bounded_analysis
 from framelogic.logic.errors import FramelogicError, InputError
 from framelogic.logic.grammar import Spec, parse_spec
 from framelogic.logic.passes import atoms, depth, has_time_bounds, nnf, resolve_time, size
@@ -46,11 +48,17 @@ def _read_formula(arg: str) -> tuple[str, str | None]:
 
 
 def _fmt_trace(t: TraceTable, indent: int = 4) -> str:
-    """A witness trace as one line per frame: ``0: red !green``."""
+    """A witness trace, one line per run of equal frames: ``frames 0-29: !a``."""
     lines = []
-    for i in range(len(t)):
-        cells = [n if t.values[i, j] else f"!{n}" for j, n in enumerate(t.names)]
-        lines.append(" " * indent + f"frame {i}: " + " ".join(_label(c) for c in cells))
+    i = 0
+    while i < len(t):
+        j = i
+        while j + 1 < len(t) and np.array_equal(t.values[j + 1], t.values[i]):
+            j += 1
+        cells = [n if t.values[i, c] else f"!{n}" for c, n in enumerate(t.names)]
+        where = f"frame {i}" if i == j else f"frames {i}-{j}"
+        lines.append(" " * indent + f"{where}: " + " ".join(_label(x) for x in cells))
+        i = j + 1
     return "\n".join(lines)
 
 
@@ -90,14 +98,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         f = resolve_time(f, args.fps)
         assume = [resolve_time(a, args.fps) for a in assume]
         print(f"at {args.fps:g} fps: {to_text(f)}", file=out)
-    witness = analysis.satisfiable(f, max_len=args.max_len, assume=assume)
+    an = _analysis(args)
+    print(f"automaton:  {_dfa_size(f)}", file=out)
+    witness = an.satisfiable(f, assume=assume)
     if witness is None:
-        print(f"satisfiable: NO — no trace of up to {args.max_len} frames satisfies it (unsatisfiable query)", file=out)
+        print(f"satisfiable: NO — {_scope(args, 'no')} satisfies it (unsatisfiable query)", file=out)
     else:
         print(f"satisfiable: yes, e.g. ({_frames(len(witness))})\n{_fmt_trace(witness)}", file=out)
-        counter = analysis.valid(f, max_len=args.max_len, assume=assume)
+        counter = an.valid(f, assume=assume)
         if counter is None:
-            print(f"valid:      YES — every trace of up to {args.max_len} frames satisfies it (vacuous query)", file=out)
+            print(f"valid:      YES — {_scope(args, 'every')} satisfies it (vacuous query)", file=out)
         else:
             print(f"valid:      no, fails on ({_frames(len(counter))})\n{_fmt_trace(counter)}", file=out)
     return EXIT_OK
@@ -155,33 +165,35 @@ def _check_query_file(args: argparse.Namespace) -> int:
             continue
         f = resolve_time(q.formula, fps)
         resolved[q.name] = f
-        witness = analysis.satisfiable(f, max_len=args.max_len, assume=assume)
+        an = _analysis(args)
+        print(f"      automaton: {_dfa_size(f)}", file=out)
+        witness = an.satisfiable(f, assume=assume)
         if witness is None:
-            print(f"      UNSATISFIABLE: no trace of up to {args.max_len} frames matches it", file=out)
-        elif analysis.valid(f, max_len=args.max_len, assume=assume) is None:
-            print(f"      VACUOUS: every trace of up to {args.max_len} frames matches it", file=out)
+            print(f"      UNSATISFIABLE: {_scope(args, 'no')} matches it", file=out)
+        elif an.valid(f, assume=assume) is None:
+            print(f"      VACUOUS: {_scope(args, 'every')} matches it", file=out)
         else:
             print(f"      satisfiable, not vacuous; e.g. ({_frames(len(witness))})\n{_fmt_trace(witness, 8)}", file=out)
     names = list(resolved)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            if analysis.equivalent(resolved[a], resolved[b], max_len=args.max_len, assume=assume) is None:
-                print(f"EQUIVALENT: {a} and {b} match the same traces (up to {args.max_len} frames)", file=out)
+            if _analysis(args).equivalent(resolved[a], resolved[b], assume=assume) is None:
+                print(f"EQUIVALENT: {a} and {b} match the same traces ({_scope(args, 'all')})", file=out)
     return EXIT_OK
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     spec = parse_spec(args.formula, source="FORMULA")
     table = as_trace(args.table, fps=args.fps)
-    from framelogic.logic.semantics import satisfaction
+    from framelogic.automata import evaluate
 
     fps = args.fps if args.fps is not None else table.rate
-    values = satisfaction(spec.formula, table, fps=fps).astype(float)
+    values = evaluate(spec.formula, table, fps=fps, engine=args.engine)
     rows = [
         {"frame": i, **({"time": table.time_of(i)} if table.time_of(i) is not None else {}), "value": float(v)}
         for i, v in enumerate(values)
     ]
-    text = _render_rows(rows, args.format, value_name="holds")
+    text = _render_rows(rows, args.format, value_name="holds" if table.is_boolean else "probability")
     if args.out:
         atomic_write_text(args.out, text)
     else:
@@ -292,7 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Example: framelogic check 'P>=0.80 [ (\"car\" & \"truck\") U \"bus\" ]'",
     )
     c.add_argument("formula", metavar="FORMULA_OR_FILE")
-    c.add_argument("--max-len", type=_positive_int, default=analysis.DEFAULT_MAX_LEN, help="longest trace to search (default %(default)s)")
+    c.add_argument(
+        "--max-len", type=_positive_int, default=None,
+        help="search only traces up to this length with z3 (default: exact, every length, with automata)",
+    )
     c.add_argument("--fps", type=_positive_float, help="sampling rate, to turn time bounds (2s) into frames")
     c.add_argument("--assume", action="append", default=[], metavar="FORMULA", help="domain assumption, e.g. 'G !(red & green)' (repeatable)")
     c.set_defaults(run=cmd_check)
@@ -300,7 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser(
         "eval",
         help="evaluate a formula at every frame of a trace CSV",
-        description="Print, for every frame of TABLE.csv, whether FORMULA holds from that frame. "
+        description="Print, for every frame of TABLE.csv, whether FORMULA holds from that frame "
+        "(with probabilities in the table: the exact probability that it does). "
         "TABLE.csv has a header of proposition names (and optionally 'time' in seconds) and one "
         "row per frame. Example: framelogic eval 'a U b' trace.csv",
     )
@@ -309,6 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--fps", type=_positive_float, help="sampling rate for time bounds (default: from the time column)")
     e.add_argument("--format", choices=["table", "json", "csv"], default="table")
     e.add_argument("--out", metavar="FILE", help="write the result to FILE (atomically) instead of stdout")
+    e.add_argument(
+        "--engine", choices=["exact", "reference"], default="exact",
+        help="exact: the automaton engine (probabilities allowed); reference: the plain oracle (0/1 only)",
+    )
     e.set_defaults(run=cmd_eval)
 
     s = sub.add_parser(
@@ -393,6 +413,47 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+class _Bounded:
+    """The z3 bounded analysis with the exact analysis's signatures."""
+
+    def __init__(self, max_len: int) -> None:
+        self.max_len = max_len
+
+    def satisfiable(self, f, assume):  # type: ignore[no-untyped-def]
+        return bounded_analysis.satisfiable(f, max_len=self.max_len, assume=assume)
+
+    def valid(self, f, assume):  # type: ignore[no-untyped-def]
+        return bounded_analysis.valid(f, max_len=self.max_len, assume=assume)
+
+    def equivalent(self, f, g, assume):  # type: ignore[no-untyped-def]
+        return bounded_analysis.equivalent(f, g, max_len=self.max_len, assume=assume)
+
+
+def _analysis(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    if args.max_len is not None:
+        return _Bounded(args.max_len)
+    from framelogic.automata import analysis
+
+    return analysis
+
+
+def _scope(args: argparse.Namespace, quantifier: str) -> str:
+    """"no trace", "every trace", "all traces" — limited to --max-len frames if given."""
+    phrase = {"no": "no trace", "every": "every trace", "all": "all traces"}[quantifier]
+    return phrase if args.max_len is None else f"{phrase} of up to {args.max_len} frames"
+
+
+def _dfa_size(f) -> str:  # type: ignore[no-untyped-def]
+    from framelogic.automata import compile
+    from framelogic.logic.errors import FramelogicError
+
+    try:
+        d = compile(f)
+    except FramelogicError as e:
+        return f"not built ({e})"
+    return f"{d.n_states} states, {len(d.edges())} edges (minimal DFA)"
 
 
 def _frames(n: int) -> str:

@@ -1,6 +1,7 @@
 """`framelogic check` and `framelogic eval` as a user runs them."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -27,7 +28,9 @@ def test_check_reports_normal_forms_atoms_and_satisfiability(capsys):
 
 def test_check_finds_unsatisfiable_and_vacuous_queries(capsys):
     code, out, _ = run(capsys, "check", "F a & G !a")
-    assert code == 0 and "satisfiable: NO" in out
+    assert code == 0 and "satisfiable: NO" in out and "automaton:  1 states" in out
+    code, out, _ = run(capsys, "check", "F[30,30] a")
+    assert "frames 0-29: !a\n    frame 30: a" in out  # exact: beyond any fixed bound
     code, out, _ = run(capsys, "check", "G a -> F a", "--max-len", "6")
     assert "valid:      YES" in out and "6 frames" in out
     code, out, _ = run(capsys, "check", "F (red & green)", "--assume", "G !(red & green)")
@@ -126,11 +129,22 @@ def test_check_query_file_lists_props_queries_and_flags_problems(tmp_path, capsy
         "query trivial: G (red -> true)\n"
         'query nsvs: P>=0.8 [ "a car" U "a person" ]\n'
     )
-    code, out, _ = run(capsys, "check", str(q), "--max-len", "8")
+    code, out, _ = run(capsys, "check", str(q))
     assert code == 0
     assert "propositions (5):" in out and '"a car"' in out and "(inline prompt)" in out
     assert "assumptions (1):" in out and "G !(red & green)" in out
-    assert "never: F (red & green)\n      UNSATISFIABLE" in out
-    assert "trivial: true\n      VACUOUS" in out
-    assert "EQUIVALENT: stop and stop_frames" in out
+    assert re.search(r"never: F \(red & green\)\n.*automaton: .*\n      UNSATISFIABLE: no trace matches it", out)
+    assert re.search(r"trivial: true\n.*\n      VACUOUS: every trace matches it", out)
+    assert "EQUIVALENT: stop and stop_frames match the same traces (all traces)" in out
+    code, out, _ = run(capsys, "check", str(q), "--max-len", "4")
+    assert "UNSATISFIABLE: no trace of up to 4 frames matches it" in out
     assert "[P>=0.8]" in out
+
+
+def test_eval_probabilities_and_reference_engine(tmp_path, capsys):
+    p = tmp_path / "p.csv"
+    p.write_text("a,b\n0.5,0.2\n0.9,0.5\n")
+    code, out, _ = run(capsys, "eval", "a U b", str(p), "--format", "csv")
+    assert code == 0 and out.splitlines() == ["frame,probability", "0,0.4", "1,0.5"]
+    code, _, err = run(capsys, "eval", "a U b", str(p), "--engine", "reference")
+    assert code == 2 and "boolean" in err
