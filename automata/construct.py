@@ -471,6 +471,7 @@ def build(
     accepting = [False]
     queue = deque([0])
     past_cache: dict[tuple, tuple[list, tuple]] = {}
+    progress_cache: dict[tuple, tuple[int, bool]] = {}  # states share obligations
     while queue:
         s = queue.popleft()
         obligation, _, memory = keys[s]
@@ -480,8 +481,12 @@ def build(
             if pk not in past_cache:
                 past_cache[pk] = _step_past(T, b.past, k, letter, memory)
             values, new_memory = past_cache[pk]
-            nxt, end_ok = _progress(T, obligation, values, {})
-            nxt = T.canonical(nxt)
+            ck = (obligation, tuple(values))
+            hit = progress_cache.get(ck)
+            if hit is None:
+                nxt, end_ok = _progress(T, obligation, values, {})
+                hit = progress_cache[ck] = (T.canonical(nxt), end_ok)
+            nxt, end_ok = hit
             key = (nxt, end_ok, new_memory)
             target = key_of.get(key)
             if target is None:

@@ -99,24 +99,15 @@ class Automaton:
         return ~_backward_closure(self.delta, ~self.accepting)
 
     def minimize(self) -> Automaton:
-        """The minimal equivalent automaton (Moore partition refinement)."""
+        """The minimal equivalent automaton (Hopcroft's partition refinement)."""
         reach = _reachable(self.delta, self.initial)
         idx = np.flatnonzero(reach)
         remap = np.full(self.n_states, -1, dtype=np.int64)
         remap[idx] = np.arange(len(idx))
         delta = remap[self.delta[idx]]
         acc = self.accepting[idx]
-        cls = acc.astype(np.int64)
-        n_cls = len(np.unique(cls))
-        while True:
-            sig = np.concatenate([cls[:, None], cls[delta]], axis=1)
-            _, new = np.unique(sig, axis=0, return_inverse=True)
-            new = new.reshape(-1)
-            n_new = int(new.max()) + 1 if len(new) else 0
-            cls = new
-            if n_new == n_cls:
-                break
-            n_cls = n_new
+        cls = _hopcroft(delta, acc)
+        n_cls = int(cls.max()) + 1
         # Number classes in BFS order from the initial state: a canonical form.
         first = np.zeros(n_cls, dtype=np.int64)
         for q in range(len(cls) - 1, -1, -1):
@@ -294,6 +285,48 @@ def _shannon(members: np.ndarray, atoms: Sequence[str]) -> A.Formula:
         return A.disj(A.conj(x, f1), A.conj(A.neg(x), f0))
 
     return go(members, 0)
+
+
+def _hopcroft(delta: np.ndarray, accepting: np.ndarray) -> np.ndarray:
+    """Block number of every state in the coarsest partition compatible with
+    ``delta`` that separates accepting from rejecting states (O(|Σ| n log n))."""
+    n, n_letters = delta.shape
+    preds: list[list[list[int]]] = []
+    for s in range(n_letters):
+        col = delta[:, s]
+        order = np.argsort(col, kind="stable")
+        bounds = np.searchsorted(col[order], np.arange(n + 1))
+        preds.append([order[bounds[t] : bounds[t + 1]].tolist() for t in range(n)])
+    block = np.zeros(n, dtype=np.int64)
+    members: list[set[int]] = []
+    for flag in (True, False):
+        group = set(np.flatnonzero(accepting == flag).tolist())
+        if group:
+            for q in group:
+                block[q] = len(members)
+            members.append(group)
+    work = set(range(len(members))) if len(members) == 1 else {min(range(2), key=lambda i: len(members[i]))}
+    while work:
+        splitter = work.pop()
+        targets = list(members[splitter])
+        for s in range(n_letters):
+            touched: dict[int, set[int]] = {}
+            for t in targets:
+                for q in preds[s][t]:
+                    touched.setdefault(int(block[q]), set()).add(q)
+            for y, inter in touched.items():
+                if len(inter) == len(members[y]):
+                    continue
+                z = len(members)
+                members[y] -= inter
+                members.append(inter)
+                for q in inter:
+                    block[q] = z
+                if y in work:
+                    work.add(z)
+                else:
+                    work.add(z if len(inter) <= len(members[y]) else y)
+    return block
 
 
 def _reachable(delta: np.ndarray, start: int) -> np.ndarray:

@@ -58,6 +58,41 @@ def has_past(f: A.Formula) -> bool:
     return False
 
 
+def has_future(f: A.Formula) -> bool:
+    stack = [f]
+    while stack:
+        g = stack.pop()
+        if isinstance(g, (A.Next, A.WeakNext, A.Until, A.Release, A.WeakUntil, A.StrongRelease, A.Eventually, A.Always)):
+            return True
+        stack.extend(A.children(g))
+    return False
+
+
+def _pure_past(f: A.Formula, names: Sequence[str], sub: TraceTable) -> np.ndarray:
+    """A pure-past formula's value at frame i depends on frames 0..i only: one
+    forward pass over the automaton of "φ holds at the last frame" gives them all."""
+    dfa = compile(A.F(A.conj(f, A.neg(A.X(A.TRUE)))), props=names)
+    n = len(sub)
+    if sub.is_boolean:
+        states = np.empty(n, dtype=np.int32)
+        K.fast(K.run_states, n)(dfa.delta, _letters(sub.values), dfa.initial, states)
+        return dfa.accepting[states].astype(np.float64)
+    out = np.empty(n)
+    a = np.zeros(dfa.n_states)
+    a[dfa.initial] = 1.0
+    acc = dfa.accepting.astype(np.float64)
+    step = _chunks(n, dfa.delta.shape[1])
+    fwd = K.fast(K.forward_prob, n)
+    for start in range(0, n, step):
+        L = letter_probabilities(sub.values[start : start + step])
+        before = np.empty((L.shape[0], dfa.n_states))
+        fwd(dfa.delta, L, a, before)
+        # distribution after frame i = before frame i+1; the last one is `a`
+        after = np.vstack([before[1:], a[None, :]])
+        out[start : start + L.shape[0]] = after @ acc
+    return np.clip(out, 0.0, 1.0)
+
+
 def _letters(values: np.ndarray) -> np.ndarray:
     letters = np.zeros(values.shape[0], dtype=np.int64)
     for j in range(values.shape[1]):
@@ -127,6 +162,8 @@ def evaluate(
     n = len(sub)
     if n == 0:
         return np.zeros(0)
+    if has_past(f) and not has_future(f):
+        return _pure_past(f, names, sub)
     if has_past(f):
         return _evaluate_marked(f, names, sub, dfa)
     dfa = dfa if dfa is not None else compile(f, props=names)
