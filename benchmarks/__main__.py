@@ -1,0 +1,5 @@
+"""``python -m benchmarks``: the automata benchmarks (perception and accuracy have their own)."""
+
+from benchmarks.run_automata import main
+
+main()
