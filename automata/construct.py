@@ -15,9 +15,15 @@ Reading a letter progresses the obligation with the values of atoms and past
 subformulas at the current frame. The reachable states are explored breadth
 first with a state limit; the result is minimized by partition refinement.
 
-Past operators may contain only past operators, atoms and booleans (``O (a & Y
-b)`` is fine; a future operator under a past one, ``O F a``, is refused with a
-clear error — it is rare in practice and needs a two-way construction).
+Past operators over propositions and other past operators (``O (a & Y b)``)
+keep compact boolean/age memories. A past operator whose operands contain a
+future operator (``O F a``, ``Y (a U b)``, ``(F a) S b``) keeps *terms* in its
+memory instead: ``Y ψ`` remembers the residual of ``ψ`` after the previous frame
+(what ``ψ`` still requires from now on), ``ψ S χ`` remembers the residual of
+``(ψ S χ)`` at the previous frame and is ``χ | (ψ & memory)`` now. These are the
+same hash-consed, normalized obligations progression produces, so the state
+space stays finite and the construction exact. Bounded ``S`` over future
+operands is unrolled into ``Y`` chains (``ψ S[0,h] χ = χ | (ψ & Y (ψ S[0,h-1] χ))``).
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ class Terms:
         self.ids: dict[tuple, int] = {("T",): TRUE_ID, ("F",): FALSE_ID}
         self._canon: dict[int, int] = {}
         self._dnf_memo: dict[int, frozenset[frozenset[int]]] = {}
+        self._neg: dict[int, int] = {}
 
     def make(self, node: tuple) -> int:
         i = self.ids.get(node)
@@ -59,6 +66,35 @@ class Terms:
 
     def lit(self, index: int, positive: bool) -> int:
         return self.make(("lit", index, positive))
+
+    def negate(self, t: int) -> int:
+        """The negation of a future term, pushed to the literals (NNF duals)."""
+        cached = self._neg.get(t)
+        if cached is not None:
+            return cached
+        node = self.nodes[t]
+        match node[0]:
+            case "T":
+                out = FALSE_ID
+            case "F":
+                out = TRUE_ID
+            case "lit" | "gpast":
+                out = self.make((node[0], node[1], not node[2]))
+            case "and":
+                out = self.disj([self.negate(c) for c in node[1]])
+            case "or":
+                out = self.conj([self.negate(c) for c in node[1]])
+            case "X":
+                out = self.make(("N", self.negate(node[1])))
+            case "N":
+                out = self.make(("X", self.negate(node[1])))
+            case "U" | "R":
+                _, a, b, lo, hi = node
+                out = self.make(("R" if node[0] == "U" else "U", self.negate(a), self.negate(b), lo, hi))
+            case _:  # pragma: no cover - past-only kinds never reach future terms
+                raise AssertionError(node)
+        self._neg[t] = out
+        return out
 
     def conj(self, items: Sequence[int]) -> int:
         return self._nary("and", items, TRUE_ID, FALSE_ID)
@@ -81,7 +117,7 @@ class Terms:
         flat = self._subsume(kind, flat)
         for t in flat:  # complementary literals
             node = self.nodes[t]
-            if node[0] == "lit" and self.ids.get(("lit", node[1], not node[2])) in flat:
+            if node[0] in ("lit", "gpast") and self.ids.get((node[0], node[1], not node[2])) in flat:
                 return zero
         if not flat:
             return unit
@@ -148,7 +184,7 @@ class Terms:
         kept = self._subsume("and", set(items))
         for i in kept:
             node = self.nodes[i]
-            if node[0] == "lit" and self.ids.get(("lit", node[1], not node[2])) in kept:
+            if node[0] in ("lit", "gpast") and self.ids.get((node[0], node[1], not node[2])) in kept:
                 return None
         return frozenset(kept)
 
@@ -195,6 +231,23 @@ class _Past:
     hi: int | None = None
 
 
+@dataclass
+class _General:
+    """A past operator over future operands: its memory is a term (see module doc)."""
+
+    kind: str  # "Y" or "S" (unbounded; bounded ones are unrolled)
+    left: int  # S: left operand term; Y: unused (-1)
+    right: int  # S: right operand term; Y: the argument term
+
+
+def _mentions_future(f: A.Formula, memo: dict[A.Formula, bool]) -> bool:
+    hit = memo.get(f)
+    if hit is None:
+        hit = isinstance(f, (A.Next, A.Until)) or any(_mentions_future(c, memo) for c in A.children(f))
+        memo[f] = hit
+    return hit
+
+
 class Builder:
     """Translates a desugared formula into terms; past subformulas become
     literals over "past slots" whose values a forward recurrence computes."""
@@ -205,6 +258,9 @@ class Builder:
         self.index = {a: i for i, a in enumerate(self.atoms)}
         self.past: list[_Past] = []
         self.past_ids: dict[tuple, int] = {}
+        self.general: list[_General] = []
+        self.general_ids: dict[tuple, int] = {}
+        self._future_memo: dict[A.Formula, bool] = {}
         self.formula = formula
 
     def future(self, f: A.Formula, negate: bool = False) -> int:
@@ -229,9 +285,52 @@ class Builder:
                 lo, hi = bound.frames(None)
                 return T.make(("R" if negate else "U", self.future(a, negate), self.future(b, negate), lo, hi))
             case A.Prev() | A.Since():
+                if _mentions_future(f, self._future_memo):
+                    return self.general_slot(f, negate)
                 slot = self.past_slot(f)
                 return T.lit(len(self.atoms) + slot, not negate)
         raise InvalidValue(f"cannot compile {to_text(f)}: not a core formula")
+
+    def general_slot(self, f: A.Formula, negate: bool) -> int:
+        """A literal for a past operator whose operands look into the future."""
+        match f:
+            case A.Prev(a):
+                key = ("Y", self.future(a))
+                entry = _General("Y", -1, key[1])
+            case A.Since(a, b, bound):
+                lo, hi = bound.frames(None)
+                if lo > 0:  # a S[lo,hi] b = a & Y (a S[lo-1,hi-1] b)
+                    inner = A.Since(a, b, A.Bound(lo - 1, None if hi is None else hi - 1))
+                    return self.future(A.conj(a, A.Prev(inner)), negate)
+                if hi is not None:  # a S[0,h] b = b | (a & Y (a S[0,h-1] b))
+                    if hi == 0:
+                        return self.future(b, negate)
+                    inner = A.Since(a, b, A.Bound(0, hi - 1))
+                    return self.future(A.disj(b, A.conj(a, A.Prev(inner))), negate)
+                key = ("S", self.future(a), self.future(b))
+                entry = _General("S", key[1], key[2])
+        slot = self.general_ids.get(key)
+        if slot is None:
+            slot = self.general_ids[key] = len(self.general)
+            self.general.append(entry)
+        return self.terms.make(("gpast", slot, not negate))
+
+    def current_terms(self, memory: tuple[int, ...]) -> tuple[int, ...]:
+        """What each general past literal requires from the current frame on."""
+        T = self.terms
+        out = []
+        for g, m in zip(self.general, memory):
+            out.append(m if g.kind == "Y" else T.disj([g.right, T.conj([g.left, m])]))
+        return tuple(out)
+
+    def next_memory(self, current: tuple[int, ...], values: list, memo: dict) -> tuple[int, ...]:
+        """The general memories after this frame: residuals of what must carry on."""
+        T = self.terms
+        out = []
+        for g, cur in zip(self.general, current):
+            source = g.right if g.kind == "Y" else cur
+            out.append(T.canonical(_progress(T, source, values, current, memo)[0]))
+        return tuple(out)
 
     def past_formula(self, f: A.Formula) -> int:
         """A term over atoms and past slots for a pure-past formula (no NNF needed)."""
@@ -357,11 +456,12 @@ def _age(prev: int | None, a: bool, b: bool, hi: int | None) -> int | None:
 # ----------------------------------------------------------------- progression
 
 
-def _progress(T: Terms, t: int, values: list, memo: dict) -> tuple[int, bool]:
+def _progress(T: Terms, t: int, values: list, current: tuple[int, ...], memo: dict) -> tuple[int, bool]:
     """``(next obligation, end_ok)`` after reading a frame with ``values``.
 
     The next obligation collects every X/N argument; ``end_ok`` evaluates the
     same combination with strong obligations false and weak ones true.
+    ``current[s]`` is what general past literal ``s`` requires from this frame on.
     """
     key = t
     if key in memo:
@@ -376,11 +476,14 @@ def _progress(T: Terms, t: int, values: list, memo: dict) -> tuple[int, bool]:
         v = values[node[1]]
         ok = v if node[2] else not v
         res = (TRUE_ID, True) if ok else (FALSE_ID, False)
+    elif kind == "gpast":
+        cur = current[node[1]]
+        res = _progress(T, cur if node[2] else T.negate(cur), values, current, memo)
     elif kind == "and":
-        parts = [_progress(T, c, values, memo) for c in node[1]]
+        parts = [_progress(T, c, values, current, memo) for c in node[1]]
         res = (T.conj([p[0] for p in parts]), all(p[1] for p in parts))
     elif kind == "or":
-        parts = [_progress(T, c, values, memo) for c in node[1]]
+        parts = [_progress(T, c, values, current, memo) for c in node[1]]
         res = (T.disj([p[0] for p in parts]), any(p[1] for p in parts))
     elif kind == "X":
         res = (node[1], False)
@@ -390,12 +493,12 @@ def _progress(T: Terms, t: int, values: list, memo: dict) -> tuple[int, bool]:
         _, a, b, lo, hi = node
         if lo > 0:
             # a now, and a U[lo-1, hi-1] b from the next frame (strongly)
-            pa = _progress(T, a, values, memo)
+            pa = _progress(T, a, values, current, memo)
             nxt = T.make(("U", a, b, lo - 1, None if hi is None else hi - 1))
             res = (T.conj([pa[0], nxt]), False)
         else:
-            pb = _progress(T, b, values, memo)
-            pa = _progress(T, a, values, memo)
+            pb = _progress(T, b, values, current, memo)
+            pa = _progress(T, a, values, current, memo)
             if hi is not None and hi == 0:
                 res = pb
             else:
@@ -404,12 +507,12 @@ def _progress(T: Terms, t: int, values: list, memo: dict) -> tuple[int, bool]:
     elif kind == "R":
         _, a, b, lo, hi = node
         if lo > 0:
-            pa = _progress(T, a, values, memo)
+            pa = _progress(T, a, values, current, memo)
             nxt = T.make(("R", a, b, lo - 1, None if hi is None else hi - 1))
             res = _or(T, pa, (nxt, True))
         else:
-            pb = _progress(T, b, values, memo)
-            pa = _progress(T, a, values, memo)
+            pb = _progress(T, b, values, current, memo)
+            pa = _progress(T, a, values, current, memo)
             if hi is not None and hi == 0:
                 res = pb
             else:
@@ -464,30 +567,33 @@ def build(
     n_letters = 1 << k
     # State 0 is a dedicated start state (never accepting, never re-entered), so
     # the empty trace is rejected by the automaton and by its complement alike.
-    start_memory = _initial_memory(b.past)
+    start_memory = (_initial_memory(b.past), (FALSE_ID,) * len(b.general))
     key_of: dict[tuple, int] = {}
     keys: list[tuple] = [(root, None, start_memory)]  # end_ok=None marks the start
     rows: list[np.ndarray] = []
     accepting = [False]
     queue = deque([0])
     past_cache: dict[tuple, tuple[list, tuple]] = {}
-    progress_cache: dict[tuple, tuple[int, bool]] = {}  # states share obligations
+    progress_cache: dict[tuple, tuple[int, bool, tuple]] = {}  # states share obligations
     while queue:
         s = queue.popleft()
-        obligation, _, memory = keys[s]
+        obligation, _, (memory, general) = keys[s]
+        current = b.current_terms(general)
         row = np.empty(n_letters, dtype=np.int32)
         for letter in range(n_letters):
             pk = (letter, memory)
             if pk not in past_cache:
                 past_cache[pk] = _step_past(T, b.past, k, letter, memory)
             values, new_memory = past_cache[pk]
-            ck = (obligation, tuple(values))
+            ck = (obligation, tuple(values), general)
             hit = progress_cache.get(ck)
             if hit is None:
-                nxt, end_ok = _progress(T, obligation, values, {})
-                hit = progress_cache[ck] = (T.canonical(nxt), end_ok)
-            nxt, end_ok = hit
-            key = (nxt, end_ok, new_memory)
+                memo: dict = {}
+                nxt, end_ok = _progress(T, obligation, values, current, memo)
+                new_general = b.next_memory(current, values, memo) if general else ()
+                hit = progress_cache[ck] = (T.canonical(nxt), end_ok, new_general)
+            nxt, end_ok, new_general = hit
+            key = (nxt, end_ok, (new_memory, new_general))
             target = key_of.get(key)
             if target is None:
                 target = len(keys)

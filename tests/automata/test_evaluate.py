@@ -13,14 +13,12 @@ from framelogic.logic import parse, satisfaction
 from framelogic.logic.strategies import formulas, traces
 from framelogic.logic.trace import TraceTable
 
-from helpers import compilable
 
 ATOMS = ("a", "b", "c")
 
 
 @given(formulas(ATOMS, max_depth=4, max_bound=3), traces(ATOMS, max_len=8))
 def test_boolean_signal_equals_reference_at_every_frame(f, t):
-    compilable(f)
     assert np.array_equal(evaluate(f, t), satisfaction(f, t).astype(float))
 
 
@@ -41,7 +39,6 @@ def brute_force(f, t):
     traces(("a", "b"), min_len=1, max_len=6, probabilistic=True),
 )
 def test_exact_probability_equals_enumeration_of_all_worlds(f, t):
-    compilable(f)
     assert np.allclose(evaluate(f, t), brute_force(f, t), atol=1e-9)
 
 
@@ -108,7 +105,6 @@ from framelogic.automata.monitor import Monitor, Verdict  # noqa: E402
 
 @given(formulas(ATOMS, max_depth=3, max_bound=3), traces(ATOMS, max_len=7))
 def test_monitor_on_every_prefix_equals_offline_evaluation(f, t):
-    compilable(f)
     m = Monitor(f)
     names = m.atoms
     statuses = m.run(t) if names else []
@@ -127,7 +123,6 @@ def test_monitor_on_every_prefix_equals_offline_evaluation(f, t):
 
 @given(formulas(("a", "b"), max_depth=3, max_bound=2), traces(("a", "b"), max_len=5, probabilistic=True))
 def test_monitor_probability_is_exact_for_each_prefix(f, t):
-    compilable(f)
     m = Monitor(f)
     if not m.atoms:
         return

@@ -8,14 +8,12 @@ from framelogic.logic import analysis as bounded
 from framelogic.logic import parse, satisfaction
 from framelogic.logic.strategies import formulas
 
-from helpers import compilable
 
 ATOMS = ("a", "b")
 
 
 @given(formulas(ATOMS, max_depth=3, max_bound=2))
 def test_exact_and_bounded_satisfiability_agree(f):
-    compilable(f)
     w = exact.satisfiable(f)
     b = bounded.satisfiable(f, max_len=6)
     if w is not None:
@@ -29,8 +27,6 @@ def test_exact_and_bounded_satisfiability_agree(f):
 
 @given(formulas(ATOMS, max_depth=3, max_bound=2), formulas(ATOMS, max_depth=3, max_bound=2))
 def test_exact_equivalence_counterexamples(f, g):
-    compilable(f)
-    compilable(g)
     c = exact.equivalent(f, g)
     if c is None:
         assert bounded.equivalent(f, g, max_len=5) is None

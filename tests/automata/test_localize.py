@@ -8,14 +8,12 @@ from framelogic.automata import evaluate, localize
 from framelogic.logic import parse, satisfaction
 from framelogic.logic.strategies import formulas, traces
 
-from helpers import compilable
 
 ATOMS = ("a", "b")
 
 
 @given(formulas(ATOMS, max_depth=3, max_bound=2), traces(ATOMS, max_len=10, probabilistic=True), st.sampled_from([0.3, 0.5, 0.9]))
 def test_runs_are_maximal_runs_of_the_signal(f, t, thr):
-    compilable(f)
     sig = evaluate(f, t)
     events = localize(f, t, threshold=thr)
     covered = np.zeros(len(t), dtype=bool)
@@ -34,7 +32,6 @@ def holds_on(f, t, s, e):
 
 @given(formulas(ATOMS, max_depth=3, max_bound=2), traces(ATOMS, max_len=9), st.booleans())
 def test_segments_satisfy_their_definition(f, t, longest):
-    compilable(f)
     events = localize(f, t, mode="longest" if longest else "shortest")
     s = 0
     for ev in events:
