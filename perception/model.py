@@ -1,0 +1,199 @@
+"""open_clip models: loading by spec, preprocessing on the device, batched encoding.
+
+A model spec is one of:
+
+* ``framelogic-tiny`` — the small model trained on rendered driving scenes that
+  ships with framelogic (works offline);
+* ``ViT-B-32:laion2b_s34b_b79k`` — an open_clip architecture and pretrained tag
+  (``ViT-B-32`` alone: random weights);
+* ``hf-hub:org/name`` — a model on the Hugging Face hub (needs the network once);
+* ``local-dir:PATH`` — a folder with ``open_clip_config.json`` and weights;
+* a checkpoint file path ``ARCH:/path/weights.safetensors``.
+
+Frames arrive as uint8 RGB arrays; resizing, cropping and normalization run as
+torch ops on the model's device (open_clip's PIL transform is ~100x slower).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from framelogic.logic.errors import InputError, InvalidValue
+
+BUNDLED = "framelogic-tiny"
+
+
+def bundled_dir() -> Path:
+    return Path(str(resources.files(__package__).joinpath("assets", BUNDLED)))
+
+
+def register_configs() -> None:
+    """Add framelogic's model configs (``framelogic-tiny``) to open_clip's registry."""
+    import open_clip
+
+    configs = Path(str(resources.files(__package__).joinpath("assets", "configs")))
+    if BUNDLED not in open_clip.list_models():
+        open_clip.add_model_config(configs)
+
+
+def resolve_spec(spec: str) -> tuple[str, str | None]:
+    """``(model_name, pretrained)`` in open_clip's terms."""
+    if not isinstance(spec, str) or not spec:
+        raise InvalidValue(f"model={spec!r} must be a model spec such as 'framelogic-tiny' or 'ViT-B-32:laion2b_s34b_b79k'")
+    if spec == BUNDLED:
+        # the registered architecture with the shipped weights file
+        return BUNDLED, str(bundled_dir() / "open_clip_model.safetensors")
+    if spec.startswith(("hf-hub:", "local-dir:")):
+        return spec, None
+    name, sep, pretrained = spec.partition(":")
+    return name, (pretrained or None) if sep else None
+
+
+def pick_device(device: str | None = None) -> str:
+    import torch
+
+    if device:
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+@dataclass
+class Encoder:
+    """A loaded model with its preprocessing settings and a prompt-embedding cache."""
+
+    spec: str
+    model: Any
+    tokenizer: Any
+    device: str
+    dtype: Any
+    image_size: tuple[int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    resize_mode: str
+    _text_cache: dict[str, np.ndarray] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def logit_scale(self) -> float:
+        return float(self.model.logit_scale.exp().item())
+
+    @property
+    def preprocessing(self) -> str:
+        """What the embeddings depend on besides the weights (part of cache keys)."""
+        return f"{self.resize_mode}:{self.image_size}:{self.mean}:{self.std}"
+
+    def preprocess(self, frames: np.ndarray):  # type: ignore[no-untyped-def]
+        """uint8 (N, H, W, 3) RGB -> normalized float tensor on the device."""
+        import torch
+        import torch.nn.functional as F
+
+        x = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device, non_blocking=True)
+        x = x.permute(0, 3, 1, 2).float().div_(255.0)
+        th, tw = self.image_size
+        if self.resize_mode == "squash":
+            x = F.interpolate(x, size=(th, tw), mode="bilinear", antialias=True, align_corners=False)
+        else:  # resize the shorter side, then centre crop (open_clip's default)
+            h, w = x.shape[-2:]
+            scale = max(th / h, tw / w)
+            nh, nw = max(th, round(h * scale)), max(tw, round(w * scale))
+            x = F.interpolate(x, size=(nh, nw), mode="bicubic", antialias=True, align_corners=False).clamp_(0, 1)
+            top, left = (nh - th) // 2, (nw - tw) // 2
+            x = x[:, :, top : top + th, left : left + tw]
+        mean = torch.tensor(self.mean, device=self.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, device=self.device).view(1, 3, 1, 1)
+        return ((x - mean) / std).to(self.dtype)
+
+    def encode_images(self, frames: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """L2-normalized image embeddings (N, D) as float32.
+
+        A CUDA out-of-memory error halves the batch and continues.
+        """
+        import torch
+
+        out = []
+        i = 0
+        bs = max(1, int(batch_size))
+        with torch.inference_mode():
+            while i < len(frames):
+                chunk = frames[i : i + bs]
+                try:
+                    emb = self.model.encode_image(self.preprocess(chunk))
+                except torch.cuda.OutOfMemoryError:  # pragma: no cover - GPU only
+                    torch.cuda.empty_cache()
+                    if bs == 1:
+                        raise
+                    bs //= 2
+                    continue
+                emb = torch.nn.functional.normalize(emb.float(), dim=-1)
+                out.append(emb.cpu().numpy())
+                i += len(chunk)
+        if not out:
+            return np.zeros((0, self.embed_dim), dtype=np.float32)
+        return np.concatenate(out).astype(np.float32)
+
+    @property
+    def embed_dim(self) -> int:
+        return int(self.model.text_projection.shape[1]) if hasattr(self.model, "text_projection") and self.model.text_projection is not None else int(self.encode_texts(["x"]).shape[1])
+
+    def encode_texts(self, prompts: list[str]) -> np.ndarray:
+        """L2-normalized text embeddings, computed once per prompt."""
+        import torch
+
+        with self._lock:
+            missing = [p for p in dict.fromkeys(prompts) if p not in self._text_cache]
+            if missing:
+                with torch.inference_mode():
+                    tokens = self.tokenizer(missing).to(self.device)
+                    emb = self.model.encode_text(tokens)
+                    emb = torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy()
+                for p, e in zip(missing, emb):
+                    self._text_cache[p] = e
+            return np.stack([self._text_cache[p] for p in prompts]).astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def load_encoder(spec: str = BUNDLED, device: str | None = None, precision: str | None = None) -> Encoder:
+    """Load (once per process) the model named by ``spec``."""
+    import open_clip
+    import torch
+
+    register_configs()
+    device = pick_device(device)
+    if precision is None:
+        precision = "fp16" if device == "cuda" else "fp32"
+    name, pretrained = resolve_spec(spec)
+    if name.startswith("local-dir:") and not Path(name[len("local-dir:") :]).is_dir():
+        raise InputError(f"model={spec!r}: no such folder {name[len('local-dir:'):]!r}")
+    if pretrained and ("/" in pretrained or pretrained.endswith((".safetensors", ".pt", ".pth", ".bin"))):
+        if not Path(pretrained).is_file():
+            raise InputError(f"model={spec!r}: no such checkpoint file {pretrained!r}")
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, precision=precision, device=device)
+        tokenizer = open_clip.get_tokenizer(name)
+    except (RuntimeError, ValueError, FileNotFoundError, OSError) as e:
+        raise InputError(
+            f"cannot load model {spec!r}: {e}. Give an open_clip name with a pretrained tag "
+            "(ViT-B-32:laion2b_s34b_b79k), hf-hub:org/name, local-dir:PATH, ARCH:/path/to/weights, "
+            f"or {BUNDLED!r} (offline)"
+        ) from None
+    model.eval()
+    cfg = getattr(model.visual, "preprocess_cfg", None) or {}
+    size = cfg.get("size", model.visual.image_size)
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    mean = tuple(cfg.get("mean", open_clip.OPENAI_DATASET_MEAN))
+    std = tuple(cfg.get("std", open_clip.OPENAI_DATASET_STD))
+    mode = cfg.get("resize_mode", "shortest")
+    dtype = next(model.parameters()).dtype
+    del preprocess, torch
+    return Encoder(spec, model, tokenizer, device, dtype, size, mean, std, "squash" if mode == "squash" else "shortest")

@@ -1,0 +1,102 @@
+"""Video to probabilities: decode (in the background), embed (cached), score."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from framelogic.logic.trace import TraceTable
+
+from .cache import EmbeddingCache, Entry, entry_key
+from .model import BUNDLED, load_encoder
+from .scoring import Proposition, as_propositions, probabilities
+from .sources import Source, open_source, prefetch
+
+
+@dataclass(frozen=True)
+class Embedded:
+    embeddings: np.ndarray  # (N, D) L2-normalized
+    times: np.ndarray  # seconds
+    indices: np.ndarray  # frame indices in the source
+    rate: float  # effective sampling rate
+    cached: bool  # True if read from the cache
+
+
+def embed_video(
+    source: object,
+    *,
+    model: str = BUNDLED,
+    fps: float | None = None,
+    stride: int | None = None,
+    device: str | None = None,
+    cache_dir: str | None = None,
+    use_cache: bool = True,
+    batch_size: int | None = None,
+    progress: bool = False,
+    source_fps: float | None = None,
+) -> Embedded:
+    """Image embeddings of the sampled frames of ``source``, from the cache when indexed."""
+    src = open_source(source, fps=fps, stride=stride, source_fps=source_fps)
+    encoder = load_encoder(model, device)
+    cache = EmbeddingCache(cache_dir) if use_cache else None
+    key = entry_key(src.fingerprint(), model, encoder.preprocessing, src.sampling) if cache else ""
+    if cache is not None:
+        hit = cache.get(key)
+        if hit is not None:
+            return Embedded(hit.embeddings, hit.times, hit.indices, hit.rate, True)
+    bs = batch_size or (512 if encoder.device == "cuda" else 64)
+    parts, times, idx = [], [], []
+    bar = _bar(progress, len(src), src)
+    for batch in prefetch(src.batches(bs)):
+        parts.append(encoder.encode_images(batch.images, bs))
+        times.append(batch.times)
+        idx.append(batch.indices)
+        if bar is not None:
+            bar.update(len(batch.indices))
+    if bar is not None:
+        bar.close()
+    emb = np.concatenate(parts)
+    out = Embedded(emb, np.concatenate(times), np.concatenate(idx), src.rate, False)
+    if cache is not None:
+        cache.put(key, Entry(out.embeddings, out.times, out.indices, out.rate))
+    return out
+
+
+def _bar(progress: bool, total: int, src: Source):  # type: ignore[no-untyped-def]
+    if not progress:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=f"encoding {src.name}", unit="frame", leave=False)
+
+
+def score_video(
+    source: object,
+    propositions: Sequence[Proposition] | Mapping[str, str],
+    *,
+    model: str = BUNDLED,
+    fps: float | None = None,
+    stride: int | None = None,
+    device: str | None = None,
+    cache_dir: str | None = None,
+    use_cache: bool = True,
+    batch_size: int | None = None,
+    progress: bool = False,
+    source_fps: float | None = None,
+) -> TraceTable:
+    """Per-frame calibrated probabilities of each proposition in ``source``."""
+    props = as_propositions(propositions)
+    emb = embed_video(
+        source, model=model, fps=fps, stride=stride, device=device, cache_dir=cache_dir,
+        use_cache=use_cache, batch_size=batch_size, progress=progress, source_fps=source_fps,
+    )  # fmt: skip
+    encoder = load_encoder(model, device)
+    values = probabilities(encoder, emb.embeddings, props)
+    times = emb.times.astype(np.float64)
+    if len(times) > 1 and not np.all(np.diff(times) > 0):  # pragma: no cover - sources are ordered
+        times = None
+    return TraceTable(tuple(p.name for p in props), values, times, emb.rate)

@@ -1,0 +1,346 @@
+"""Propositions to probabilities: prompts, contrast prompts, calibration, scorers.
+
+Propositions are not mutually exclusive, so there is never a softmax across
+propositions. Each proposition is scored on its own: the image's similarity to
+its prompt (an ensemble of prompts and templates is averaged as normalized text
+embeddings) against its contrast prompt, as a two-way softmax with the model's
+logit scale. A per-proposition calibration (Platt scaling, or isotonic with
+>= 1,000 labelled frames) then maps that score to a probability.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from framelogic.logic.errors import InputError, InvalidArgument, InvalidValue
+from framelogic.logic.trace import atomic_write_text
+
+DEFAULT_CONTRAST = "a photo of a street"
+EPS = 1e-4
+
+
+# ------------------------------------------------------------------ calibration
+@dataclass(frozen=True)
+class Calibration:
+    """A monotone map from raw scores to probabilities, clipped to [eps, 1-eps]."""
+
+    kind: str = "identity"  # "identity", "platt" or "isotonic"
+    a: float = 1.0  # platt: p = sigmoid(a * s + b)
+    b: float = 0.0
+    xs: tuple[float, ...] = ()  # isotonic: breakpoints (scores) ...
+    ys: tuple[float, ...] = ()  # ... and their probabilities (interpolated)
+
+    def __call__(self, scores: np.ndarray) -> np.ndarray:
+        s = np.asarray(scores, dtype=np.float64)
+        if self.kind == "platt":
+            p = 1.0 / (1.0 + np.exp(-(self.a * s + self.b)))
+        elif self.kind == "isotonic":
+            p = np.interp(s, self.xs, self.ys)
+        else:
+            p = s
+        return np.clip(p, EPS, 1.0 - EPS)
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": self.kind, "a": self.a, "b": self.b, "xs": list(self.xs), "ys": list(self.ys)}) + "\n"
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        atomic_write_text(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Calibration:
+        try:
+            d = json.loads(Path(path).read_text())
+            return cls(d["kind"], float(d["a"]), float(d["b"]), tuple(d.get("xs", ())), tuple(d.get("ys", ())))
+        except FileNotFoundError:
+            raise InputError(f"{str(path)!r}: no such calibration file") from None
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise InputError(f"{str(path)!r}: not a calibration file ({e})") from None
+
+
+def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve (ties count half); nan with one class only."""
+    s, y = np.asarray(scores, float), np.asarray(labels, bool)
+    pos, neg = y.sum(), (~y).sum()
+    if pos == 0 or neg == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    sorted_s = s[order]
+    i = 0
+    while i < len(s):  # average ranks over ties
+        j = i
+        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return float((ranks[y].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over equal-width bins."""
+    p, y = np.asarray(probs, float), np.asarray(labels, float)
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for k in range(bins):
+        m = (p >= edges[k]) & ((p < edges[k + 1]) if k < bins - 1 else (p <= 1))
+        if m.any():
+            total += m.sum() / len(p) * abs(p[m].mean() - y[m].mean())
+    return float(total)
+
+
+def _platt(s: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Logistic regression of y on s by Newton's method (with Platt's target smoothing)."""
+    n_pos, n_neg = y.sum(), len(y) - y.sum()
+    t = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    a, b = 1.0, 0.0
+    for _ in range(100):
+        z = np.clip(a * s + b, -30, 30)
+        p = 1 / (1 + np.exp(-z))
+        w = p * (1 - p) + 1e-9
+        g = np.array([np.sum((p - t) * s), np.sum(p - t)])
+        h = np.array([[np.sum(w * s * s), np.sum(w * s)], [np.sum(w * s), np.sum(w)]]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(h, g)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(a), float(b)
+
+
+def _isotonic(s: np.ndarray, y: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Pool-adjacent-violators fit of y on s; returns breakpoints for interpolation."""
+    order = np.argsort(s, kind="mergesort")
+    xs, ys = s[order], y[order].astype(float)
+    blocks: list[list[float]] = []  # [sum, count, x_first, x_last]
+    for x, v in zip(xs, ys):
+        blocks.append([v, 1.0, x, x])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
+            s2, c2, _, x2 = blocks.pop()
+            blocks[-1][0] += s2
+            blocks[-1][1] += c2
+            blocks[-1][3] = x2
+    bx, by = [], []
+    for tot, cnt, x0, x1 in blocks:
+        bx += [x0, x1]
+        by += [tot / cnt, tot / cnt]
+    return tuple(float(v) for v in bx), tuple(float(v) for v in by)
+
+
+def fit_calibration(scores: np.ndarray, labels: np.ndarray, *, kind: str | None = None) -> tuple[Calibration, dict[str, float]]:
+    """Fit a calibration of raw scores to labels; report ECE and AUROC before/after.
+
+    ``kind`` defaults to isotonic with at least 1,000 labels, else Platt.
+    """
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(labels).astype(bool).ravel()
+    if s.shape != y.shape or len(s) < 2:
+        raise InvalidValue(f"scores and labels must be two arrays of one length >= 2, got {s.shape} and {y.shape}")
+    if y.all() or not y.any():
+        raise InvalidValue("labels must contain both true and false frames to fit a calibration")
+    kind = kind or ("isotonic" if len(s) >= 1000 else "platt")
+    if kind == "platt":
+        a, b = _platt(s, y.astype(float))
+        cal = Calibration("platt", a, b)
+    elif kind == "isotonic":
+        xs, ys = _isotonic(s, y)
+        cal = Calibration("isotonic", xs=xs, ys=ys)
+    else:
+        raise InvalidValue(f"kind={kind!r} must be 'platt' or 'isotonic'")
+    after = cal(s)
+    report = {"ece_before": ece(s, y), "ece_after": ece(after, y), "auroc_before": auroc(s, y), "auroc_after": auroc(after, y), "n": float(len(s))}
+    return cal, report
+
+
+# ------------------------------------------------------------------ propositions
+@dataclass(frozen=True)
+class Proposition:
+    """A proposition scored by prompts: ``prompts`` (an ensemble) against ``contrast``."""
+
+    name: str
+    prompts: tuple[str, ...] = ()  # default: the name itself
+    contrast: tuple[str, ...] = ()  # default: DEFAULT_CONTRAST
+    templates: tuple[str, ...] = ()  # e.g. ("a photo of {}",); default: the prompts as they are
+    calibration: Calibration | str | None = None  # a Calibration or the path of its JSON
+    smoothing: int = 0  # moving-average window in frames (0 = off)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise InvalidArgument(f"name={self.name!r} must be a non-empty string")
+        for f in ("prompts", "contrast", "templates"):
+            v = getattr(self, f)
+            if isinstance(v, str):
+                object.__setattr__(self, f, (v,))
+        if not self.prompts:
+            object.__setattr__(self, "prompts", (self.name,))
+
+    def texts(self) -> tuple[list[str], list[str]]:
+        def expand(ps: Sequence[str]) -> list[str]:
+            return [t.format(p) for p in ps for t in self.templates] if self.templates else list(ps)
+
+        return expand(self.prompts), expand(self.contrast or (DEFAULT_CONTRAST,))
+
+    def calibrator(self) -> Calibration:
+        if self.calibration is None:
+            return Calibration()
+        if isinstance(self.calibration, Calibration):
+            return self.calibration
+        return Calibration.load(self.calibration)
+
+
+def as_propositions(props: Sequence[Proposition] | Mapping[str, str | Sequence[str]]) -> list[Proposition]:
+    if isinstance(props, Mapping):
+        return [Proposition(n, (p,) if isinstance(p, str) else tuple(p)) for n, p in props.items()]
+    out = []
+    for p in props:
+        if isinstance(p, str):
+            out.append(Proposition(p))
+        elif isinstance(p, Proposition):
+            out.append(p)
+        else:
+            raise InvalidArgument(f"proposition {p!r} must be a Proposition or a prompt string")
+    names = [p.name for p in out]
+    if len(set(names)) != len(names):
+        raise InvalidValue(f"proposition names must be unique: {names}")
+    return out
+
+
+def smooth(x: np.ndarray, window: int) -> np.ndarray:
+    if window <= 1:
+        return x
+    k = np.ones(window) / window
+    pad = np.pad(x, (window // 2, window - 1 - window // 2), mode="edge")
+    return np.convolve(pad, k, mode="valid")
+
+
+def raw_scores(encoder: Any, embeddings: np.ndarray, prop: Proposition) -> np.ndarray:
+    """Two-way softmax of prompt vs contrast similarity, per frame."""
+    pos, neg = prop.texts()
+    tp = encoder.encode_texts(pos).mean(axis=0)
+    tn = encoder.encode_texts(neg).mean(axis=0)
+    tp /= np.linalg.norm(tp) or 1.0
+    tn /= np.linalg.norm(tn) or 1.0
+    z = encoder.logit_scale * (embeddings @ tp - embeddings @ tn)
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+
+
+def probabilities(encoder: Any, embeddings: np.ndarray, props: Sequence[Proposition]) -> np.ndarray:
+    """(frames, propositions) calibrated probabilities; each column independent of the others."""
+    cols = []
+    for p in props:
+        s = raw_scores(encoder, embeddings, p)
+        cols.append(np.clip(smooth(p.calibrator()(s), p.smoothing), EPS, 1 - EPS))
+    return np.stack(cols, axis=1) if cols else np.zeros((len(embeddings), 0))
+
+
+# ------------------------------------------------------------------ scorers
+@dataclass(frozen=True)
+class ClipConfig:
+    model: str = "framelogic-tiny"  # open_clip model spec (see framelogic.perception.model)
+    device: str | None = None  # "cuda", "mps", "cpu"; None picks the best available
+    batch_size: int = 256  # frames per forward pass (halved on CUDA out-of-memory)
+    precision: str | None = None  # "fp32", "fp16", "bf16"; None: fp16 on CUDA, fp32 elsewhere
+
+
+@dataclass(frozen=True)
+class TableConfig:
+    path: str  # CSV (header = proposition names, optional 'time'), .npy (N x K) or .parquet
+    names: tuple[str, ...] = ()  # column names for .npy tables
+
+
+class ClipScorer:
+    """Scores frames with an open_clip model."""
+
+    def __init__(self, config: ClipConfig) -> None:
+        self.config = config
+        self._encoder = None
+
+    @property
+    def encoder(self):  # type: ignore[no-untyped-def]
+        if self._encoder is None:
+            from .model import load_encoder
+
+            self._encoder = load_encoder(self.config.model, self.config.device, self.config.precision)
+        return self._encoder
+
+    def embed(self, frames: np.ndarray) -> np.ndarray:
+        return self.encoder.encode_images(frames, self.config.batch_size)
+
+    def __call__(self, frames: np.ndarray, props: Sequence[Proposition]) -> dict[str, np.ndarray]:
+        probs = probabilities(self.encoder, self.embed(frames), props)
+        return {p.name: probs[:, j] for j, p in enumerate(props)}
+
+
+class TableScorer:
+    """Probabilities precomputed by any external detector."""
+
+    def __init__(self, config: TableConfig) -> None:
+        self.config = config
+        self.table = _read_table(config)
+
+    def __call__(self, frames: np.ndarray | None, props: Sequence[Proposition]) -> dict[str, np.ndarray]:
+        return {p.name: self.table.column(p.name) for p in props}
+
+
+def _read_table(config: TableConfig):  # type: ignore[no-untyped-def]
+    from framelogic.logic.trace import TraceTable, as_trace
+
+    p = Path(config.path)
+    if p.suffix == ".npy":
+        try:
+            arr = np.load(p)
+        except (OSError, ValueError) as e:
+            raise InputError(f"{str(p)!r}: cannot read: {e}") from None
+        return TraceTable(tuple(config.names), arr)
+    if p.suffix == ".parquet":
+        import pandas as pd
+
+        return as_trace(pd.read_parquet(p))
+    return as_trace(str(p))
+
+
+class CallableScorer:
+    """A user function ``frames -> {proposition name: probabilities}``."""
+
+    def __init__(self, fn: Callable[[np.ndarray], Mapping[str, np.ndarray]]) -> None:
+        self.fn = fn
+
+    def __call__(self, frames: np.ndarray, props: Sequence[Proposition]) -> dict[str, np.ndarray]:
+        out = self.fn(frames)
+        missing = [p.name for p in props if p.name not in out]
+        if missing:
+            raise InvalidValue(f"the scorer returned no probabilities for {missing}")
+        return {p.name: np.clip(np.asarray(out[p.name], dtype=float), 0, 1) for p in props}
+
+
+_REGISTRY: dict[str, tuple[type, type]] = {"clip": (ClipConfig, ClipScorer), "table": (TableConfig, TableScorer)}
+
+
+def list_scorers() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def create_scorer(name: str | Callable, **config: Any):  # type: ignore[no-untyped-def]
+    """A scorer by registry name (``clip``, ``table``) with its config, or from a callable."""
+    if callable(name) and not isinstance(name, str):
+        return CallableScorer(name)
+    try:
+        cfg_cls, cls = _REGISTRY[name]
+    except KeyError:
+        raise InvalidValue(f"scorer={name!r} is unknown; choose from {list_scorers()} or pass a callable") from None
+    try:
+        cfg = cfg_cls(**config)
+    except TypeError as e:
+        raise InvalidArgument(f"bad config for scorer {name!r}: {e}") from None
+    return cls(cfg)
+
+
+__all__ = [
+    "Calibration", "ClipConfig", "Proposition", "TableConfig", "auroc", "create_scorer", "ece",
+    "fit_calibration", "list_scorers", "probabilities", "raw_scores",
+]  # fmt: skip

@@ -1,0 +1,340 @@
+"""Frame sources: video files (OpenCV), image folders and arrays, with sampling.
+
+Every frame carries its index in the source and its timestamp in seconds.
+Sampling takes every frame, every ``stride``-th frame, or the frames nearest
+each ``1/fps`` seconds of media time; :attr:`Source.rate` is the effective
+rate, which is what converts time bounds (``F[0,2s]``) into frames.
+
+Decoding runs in a background thread (:func:`prefetch`) so it overlaps with
+model inference; long videos can be decoded as disjoint segments in parallel
+(:func:`decode_parallel`), each worker seeking to its own start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import threading
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from framelogic.logic.errors import InputError, InvalidValue
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int  # index in the source (before sampling)
+    time: float  # seconds of media time
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+
+
+@dataclass(frozen=True)
+class Batch:
+    indices: np.ndarray
+    times: np.ndarray
+    images: np.ndarray  # (B, H, W, 3) uint8 RGB
+
+
+def _check_sampling(fps: float | None, stride: int | None) -> None:
+    if fps is not None and stride is not None:
+        raise InvalidValue(f"fps={fps!r} and stride={stride!r}: give one of them, not both")
+    if fps is not None and (not isinstance(fps, (int, float)) or not fps > 0):
+        raise InvalidValue(f"fps={fps!r} must be a number > 0")
+    if stride is not None and (not isinstance(stride, int) or stride < 1):
+        raise InvalidValue(f"stride={stride!r} must be a whole number >= 1")
+
+
+def select(n: int, native_fps: float, fps: float | None, stride: int | None) -> tuple[np.ndarray, float]:
+    """The source indices to keep and the effective sampling rate."""
+    _check_sampling(fps, stride)
+    if stride is not None:
+        return np.arange(0, n, stride), native_fps / stride
+    if fps is None or fps >= native_fps:
+        return np.arange(n), native_fps
+    duration = n / native_fps
+    k = np.arange(int(np.floor(duration * fps + 1e-9)) + 1)
+    idx = np.unique(np.clip(np.rint(k * native_fps / fps).astype(np.int64), 0, n - 1))
+    return idx, float(fps)
+
+
+class Source:
+    """A sampled sequence of frames."""
+
+    name: str
+    native_fps: float
+    indices: np.ndarray
+    rate: float
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.indices / self.native_fps
+
+    def batches(self, size: int) -> Iterator[Batch]:
+        raise NotImplementedError
+
+    def fingerprint(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def sampling(self) -> str:
+        return f"{len(self.indices)}@{self.rate:.6g}:{hashlib.sha1(self.indices.tobytes()).hexdigest()[:12]}"
+
+
+class ArraySource(Source):
+    def __init__(self, frames: np.ndarray | Sequence[np.ndarray], *, native_fps: float = 1.0,
+                 fps: float | None = None, stride: int | None = None, name: str = "<array>") -> None:  # fmt: skip
+        arr = np.asarray(frames)
+        if arr.ndim != 4 or arr.shape[-1] != 3 or arr.dtype != np.uint8:
+            raise InvalidValue(f"frames must be uint8 RGB of shape (N, H, W, 3), not {arr.dtype} {arr.shape}")
+        if len(arr) == 0:
+            raise InputError(f"{name}: no frames")
+        self.frames, self.name, self.native_fps = arr, name, float(native_fps)
+        self.indices, self.rate = select(len(arr), self.native_fps, fps, stride)
+
+    def batches(self, size: int) -> Iterator[Batch]:
+        for i in range(0, len(self.indices), size):
+            idx = self.indices[i : i + size]
+            yield Batch(idx, idx / self.native_fps, self.frames[idx])
+
+    def fingerprint(self) -> str:
+        return "array:" + hashlib.sha256(self.frames.tobytes()).hexdigest()
+
+
+class FolderSource(Source):
+    """Images in a folder, sorted by name; ``native_fps`` gives them timestamps."""
+
+    def __init__(self, path: str | Path, *, native_fps: float = 1.0, fps: float | None = None, stride: int | None = None) -> None:
+        self.path = Path(path)
+        self.files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self.files:
+            raise InputError(f"{str(path)!r}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
+        self.name, self.native_fps = str(path), float(native_fps)
+        self.indices, self.rate = select(len(self.files), self.native_fps, fps, stride)
+
+    def _read(self, p: Path) -> np.ndarray:
+        import cv2
+
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if img is None:
+            raise InputError(f"{str(p)!r}: not a readable image")
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+    def batches(self, size: int) -> Iterator[Batch]:
+        shape = None
+        for i in range(0, len(self.indices), size):
+            idx = self.indices[i : i + size]
+            imgs = [self._read(self.files[j]) for j in idx]
+            if shape is None:
+                shape = imgs[0].shape
+            imgs = [_fit(im, shape) for im in imgs]
+            yield Batch(idx, idx / self.native_fps, np.stack(imgs))
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256()
+        for p in self.files:
+            st = p.stat()
+            h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+        return "folder:" + h.hexdigest()
+
+
+def _fit(img: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    import cv2
+
+    return img if img.shape == shape else cv2.resize(img, (shape[1], shape[0]))
+
+
+class VideoSource(Source):
+    """A video file decoded with OpenCV."""
+
+    def __init__(self, path: str | Path, *, fps: float | None = None, stride: int | None = None) -> None:
+        import cv2
+
+        self.path = Path(path)
+        self.name = str(path)
+        if not self.path.is_file():
+            raise InputError(f"{self.name!r}: no such video file")
+        cap = cv2.VideoCapture(self.name)
+        try:
+            if not cap.isOpened():
+                raise InputError(f"{self.name!r}: cannot open as a video (unreadable or corrupt file)")
+            native = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+            count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+            ok, first = cap.read()
+        finally:
+            cap.release()
+        if not ok or first is None:
+            raise InputError(f"{self.name!r}: the video has no readable frames")
+        self.native_fps = native if native > 0 else 30.0
+        self.n_frames = max(count, 1)
+        self.indices, self.rate = select(self.n_frames, self.native_fps, fps, stride)
+
+    def batches(self, size: int) -> Iterator[Batch]:
+        import cv2
+
+        cap = cv2.VideoCapture(self.name)
+        wanted = set(self.indices.tolist())
+        last = int(self.indices[-1])
+        buf_i: list[int] = []
+        buf_f: list[np.ndarray] = []
+        j = -1
+        try:
+            while j < last:
+                ok, img = cap.read()
+                if not ok:
+                    break
+                j += 1
+                if j in wanted:
+                    buf_i.append(j)
+                    buf_f.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+                    if len(buf_f) == size:
+                        idx = np.array(buf_i)
+                        yield Batch(idx, idx / self.native_fps, np.stack(buf_f))
+                        buf_i, buf_f = [], []
+        finally:
+            cap.release()
+        if buf_f:
+            idx = np.array(buf_i)
+            yield Batch(idx, idx / self.native_fps, np.stack(buf_f))
+        if j < last:
+            # The container promised more frames than it holds (truncated or broken file).
+            kept = self.indices[self.indices <= j]
+            if len(kept) == 0:
+                raise InputError(f"{self.name!r}: no frame could be decoded")
+            warnings.warn(
+                f"{self.name}: decoding stopped after frame {j} ({j / self.native_fps:.2f} s) of "
+                f"{self.n_frames}; the frames up to it are kept",
+                stacklevel=2,
+            )
+            self.indices = kept
+
+    def fingerprint(self) -> str:
+        """Content fingerprint: size and hashes of the start, middle and end bytes."""
+        st = self.path.stat()
+        h = hashlib.sha256(str(st.st_size).encode())
+        with open(self.path, "rb") as f:
+            for off in (0, max(0, st.st_size // 2 - 512 * 1024), max(0, st.st_size - 1024 * 1024)):
+                f.seek(off)
+                h.update(f.read(1024 * 1024))
+        return "video:" + h.hexdigest()
+
+
+def open_source(
+    source: object, *, fps: float | None = None, stride: int | None = None, source_fps: float | None = None
+) -> Source:
+    """A :class:`Source` for a video path, an image folder or an array of frames.
+
+    ``source_fps`` is the frame rate of a folder or array (videos know their own).
+    """
+    _check_sampling(fps, stride)
+    if source_fps is not None and not source_fps > 0:
+        raise InvalidValue(f"source_fps={source_fps!r} must be > 0")
+    native = source_fps or 1.0
+    if isinstance(source, Source):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        p = Path(source)
+        if p.is_dir():
+            return FolderSource(p, native_fps=native, fps=fps, stride=stride)
+        return VideoSource(p, fps=fps, stride=stride)
+    if isinstance(source, np.ndarray) or (isinstance(source, Sequence) and source and isinstance(source[0], np.ndarray)):
+        return ArraySource(source, native_fps=native, fps=fps, stride=stride)  # type: ignore[arg-type]
+    raise InvalidValue(f"source={type(source).__name__} is not a video path, image folder or (N, H, W, 3) array")
+
+
+def prefetch(batches: Iterable[Batch], depth: int = 4) -> Iterator[Batch]:
+    """Iterate ``batches`` while a background thread decodes the next ones."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for b in batches:
+                while not stop.is_set():
+                    try:
+                        q.put(b, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as e:  # handed to the consumer, re-raised there
+            q.put(e)
+
+    t = threading.Thread(target=work, name="framelogic-decode", daemon=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t.start()
+        try:
+            while True:
+                item = q.get()
+                if item is done:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            t.join()
+    for w in caught:  # warnings raised in the decode thread reach the caller
+        warnings.warn(w.message, w.category, stacklevel=2)
+
+
+def decode_parallel(path: str | Path, indices: np.ndarray, workers: int) -> np.ndarray:
+    """Frames at ``indices`` of a video, decoded as ``workers`` disjoint segments,
+    each worker seeking to its segment's start (OpenCV decodes without the GIL)."""
+    import cv2
+    from concurrent.futures import ThreadPoolExecutor
+
+    indices = np.asarray(indices)
+    parts = [p for p in np.array_split(indices, max(1, workers)) if len(p)]
+
+    def run(part: np.ndarray) -> list[np.ndarray]:
+        cap = cv2.VideoCapture(str(path))
+        try:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, int(part[0]))
+            wanted = set(part.tolist())
+            out = []
+            j = int(part[0]) - 1
+            while j < int(part[-1]):
+                ok, img = cap.read()
+                if not ok:
+                    break
+                j += 1
+                if j in wanted:
+                    out.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+            return out
+        finally:
+            cap.release()
+
+    with ThreadPoolExecutor(max_workers=len(parts)) as ex:
+        chunks = list(ex.map(run, parts))
+    frames = [f for c in chunks for f in c]
+    if len(frames) != len(indices):
+        raise InputError(f"{str(path)!r}: decoded {len(frames)} of {len(indices)} frames")
+    return np.stack(frames)
+
+
+def read_frames(source: object, indices: Sequence[int]) -> dict[int, np.ndarray]:
+    """Frames at source ``indices`` (for thumbnails)."""
+    src = open_source(source)
+    want = sorted(set(int(i) for i in indices))
+    if isinstance(src, VideoSource):
+        return dict(zip(want, decode_parallel(src.path, np.array(want), 1)))
+    out = {}
+    for b in src.batches(64):
+        for i, img in zip(b.indices, b.images):
+            if int(i) in want:
+                out[int(i)] = img
+    return out
