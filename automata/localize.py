@@ -18,24 +18,39 @@ Example: ``F stopped`` on ``stopped = 0 0 1 1`` gives ``[0, 2]`` and ``[3, 3]``.
 ``"longest"`` — like ``"shortest"`` with the longest end for each start.
 Example: ``G ped`` on ``ped = 0 1 1 0`` gives ``[1, 2]``.
 
-``"tlv"`` — the ground-truth rule of the TLV benchmark (NSVS-TL): runs of the
-formula's *body*, with a top-level unbounded ``F`` or ``G`` removed. So ``F p``
-gives every run of ``p`` frames (each isolated ``p`` frame its own event),
-``G p`` the runs of ``p``, ``p & q`` the runs where both hold, and ``p U q``
-(or ``(p & q) U r``) the span from the first ``p`` of a run to the ``q`` frame.
+``"tlv"`` — the ground-truth rule of the TLV benchmark (NSVS-TL's dataset),
+reproduced exactly on noise-free traces:
 
-The threshold comes from the argument, else 0.5; ``threshold=None`` reports every
-run with a positive probability (what ``P=? [ φ ]`` asks for).
+* ``F φ`` (top level, unbounded): every frame where ``φ`` holds is its own
+  event ``[i, i]`` — ``F p`` on ``p = 0 1 1 0 1`` gives ``[1,1] [2,2] [4,4]``;
+* ``G φ`` (top level, unbounded): the maximal runs of ``φ`` — ``G p`` on the
+  same trace gives ``[1,2] [4,4]``;
+* a formula without temporal operators (``p & q``): every frame where it
+  holds is its own event;
+* anything else (``p U q``, ``(p & q) U r``): the maximal runs of the
+  satisfaction signal, i.e. from the first ``p`` of the run before a ``q``
+  frame to that ``q`` frame — ``p U q`` on ``p = 1 1 0 0 1 0``,
+  ``q = 0 0 1 0 0 1`` gives ``[0, 2]`` and ``[4, 5]``.
+
+An event's probability is the largest signal value in it.
+
+The threshold: the ``threshold=`` argument when given; else the formula's
+own PCTL wrapper (``P>=0.8 [ φ ]`` gives 0.8, ``P>0.8`` the next float above
+0.8, ``P<=0.2 [ φ ]`` localizes ``!φ`` with threshold 0.8, ``P=? [ φ ]`` reports
+every run with a positive probability, without thresholding); else 0.5.
+``threshold=None`` means no thresholding as ``P=?`` does.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from framelogic.logic import ast as A
 from framelogic.logic.errors import InvalidValue, check_probability
+from framelogic.logic.grammar import Spec, parse_spec
 from framelogic.logic.passes import atom_names, resolve_time
 from framelogic.logic.trace import TraceTable, as_trace
 
@@ -46,6 +61,16 @@ from .engine import evaluate, letter_probabilities
 MODES = ("runs", "shortest", "longest", "tlv")
 DEFAULT_MODE = "runs"
 DEFAULT_THRESHOLD = 0.5
+
+
+class _FromSpec:
+    """The default of ``threshold=``: take it from the formula's PCTL wrapper."""
+
+    def __repr__(self) -> str:
+        return "<from the formula's P>=p wrapper, else 0.5>"
+
+
+FROM_SPEC = _FromSpec()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,20 +99,46 @@ def runs(signal: np.ndarray, threshold: float | None) -> list[tuple[int, int, fl
     return [(int(s), int(e), float(signal[s : e + 1].max())) for s, e in zip(starts, ends)]
 
 
-def tlv_body(f: A.Formula) -> A.Formula:
-    """The formula whose runs are the TLV ground truth: a top-level F or G dropped."""
-    if isinstance(f, (A.Eventually, A.Always)) and f.bound == A.UNBOUNDED:
-        return f.arg
-    return f
+def is_propositional(f: A.Formula) -> bool:
+    return isinstance(f, (A.Const, A.Atom)) or (
+        isinstance(f, (A.Not, A.And, A.Or, A.Implies, A.Iff)) and all(map(is_propositional, A.children(f)))
+    )
+
+
+def tlv_rule(f: A.Formula) -> tuple[A.Formula, bool]:
+    """``(body, frames)``: the formula whose signal gives the TLV ground truth, and
+    whether each of its frames is an event of its own (else maximal runs)."""
+    if isinstance(f, A.Eventually) and f.bound == A.UNBOUNDED:
+        return f.arg, True
+    if isinstance(f, A.Always) and f.bound == A.UNBOUNDED:
+        return f.arg, False
+    return f, is_propositional(f)
+
+
+def spec_threshold(spec: Spec) -> tuple[float | None, bool]:
+    """``(threshold, negate)`` that the PCTL wrapper asks for (``negate``: search ``!φ``)."""
+    if spec.query:
+        return None, False
+    p = spec.threshold
+    match spec.comparison:
+        case ">=":
+            return p, False
+        case ">":
+            return min(math.nextafter(p, 2.0), 1.0), False
+        case "<=":  # P(φ) <= p  is  P(!φ) >= 1 - p
+            return 1.0 - p, True
+        case "<":
+            return min(math.nextafter(1.0 - p, 2.0), 1.0), True
+    return DEFAULT_THRESHOLD, False
 
 
 def localize(
-    formula: A.Formula | str,
+    formula: A.Formula | Spec | str,
     table: object,
     *,
     fps: float | None = None,
     mode: str = DEFAULT_MODE,
-    threshold: float | None = DEFAULT_THRESHOLD,
+    threshold: float | None | _FromSpec = FROM_SPEC,
     max_length: int | None = None,
 ) -> list[Event]:
     """Events where ``formula`` holds in ``table`` under the match ``mode``.
@@ -97,14 +148,33 @@ def localize(
     """
     if mode not in MODES:
         raise InvalidValue(f"mode={mode!r} must be one of {', '.join(MODES)}")
+    if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+        raise InvalidValue(f"max_length={max_length!r} must be a whole number of frames >= 1")
+    spec = parse_spec(formula, source="formula") if isinstance(formula, str) else formula
+    if isinstance(spec, Spec):
+        formula = spec.formula
+        wanted, negate = spec_threshold(spec)
+        if threshold is FROM_SPEC:
+            threshold = wanted
+            if negate:
+                formula = A.neg(formula)
+    if threshold is FROM_SPEC:
+        threshold = DEFAULT_THRESHOLD
     if threshold is not None:
         threshold = check_probability("threshold", threshold)
     t = as_trace(table)
     rate = fps if fps is not None else t.rate
     f = resolve_time(as_formula(formula), rate)
-    if mode in ("runs", "tlv"):
-        body = tlv_body(f) if mode == "tlv" else f
-        found = runs(evaluate(body, t), threshold)
+    if mode == "runs":
+        found = runs(evaluate(f, t), threshold)
+    elif mode == "tlv":
+        body, frames = tlv_rule(f)
+        signal = evaluate(body, t)
+        hit = signal > 0 if threshold is None else signal >= threshold
+        if frames:
+            found = [(int(i), int(i), float(signal[i])) for i in np.flatnonzero(hit)]
+        else:
+            found = runs(signal, threshold)
     else:
         found = _segments(f, t, threshold, longest=mode == "longest", max_length=max_length)
     return [Event(s, e, p, _time(t, s, rate), _time(t, e, rate)) for s, e, p in found]

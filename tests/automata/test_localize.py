@@ -91,16 +91,41 @@ def test_tlv_mode_reproduces_the_five_templates(data):
     col = lambda: np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)  # noqa: E731
     p, q, r = col(), col(), col()
     t = {"p": p.astype(float), "q": q.astype(float), "r": r.astype(float)}
+    frames = lambda mask: [(int(i), int(i)) for i in np.flatnonzero(mask)]  # noqa: E731
     cases = {
-        'F "p"': runs_of(p),
+        'F "p"': frames(p),
         'G "p"': runs_of(p),
-        ' "p" & "q"': runs_of(p & q),
+        ' "p" & "q"': frames(p & q),
         '"p" U "q"': until_rule(p, q),
         '("p" & "q") U "r"': until_rule(p & q, r),
     }
     for text, expected in cases.items():
         got = [(e.start, e.end) for e in localize(f"P>=0.80 [ {text} ]", t, mode="tlv")]
         assert got == expected, text
+
+
+def test_threshold_from_the_pctl_wrapper():
+    t = {"a": [0.9, 0.7, 0.3, 0.85], "b": [0.0, 0.0, 0.0, 0.0]}
+    spans = lambda evs: [(e.start, e.end) for e in evs]  # noqa: E731
+    assert spans(localize("P>=0.8 [ a ]", t)) == [(0, 0), (3, 3)]
+    assert spans(localize("P>0.85 [ a ]", t)) == [(0, 0)]
+    assert spans(localize("P>=0.8 [ a ]", t, threshold=0.6)) == [(0, 1), (3, 3)]  # the argument wins
+    assert spans(localize("a", t)) == [(0, 1), (3, 3)]  # default 0.5
+    # P<=0.3 [ a ]: frames where P(a) <= 0.3, reported with P(!a)
+    (e,) = localize("P<=0.3 [ a ]", t)
+    assert (e.start, e.end) == (2, 2) and abs(e.probability - 0.7) < 1e-12
+    # P=? [ a ]: no threshold, every frame with positive probability
+    assert spans(localize("P=? [ a ]", t)) == [(0, 3)]
+    assert localize("P=? [ b ]", t) == []
+    assert spans(localize("P>=0.8 [ F a ]", t, mode="tlv")) == [(0, 0), (3, 3)]
+
+
+def test_tlv_documented_examples():
+    spans = lambda f, t: [(e.start, e.end) for e in localize(f, t, mode="tlv")]  # noqa: E731
+    p = {"p": [0, 1, 1, 0, 1]}
+    assert spans("F p", p) == [(1, 1), (2, 2), (4, 4)]
+    assert spans("G p", p) == [(1, 2), (4, 4)]
+    assert spans("p U q", {"p": [1, 1, 0, 0, 1, 0], "q": [0, 0, 1, 0, 0, 1]}) == [(0, 2), (4, 5)]
 
 
 def test_readme_examples_and_seconds():
