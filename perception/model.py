@@ -48,8 +48,7 @@ def resolve_spec(spec: str) -> tuple[str, str | None]:
     if not isinstance(spec, str) or not spec:
         raise InvalidValue(f"model={spec!r} must be a model spec such as 'framelogic-tiny' or 'ViT-B-32:laion2b_s34b_b79k'")
     if spec == BUNDLED:
-        # the registered architecture with the shipped weights file
-        return BUNDLED, str(bundled_dir() / "open_clip_model.safetensors")
+        return f"local-dir:{bundled_dir()}", None
     if spec.startswith(("hf-hub:", "local-dir:")):
         return spec, None
     name, sep, pretrained = spec.partition(":")
@@ -178,8 +177,13 @@ def load_encoder(spec: str = BUNDLED, device: str | None = None, precision: str 
     if pretrained and ("/" in pretrained or pretrained.endswith((".safetensors", ".pt", ".pth", ".bin"))):
         if not Path(pretrained).is_file():
             raise InputError(f"model={spec!r}: no such checkpoint file {pretrained!r}")
+    extra = {}
+    if name == BUNDLED:  # our architecture: its preprocessing is not in open_clip's config format
+        from .train import PREPROCESS_CFG
+
+        extra["force_preprocess_cfg"] = dict(PREPROCESS_CFG)
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, precision=precision, device=device)
+        model = open_clip.create_model(name, pretrained=pretrained, precision=precision, device=device, **extra)
         tokenizer = open_clip.get_tokenizer(name)
     except (RuntimeError, ValueError, FileNotFoundError, OSError) as e:
         raise InputError(
@@ -195,5 +199,5 @@ def load_encoder(spec: str = BUNDLED, device: str | None = None, precision: str 
     std = tuple(cfg.get("std", open_clip.OPENAI_DATASET_STD))
     mode = cfg.get("resize_mode", "shortest")
     dtype = next(model.parameters()).dtype
-    del preprocess, torch
+    del torch
     return Encoder(spec, model, tokenizer, device, dtype, size, mean, std, "squash" if mode == "squash" else "shortest")

@@ -58,8 +58,8 @@ def select(n: int, native_fps: float, fps: float | None, stride: int | None) -> 
         return np.arange(0, n, stride), native_fps / stride
     if fps is None or fps >= native_fps:
         return np.arange(n), native_fps
-    duration = n / native_fps
-    k = np.arange(int(np.floor(duration * fps + 1e-9)) + 1)
+    last = (n - 1) / native_fps  # media time of the last frame
+    k = np.arange(int(np.floor(last * fps + 1e-9)) + 1)
     idx = np.unique(np.clip(np.rint(k * native_fps / fps).astype(np.int64), 0, n - 1))
     return idx, float(fps)
 

@@ -66,7 +66,7 @@ def save(model, out: Path) -> None:  # type: ignore[no-untyped-def]
 def write_config(configs: Path) -> None:
     """The architecture in open_clip's model-config format (registered by name)."""
     configs.mkdir(parents=True, exist_ok=True)
-    (configs / "framelogic-tiny.json").write_text(json.dumps({**MODEL_CFG, "preprocess_cfg": PREPROCESS_CFG}, indent=1) + "\n")
+    (configs / "framelogic-tiny.json").write_text(json.dumps(MODEL_CFG, indent=1) + "\n")
 
 
 def train(out: Path, *, seed: int, n_train: int, epochs: int, batch: int, threads: int) -> dict:
