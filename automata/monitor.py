@@ -78,7 +78,14 @@ class Monitor:
         d = self.automaton
         self._sat = d.doomed_to_accept
         self._dead = ~d.live
-        self._bits = np.arange(1 << len(self.atoms))
+        k = len(self.atoms)
+        # bit j of every letter, (k, 2^k): letter probabilities in one product
+        self._bitmat = ((np.arange(1 << k)[None, :] >> np.arange(k)[:, None]) & 1).astype(bool)
+        self._flat_delta = d.delta.ravel()
+        # rows: accepting, certainly satisfied, certainly violated; one product summarizes
+        self._summary = np.stack([d.accepting, d.doomed_to_accept, ~d.live]).astype(np.float64)
+        self._small = d.n_states << k <= 64
+        self._masks = tuple([int(q) for q in np.flatnonzero(row)] for row in self._summary)
         # plain lists: the 0/1 path below costs a few list lookups per frame
         self._delta_rows = d.delta.tolist()
         self._det_status = [
@@ -94,6 +101,7 @@ class Monitor:
         self._state: int | None = self.automaton.initial  # None once uncertain
         self._dist = np.zeros(self.automaton.n_states)
         self._dist[self.automaton.initial] = 1.0
+        self._dist_list = self._dist.tolist()  # the small-automaton path's copy
         self._frame = -1
         self._status: Status | None = None
 
@@ -128,29 +136,52 @@ class Monitor:
                 pass  # reported below with the full message
             self._dist[:] = 0.0
             self._dist[self._state] = 1.0
+            self._dist_list = self._dist.tolist()
             self._state = None
-        letter_p = np.ones(len(self._bits))
-        for j, name in enumerate(self.atoms):
+        ps_ = []
+        for name in self.atoms:
             try:
                 p = float(frame[name])
             except KeyError:
                 raise TraceError(f"frame {self._frame + 1} has no value for {name!r}; it has {sorted(frame)}") from None
             if not 0.0 <= p <= 1.0:
                 raise TraceError(f"frame {self._frame + 1}: {name}={p!r} is not a probability in [0, 1]")
-            bit = (self._bits >> j) & 1
-            letter_p *= np.where(bit == 1, p, 1.0 - p)
-        d = self.automaton.delta
-        weights = (self._dist[:, None] * letter_p[None, :]).ravel()
-        self._dist = np.bincount(d.ravel(), weights=weights, minlength=d.shape[0])
+            ps_.append(p)
         self._frame += 1
+        if self._small:
+            self._status = self._step_small(ps_)
+            return self._status
+        pr = np.array(ps_)[:, None]
+        letter_p = np.where(self._bitmat, pr, 1.0 - pr).prod(axis=0)
+        weights = np.multiply.outer(self._dist, letter_p).ravel()
+        self._dist = np.bincount(self._flat_delta, weights=weights, minlength=self.automaton.n_states)
         self._status = self._summarize()
         return self._status
 
+    def _step_small(self, ps: list[float]) -> Status:
+        # Small automata: plain floats beat numpy's per-call overhead several times over.
+        lp = [1.0]
+        for p in ps:
+            q_ = 1.0 - p
+            lp = [x * q_ for x in lp] + [x * p for x in lp]
+        new = [0.0] * len(self._dist_list)
+        for q, a in enumerate(self._dist_list):
+            if a:
+                row = self._delta_rows[q]
+                for s, x in enumerate(lp):
+                    new[row[s]] += a * x
+        self._dist_list = new
+        acc, sat, dead = self._masks
+        p = sum(new[q] for q in acc)
+        ps_ = sum(new[q] for q in sat)
+        pv = sum(new[q] for q in dead)
+        return self._verdict(p, ps_, pv)
+
     def _summarize(self) -> Status:
-        dist = self._dist
-        p = float(dist[self.automaton.accepting].sum())
-        ps = float(dist[self._sat].sum())
-        pv = float(dist[self._dead].sum())
+        p, ps, pv = (self._summary @ self._dist).tolist()
+        return self._verdict(p, ps, pv)
+
+    def _verdict(self, p: float, ps: float, pv: float) -> Status:
         if ps > 0.5:
             v = Verdict.SATISFIED
         elif pv > 0.5:
