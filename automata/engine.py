@@ -13,7 +13,11 @@ number of frames:
   ``m`` on frame ``i`` alone; a forward pass gives the state distribution
   before ``i`` and a backward pass the acceptance probability after it.
 
-Long traces are processed in chunks, so memory stays ``O(n + |Q|·2^k)``.
+Guards are evaluated through a reduced ordered decision diagram of every
+state's successor function (one multiply-add per diagram node and frame, not
+one per letter), directly on the per-proposition probabilities. Memory stays
+``O(n·k + |Q|·2^k)``; the marker pass keeps its forward distributions in
+chunks with checkpoints.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from . import kernels as K
 from .compile import as_formula, compile
 from .dfa import Automaton
 
-CHUNK_CELLS = 1 << 21  # frames x letters per chunk of letter probabilities
+CHUNK_CELLS = 1 << 21  # frames x states per chunk of forward distributions (marker pass)
 REVERSE_LIMIT = 50_000  # reverse-automaton states before falling back
 MARK = "\0marker"
 
@@ -80,17 +84,17 @@ def _pure_past(f: A.Formula, names: Sequence[str], sub: TraceTable) -> np.ndarra
     out = np.empty(n)
     a = np.zeros(dfa.n_states)
     a[dfa.initial] = 1.0
-    acc = dfa.accepting.astype(np.float64)
-    step = _chunks(n, dfa.delta.shape[1])
-    fwd = K.fast(K.forward_prob, n)
-    for start in range(0, n, step):
-        L = letter_probabilities(sub.values[start : start + step])
-        before = np.empty((L.shape[0], dfa.n_states))
-        fwd(dfa.delta, L, a, before)
-        # distribution after frame i = before frame i+1; the last one is `a`
-        after = np.vstack([before[1:], a[None, :]])
-        out[start : start + L.shape[0]] = after @ acc
+    dd = K.decision_diagram(dfa.delta)
+    K.fast(K.forward_prob_dd, n)(*dd, _columns(sub.values), a, dfa.accepting.astype(np.float64), out, np.empty((0, 0)))
     return np.clip(out, 0.0, 1.0)
+
+
+def _columns(values: np.ndarray) -> np.ndarray:
+    # one array type for the compiled loops (numba compiles once per layout and
+    # writability): C-contiguous float64, viewed read-only without copying
+    out = np.ascontiguousarray(values, dtype=np.float64).view()
+    out.setflags(write=False)
+    return out
 
 
 def _letters(values: np.ndarray) -> np.ndarray:
@@ -169,7 +173,7 @@ def evaluate(
     dfa = dfa if dfa is not None else compile(f, props=names)
     if sub.is_boolean:
         return _future_bool(dfa, _letters(sub.values))
-    return _future_prob(dfa, sub.values)
+    return _future_prob(dfa, _columns(sub.values))
 
 
 def _future_bool(dfa: Automaton, letters: np.ndarray) -> np.ndarray:
@@ -186,20 +190,11 @@ def _future_bool(dfa: Automaton, letters: np.ndarray) -> np.ndarray:
     return out.astype(np.float64)
 
 
-def _chunks(n: int, letters: int) -> int:
-    return max(1, CHUNK_CELLS // letters)
-
-
 def _future_prob(dfa: Automaton, values: np.ndarray) -> np.ndarray:
     n = values.shape[0]
     out = np.empty(n)
     v = dfa.accepting.astype(np.float64)
-    step = _chunks(n, dfa.delta.shape[1])
-    kernel = K.fast(K.backward_prob, n)
-    for end in range(n, 0, -step):
-        start = max(0, end - step)
-        L = letter_probabilities(values[start:end])
-        kernel(dfa.delta, dfa.initial, L, v, out[start:end])
+    K.fast(K.backward_prob_dd, n)(*K.decision_diagram(dfa.delta), dfa.initial, values, v, out)
     return np.clip(out, 0.0, 1.0)
 
 
@@ -229,30 +224,31 @@ def _evaluate_marked(f: A.Formula, names: Sequence[str], sub: TraceTable, dfa: A
             out[i] = v[marked[i]]
             v = v[dfa.delta[:, letters[i]]]
         return out
-    values = sub.values
+    values = _columns(sub.values)
     nq = dfa.n_states
-    step = _chunks(n, 1 << len(names))
+    # successor functions with the marker off (first half of the letters) and on
+    var, lo, hi, roots = K.decision_diagram(np.vstack([dfa.delta[:, :mark], dfa.delta[:, mark:]]))
+    off = (var, lo, hi, roots[:nq])
+    step = max(1, CHUNK_CELLS // nq)
     # forward pass: checkpoints of the state distribution at chunk starts
     starts = list(range(0, n, step))
     checkpoints = np.empty((len(starts), nq))
     a = np.zeros(nq)
     a[dfa.initial] = 1.0
-    fwd = K.fast(K.forward_prob, n)
-    # the marker-free letters are the first half of the alphabet
-    delta_off = np.ascontiguousarray(dfa.delta[:, :mark])
+    fwd = K.fast(K.forward_prob_dd, n)
+    zeros, none = np.zeros(nq), np.empty((0, 0))
     for c, start in enumerate(starts):
         checkpoints[c] = a
-        L = letter_probabilities(values[start : start + step])
-        scratch = np.empty((L.shape[0], nq))
-        fwd(delta_off, L, a, scratch)
+        chunk = values[start : start + step]
+        fwd(*off, chunk, a, zeros, np.empty(chunk.shape[0]), none)
     out = np.empty(n)
     v = dfa.accepting.astype(np.float64)
-    back = K.fast(K.marked_prob, n)
+    back = K.fast(K.marked_prob_dd, n)
     for c in range(len(starts) - 1, -1, -1):
         start = starts[c]
-        L = letter_probabilities(values[start : start + step])
-        alpha = np.empty((L.shape[0], nq))
+        chunk = values[start : start + step]
+        alpha = np.empty((chunk.shape[0], nq))
         a = checkpoints[c].copy()
-        fwd(delta_off, L, a, alpha)
-        back(dfa.delta, mark, alpha, L, v, out[start : start + L.shape[0]])
+        fwd(*off, chunk, a, zeros, np.empty(chunk.shape[0]), alpha)
+        back(var, lo, hi, roots, alpha, chunk, v, out[start : start + chunk.shape[0]])
     return np.clip(out, 0.0, 1.0)

@@ -52,71 +52,6 @@ def backward_bool_states(rdelta: np.ndarray, letters: np.ndarray, r: int, out: n
     return r
 
 
-def backward_prob(delta: np.ndarray, initial: int, L: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
-    """Exact backward pass: ``v[q]`` = P(suffix from here accepted | state q).
-
-    ``L[i, s]`` is the probability of letter ``s`` at frame ``i``; ``v`` is updated
-    in place and ``out[i]`` gets ``v[initial]`` after frame ``i``.
-    """
-    nq, ns = delta.shape
-    w = np.empty(nq)
-    for i in range(L.shape[0] - 1, -1, -1):
-        for q in range(nq):
-            acc = 0.0
-            for s in range(ns):
-                acc += L[i, s] * v[delta[q, s]]
-            w[q] = acc
-        for q in range(nq):
-            v[q] = w[q]
-        out[i] = v[initial]
-
-
-def forward_prob(delta: np.ndarray, L: np.ndarray, a: np.ndarray, out: np.ndarray) -> None:
-    """Forward distribution: ``out[i]`` = distribution over states before frame ``i``;
-    ``a`` (the distribution before the first frame of ``L``) is updated in place."""
-    nq, ns = delta.shape
-    b = np.empty(nq)
-    for i in range(L.shape[0]):
-        for q in range(nq):
-            out[i, q] = a[q]
-            b[q] = 0.0
-        for q in range(nq):
-            if a[q] != 0.0:
-                for s in range(ns):
-                    b[delta[q, s]] += a[q] * L[i, s]
-        for q in range(nq):
-            a[q] = b[q]
-
-
-def marked_prob(
-    delta: np.ndarray, mark: int, alpha: np.ndarray, L: np.ndarray, v: np.ndarray, out: np.ndarray
-) -> None:
-    """Backward pass with the marker: ``out[i] = Σ_q α_i(q) Σ_s L[i,s] β_{i+1}(δ(q, s|mark))``.
-
-    ``alpha[i]`` is the distribution before frame ``i`` (marker off so far); ``v``
-    holds β after the last frame of ``L`` and is updated in place (marker off).
-    """
-    nq, ns = delta.shape
-    half = ns // 2  # letters without the marker bit
-    w = np.empty(nq)
-    for i in range(L.shape[0] - 1, -1, -1):
-        total = 0.0
-        for q in range(nq):
-            if alpha[i, q] != 0.0:
-                acc = 0.0
-                for s in range(half):
-                    acc += L[i, s] * v[delta[q, s | mark]]
-                total += alpha[i, q] * acc
-        out[i] = total
-        for q in range(nq):
-            acc = 0.0
-            for s in range(half):
-                acc += L[i, s] * v[delta[q, s]]
-            w[q] = acc
-        for q in range(nq):
-            v[q] = w[q]
-
-
 def backward_bool_direct(delta: np.ndarray, v: np.ndarray, letters: np.ndarray, initial: int, out: np.ndarray) -> None:
     """Backward pass over the automaton itself, O(states) per frame: the fallback
     when the reverse automaton would be too large."""
@@ -186,3 +121,152 @@ def segments(
         else:
             s += 1
     return count
+
+
+# ------------------------------------------------------------------ decision diagrams
+# Exact probabilities need, for every state, the probability of each successor
+# under independent per-proposition probabilities. Enumerating the 2^k letters
+# costs |Q|·2^k per frame; a reduced ordered decision diagram of each state's
+# successor function (shared across states) costs one multiply-add per node,
+# and most guards test only a few propositions. Node x tests proposition
+# var[x]; lo/hi are child nodes, or leaves -(state+1). Nodes are stored
+# children first, so one sweep up evaluates values and one sweep down pushes
+# probability mass.
+
+
+def decision_diagram(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(var, lo, hi, roots)`` for the functions letter -> ``rows[r, letter]``."""
+    var: list[int] = []
+    lo: list[int] = []
+    hi: list[int] = []
+    unique: dict[tuple[int, int, int], int] = {}
+    memo: dict[tuple[int, bytes], int] = {}
+
+    def go(sub: np.ndarray, j: int) -> int:
+        first = int(sub[0])
+        if (sub == first).all():
+            return -first - 1
+        key = (j, sub.tobytes())
+        hit = memo.get(key)
+        if hit is not None:
+            return hit
+        # bit j is the lowest remaining bit: even positions have it 0, odd have it 1
+        low, high = go(sub[0::2], j + 1), go(sub[1::2], j + 1)
+        if low == high:
+            node = low
+        else:
+            node = unique.get((j, low, high), -1)
+            if node < 0:
+                node = unique[(j, low, high)] = len(var)
+                var.append(j)
+                lo.append(low)
+                hi.append(high)
+        memo[key] = node
+        return node
+
+    roots = [go(np.ascontiguousarray(r), 0) for r in rows]
+    as_array = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
+    return as_array(var), as_array(lo), as_array(hi), as_array(roots)
+
+
+def backward_prob_dd(
+    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray, initial: int,
+    P: np.ndarray, v: np.ndarray, out: np.ndarray,
+) -> None:
+    """Exact backward pass (like :func:`backward_prob`) over per-proposition
+    probabilities ``P[i, j]``; ``v`` is updated in place."""
+    nq = roots.shape[0]
+    val = np.empty(var.shape[0])
+    w = np.empty(nq)
+    for i in range(P.shape[0] - 1, -1, -1):
+        for x in range(var.shape[0]):  # children first: expected v below each node
+            low = lo[x]
+            high = hi[x]
+            vl = v[-low - 1] if low < 0 else val[low]
+            vh = v[-high - 1] if high < 0 else val[high]
+            p = P[i, var[x]]
+            val[x] = (1.0 - p) * vl + p * vh
+        for q in range(nq):
+            r = roots[q]
+            w[q] = v[-r - 1] if r < 0 else val[r]
+        for q in range(nq):
+            v[q] = w[q]
+        out[i] = v[initial]
+
+
+def forward_prob_dd(
+    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray,
+    P: np.ndarray, a: np.ndarray, weights: np.ndarray, out: np.ndarray, record: np.ndarray,
+) -> None:
+    """Forward distribution over states; ``a`` (before the first frame of ``P``) is
+    updated in place. ``out[i]`` = ``weights · a`` after frame ``i``; when
+    ``record`` has rows, ``record[i]`` = the distribution before frame ``i``."""
+    nq = roots.shape[0]
+    n_nodes = var.shape[0]
+    mass = np.empty(n_nodes)
+    b = np.empty(nq)
+    keep = record.shape[0] > 0
+    for i in range(P.shape[0]):
+        for x in range(n_nodes):
+            mass[x] = 0.0
+        for q in range(nq):
+            if keep:
+                record[i, q] = a[q]
+            b[q] = 0.0
+        for q in range(nq):
+            m = a[q]
+            if m != 0.0:
+                r = roots[q]
+                if r < 0:
+                    b[-r - 1] += m
+                else:
+                    mass[r] += m
+        for x in range(n_nodes - 1, -1, -1):  # parents before children
+            m = mass[x]
+            if m != 0.0:
+                p = P[i, var[x]]
+                low = lo[x]
+                high = hi[x]
+                if low < 0:
+                    b[-low - 1] += m * (1.0 - p)
+                else:
+                    mass[low] += m * (1.0 - p)
+                if high < 0:
+                    b[-high - 1] += m * p
+                else:
+                    mass[high] += m * p
+        total = 0.0
+        for q in range(nq):
+            a[q] = b[q]
+            total += weights[q] * b[q]
+        out[i] = total
+
+
+def marked_prob_dd(
+    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray,
+    alpha: np.ndarray, P: np.ndarray, v: np.ndarray, out: np.ndarray,
+) -> None:
+    """:func:`marked_prob` over a decision diagram: ``roots[:nq]`` are the
+    marker-off successor functions, ``roots[nq:]`` the marker-on ones."""
+    nq = alpha.shape[1]
+    val = np.empty(var.shape[0])
+    w = np.empty(nq)
+    for i in range(P.shape[0] - 1, -1, -1):
+        for x in range(var.shape[0]):  # children first: expected v below each node
+            low = lo[x]
+            high = hi[x]
+            vl = v[-low - 1] if low < 0 else val[low]
+            vh = v[-high - 1] if high < 0 else val[high]
+            p = P[i, var[x]]
+            val[x] = (1.0 - p) * vl + p * vh
+        total = 0.0
+        for q in range(nq):
+            if alpha[i, q] != 0.0:
+                r = roots[nq + q]
+                total += alpha[i, q] * (v[-r - 1] if r < 0 else val[r])
+        out[i] = total
+        for q in range(nq):
+            r = roots[q]
+            w[q] = v[-r - 1] if r < 0 else val[r]
+        for q in range(nq):
+            v[q] = w[q]

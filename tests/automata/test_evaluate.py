@@ -97,3 +97,26 @@ def test_bound_large_relative_to_trace(n, data):
     t = data.draw(traces(("a", "b"), min_len=n, max_len=n))
     f = parse("G (a -> F[0,30] b)")
     assert np.array_equal(evaluate(f, t), satisfaction(f, t).astype(float))
+
+
+@given(st.integers(0, 4), st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_decision_diagram_computes_every_successor(k, n_states, seed):
+    rows = np.random.default_rng(seed).integers(0, n_states, size=(n_states, 1 << k))
+    var, lo, hi, roots = kernels.decision_diagram(rows)
+    for r in range(n_states):
+        for letter in range(1 << k):
+            x, last_var = roots[r], -1
+            while x >= 0:
+                assert var[x] > last_var  # ordered: each path tests a proposition at most once
+                last_var = var[x]
+                x = hi[x] if (letter >> var[x]) & 1 else lo[x]
+            assert -x - 1 == rows[r, letter]
+    # reduced: no node with equal children, no two nodes alike
+    assert np.all(lo != hi)
+    assert len(set(zip(var.tolist(), lo.tolist(), hi.tolist()))) == len(var)
+
+
+def test_decision_diagram_is_small_for_typical_guards():
+    d = compile("G (p -> F[0,30] (q & !r | s))")
+    var, _, _, _ = kernels.decision_diagram(d.delta)
+    assert d.delta.shape == (33, 16) and len(var) <= 3 * d.n_states  # vs 16 letters per state
