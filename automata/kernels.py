@@ -67,19 +67,23 @@ def backward_bool_direct(delta: np.ndarray, v: np.ndarray, letters: np.ndarray, 
 
 
 def segments(
-    delta: np.ndarray, accepting: np.ndarray, live: np.ndarray, L: np.ndarray, threshold: float,
+    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray,
+    accepting: np.ndarray, live: np.ndarray, P: np.ndarray, threshold: float,
     longest: bool, max_length: int, starts: np.ndarray, ends: np.ndarray, probs: np.ndarray,
 ) -> int:
     """Leftmost non-overlapping segments ``w[s..e]`` with ``P(w[s..e] |= φ) >= threshold``.
 
-    From each start the automaton runs forward (a distribution over states);
-    the scan from a start stops once the mass that can still reach acceptance
-    falls below the threshold. Returns the number of segments written.
+    From each start the automaton runs forward (a distribution over states,
+    pushed through the guards' decision diagram); the scan from a start stops
+    once the mass that can still reach acceptance falls below the threshold,
+    since no later end can then reach it. Returns the number of segments written.
     """
-    n, ns = L.shape
-    nq = delta.shape[0]
+    n = P.shape[0]
+    nq = roots.shape[0]
+    n_nodes = var.shape[0]
     a = np.empty(nq)
     b = np.empty(nq)
+    mass = np.empty(n_nodes)
     count = 0
     s = 0
     while s < n:
@@ -92,11 +96,30 @@ def segments(
         for e in range(s, limit):
             for q in range(nq):
                 b[q] = 0.0
+            for x in range(n_nodes):
+                mass[x] = 0.0
             for q in range(nq):
-                if a[q] != 0.0:
-                    for x in range(ns):
-                        if L[e, x] != 0.0:
-                            b[delta[q, x]] += a[q] * L[e, x]
+                m = a[q]
+                if m != 0.0:
+                    r = roots[q]
+                    if r < 0:
+                        b[-r - 1] += m
+                    else:
+                        mass[r] += m
+            for x in range(n_nodes - 1, -1, -1):  # parents before children
+                m = mass[x]
+                if m != 0.0:
+                    p = P[e, var[x]]
+                    low = lo[x]
+                    high = hi[x]
+                    if low < 0:
+                        b[-low - 1] += m * (1.0 - p)
+                    else:
+                        mass[low] += m * (1.0 - p)
+                    if high < 0:
+                        b[-high - 1] += m * p
+                    else:
+                        mass[high] += m * p
             p_acc = 0.0
             p_live = 0.0
             for q in range(nq):

@@ -56,7 +56,7 @@ from framelogic.logic.trace import TraceTable, as_trace
 
 from . import kernels as K
 from .compile import as_formula, compile
-from .engine import evaluate, letter_probabilities
+from .engine import evaluate
 
 MODES = ("runs", "shortest", "longest", "tlv")
 DEFAULT_MODE = "runs"
@@ -197,12 +197,12 @@ def _segments(
     dfa = compile(f, props=names)
     if dfa.initial != 0:  # the kernel starts every scan in state 0
         raise AssertionError("compiled automata start in state 0")  # pragma: no cover
-    L = letter_probabilities(sub.values)
+    P = np.ascontiguousarray(sub.values, dtype=np.float64)
     thr = 1e-12 if threshold is None else max(threshold, 1e-12)
     starts = np.empty(n, dtype=np.int64)
     ends = np.empty(n, dtype=np.int64)
     probs = np.empty(n)
     count = K.fast(K.segments, 10 * n)(  # quadratic in the worst case: compile from 2,000 frames
-        dfa.delta, dfa.accepting, dfa.live, L, thr, longest, max_length or 0, starts, ends, probs
+        *K.decision_diagram(dfa.delta), dfa.accepting, dfa.live, P, thr, longest, max_length or 0, starts, ends, probs
     )
     return [(int(starts[i]), int(ends[i]), float(min(probs[i], 1.0))) for i in range(count)]

@@ -135,3 +135,26 @@ def test_readme_examples_and_seconds():
     assert [(x.start, x.end) for x in localize("F stopped", {"stopped": [0, 0, 1, 1]}, mode="shortest")] == [(0, 2), (3, 3)]
     assert [(x.start, x.end) for x in localize("G ped", {"ped": [0, 1, 1, 0]}, mode="longest")] == [(1, 2)]
     assert localize("a", {"a": [0.2, 0.4]}, threshold=None)[0].probability == 0.4
+
+
+@given(
+    formulas(ATOMS, max_depth=3, max_bound=2),
+    traces(ATOMS, max_len=8, probabilistic=True),
+    st.booleans(),
+    st.sampled_from([0.2, 0.5, 0.8]),
+)
+def test_probabilistic_segments_satisfy_their_definition(f, t, longest, thr):
+    # P(w[s..e] |= f) from the exact engine on the slice (itself checked against
+    # enumeration of all worlds in test_evaluate); 1e-9 absorbs summation order
+    prob = lambda s, e: evaluate(f, t.slice(s, e + 1))[0]  # noqa: E731
+    events = localize(f, t, mode="longest" if longest else "shortest", threshold=thr)
+    s = 0
+    for ev in events:
+        for g in range(s, ev.start):
+            assert all(prob(g, e) < thr + 1e-9 for e in range(g, len(t)))
+        assert abs(ev.probability - prob(ev.start, ev.end)) < 1e-9 and ev.probability >= thr
+        others = range(ev.start, ev.end) if not longest else range(ev.end + 1, len(t))
+        assert all(prob(ev.start, e) < thr + 1e-9 for e in others)
+        s = ev.end + 1
+    for g in range(s, len(t)):
+        assert all(prob(g, e) < thr + 1e-9 for e in range(g, len(t)))
