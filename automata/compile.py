@@ -35,7 +35,7 @@ def compile(  # noqa: A001 - the public name users expect
     include every atom of the formula. Time bounds need ``fps``.
 
     >>> compile("a U b")
-    <Automaton for a U b: 3 states, 1 accepting, 6 edges over ['a', 'b']>
+    <Automaton for a U b: 3 states, 1 accepting, 5 edges over ['a', 'b']>
     """
     f = resolve_time(as_formula(formula), fps)
     names = atom_names(f)

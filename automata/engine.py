@@ -22,17 +22,19 @@ chunks with checkpoints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from functools import cached_property
 
 import numpy as np
 
 from framelogic.logic import ast as A
 from framelogic.logic.errors import InvalidValue
-from framelogic.logic.passes import atom_names, resolve_time
+from framelogic.logic.passes import atom_names, has_time_bounds, resolve_time
+from framelogic.logic.printer import to_text
 from framelogic.logic.trace import TraceTable, as_trace
 
 from . import kernels as K
 from .compile import as_formula, compile
+from .construct import DEFAULT_MAX_STATES
 from .dfa import Automaton
 
 CHUNK_CELLS = 1 << 21  # frames x states per chunk of forward distributions (marker pass)
@@ -70,23 +72,6 @@ def has_future(f: A.Formula) -> bool:
             return True
         stack.extend(A.children(g))
     return False
-
-
-def _pure_past(f: A.Formula, names: Sequence[str], sub: TraceTable) -> np.ndarray:
-    """A pure-past formula's value at frame i depends on frames 0..i only: one
-    forward pass over the automaton of "φ holds at the last frame" gives them all."""
-    dfa = compile(A.F(A.conj(f, A.neg(A.X(A.TRUE)))), props=names)
-    n = len(sub)
-    if sub.is_boolean:
-        states = np.empty(n, dtype=np.int32)
-        K.fast(K.run_states, n)(dfa.delta, _letters(sub.values), dfa.initial, states)
-        return dfa.accepting[states].astype(np.float64)
-    out = np.empty(n)
-    a = np.zeros(dfa.n_states)
-    a[dfa.initial] = 1.0
-    dd = K.decision_diagram(dfa.delta)
-    K.fast(K.forward_prob_dd, n)(*dd, _columns(sub.values), a, dfa.accepting.astype(np.float64), out, np.empty((0, 0)))
-    return np.clip(out, 0.0, 1.0)
 
 
 def _columns(values: np.ndarray) -> np.ndarray:
@@ -136,50 +121,139 @@ def reverse_automaton(dfa: Automaton, limit: int = REVERSE_LIMIT) -> tuple[np.nd
     return np.stack(rows), np.stack(bits)
 
 
+class Evaluator:
+    """A formula prepared once for its satisfaction signal on any number of traces.
+
+    The automaton, its reverse and its guard diagram are built on first use and
+    kept, so evaluating many videos (or chunks of a stream of tables) pays the
+    compilation once. Time bounds are resolved per sampling rate.
+
+    >>> ev = Evaluator("a U b")
+    >>> [ev(t).tolist() for t in ({"a": [1, 0], "b": [0, 1]}, {"a": [1, 1], "b": [0, 0]})]
+    [[1.0, 1.0], [0.0, 0.0]]
+    """
+
+    def __init__(self, formula: A.Formula | str, *, fps: float | None = None, max_states: int = DEFAULT_MAX_STATES) -> None:
+        self.formula = as_formula(formula)
+        self.fps = fps
+        self.max_states = max_states
+        self._programs: dict[float | None, _Program] = {}
+
+    def program(self, rate: float | None) -> _Program:
+        key = rate if has_time_bounds(self.formula) else None
+        prog = self._programs.get(key)
+        if prog is None:
+            prog = self._programs[key] = _Program(resolve_time(self.formula, rate), self.max_states)
+        return prog
+
+    def __call__(self, table: object, *, fps: float | None = None) -> np.ndarray:
+        """``out[i]`` = P((w, i) |= φ) for every frame ``i`` of ``table``."""
+        t = as_trace(table)
+        rate = fps if fps is not None else self.fps if self.fps is not None else t.rate
+        prog = self.program(rate)
+        return prog.run(t.select(prog.names))
+
+    def __repr__(self) -> str:
+        return f"Evaluator({to_text(self.formula)!r})"
+
+
+class _Program:
+    """The compiled artifacts of one frame-bounded formula.
+
+    * future-only: the automaton of φ, run backwards;
+    * pure past: the automaton of "φ holds at the last frame", run forwards;
+    * mixed: the automaton of ``F (m & φ)`` with the marker ``m``.
+    """
+
+    def __init__(self, f: A.Formula, max_states: int) -> None:
+        self.formula = f
+        self.names = atom_names(f)
+        past, future = has_past(f), has_future(f)
+        if past and not future:
+            self.kind = "past"
+            self.dfa = compile(A.F(A.conj(f, A.neg(A.X(A.TRUE)))), props=self.names, max_states=max_states)
+        elif past:
+            self.kind = "marked"
+            self.dfa = compile(A.F(A.conj(A.Atom(MARK, True), f)), props=(*self.names, MARK), max_states=max_states)
+        else:
+            self.kind = "future"
+            self.dfa = compile(f, props=self.names, max_states=max_states)
+
+    @cached_property
+    def reverse(self) -> tuple[np.ndarray, np.ndarray] | None:
+        return reverse_automaton(self.dfa, REVERSE_LIMIT)
+
+    @cached_property
+    def diagram(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        d = self.dfa.delta
+        if self.kind == "marked":  # marker off (first half of the letters), then on
+            half = d.shape[1] // 2
+            return K.decision_diagram(np.vstack([d[:, :half], d[:, half:]]))
+        return K.decision_diagram(d)
+
+    def run(self, sub: TraceTable) -> np.ndarray:
+        if len(sub) == 0:
+            return np.zeros(0)
+        boolean = sub.is_boolean
+        match self.kind:
+            case "future":
+                if boolean:
+                    return _future_bool(self.dfa, self.reverse, _letters(sub.values))
+                return _future_prob(self.dfa, self.diagram, _columns(sub.values))
+            case "past":
+                return _past(self.dfa, self.diagram, sub, boolean)
+        return _marked(self.dfa, self.reverse, self.diagram, len(self.names), sub, boolean)
+
+
 def evaluate(
-    formula: A.Formula | str,
+    formula: A.Formula | str | Evaluator,
     table: object,
     *,
     fps: float | None = None,
     engine: str = "exact",
-    dfa: Automaton | None = None,
 ) -> np.ndarray:
     """``out[i]`` = P((w, i) |= φ) for every frame ``i`` (exactly 0/1 on 0/1 input).
 
-    ``engine="reference"`` runs the plain reference semantics instead (boolean
-    traces only; quadratic; for checking).
+    Frames are independent; the probability is exact. ``engine="reference"``
+    runs the plain reference semantics instead (boolean traces only;
+    quadratic; for checking). Pass an :class:`Evaluator` to reuse its
+    compilation across many tables.
 
     >>> evaluate("a U b", {"a": [1, 1, 0], "b": [0, 0.5, 1]}).tolist()
     [1.0, 1.0, 1.0]
     """
-    t = as_trace(table)
-    rate = fps if fps is not None else t.rate
-    f = resolve_time(as_formula(formula), rate)
+    if engine not in ("exact", "reference"):
+        raise InvalidValue(f"engine={engine!r} must be 'exact' or 'reference'")
     if engine == "reference":
         from framelogic.logic.semantics import satisfaction
 
-        return satisfaction(f, t).astype(np.float64)
-    if engine != "exact":
-        raise InvalidValue(f"engine={engine!r} must be 'exact' or 'reference'")
-    names = atom_names(f)
-    sub = t.select(names)
+        t = as_trace(table)
+        f = formula.formula if isinstance(formula, Evaluator) else as_formula(formula)
+        rate = fps if fps is not None else t.rate
+        return satisfaction(resolve_time(f, rate), t).astype(np.float64)
+    ev = formula if isinstance(formula, Evaluator) else Evaluator(formula)
+    return ev(table, fps=fps)
+
+
+def _past(dfa: Automaton, diagram: tuple, sub: TraceTable, boolean: bool) -> np.ndarray:
+    """A pure-past formula's value at frame i depends on frames 0..i only: one
+    forward pass over the automaton of "φ holds at the last frame" gives them all."""
     n = len(sub)
-    if n == 0:
-        return np.zeros(0)
-    if has_past(f) and not has_future(f):
-        return _pure_past(f, names, sub)
-    if has_past(f):
-        return _evaluate_marked(f, names, sub, dfa)
-    dfa = dfa if dfa is not None else compile(f, props=names)
-    if sub.is_boolean:
-        return _future_bool(dfa, _letters(sub.values))
-    return _future_prob(dfa, _columns(sub.values))
+    if boolean:
+        states = np.empty(n, dtype=np.int32)
+        K.fast(K.run_states, n)(dfa.delta, _letters(sub.values), dfa.initial, states)
+        return dfa.accepting[states].astype(np.float64)
+    out = np.empty(n)
+    a = np.zeros(dfa.n_states)
+    a[dfa.initial] = 1.0
+    acc = dfa.accepting.astype(np.float64)
+    K.fast(K.forward_prob_dd, n)(*diagram, _columns(sub.values), a, acc, out, np.empty((0, 0)))
+    return np.clip(out, 0.0, 1.0)
 
 
-def _future_bool(dfa: Automaton, letters: np.ndarray) -> np.ndarray:
+def _future_bool(dfa: Automaton, rev: tuple[np.ndarray, np.ndarray] | None, letters: np.ndarray) -> np.ndarray:
     n = len(letters)
     out = np.empty(n, dtype=np.bool_)
-    rev = reverse_automaton(dfa)
     if rev is not None:
         rdelta, rbits = rev
         racc = np.ascontiguousarray(rbits[:, dfa.initial])
@@ -190,20 +264,20 @@ def _future_bool(dfa: Automaton, letters: np.ndarray) -> np.ndarray:
     return out.astype(np.float64)
 
 
-def _future_prob(dfa: Automaton, values: np.ndarray) -> np.ndarray:
+def _future_prob(dfa: Automaton, diagram: tuple, values: np.ndarray) -> np.ndarray:
     n = values.shape[0]
     out = np.empty(n)
     v = dfa.accepting.astype(np.float64)
-    K.fast(K.backward_prob_dd, n)(*K.decision_diagram(dfa.delta), dfa.initial, values, v, out)
+    K.fast(K.backward_prob_dd, n)(*diagram, dfa.initial, values, v, out)
     return np.clip(out, 0.0, 1.0)
 
 
-def _evaluate_marked(f: A.Formula, names: Sequence[str], sub: TraceTable, dfa: Automaton | None) -> np.ndarray:
-    marker = A.Atom(MARK, True)
-    dfa = compile(A.F(A.conj(marker, f)), props=(*names, MARK))
-    mark = 1 << len(names)
+def _marked(
+    dfa: Automaton, rev: tuple[np.ndarray, np.ndarray] | None, diagram: tuple, k: int, sub: TraceTable, boolean: bool
+) -> np.ndarray:
+    mark = 1 << k
     n = len(sub)
-    if sub.is_boolean:
+    if boolean:
         letters = _letters(sub.values)
         before = np.empty(n, dtype=np.int32)
         after = np.empty(n, dtype=np.int32)
@@ -211,7 +285,6 @@ def _evaluate_marked(f: A.Formula, names: Sequence[str], sub: TraceTable, dfa: A
         before[0] = dfa.initial
         before[1:] = after[:-1]
         marked = dfa.delta[before, letters | mark]
-        rev = reverse_automaton(dfa)
         if rev is not None:
             rdelta, rbits = rev
             rs = np.empty(n, dtype=np.int32)
@@ -226,8 +299,7 @@ def _evaluate_marked(f: A.Formula, names: Sequence[str], sub: TraceTable, dfa: A
         return out
     values = _columns(sub.values)
     nq = dfa.n_states
-    # successor functions with the marker off (first half of the letters) and on
-    var, lo, hi, roots = K.decision_diagram(np.vstack([dfa.delta[:, :mark], dfa.delta[:, mark:]]))
+    var, lo, hi, roots = diagram
     off = (var, lo, hi, roots[:nq])
     step = max(1, CHUNK_CELLS // nq)
     # forward pass: checkpoints of the state distribution at chunk starts

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from framelogic.automata import compile, evaluate
+from framelogic.automata import Evaluator, compile, evaluate
 from framelogic.automata import kernels
 from framelogic.logic import parse, satisfaction
 from framelogic.logic.strategies import formulas, traces
@@ -81,8 +81,23 @@ def test_reverse_automaton_fallback_agrees(monkeypatch):
     for text in ["G (a -> F[0,5] b)", "F (b & O[1,3] a)"]:
         expected = satisfaction(parse(text), t).astype(float)
         monkeypatch.setattr("framelogic.automata.engine.REVERSE_LIMIT", 1)
-        assert np.array_equal(evaluate(text, t), expected)
+        ev = Evaluator(text)
+        assert np.array_equal(ev(t), expected)
+        assert ev.program(None).reverse is None  # the fallback really ran
         monkeypatch.undo()
+
+
+def test_evaluator_compiles_once_per_rate():
+    ev = Evaluator("G (a -> F[0,1s] b)")
+    t10 = {"time": [i / 10 for i in range(30)], "a": [1.0] + [0.0] * 29, "b": [0.0] * 10 + [1.0] + [0.0] * 19}
+    t5 = {"time": [i / 5 for i in range(30)], "a": t10["a"], "b": [0.0] * 5 + [1.0] + [0.0] * 24}
+    assert ev(t10)[0] == 1.0 and ev(t5)[0] == 1.0  # 10 frames at 10 fps, 5 frames at 5 fps
+    assert ev(t10, fps=5)[0] == 0.0  # frame 10 is 2 s later at 5 fps
+    first = ev.program(10.0)
+    ev(t10)
+    assert ev.program(10.0) is first and len(ev._programs) == 2
+    assert np.array_equal(evaluate(ev, t5), ev(t5))
+    assert repr(Evaluator("a U b")) == "Evaluator('a U b')"
 
 
 def test_time_bounds_and_engines():
