@@ -12,7 +12,7 @@ _EXPORTS = {
     "Proposition": "scoring", "Calibration": "scoring", "fit_calibration": "scoring",
     "create_scorer": "scoring", "list_scorers": "scoring", "auroc": "scoring", "ece": "scoring",
     "ClipConfig": "scoring", "TableConfig": "scoring", "DEFAULT_CONTRAST": "scoring",
-    "open_source": "sources", "read_frames": "sources", "EmbeddingCache": "cache",
+    "open_source": "sources", "read_frames": "sources", "thumbnails": "sources", "EmbeddingCache": "cache",
     "load_encoder": "model", "BUNDLED": "model",
 }  # fmt: skip
 

@@ -338,3 +338,17 @@ def read_frames(source: object, indices: Sequence[int]) -> dict[int, np.ndarray]
             if int(i) in want:
                 out[int(i)] = img
     return out
+
+
+def thumbnails(source: object, indices: Sequence[int], *, height: int = 90) -> dict[int, bytes]:
+    """JPEG thumbnails of the frames at source ``indices`` (for reports)."""
+    import cv2
+
+    out = {}
+    for i, img in read_frames(source, indices).items():
+        h, w = img.shape[:2]
+        small = cv2.resize(img, (max(1, round(w * height / h)), height), interpolation=cv2.INTER_AREA)
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
+        if ok:
+            out[i] = buf.tobytes()
+    return out

@@ -288,6 +288,165 @@ def cmd_search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_index(args: argparse.Namespace) -> int:
+    import time
+
+    from framelogic.perception import embed_video
+    from framelogic.queries.search import find_videos
+
+    for video in find_videos(args.sources):
+        t = time.perf_counter()
+        emb = embed_video(
+            str(video), model=args.model or "framelogic-tiny", fps=args.fps, device=args.device,
+            cache_dir=args.cache_dir, progress=not args.quiet and sys.stderr.isatty(),
+        )  # fmt: skip
+        state = "already indexed" if emb.cached else f"indexed in {time.perf_counter() - t:.1f}s"
+        print(f"{video}: {len(emb.times)} frames at {emb.rate:g} fps, {state}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from framelogic.perception import thumbnails
+    from framelogic.queries.report import VideoSection, render_report
+
+    query = _load_query(args.query_file)
+    options = _search_options(args)
+    sections = []
+    for source in _sources(args.sources):
+        probs = query.probabilities(source, query=args.query, **options)
+        found = query.search_table(probs, query=args.query, video=source, **options)
+        thumbs = {}
+        if Path(source).suffix.lower() not in (".csv",):
+            rate = probs.rate or 1.0
+            wanted = sorted({i for m in found for i in (m.start, m.end)})
+            from framelogic.perception.sources import open_source
+
+            src_idx = open_source(source, fps=options["fps"]).indices
+            by_src = {int(src_idx[i]): i for i in wanted if i < len(src_idx)}
+            got = thumbnails(source, sorted(by_src))
+            thumbs = {by_src[j]: b for j, b in got.items()}
+            del rate
+        names = [q.name for q in query.selected(args.query)]
+        sections.append(VideoSection(Path(source).name, probs, list(found),
+                                     [(n, to_text(query.file.query(n).formula)) for n in names], thumbs))  # fmt: skip
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create {str(out)!r}: {e.strerror}") from None
+    atomic_write_text(out / "index.html", render_report(sections, title=f"framelogic report: {args.query_file}"))
+    print(f"report: {out / 'index.html'}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from framelogic.queries.demo import main_demo
+
+    return main_demo(args.out, args.query_file, args.quick)
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from framelogic.automata import Monitor
+
+    query = _load_query(args.query_file)
+    names = [q.name for q in query.selected(args.query)]
+    if len(names) != 1:
+        raise InputError(f"monitor follows one query; pick one with --query NAME (queries: {', '.join(names)})")
+    decl = query.file.query(names[0])
+    fps = args.fps or query.file.settings.get("fps")
+    if args.source == "-":
+        rows = _stdin_rows()
+    else:
+        probs = query.probabilities(args.source, query=names, **_search_options(args))
+        fps = probs.rate
+        rows = ({n: probs.values[i, j] for j, n in enumerate(probs.names)} | {"time": probs.time_of(i)} for i in range(len(probs)))
+    monitor = Monitor(decl.formula, fps=fps)
+    columns = {p.name: p.column for p in query.file.props_of(decl) if p.column is not None}
+    last = None
+    status = None
+    for row in rows:
+        for name, col in columns.items():  # column propositions read their table column
+            if name not in row and col in row:
+                row[name] = row[col]
+        status = monitor.step(row)
+        if status.verdict != last:
+            when = f" ({row['time']:.2f}s)" if row.get("time") is not None else ""
+            print(f"frame {status.frame}{when}: {status.verdict.value} (P={status.probability:.3f})", flush=True)
+            last = status.verdict
+    if status is None:
+        raise InputError("no frames arrived")
+    return EXIT_OK
+
+
+def _stdin_rows():  # type: ignore[no-untyped-def]
+    import csv
+
+    reader = csv.reader(sys.stdin)
+    header = None
+    for lineno, row in enumerate(reader, 1):
+        if not row or not any(c.strip() for c in row):
+            continue
+        if header is None:
+            header = [h.strip() for h in row]
+            continue
+        if len(row) != len(header):
+            raise InputError(f"<stdin>:{lineno}: row has {len(row)} values, header has {len(header)}")
+        try:
+            values = {h: float(v) for h, v in zip(header, row)}
+        except ValueError:
+            raise InputError(f"<stdin>:{lineno}: a value is not a number: {row}") from None
+        if "time" not in values:
+            values["time"] = None
+        yield values
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from framelogic.automata import compile, evaluate
+
+    query = _load_query(args.query_file)
+    decl = query.file.query(args.query)
+    options = _search_options(args)
+    probs = query.probabilities(args.source, query=[decl.name], **options)
+    found = query.search_table(probs, query=[decl.name], video=args.source, **options)
+    f = resolve_time(decl.formula, probs.rate)
+    sig = evaluate(f, probs)
+    print(f"query {decl.name}: {to_text(decl.formula)}")
+    if not found:
+        top = np.argsort(-sig)[:3]
+        print("no event: P(query holds) stays below the threshold everywhere; highest at "
+              + ", ".join(f"frame {i} ({probs.time_of(int(i)) or 0:.2f}s) P={sig[i]:.3f}" for i in top))  # fmt: skip
+        return EXIT_OK
+    k = args.event
+    if not 0 <= k < len(found):
+        raise InputError(f"--event {k}: there are {len(found)} events (0..{len(found) - 1})")
+    m = found[k]
+    print(f"event {k}: frames {m.start}-{m.end}" + (f" ({m.start_time:.2f}-{m.end_time:.2f}s)" if m.start_time is not None else "")
+          + f", P={m.probability:.3f}")  # fmt: skip
+    dfa = compile(f)
+    names = dfa.atoms
+    lo, hi = max(0, m.start - args.context), min(len(probs) - 1, m.end + args.context)
+    print(f"automaton: {dfa.n_states} states; its run from the event's first frame {m.start} "
+          "(propositions read as true at p >= 0.5); transitions show the guard that fired")  # fmt: skip
+    head = "  frame    time  " + "  ".join(f"{n[:12]:>12}" for n in names) + "   P(holds)  state"
+    print(head)
+    q = dfa.initial
+    cols = [probs.column(n) for n in names]
+    for i in range(lo, hi + 1):
+        letter = sum(1 << j for j, c in enumerate(cols) if c[i] >= 0.5)
+        if i < m.start:
+            mark = ""
+        else:
+            nq = int(dfa.delta[q, letter])
+            verdict = "accepting" if dfa.accepting[nq] else "rejecting"
+            mark = f"{q}->{nq} {verdict}" + (f"  on {to_text(dfa.guard(q, nq))}" if nq != q else "")
+            q = nq
+        inside = ">" if m.start <= i <= m.end else " "
+        t = probs.time_of(i)
+        print(f"{inside} {i:5d} {('' if t is None else f'{t:7.2f}')}  " + "  ".join(f"{c[i]:12.3f}" for c in cols)
+              + f"   {sig[i]:8.3f}  {mark}")  # fmt: skip
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="framelogic",
@@ -350,6 +509,55 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fail-on-match", action="store_true", help="exit 1 if any event is found")
     s.add_argument("--fail-on-empty", action="store_true", help="exit 1 if no event is found")
     s.set_defaults(run=cmd_search)
+
+    x = sub.add_parser("index", help="precompute and cache the embeddings of videos",
+                       description="Embed every video once (resumable: cached videos are skipped), so later "
+                       "searches cost a text encoding and a matrix product. Example: framelogic index videos/ --fps 5")  # fmt: skip
+    x.add_argument("sources", metavar="VIDEO_OR_DIR", nargs="+")
+    _add_video_options(x)
+    x.set_defaults(run=cmd_index)
+
+    r = sub.add_parser("report", help="write a static HTML report with timelines and thumbnails",
+                       description="Example: framelogic report examples/queries/driving.tl drive.mp4 --out report/")  # fmt: skip
+    r.add_argument("query_file", metavar="Q.tl")
+    r.add_argument("sources", metavar="VIDEO", nargs="+")
+    r.add_argument("--out", metavar="DIR", required=True)
+    r.add_argument("--query", action="append", metavar="NAME")
+    _add_video_options(r)
+    r.add_argument("--threshold", type=_probability)
+    r.add_argument("--mode")
+    r.set_defaults(run=cmd_report)
+
+    m = sub.add_parser("monitor", help="streaming verdicts frame by frame",
+                       description="Follow one query over a video, or over a probability CSV arriving on "
+                       "standard input (SOURCE = -), printing the verdict whenever it changes. "
+                       "Example: my_detector | framelogic monitor rules.tl - --query no_yield")  # fmt: skip
+    m.add_argument("query_file", metavar="Q.tl")
+    m.add_argument("source", metavar="SOURCE")
+    m.add_argument("--query", action="append", metavar="NAME")
+    _add_video_options(m)
+    m.set_defaults(run=cmd_monitor, threshold=None, mode=None)
+
+    e2 = sub.add_parser("explain", help="why an event matched (or why none did)",
+                        description="Show the automaton path through an event, the frames that decided each "
+                        "transition and the propositions' probabilities around it. "
+                        "Example: framelogic explain examples/queries/driving.tl drive.mp4 --query ran_red_light")  # fmt: skip
+    e2.add_argument("query_file", metavar="Q.tl")
+    e2.add_argument("source", metavar="VIDEO")
+    e2.add_argument("--query", required=True, metavar="NAME")
+    e2.add_argument("--event", type=int, default=0, metavar="K")
+    e2.add_argument("--context", type=int, default=3, metavar="FRAMES", help="frames shown around the event")
+    _add_video_options(e2)
+    e2.set_defaults(run=cmd_explain, threshold=None, mode=None)
+
+    d = sub.add_parser("demo", help="render scenario videos, run the example queries, compare with the truth",
+                       description="Fully offline: renders driving scenarios, searches them with the example "
+                       "queries and the bundled model, prints events next to the ground truth and writes "
+                       "an HTML report. Example: framelogic demo --out demo/")  # fmt: skip
+    d.add_argument("--out", default="framelogic-demo", metavar="DIR")
+    d.add_argument("--query-file", metavar="Q.tl", help="default: examples/queries/driving.tl")
+    d.add_argument("--quick", action="store_true", help="three scenarios instead of six")
+    d.set_defaults(run=cmd_demo)
     return p
 
 

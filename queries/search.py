@@ -136,15 +136,16 @@ class Query:
         return self.search_table(table, query=query, video=_name(source), **options)
 
     def search_table(
-        self, table: Any, *, query: str | Sequence[str] | None = None, video: str = "<table>", **options: Any
+        self, trace: Any, *, query: str | Sequence[str] | None = None, video: str = "<table>", **options: Any
     ) -> Results:
         """Matches of the selected queries on a probability table already computed."""
         from framelogic import automata
 
         opts = self.options(**options)
-        t = as_trace(table)
+        t = as_trace(trace)
         if t.rate is None and opts.fps is not None:
             t = as_trace(t, fps=opts.fps)
+        t = _score(t, _props_for(self.file, self.selected(query)), opts, None)
         settings = self.file.settings
         out: list[Match] = []
         for q in self.selected(query):
@@ -214,7 +215,8 @@ def _score(source: Any, props: Sequence[PropDecl], opts: SearchOptions, contrast
     prompted = [p for p in props if p.column is None]
     if _is_table_source(source):
         t = as_trace(source, fps=opts.fps)
-        cols = {p.name: t.column(p.column if p.column is not None else p.name) for p in props}
+        # a column under the proposition's own name wins (tables already scored by framelogic)
+        cols = {p.name: t.column(p.name if p.name in t.names or p.column is None else p.column) for p in props}
         return TraceTable(tuple(cols), np.stack(list(cols.values()), 1) if cols else np.zeros((len(t), 0)), t.times, t.fps)
     from framelogic import perception
 
@@ -226,10 +228,18 @@ def _score(source: Any, props: Sequence[PropDecl], opts: SearchOptions, contrast
     )  # fmt: skip
     if not columns:
         return scored
-    if opts.table is None:
+    table_path = opts.table
+    if table_path is None and isinstance(source, (str, os.PathLike)):
+        sidecar = Path(source).with_suffix(".csv")  # drive.mp4 -> drive.csv
+        if sidecar.is_file():
+            table_path = str(sidecar)
+    if table_path is None:
         names = ", ".join(p.name for p in columns)
-        raise InputError(f"propositions {names} read columns of a probability table; give it with 'set table = \"probs.csv\"' or --table")
-    ext = as_trace(opts.table)
+        raise InputError(
+            f"propositions {names} read columns of a probability table; put it next to the video "
+            "(drive.mp4 -> drive.csv), or give it with 'set table = \"probs.csv\"' or --table"
+        )
+    ext = as_trace(table_path)
     values = [scored.values]
     for p in columns:
         values.append(_align(ext, p.column, scored)[:, None])  # type: ignore[arg-type]
