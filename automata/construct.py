@@ -41,6 +41,7 @@ from framelogic.logic.printer import to_text
 
 DEFAULT_MAX_STATES = 100_000
 MAX_ATOMS = 16  # letters are enumerated explicitly: 2**16 per state at most
+MAX_CELLS = 1 << 26  # transition-table entries (states x letters): 256 MB of int32
 
 # ----------------------------------------------------------------- term store
 # Terms are small integers; a term's structure is a tuple. Interning makes equal
@@ -597,9 +598,10 @@ def build(
             target = key_of.get(key)
             if target is None:
                 target = len(keys)
-                if target >= max_states:
+                if target >= max_states or (target + 1) * n_letters > MAX_CELLS:
                     raise AutomatonTooLarge(
-                        f"the automaton of {_culprit(formula)} exceeds max_states={max_states}; "
+                        f"the automaton of {_culprit(formula)} exceeds max_states={max_states} "
+                        f"(or {MAX_CELLS:,} transitions over {k} propositions); "
                         "shrink large bounds (or write them in a coarser time unit with a lower --fps), "
                         "split the formula, or raise max_states"
                     )

@@ -15,10 +15,12 @@ from functools import cached_property
 import numpy as np
 
 from framelogic.logic import ast as A
-from framelogic.logic.errors import InvalidArgument, TraceError
+from framelogic.logic.errors import AutomatonTooLarge, InvalidArgument, InvalidValue, TraceError
 from framelogic.logic.printer import to_text
 from framelogic.logic.grammar import is_identifier
 from framelogic.logic.trace import TraceTable, as_trace
+
+from .construct import DEFAULT_MAX_STATES, MAX_ATOMS, MAX_CELLS
 
 
 def letters_of(trace: TraceTable, atoms: Sequence[str]) -> np.ndarray:
@@ -149,9 +151,13 @@ class Automaton:
 
     __invert__ = complement
 
-    def product(self, other: Automaton, combine: Callable[[bool, bool], bool]) -> Automaton:
+    def product(
+        self, other: Automaton, combine: Callable[[bool, bool], bool], *, max_states: int = DEFAULT_MAX_STATES
+    ) -> Automaton:
         """The reachable product over the union of both automata's propositions."""
         atoms = tuple(dict.fromkeys(self.atoms + other.atoms))
+        if len(atoms) > MAX_ATOMS:
+            raise InvalidValue(f"the product has {len(atoms)} propositions; at most {MAX_ATOMS} are supported")
         a, b = self.lift(atoms), other.lift(atoms)
         index: dict[tuple[int, int], int] = {(a.initial, b.initial): 0}
         pairs = [(a.initial, b.initial)]
@@ -165,6 +171,11 @@ class Automaton:
                 key = (int(x), int(y))
                 t = index.get(key)
                 if t is None:
+                    if len(pairs) >= max_states or (len(pairs) + 1) * len(row) > MAX_CELLS:
+                        raise AutomatonTooLarge(
+                            f"the product of automata with {self.n_states} and {other.n_states} states "
+                            f"exceeds max_states={max_states}; minimize the operands or raise max_states"
+                        )
                     t = index[key] = len(pairs)
                     pairs.append(key)
                 row[s] = t

@@ -78,6 +78,10 @@ def test_export():
 def test_size_guard_names_the_subformula():
     with pytest.raises(AutomatonTooLarge, match=r"F\[5,40\] b.*max_states=50"):
         compile("G (a -> F[5,40] b)", max_states=50)
+    d, e = compile("G (a -> F[0,20] b)"), compile("G (b -> F[0,20] a)")
+    with pytest.raises(AutomatonTooLarge, match="max_states=30"):
+        d.product(e, lambda x, y: x and y, max_states=30)
+    assert (d & e).n_states > 30
 
 
 @given(
