@@ -17,7 +17,7 @@ import numpy as np
 from framelogic.logic import analysis as bounded_analysis
 from framelogic.logic.errors import FramelogicError, InputError
 from framelogic.logic.grammar import Spec, parse_spec
-from framelogic.logic.passes import atoms, depth, has_time_bounds, nnf, resolve_time, size
+from framelogic.logic.passes import atom_names, atoms, depth, has_time_bounds, nnf, resolve_time, size
 from framelogic.logic.printer import to_text
 from framelogic.logic.trace import TraceTable, as_trace, atomic_write_text
 
@@ -327,8 +327,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             thumbs = {by_src[j]: b for j, b in got.items()}
             del rate
         names = [q.name for q in query.selected(args.query)]
-        sections.append(VideoSection(Path(source).name, probs, list(found),
-                                     [(n, to_text(query.file.query(n).formula)) for n in names], thumbs))  # fmt: skip
+        sections.append(VideoSection(
+            Path(source).name, probs, list(found), [(n, to_text(query.file.query(n).formula)) for n in names],
+            thumbs, {}, {n: atom_names(query.file.query(n).formula) for n in names},
+        ))  # fmt: skip
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)

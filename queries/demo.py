@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from framelogic.logic.errors import InputError
+from framelogic.logic.passes import atom_names
 from framelogic.logic.printer import to_text
 from framelogic.logic.trace import TraceTable, atomic_write_text
 
@@ -110,7 +111,7 @@ def run_demo(
             gt = {qd.name: [(m.start, m.end) for m in truth.by_query(qd.name)] for qd in q.file.queries}
             sections.append(VideoSection(
                 f"{name}.mp4", probs, list(found), [(qd.name, to_text(qd.formula)) for qd in q.file.queries],
-                thumbs, gt,
+                thumbs, gt, {qd.name: atom_names(qd.formula) for qd in q.file.queries},
             ))  # fmt: skip
     if report:
         atomic_write_text(out / "report.html", render_report(sections, title="framelogic demo"))

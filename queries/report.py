@@ -31,6 +31,7 @@ class VideoSection:
     queries: Sequence[tuple[str, str]]  # (query name, formula text) in display order
     thumbnails: Mapping[int, bytes] = field(default_factory=dict)  # frame index -> JPEG bytes
     ground_truth: Mapping[str, Sequence[tuple[int, int]]] = field(default_factory=dict)  # query -> spans
+    atoms: Mapping[str, Sequence[str]] = field(default_factory=dict)  # query -> propositions to plot
 
 
 def _times(t: TraceTable) -> np.ndarray:
@@ -126,7 +127,9 @@ def render_report(sections: Sequence[VideoSection], *, title: str = "framelogic 
             bands = [(float(times[m.start]), float(times[m.end])) for m in matches]
             truth = [(float(times[a]), float(times[b])) for a, b in sec.ground_truth.get(qname, ())]
             out.append(f"<h3>query <code>{html.escape(qname)}</code>: <code>{html.escape(formula)}</code></h3>")
-            out.append(timeline_svg(sec.probabilities, bands, truth=truth))
+            shown = [a for a in sec.atoms.get(qname, ()) if a in sec.probabilities.names]
+            probs = sec.probabilities.select(shown) if shown else sec.probabilities
+            out.append(timeline_svg(probs, bands, truth=truth))
             if not matches:
                 out.append('<p class="none">no events</p>')
                 continue
