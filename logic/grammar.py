@@ -456,5 +456,9 @@ def _paren_balance(text: str) -> int:
 
 
 def _end_pos(text: str) -> tuple[int, int]:
-    lines = text.split("\n")
+    """Just after the last non-blank character: where the missing piece belongs."""
+    body = text.rstrip()
+    if not body:
+        return 1, 1
+    lines = body.split("\n")
     return len(lines), len(lines[-1]) + 1
