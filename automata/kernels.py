@@ -7,6 +7,7 @@ they agree. Every loop is linear in the number of frames.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from functools import cache
 
@@ -18,8 +19,16 @@ JIT_THRESHOLD = 20_000
 
 @cache
 def _jit(fn: Callable) -> Callable:
-    import numba
-
+    try:
+        import numba
+    except ImportError:  # exact either way; only slower (about 100x on long traces)
+        warnings.warn(
+            "numba is not installed: framelogic's long-trace loops run as plain Python; "
+            "pip install numba for the compiled speed",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return fn
     return numba.njit(cache=False, nogil=True)(fn)
 
 

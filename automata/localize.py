@@ -18,6 +18,13 @@ Example: ``F stopped`` on ``stopped = 0 0 1 1`` gives ``[0, 2]`` and ``[3, 3]``.
 ``"longest"`` — like ``"shortest"`` with the longest end for each start.
 Example: ``G ped`` on ``ped = 0 1 1 0`` gives ``[1, 2]``.
 
+In both segment modes an event's probability is ``P(w[s..e] |= φ)``, exact
+under per-frame independence (``G a`` on ``a = 0.5 0.5`` with threshold 0.2
+gives ``[0, 1]`` with probability 0.25). ``max_length=`` caps the length of a
+segment in frames; without it a scan from a start runs until no continuation
+can reach the threshold, which is quadratic in the worst case (``F p`` with ``p``
+never seen).
+
 ``"tlv"`` — the ground-truth rule of the TLV benchmark (NSVS-TL's dataset),
 reproduced exactly on noise-free traces:
 

@@ -135,3 +135,19 @@ def test_decision_diagram_is_small_for_typical_guards():
     d = compile("G (p -> F[0,30] (q & !r | s))")
     var, _, _, _ = kernels.decision_diagram(d.delta)
     assert d.delta.shape == (33, 16) and len(var) <= 3 * d.n_states  # vs 16 letters per state
+
+
+def test_without_numba_the_loops_run_as_python_with_a_warning(monkeypatch):
+    import sys
+
+    t = {"a": np.tile([1.0, 0.0, 0.3], 10), "b": np.tile([0.0, 1.0, 0.5], 10)}
+    expected = evaluate("a U b", t)
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
+    monkeypatch.setattr(kernels, "JIT_THRESHOLD", 0)
+    kernels._jit.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="numba is not installed"):
+            got = evaluate("a U b", t)
+    finally:
+        kernels._jit.cache_clear()
+    assert np.allclose(got, expected, atol=1e-12)
