@@ -35,6 +35,7 @@ from framelogic.logic.passes import atom_names, resolve_time
 from framelogic.logic.trace import as_trace
 
 from .compile import as_formula, compile
+from .construct import DEFAULT_MAX_STATES
 
 
 class Verdict(enum.Enum):
@@ -70,11 +71,11 @@ class Monitor:
     <Verdict.PRESUMABLY_SATISFIED: 'presumably satisfied'>
     """
 
-    def __init__(self, formula: A.Formula | str, *, fps: float | None = None) -> None:
+    def __init__(self, formula: A.Formula | str, *, fps: float | None = None, max_states: int = DEFAULT_MAX_STATES) -> None:
         f = resolve_time(as_formula(formula), fps)
         self.formula = f
         self.atoms = atom_names(f)
-        self.automaton = compile(f, props=self.atoms)
+        self.automaton = compile(f, props=self.atoms, max_states=max_states)
         d = self.automaton
         self._sat = d.doomed_to_accept
         self._dead = ~d.live
