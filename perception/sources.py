@@ -178,7 +178,33 @@ class VideoSource(Source):
         self.n_frames = max(count, 1)
         self.indices, self.rate = select(self.n_frames, self.native_fps, fps, stride)
 
-    def batches(self, size: int) -> Iterator[Batch]:
+    def batches(self, size: int, workers: int | None = None) -> Iterator[Batch]:
+        """Batches in order. With more than two cores (or ``workers > 1``) long videos
+        are decoded as disjoint segments in parallel, each worker seeking to its start."""
+        if workers is None:
+            workers = max(1, min(8, (os.cpu_count() or 1) - 1)) if (os.cpu_count() or 1) > 2 else 1
+        if workers > 1 and len(self.indices) >= 4 * size:
+            yield from self._parallel_batches(size, workers)
+            return
+        yield from self._sequential_batches(size)
+
+    def _parallel_batches(self, size: int, workers: int) -> Iterator[Batch]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        chunks = [self.indices[i : i + size] for i in range(0, len(self.indices), size)]
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            # a bounded window of chunks in flight keeps memory flat
+            pending = [ex.submit(decode_parallel, self.path, c, 1) for c in chunks[:workers]]
+            nxt = len(pending)
+            for k in range(len(chunks)):
+                images = pending[k].result()
+                if nxt < len(chunks):
+                    pending.append(ex.submit(decode_parallel, self.path, chunks[nxt], 1))
+                    nxt += 1
+                idx = chunks[k]
+                yield Batch(idx, idx / self.native_fps, images)
+
+    def _sequential_batches(self, size: int) -> Iterator[Batch]:
         import cv2
 
         cap = cv2.VideoCapture(self.name)

@@ -45,6 +45,9 @@ def test_parallel_segment_decoding_matches_sequential(scenario_video):
     par = decode_parallel(path, src.indices, workers=3)
     assert par.shape == seq.shape
     assert np.abs(par.astype(int) - seq.astype(int)).mean() < 2.0
+    batches = list(src.batches(8, workers=3))  # the pipeline's parallel path, in order
+    assert np.concatenate([b.indices for b in batches]).tolist() == src.indices.tolist()
+    assert np.abs(np.concatenate([b.images for b in batches]).astype(int) - seq.astype(int)).mean() < 2.0
 
 
 def test_bad_files(tmp_path, scenario_video):
