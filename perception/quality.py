@@ -45,8 +45,15 @@ def main() -> None:
     ap.add_argument("--model", default=BUNDLED)
     ap.add_argument("--frames", type=int, default=1500)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--record", action="store_true", help="write the AUROCs to the bundled model's quality.json")
     args = ap.parse_args()
     res = evaluate_model(args.model, frames=args.frames)
+    if args.record:
+        from .model import bundled_dir
+
+        record = {"frames": args.frames, "seed": HELD_OUT_SEED, "auroc": {k: round(v["auroc"], 4) for k, v in res.items()},
+                  "ece_calibrated": {k: round(v["ece_calibrated"], 4) for k, v in res.items()}}  # fmt: skip
+        (bundled_dir() / "quality.json").write_text(json.dumps(record, indent=1) + "\n")
     if args.json:
         print(json.dumps(res, indent=1))
         return
