@@ -112,11 +112,13 @@ def explain(formula: A.Formula | str, trace: object, *, fps: float | None = None
     if isinstance(f, (A.And,)) and failing:
         lines.append("failing conjuncts: " + "; ".join(to_text(g) for g in failing))
     lo, hi = max(0, focus - context), min(len(sub) - 1, focus + context)
-    width = max((len(n) for n in names), default=4)
-    lines.append("frame  " + "  ".join(n.rjust(width) for n in names))
+    shown = [*names, *(n for n in t.names if n not in names)]  # the formula's first, then context
+    cols = t.select(shown).values
+    width = max((len(n) for n in shown), default=4)
+    lines.append("frame  " + "  ".join(n.rjust(width) for n in shown))
     for i in range(lo, hi + 1):
         mark = ">" if i == focus else " "
-        lines.append(f"{mark}{i:5d}  " + "  ".join(("1" if v else "0").rjust(width) for v in sub.values[i]))
+        lines.append(f"{mark}{i:5d}  " + "  ".join(f"{v:g}".rjust(width) for v in cols[i]))
     return "\n".join(lines)
 
 
