@@ -67,6 +67,7 @@ from framelogic.logic.errors import (
 
 from framelogic.automata import (
     Automaton,
+    Evaluator,
     Event,
     Monitor,
     Status,
@@ -75,7 +76,8 @@ from framelogic.automata import (
     evaluate,
     localize,
 )
-from framelogic.automata.analysis import equivalent, implies, satisfiable, valid
+from framelogic.automata.analysis import equivalent, satisfiable, valid
+from framelogic.automata.analysis import implies as entails
 from framelogic.queries.queryfile import QueryFile, load_query_file
 from framelogic.queries.results import Match, Results
 from framelogic.queries.search import Query, search
@@ -83,9 +85,9 @@ from framelogic.queries.search import Query, search
 __version__ = "0.1.0"
 
 __all__ = [
-    "Automaton", "Event", "Match", "Monitor", "Query", "QueryFile", "Results", "Status", "Verdict",
-    "compile", "equivalent", "evaluate", "implies", "load_query_file", "localize", "satisfiable",
-    "search", "valid",
+    "Automaton", "Evaluator", "Event", "Match", "Monitor", "Query", "QueryFile", "Results", "Status",
+    "Verdict", "compile", "entails", "equivalent", "evaluate", "load_query_file", "localize",
+    "satisfiable", "search", "valid",
     "FALSE", "TRUE", "Atom", "AutomatonTooLarge", "Bound", "F", "Formula", "FormulaSyntaxError",
     "FramelogicError", "G", "H", "InputError", "InvalidArgument", "InvalidValue", "M", "N", "O",
     "R", "S", "Spec", "TraceError", "TraceTable", "U", "UnknownRateError", "W", "X", "Y",
