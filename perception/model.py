@@ -87,10 +87,12 @@ class Encoder:
     def logit_scale(self) -> float:
         return float(self.model.logit_scale.exp().item())
 
+    weights_id: str = ""  # fingerprint of local weight files (retraining invalidates cached embeddings)
+
     @property
     def preprocessing(self) -> str:
-        """What the embeddings depend on besides the weights (part of cache keys)."""
-        return f"{self.resize_mode}:{self.image_size}:{self.mean}:{self.std}"
+        """What the embeddings depend on besides the spec (part of cache keys)."""
+        return f"{self.resize_mode}:{self.image_size}:{self.mean}:{self.std}:{self.weights_id}"
 
     def preprocess(self, frames: np.ndarray):  # type: ignore[no-untyped-def]
         """uint8 (N, H, W, 3) RGB -> normalized float tensor on the device."""
@@ -200,4 +202,25 @@ def load_encoder(spec: str = BUNDLED, device: str | None = None, precision: str 
     mode = cfg.get("resize_mode", "shortest")
     dtype = next(model.parameters()).dtype
     del torch
-    return Encoder(spec, model, tokenizer, device, dtype, size, mean, std, "squash" if mode == "squash" else "shortest")
+    return Encoder(
+        spec, model, tokenizer, device, dtype, size, mean, std, "squash" if mode == "squash" else "shortest",
+        weights_id=_weights_id(name, pretrained),
+    )
+
+
+def _weights_id(name: str, pretrained: str | None) -> str:
+    """Size and a hash of the first MiB of a local weights file ('' for hub tags)."""
+    import hashlib
+
+    path: Path | None = None
+    if name.startswith("local-dir:"):
+        folder = Path(name[len("local-dir:") :])
+        found = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")) + sorted(folder.glob("*.pt*"))
+        path = found[0] if found else None
+    elif pretrained and Path(pretrained).is_file():
+        path = Path(pretrained)
+    if path is None:
+        return ""
+    with open(path, "rb") as f:
+        head = f.read(1 << 20)
+    return f"{path.stat().st_size}:{hashlib.sha256(head).hexdigest()[:16]}"

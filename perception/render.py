@@ -124,19 +124,19 @@ def render(scene: Scene, *, seed: int = 0, size: tuple[int, int] = (WIDTH, HEIGH
         cv2.polylines(img, [pts], True, (255, 255, 255), 1)
         cv2.putText(img, "STOP", (cx - 9, cy + 3), cv2.FONT_HERSHEY_PLAIN, 0.55, (255, 255, 255), 1)
     if scene.oncoming is not None:
-        _car(img, y=66 + 40 * scene.oncoming, lane=-0.5, color=(180, 180, 190), front=True, night=scene.night)
+        _car(img, y=72 + 40 * scene.oncoming, lane=-0.5, color=(180, 180, 190), front=True, night=scene.night)
     if scene.cyclist is not None:
-        y = 70 + 60 * (1 - scene.cyclist)
+        y = 80 + 50 * (1 - scene.cyclist)
         x = _road_x(y, 0.85)
-        s = 0.4 + 0.8 * (y - 62) / 82
+        s = 0.9 + 1.0 * (y - 62) / 82
         for dx in (-7, 7):
-            cv2.circle(img, (int(x + dx * s), int(y)), max(2, int(5 * s)), (20, 20, 20), 1)
+            cv2.circle(img, (int(x + dx * s), int(y)), max(2, int(5 * s)), (20, 20, 20), 2)
         cv2.line(img, (int(x - 7 * s), int(y)), (int(x), int(y - 8 * s)), (20, 90, 200), 1)
         cv2.line(img, (int(x), int(y - 8 * s)), (int(x + 7 * s), int(y)), (20, 90, 200), 1)
-        cv2.line(img, (int(x), int(y - 8 * s)), (int(x), int(y - 18 * s)), (240, 120, 30), max(1, int(3 * s)))
+        cv2.line(img, (int(x), int(y - 8 * s)), (int(x), int(y - 18 * s)), (250, 110, 20), max(2, int(4 * s)))
         cv2.circle(img, (int(x), int(y - 21 * s)), max(1, int(3 * s)), (230, 190, 160), -1)
     if scene.car_ahead is not None:
-        y = 72 + 62 * (1 - scene.car_ahead)
+        y = 78 + 56 * (1 - scene.car_ahead)
         _car(img, y=y, lane=0.5, color=scene.car_color, front=False, night=scene.night)
     if scene.pedestrian is not None:
         lane = -0.9 + 1.8 * scene.pedestrian
@@ -164,9 +164,9 @@ def render(scene: Scene, *, seed: int = 0, size: tuple[int, int] = (WIDTH, HEIGH
 def _car(img: np.ndarray, *, y: float, lane: float, color: tuple[int, int, int], front: bool, night: bool) -> None:
     import cv2
 
-    s = 0.25 + 1.1 * (y - 62) / 82
+    s = 0.45 + 1.0 * (y - 62) / 82
     x = _road_x(y, lane)
-    w, h = 34 * s, 22 * s
+    w, h = 40 * s, 26 * s
     x0, y0, x1, y1 = int(x - w / 2), int(y - h), int(x + w / 2), int(y)
     cv2.rectangle(img, (x0, y0), (x1, y1), color, -1)
     cv2.rectangle(img, (int(x0 + 0.15 * w), int(y0 + 0.12 * h)), (int(x1 - 0.15 * w), int(y0 + 0.45 * h)), (40, 50, 60), -1)
@@ -226,7 +226,8 @@ def _lerp(t: float, t0: float, t1: float, a: float, b: float) -> float:
 
 def _red_light_stop(t: float) -> Scene:
     light = "green" if t < 2 else "yellow" if t < 3 else "red" if t < 8 else "green"
-    car = _lerp(t, 0, 3.5, 0.8, 0.2) if t < 8.5 else _lerp(t, 8.5, 10, 0.2, 0.9)
+    # the car ahead stops beyond the crosswalk, leaving it clear for the pedestrian
+    car = _lerp(t, 0, 3.5, 0.95, 0.65) if t < 8.5 else _lerp(t, 8.5, 10, 0.65, 0.95)
     ped = _lerp(t, 4, 7, 0.05, 0.95) if 4 <= t < 7 else None
     speed = 0.0 if 3.5 <= t < 8.5 else 1.0
     return Scene(light=light, crosswalk=True, car_ahead=car, pedestrian=ped, ego_speed=speed)

@@ -325,6 +325,8 @@ def decode_parallel(path: str | Path, indices: np.ndarray, workers: int) -> np.n
 
     indices = np.asarray(indices)
     parts = [p for p in np.array_split(indices, max(1, workers)) if len(p)]
+    if not parts:
+        return np.zeros((0, 0, 0, 3), dtype=np.uint8)
 
     def run(part: np.ndarray) -> list[np.ndarray]:
         cap = cv2.VideoCapture(str(path))
@@ -356,6 +358,8 @@ def read_frames(source: object, indices: Sequence[int]) -> dict[int, np.ndarray]
     """Frames at source ``indices`` (for thumbnails)."""
     src = open_source(source)
     want = sorted(set(int(i) for i in indices))
+    if not want:
+        return {}
     if isinstance(src, VideoSource):
         return dict(zip(want, decode_parallel(src.path, np.array(want), 1)))
     out = {}
