@@ -23,6 +23,12 @@ def framelogic_runs(template: str, probs: dict[str, np.ndarray], threshold: floa
     return [list(range(e.start, e.end + 1)) for e in events]
 
 
+def framelogic_segments(template: str, probs: dict[str, np.ndarray], threshold: float = 0.5, longest: bool = False) -> list[list[int]]:
+    mode = "longest" if longest else "shortest"
+    events = localize(TEMPLATES[template], probs, mode=mode, threshold=threshold, max_length=400)
+    return [list(range(e.start, e.end + 1)) for e in events]
+
+
 def per_frame_threshold(template: str, probs: dict[str, np.ndarray], threshold: float = 0.5) -> list[list[int]]:
     """No temporal reasoning: each proposition thresholded on its own frame, then the
     template's frame rule (F p / G p: p frames; p & q: both; U: left or right side)."""
@@ -80,6 +86,8 @@ def nsvs_tl(template: str, probs: dict[str, np.ndarray], threshold: float = 0.6)
 METHODS = {
     "framelogic (tlv)": framelogic_tlv,
     "framelogic (runs)": framelogic_runs,
+    "framelogic (shortest)": lambda t, p: framelogic_segments(t, p),
+    "framelogic (longest)": lambda t, p: framelogic_segments(t, p, longest=True),
     "NSVS-TL P>=0.6": lambda t, p: nsvs_tl(t, p, 0.6),
     "NSVS-TL P>=0.8": lambda t, p: nsvs_tl(t, p, 0.8),
     "per-frame threshold": per_frame_threshold,
