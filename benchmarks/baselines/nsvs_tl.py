@@ -49,7 +49,7 @@ def search(
             if not detected.any() or any(detected[j] for j in neg_idx):
                 continue
         buffer.append(i)
-        dtmc, _ = layered_dtmc(names, L[buffer], prune=True, digits=3)
+        dtmc, _ = layered_dtmc(names, L[buffer], prune=True, digits=3, terminal="loop")
         result = stormpy.model_checking(dtmc, prop)
         if result.exists_true():  # "satisfied if ANY state satisfies it"
             events.append((buffer[0], buffer[-1]))

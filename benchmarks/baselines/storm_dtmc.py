@@ -17,11 +17,15 @@ import stormpy.datastructures
 import stormpy.models
 
 
-def layered_dtmc(names: Sequence[str], L: np.ndarray, *, prune: bool = False, digits: int | None = None):
+def layered_dtmc(names: Sequence[str], L: np.ndarray, *, prune: bool = False, digits: int | None = None,
+                 terminal: str = "end"):  # fmt: skip
     """The DTMC of a trace with letter probabilities ``L`` (frames x 2^k).
 
     ``prune`` drops zero-probability letters and ``digits`` rounds probabilities
-    (both as NSVS-TL does); returns ``(dtmc, layer0_states, layer0_probs)``.
+    (both as NSVS-TL does). ``terminal="end"`` sends the last layer to an
+    unlabelled absorbing end state (finite-trace semantics); ``"loop"`` makes
+    each last-layer state absorbing (NSVS-TL's models have no end marker).
+    Returns ``(dtmc, layer0_states)``.
     """
     n, n_letters = L.shape
     if digits is not None:
@@ -48,7 +52,7 @@ def layered_dtmc(names: Sequence[str], L: np.ndarray, *, prune: bool = False, di
             if i + 1 < n:
                 row(sid, [(tid, L[i + 1, s]) for tid, s in layers[i + 1]])
             else:
-                row(sid, [(end, 1.0)])
+                row(sid, [(end if terminal == "end" else sid, 1.0)])
     row(end, [(end, 1.0)])
     labeling = stormpy.models.StateLabeling(total)
     for name in [*names, "end", "start"]:
