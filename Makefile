@@ -1,5 +1,5 @@
 # Two commands on a fresh machine:
-#   make demo   — set up .venv and run the main job on bundled data (no network)
+#   make demo   — set up .venv, render scenario videos, search them with the bundled model (offline)
 #   make test   — set up .venv and run the whole test suite
 PYTHON ?= python3
 VENV := .venv
@@ -16,8 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/framelogic check examples/queries/yield.ltl --fps 10
-	$(BIN)/framelogic eval 'ped U stopped' examples/traces/crossing.csv
+	$(BIN)/framelogic demo --out framelogic-demo
 
 test: $(STAMP) browser
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest -q
