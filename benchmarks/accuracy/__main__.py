@@ -10,7 +10,7 @@ import time
 from .bench import rendered, synthetic
 from .data import NOISE_LEVELS, Noise
 from .methods import NSVS_MAX_FRAMES, methods, nsvs_available
-from .report import markdown
+from .report import Row, markdown
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     print("Noise levels: " + "; ".join(_describe(z) for z in NOISE_LEVELS) + ".\n")
 
     print(f"## Synthetic TLV-form videos: {n} videos of 25-200 frames per template and noise level\n")
-    print(markdown(synthetic(ms, videos=n, lengths=(25, 200), seed=args.seed)), flush=True)
+    rows = synthetic(ms, videos=n, lengths=(25, 200), seed=args.seed, tune=True)
+    print(markdown(rows), flush=True)
+    print("\n" + summary(rows), flush=True)
 
     long_n = 1 if args.quick else 2
     long_ms = [m for m in ms if m.max_frames is None or m.max_frames >= args.long_frames]
@@ -67,6 +69,27 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(rows))
     print(f"\n(total {time.perf_counter() - start:.0f} s)")
     return 0
+
+
+def summary(rows: list[Row]) -> str:
+    """framelogic (tlv) against the better NSVS-TL threshold, frame F1 and event F1, per cell."""
+    cells: dict[tuple[str, str], dict[str, Row]] = {}
+    for r in rows:
+        cells.setdefault((r.template, r.noise), {})[r.method] = r
+    lines = ["### framelogic (tlv) vs NSVS-TL (better of P>=0.6 / P>=0.8), same probabilities\n",
+             "| template | noise | framelogic frame F1 | NSVS-TL frame F1 | frame F1 ≥ NSVS-TL | framelogic event F1 | "
+             "NSVS-TL event F1 | tuned-θ framelogic frame F1 |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for (template, noise), by in cells.items():
+        fl = by.get("framelogic (tlv)")
+        ns = [r for name, r in by.items() if name.startswith("NSVS-TL")]
+        if fl is None or not ns:
+            continue
+        best = max(ns, key=lambda r: r.f1)
+        tuned = [r for name, r in by.items() if name.startswith("framelogic (tlv), tuned")]
+        lines.append(f"| {template} | {noise} | {fl.f1:.3f} | {best.f1:.3f} | {'yes' if fl.f1 >= best.f1 else 'NO'} | "
+                     f"{fl.event_f1:.3f} | {max(r.event_f1 for r in ns):.3f} | "
+                     f"{(f'{tuned[0].f1:.3f}' if tuned else '-')} |")  # fmt: skip
+    return "\n".join(lines)
 
 
 def _describe(z: Noise) -> str:

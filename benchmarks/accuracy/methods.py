@@ -50,6 +50,8 @@ class Method:
     run: Callable[[str, Probs], Events] = field(repr=False)
     max_frames: int | None = None  # videos longer than this are skipped (the method is too slow)
     note: str = ""
+    # with_threshold(θ) -> run: methods whose decision threshold the benchmark may tune
+    with_threshold: Callable[[float], Callable[[str, Probs], Events]] | None = field(default=None, repr=False)
 
 
 # ----------------------------------------------------------------- framelogic
@@ -268,7 +270,7 @@ NSVS_MAX_FRAMES = 200  # its cost per flushed segment is quadratic in the segmen
 def methods(*, nsvs: bool | None = None, segments: bool = True, nsvs_max_frames: int = NSVS_MAX_FRAMES) -> list[Method]:
     """The methods of the benchmark, framelogic's first."""
     out = [
-        Method("framelogic (tlv)", framelogic_method("tlv")),
+        Method("framelogic (tlv)", framelogic_method("tlv"), with_threshold=lambda th: framelogic_method("tlv", th)),
         Method("framelogic (runs)", framelogic_method("runs")),
     ]
     if segments:
@@ -285,7 +287,8 @@ def methods(*, nsvs: bool | None = None, segments: bool = True, nsvs_max_frames:
             Method("NSVS-TL P>=0.8", lambda f, p: nsvs_tl(f, p, 0.8), nsvs_max_frames, note),
         ]
     out += [
-        Method("per-frame threshold", per_frame_threshold),
-        Method("LogSTOP-style", logstop),
+        Method("per-frame threshold", per_frame_threshold,
+               with_threshold=lambda th: lambda f, p: per_frame_threshold(f, p, th)),
+        Method("LogSTOP-style", logstop, with_threshold=lambda th: lambda f, p: logstop(f, p, th)),
     ]
     return out

@@ -280,3 +280,5 @@ def test_command_prints_the_table(capsys, tmp_path):
     for template in data.TEMPLATES:
         assert f"| {template} | none | framelogic (tlv) | 1.000 | 1.000 | 1.000 | 1.000 |" in out
     assert "## TLV dataset: 1 videos" in out and "| G p | high | LogSTOP-style |" in out
+    assert "| p U q | medium | framelogic (tlv), tuned θ=" in out  # thresholds tuned on validation videos
+    assert "### framelogic (tlv) vs NSVS-TL" in out or not methods.nsvs_available()
