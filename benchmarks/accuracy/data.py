@@ -137,7 +137,7 @@ def generate(template: str, n: int, rng: np.random.Generator) -> Video:
                     lab[name][t : t + run] = 1
                 if t + run < n:
                     lab[right][t + run] = 1
-            elif kind < 0.85:  # distractor: the left side never followed by the right
+            elif kind < 0.85:  # distractor: no q after p (p U q); p without q before r ((p & q) U r)
                 for name in left:
                     lab[name][t : t + run] = 1
                 if template != "p U q" and t + run < n:  # (p & q) U r: p alone, then r
