@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                              noise_levels=levels)), flush=True)  # fmt: skip
 
     if not (args.quick or args.no_rendered):
-        print("\n## The bundled model on rendered scenario videos (6 scenarios, 5 fps)\n")
+        print("\n## The bundled model on rendered scenario videos (every scenario, 5 fps)\n")
         try:
             print(markdown(rendered(ms)), flush=True)
         except ImportError as e:  # perception's heavy dependencies are optional for this benchmark
