@@ -2,30 +2,40 @@
 
 An entry holds the image embeddings (fp16) and timestamps of one sampled video
 under one model and preprocessing. Its key hashes the video's content
-fingerprint, the model spec, the preprocessing and the sampling. Each entry is
-``KEY.npz`` plus ``KEY.json`` (the manifest: shapes, dtype, byte size and
-SHA-256 of the ``.npz``). Both are written to temp files and renamed, manifest
-last, so a crash leaves no entry that is ever read; a truncated or corrupted
-entry fails its checksum, is removed and recomputed.
+fingerprint, the model spec, the preprocessing and the sampling.
+
+On disk an entry is two files:
+
+* ``KEY.DIGEST.safetensors`` — the arrays, named by the first 16 hex digits of
+  their SHA-256, so a data file is never rewritten in place;
+* ``KEY.json`` — the manifest: format, the data file's name, byte size and
+  SHA-256, shapes, rate, and what the key was made of (for humans).
+
+Both are written to temp files and renamed, the manifest last, so the manifest
+only ever points at a complete data file and a crash leaves no entry that is
+read. Concurrent writers of one key each write their own data file; whichever
+manifest lands last wins and both versions are complete. A truncated or
+corrupted entry fails its size or checksum, is removed and recomputed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-
-FORMAT = 1
+FORMAT = 2
 
 
 def default_dir() -> Path:
+    """``$FRAMELOGIC_CACHE``, else ``$XDG_CACHE_HOME/framelogic``, else ``~/.cache/framelogic``."""
     if os.environ.get("FRAMELOGIC_CACHE"):
         return Path(os.environ["FRAMELOGIC_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -39,26 +49,46 @@ def entry_key(fingerprint: str, model: str, preprocessing: str, sampling: str) -
 
 @dataclass(frozen=True)
 class Entry:
-    embeddings: np.ndarray  # (N, D) float32 (stored as float16)
+    embeddings: np.ndarray  # (N, D) float32 in memory, float16 on disk
     times: np.ndarray  # (N,) seconds
     indices: np.ndarray  # (N,) frame indices in the source
-    rate: float
+    rate: float  # effective sampling rate (frames per second)
 
 
 class EmbeddingCache:
+    """Entries under one directory (default :func:`default_dir`)."""
+
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
         self.dir = Path(directory) if directory is not None else default_dir()
 
-    def _paths(self, key: str) -> tuple[Path, Path]:
-        return self.dir / f"{key}.npz", self.dir / f"{key}.json"
+    def _manifest(self, key: str) -> Path:
+        return self.dir / f"{key}.json"
 
     def get(self, key: str) -> Entry | None:
-        data_path, manifest_path = self._paths(key)
-        try:
-            manifest = json.loads(manifest_path.read_text())
-            blob = data_path.read_bytes()
-        except (OSError, ValueError):
-            return None
+        """The entry under ``key``, or None if absent, incomplete or corrupt
+        (a corrupt entry is removed, so the caller recomputes and rewrites it)."""
+        import safetensors
+        from safetensors.numpy import load
+
+        bad_file = getattr(safetensors, "SafetensorError", ValueError)
+
+        manifest_path = self._manifest(key)
+        for attempt in range(3):
+            try:
+                manifest = json.loads(manifest_path.read_text())
+                data_name = manifest["data"]
+                if Path(data_name).name != data_name or not data_name.startswith(key):
+                    raise ValueError(f"bad data file name {data_name!r}")
+                blob = (self.dir / data_name).read_bytes()
+                break
+            except FileNotFoundError:
+                # absent; or a concurrent writer replaced the version between our
+                # reads of the manifest and the data: read the new manifest
+                if attempt == 2 or not manifest_path.exists():
+                    return None
+            except (OSError, ValueError, KeyError, TypeError):
+                self.remove(key)
+                return None
         if (
             manifest.get("format") != FORMAT
             or len(blob) != manifest.get("bytes")
@@ -66,31 +96,78 @@ class EmbeddingCache:
         ):
             self.remove(key)  # corrupt or truncated: never used, recomputed by the caller
             return None
-        with np.load(io.BytesIO(blob)) as z:
-            return Entry(z["embeddings"].astype(np.float32), z["times"], z["indices"], float(manifest["rate"]))
+        try:
+            arrays = load(blob)
+            emb = arrays["embeddings"].astype(np.float32)
+            times, indices = arrays["times"], arrays["indices"]
+        except (bad_file, KeyError, ValueError):  # a checksum match on a bad file: written by another version
+            self.remove(key)
+            return None
+        if emb.ndim != 2 or len(emb) != len(times) or len(times) != len(indices) or list(emb.shape) != manifest.get("shape"):
+            self.remove(key)
+            return None
+        return Entry(emb, times, indices, float(manifest["rate"]))
 
-    def put(self, key: str, entry: Entry) -> None:
+    def put(self, key: str, entry: Entry, *, meta: dict[str, object] | None = None) -> None:
+        """Store ``entry`` under ``key`` atomically; ``meta`` is recorded in the manifest."""
+        from safetensors.numpy import save
+
         self.dir.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        np.savez(buf, embeddings=entry.embeddings.astype(np.float16), times=entry.times, indices=entry.indices)
-        blob = buf.getvalue()
-        data_path, manifest_path = self._paths(key)
+        blob = save({
+            "embeddings": np.ascontiguousarray(entry.embeddings, dtype=np.float16),
+            "times": np.ascontiguousarray(entry.times, dtype=np.float64),
+            "indices": np.ascontiguousarray(entry.indices, dtype=np.int64),
+        })  # fmt: skip
+        digest = hashlib.sha256(blob).hexdigest()
+        data_name = f"{key}.{digest[:16]}.safetensors"
         manifest = {
-            "format": FORMAT, "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest(),
-            "shape": list(entry.embeddings.shape), "dtype": "float16", "rate": entry.rate,
+            "format": FORMAT, "data": data_name, "bytes": len(blob), "sha256": digest,
+            "shape": list(entry.embeddings.shape), "dtype": "float16", "rate": float(entry.rate),
+            "meta": meta or {},
         }  # fmt: skip
-        # Unique temp names per process and thread: concurrent writers never share
-        # a partial file, and whichever rename lands last leaves a complete entry.
+        # Unique temp names per process and thread: concurrent writers never share a partial file.
         tag = f"{os.getpid()}.{threading.get_ident()}"
+        data_path = self.dir / data_name
         _write(data_path, blob, tag)
-        _write(manifest_path, (json.dumps(manifest) + "\n").encode(), tag)
+        with _locked(self.dir / f".{key}.lock"):
+            # Under the key's lock, the manifest and the clean-up of older versions
+            # happen together; a concurrent writer may have removed our data file
+            # as an older version, so it is rewritten before the manifest names it.
+            if not data_path.is_file():
+                _write(data_path, blob, tag)
+            _write(self._manifest(key), (json.dumps(manifest, indent=1) + "\n").encode(), tag)
+            for old in self.dir.glob(f"{key}.*.safetensors"):
+                if old.name != data_name:
+                    old.unlink(missing_ok=True)
 
     def remove(self, key: str) -> None:
-        for p in self._paths(key):
+        self._manifest(key).unlink(missing_ok=True)
+        for p in self.dir.glob(f"{key}.*.safetensors"):
             p.unlink(missing_ok=True)
+
+    def keys(self) -> list[str]:
+        """Keys of the entries with a manifest (not checked; :meth:`get` checks)."""
+        return sorted(p.stem for p in self.dir.glob("*.json")) if self.dir.is_dir() else []
 
     def __contains__(self, key: str) -> bool:
         return self.get(key) is not None
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``path`` across processes (POSIX ``flock``;
+    elsewhere only the atomic renames protect concurrent writers)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path, "a+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 def _write(path: Path, data: bytes, tag: str) -> None:

@@ -8,7 +8,8 @@ A model spec is one of:
   (``ViT-B-32`` alone: random weights);
 * ``hf-hub:org/name`` — a model on the Hugging Face hub (needs the network once);
 * ``local-dir:PATH`` — a folder with ``open_clip_config.json`` and weights;
-* a checkpoint file path ``ARCH:/path/weights.safetensors``.
+* a checkpoint file path ``ARCH:/path/weights.safetensors``, or just
+  ``/path/weights.safetensors`` when an ``open_clip_config.json`` lies next to it.
 
 Frames arrive as uint8 RGB arrays; resizing, cropping and normalization run as
 torch ops on the model's device (open_clip's PIL transform is ~100x slower).
@@ -51,15 +52,38 @@ def resolve_spec(spec: str) -> tuple[str, str | None]:
         return f"local-dir:{bundled_dir()}", None
     if spec.startswith(("hf-hub:", "local-dir:")):
         return spec, None
+    if spec.endswith(_WEIGHT_SUFFIXES) and Path(spec).is_file():
+        # a bare checkpoint: its architecture comes from the config beside it
+        config = Path(spec).with_name("open_clip_config.json")
+        if not config.is_file():
+            raise InputError(
+                f"model={spec!r}: no open_clip_config.json next to the checkpoint to tell its architecture; "
+                "give it as ARCH:PATH (e.g. ViT-B-32:PATH)"
+            )
+        return f"local-dir:{Path(spec).parent}", spec
     name, sep, pretrained = spec.partition(":")
     return name, (pretrained or None) if sep else None
 
 
+_WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
+
+
 def pick_device(device: str | None = None) -> str:
+    """``device`` if it is usable here, else the best available: CUDA > MPS > CPU."""
     import torch
 
     if device:
-        return device
+        kind = str(device).split(":")[0]
+        usable = {
+            "cpu": True,
+            "cuda": torch.cuda.is_available(),
+            "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
+        }
+        if kind not in usable:
+            raise InvalidValue(f"device={device!r} must be 'cpu', 'cuda', 'cuda:N', 'mps' or None (the best available)")
+        if not usable[kind]:
+            raise InvalidValue(f"device={device!r} is not available on this machine; use device=None to pick the best one")
+        return str(device)
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -82,6 +106,9 @@ class Encoder:
     resize_mode: str
     _text_cache: dict[str, np.ndarray] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # the largest batch that fitted after a CUDA out-of-memory error, remembered
+    # so that later calls do not hit the same error batch after batch
+    _batch_cap: list[int] = field(default_factory=list)
 
     @property
     def logit_scale(self) -> float:
@@ -92,7 +119,7 @@ class Encoder:
     @property
     def preprocessing(self) -> str:
         """What the embeddings depend on besides the spec (part of cache keys)."""
-        return f"{self.resize_mode}:{self.image_size}:{self.mean}:{self.std}:{self.weights_id}"
+        return f"{self.resize_mode}:{self.image_size}:{self.mean}:{self.std}:{self.dtype}:{self.weights_id}"
 
     def preprocess(self, frames: np.ndarray):  # type: ignore[no-untyped-def]
         """uint8 (N, H, W, 3) RGB -> normalized float tensor on the device."""
@@ -125,16 +152,22 @@ class Encoder:
         out = []
         i = 0
         bs = max(1, int(batch_size))
+        if self._batch_cap:
+            bs = min(bs, self._batch_cap[0])
         with torch.inference_mode():
             while i < len(frames):
                 chunk = frames[i : i + bs]
                 try:
                     emb = self.model.encode_image(self.preprocess(chunk))
-                except torch.cuda.OutOfMemoryError:  # pragma: no cover - GPU only
-                    torch.cuda.empty_cache()
+                except torch.cuda.OutOfMemoryError:
+                    if torch.cuda.is_available():
+                        torch.cuda.empty_cache()
                     if bs == 1:
-                        raise
+                        raise InputError(
+                            f"model {self.spec!r}: out of GPU memory even for one frame; use a smaller model or device='cpu'"
+                        ) from None
                     bs //= 2
+                    self._batch_cap[:] = [bs]
                     continue
                 emb = torch.nn.functional.normalize(emb.float(), dim=-1)
                 out.append(emb.cpu().numpy())
@@ -173,7 +206,13 @@ def load_encoder(spec: str = BUNDLED, device: str | None = None, precision: str 
     device = pick_device(device)
     if precision is None:
         precision = "fp16" if device == "cuda" else "fp32"
+    if precision not in ("fp32", "fp16", "bf16"):
+        raise InvalidValue(f"precision={precision!r} must be 'fp32', 'fp16' or 'bf16'")
+    if device == "cpu" and precision == "fp16":
+        raise InvalidValue(f"precision={precision!r} is for GPUs; on the CPU use 'fp32' or 'bf16'")
     name, pretrained = resolve_spec(spec)
+    # a bare checkpoint path: the architecture from the folder's config, the weights from the file
+    separate_weights = pretrained if name.startswith("local-dir:") else None
     if name.startswith("local-dir:") and not Path(name[len("local-dir:") :]).is_dir():
         raise InputError(f"model={spec!r}: no such folder {name[len('local-dir:'):]!r}")
     if pretrained and ("/" in pretrained or pretrained.endswith((".safetensors", ".pt", ".pth", ".bin"))):
@@ -185,7 +224,11 @@ def load_encoder(spec: str = BUNDLED, device: str | None = None, precision: str 
 
         extra["force_preprocess_cfg"] = dict(PREPROCESS_CFG)
     try:
-        model = open_clip.create_model(name, pretrained=pretrained, precision=precision, device=device, **extra)
+        if separate_weights:
+            model = open_clip.create_model(name, load_weights=False, precision=precision, device=device, **extra)
+            open_clip.load_checkpoint(model, separate_weights, device=device)
+        else:
+            model = open_clip.create_model(name, pretrained=pretrained, precision=precision, device=device, **extra)
         tokenizer = open_clip.get_tokenizer(name)
     except (RuntimeError, ValueError, FileNotFoundError, OSError) as e:
         raise InputError(
@@ -200,11 +243,13 @@ def load_encoder(spec: str = BUNDLED, device: str | None = None, precision: str 
     mean = tuple(cfg.get("mean", open_clip.OPENAI_DATASET_MEAN))
     std = tuple(cfg.get("std", open_clip.OPENAI_DATASET_STD))
     mode = cfg.get("resize_mode", "shortest")
-    dtype = next(model.parameters()).dtype
+    # open_clip keeps LayerNorms and embeddings in fp32 under fp16/bf16; the input
+    # must match the low-precision convolution and linear weights
+    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
     del torch
     return Encoder(
         spec, model, tokenizer, device, dtype, size, mean, std, "squash" if mode == "squash" else "shortest",
-        weights_id=_weights_id(name, pretrained),
+        weights_id=_weights_id(name, separate_weights or pretrained),
     )
 
 
@@ -213,12 +258,12 @@ def _weights_id(name: str, pretrained: str | None) -> str:
     import hashlib
 
     path: Path | None = None
-    if name.startswith("local-dir:"):
+    if pretrained and Path(pretrained).is_file():
+        path = Path(pretrained)
+    elif name.startswith("local-dir:"):
         folder = Path(name[len("local-dir:") :])
         found = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")) + sorted(folder.glob("*.pt*"))
         path = found[0] if found else None
-    elif pretrained and Path(pretrained).is_file():
-        path = Path(pretrained)
     if path is None:
         return ""
     with open(path, "rb") as f:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from framelogic.logic.errors import InvalidValue
 from framelogic.logic.trace import TraceTable
 
 from .cache import EmbeddingCache, Entry, entry_key
@@ -36,12 +37,24 @@ def embed_video(
     batch_size: int | None = None,
     progress: bool = False,
     source_fps: float | None = None,
+    precision: str | None = None,
 ) -> Embedded:
-    """Image embeddings of the sampled frames of ``source``, from the cache when indexed."""
+    """Image embeddings of the sampled frames of ``source``, from the cache when indexed.
+
+    ``source`` is a video path, an image folder, an (N, H, W, 3) uint8 RGB array
+    or an iterable of frames; ``source_fps`` gives folders and arrays their frame
+    rate (videos know theirs). ``fps`` (a target rate, nearest frames) or
+    ``stride`` sample the source. ``precision`` is 'fp32', 'fp16' or 'bf16'
+    (default: fp16 on CUDA, fp32 elsewhere). The embeddings are cached under
+    ``cache_dir`` (default ``$FRAMELOGIC_CACHE``, else the user cache dir).
+    """
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise InvalidValue(f"batch_size={batch_size!r} must be a whole number >= 1")
     src = open_source(source, fps=fps, stride=stride, source_fps=source_fps)
-    encoder = load_encoder(model, device)
+    encoder = load_encoder(model, device, precision)
     cache = EmbeddingCache(cache_dir) if use_cache else None
-    key = entry_key(src.fingerprint(), model, encoder.preprocessing, src.sampling) if cache else ""
+    fingerprint = src.fingerprint() if cache is not None else ""
+    key = entry_key(fingerprint, model, encoder.preprocessing, src.sampling) if cache is not None else ""
     if cache is not None:
         hit = cache.get(key)
         if hit is not None:
@@ -49,18 +62,23 @@ def embed_video(
     bs = batch_size or (512 if encoder.device == "cuda" else 64)
     parts, times, idx = [], [], []
     bar = _bar(progress, len(src), src)
-    for batch in prefetch(src.batches(bs)):
-        parts.append(encoder.encode_images(batch.images, bs))
-        times.append(batch.times)
-        idx.append(batch.indices)
+    try:
+        # decoding runs in a background thread, overlapping with encoding here
+        for batch in prefetch(src.batches(bs)):
+            parts.append(encoder.encode_images(batch.images, bs))
+            times.append(batch.times)
+            idx.append(batch.indices)
+            if bar is not None:
+                bar.update(len(batch.indices))
+    finally:
         if bar is not None:
-            bar.update(len(batch.indices))
-    if bar is not None:
-        bar.close()
+            bar.close()
     emb = np.concatenate(parts)
     out = Embedded(emb, np.concatenate(times), np.concatenate(idx), src.rate, False)
     if cache is not None:
-        cache.put(key, Entry(out.embeddings, out.times, out.indices, out.rate))
+        meta = {"source": src.name, "fingerprint": fingerprint, "model": model,
+                "preprocessing": encoder.preprocessing, "sampling": src.sampling}  # fmt: skip
+        cache.put(key, Entry(out.embeddings, out.times, out.indices, out.rate), meta=meta)
     return out
 
 
@@ -87,14 +105,24 @@ def score_video(
     batch_size: int | None = None,
     progress: bool = False,
     source_fps: float | None = None,
+    precision: str | None = None,
 ) -> TraceTable:
-    """Per-frame calibrated probabilities of each proposition in ``source``."""
+    """Per-frame calibrated probabilities of each proposition in ``source``.
+
+    ``propositions`` is a sequence of :class:`Proposition` or a mapping
+    ``name -> prompt`` (or list of prompts). The result's names are the
+    proposition names, its times the frames' timestamps in seconds and its
+    ``fps`` the effective sampling rate. A second call on the same video, model
+    and sampling reads the embeddings from the cache: only the prompts are
+    encoded. Other arguments as for :func:`embed_video`.
+    """
     props = as_propositions(propositions)
     emb = embed_video(
         source, model=model, fps=fps, stride=stride, device=device, cache_dir=cache_dir,
         use_cache=use_cache, batch_size=batch_size, progress=progress, source_fps=source_fps,
+        precision=precision,
     )  # fmt: skip
-    encoder = load_encoder(model, device)
+    encoder = load_encoder(model, device, precision)
     values = probabilities(encoder, emb.embeddings, props)
     times = emb.times.astype(np.float64)
     if len(times) > 1 and not np.all(np.diff(times) > 0):  # pragma: no cover - sources are ordered

@@ -9,13 +9,14 @@ the demo, the tests, the bundled model's training and the benchmarks.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from framelogic.logic.errors import InputError, InvalidValue
+from framelogic.logic.errors import InputError, InvalidArgument, InvalidValue
 from framelogic.logic.trace import TraceTable, atomic_write_text
 
 WIDTH, HEIGHT = 256, 144
@@ -34,7 +35,13 @@ PROPOSITIONS: dict[str, str] = {
     "cyclist": "a cyclist",
     "night": "a street at night",
     "rain": "a street in the rain",
+    "parked_car": "a parked car",
+    "pedestrian_standing": "a pedestrian standing on the sidewalk",
 }
+
+#: Columns of scenario labels that come from the script, not from the picture
+#: (a single frame cannot show motion): the ego car's and the car ahead's state.
+TELEMETRY_COLUMNS: tuple[str, ...] = ("ego_stopped", "car_ahead_stopped")
 
 CAR_COLORS = [(200, 40, 40), (40, 70, 200), (230, 230, 230), (30, 30, 30), (60, 150, 60), (200, 170, 40), (120, 120, 130)]
 
@@ -53,7 +60,10 @@ class Scene:
     cyclist: float | None = None  # distance of a cyclist on the right in [0, 1]
     night: bool = False
     rain: bool = False
-    ego_speed: float = 1.0  # for telemetry only (not visible)
+    parked_car: float | None = None  # position of a car parked on the left shoulder in [0, 1] (0 = near)
+    standing: float | None = None  # position of a pedestrian standing on the right sidewalk in [0, 1] (0 = near)
+    ego_speed: float = 1.0  # telemetry only (not visible): 0 means the ego car is stopped
+    ahead_speed: float = 1.0  # telemetry only: 0 means the car ahead is stopped
 
     def labels(self) -> dict[str, bool]:
         return {
@@ -69,6 +79,15 @@ class Scene:
             "cyclist": self.cyclist is not None,
             "night": self.night,
             "rain": self.rain,
+            "parked_car": self.parked_car is not None,
+            "pedestrian_standing": self.standing is not None,
+        }
+
+    def telemetry(self) -> dict[str, bool]:
+        """The script's state columns (:data:`TELEMETRY_COLUMNS`)."""
+        return {
+            "ego_stopped": self.ego_speed == 0.0,
+            "car_ahead_stopped": self.car_ahead is not None and self.ahead_speed == 0.0,
         }
 
 
@@ -123,6 +142,11 @@ def render(scene: Scene, *, seed: int = 0, size: tuple[int, int] = (WIDTH, HEIGH
         cv2.fillPoly(img, [pts], (210, 20, 20))
         cv2.polylines(img, [pts], True, (255, 255, 255), 1)
         cv2.putText(img, "STOP", (cx - 9, cy + 3), cv2.FONT_HERSHEY_PLAIN, 0.55, (255, 255, 255), 1)
+    if scene.parked_car is not None:
+        # on the left shoulder, beyond the oncoming lane; drawn early so that
+        # a crossing pedestrian is never hidden behind it
+        _car(img, y=80 + 16 * (1 - scene.parked_car), lane=-1.3, color=tuple(int(v) for v in rng.integers(30, 230, 3)),
+             front=True, night=scene.night, lit=False)  # fmt: skip
     if scene.oncoming is not None:
         _car(img, y=72 + 40 * scene.oncoming, lane=-0.5, color=(180, 180, 190), front=True, night=scene.night)
     if scene.cyclist is not None:
@@ -147,6 +171,15 @@ def render(scene: Scene, *, seed: int = 0, size: tuple[int, int] = (WIDTH, HEIGH
         cv2.line(img, (int(x - 2), int(y - 8)), (int(x - 4), int(y)), (30, 30, 60), 2)
         cv2.line(img, (int(x + 2), int(y - 8)), (int(x + 4), int(y)), (30, 30, 60), 2)
         cv2.circle(img, (int(x), int(y - 24)), 4, (230, 190, 160), -1)
+    if scene.standing is not None:
+        y = 92 + 12 * (1 - scene.standing)
+        x = _road_x(y, 1.22)
+        s = 0.8 + 0.4 * (y - 92) / 12
+        coat = tuple(int(v) for v in rng.integers(40, 255, 3))
+        cv2.rectangle(img, (int(x - 3 * s), int(y - 20 * s)), (int(x + 3 * s), int(y - 8 * s)), coat, -1)
+        cv2.line(img, (int(x - 1), int(y - 8 * s)), (int(x - 1), int(y)), (30, 30, 60), 2)  # legs together: standing
+        cv2.line(img, (int(x + 1), int(y - 8 * s)), (int(x + 1), int(y)), (30, 30, 60), 2)
+        cv2.circle(img, (int(x), int(y - 24 * s)), max(2, int(4 * s)), (230, 190, 160), -1)
     if scene.rain:
         overlay = img.copy()
         for _ in range(90):
@@ -161,7 +194,7 @@ def render(scene: Scene, *, seed: int = 0, size: tuple[int, int] = (WIDTH, HEIGH
     return img
 
 
-def _car(img: np.ndarray, *, y: float, lane: float, color: tuple[int, int, int], front: bool, night: bool) -> None:
+def _car(img: np.ndarray, *, y: float, lane: float, color: tuple[int, int, int], front: bool, night: bool, lit: bool = True) -> None:
     import cv2
 
     s = 0.45 + 1.0 * (y - 62) / 82
@@ -170,11 +203,11 @@ def _car(img: np.ndarray, *, y: float, lane: float, color: tuple[int, int, int],
     x0, y0, x1, y1 = int(x - w / 2), int(y - h), int(x + w / 2), int(y)
     cv2.rectangle(img, (x0, y0), (x1, y1), color, -1)
     cv2.rectangle(img, (int(x0 + 0.15 * w), int(y0 + 0.12 * h)), (int(x1 - 0.15 * w), int(y0 + 0.45 * h)), (40, 50, 60), -1)
-    lamp = (255, 255, 200) if front else (230, 20, 20)
+    lamp = ((255, 255, 200) if front else (230, 20, 20)) if lit else (120, 120, 110)  # a parked car's lamps are off
     r = max(1, int(2.5 * s))
     for lx in (x0 + 2 * r, x1 - 2 * r):
         cv2.circle(img, (int(lx), int(y1 - 0.25 * h)), r, lamp, -1)
-        if night:
+        if night and lit:
             cv2.circle(img, (int(lx), int(y1 - 0.25 * h)), 3 * r, tuple(v // 3 for v in lamp), 1)
     cv2.rectangle(img, (x0 + 1, y1), (x0 + max(3, int(0.2 * w)), y1 + max(2, int(3 * s))), (15, 15, 15), -1)
     cv2.rectangle(img, (x1 - max(3, int(0.2 * w)), y1), (x1 - 1, y1 + max(2, int(3 * s))), (15, 15, 15), -1)
@@ -195,6 +228,8 @@ def random_scene(rng: np.random.Generator) -> Scene:
         cyclist=float(rng.uniform(0, 1)) if rng.random() < 0.3 else None,
         night=bool(rng.random() < 0.3),
         rain=bool(rng.random() < 0.25),
+        parked_car=float(rng.uniform(0, 1)) if rng.random() < 0.3 else None,
+        standing=float(rng.uniform(0, 1)) if rng.random() < 0.3 else None,
     )
 
 
@@ -213,10 +248,54 @@ def caption(scene: Scene, rng: np.random.Generator) -> str:
 
 @dataclass(frozen=True)
 class Scenario:
-    name: str
-    seconds: float
-    at: Callable[[float], Scene] = field(repr=False)
-    description: str = ""
+    name: str  # the key in SCENARIOS
+    seconds: float  # default length
+    at: Callable[[float], Scene] = field(repr=False)  # media time in seconds -> what is visible
+    description: str = ""  # one line for listings and reports
+
+
+#: A script step: during ``[start, end)`` seconds the given Scene fields hold; a
+#: ``(a, b)`` pair for a position field (``car_ahead``, ``pedestrian``, ...) moves
+#: linearly from a to b across the step. Later steps override earlier ones.
+Step = tuple[float, float, Mapping[str, Any]]
+
+_POSITIONS = frozenset({"pedestrian", "car_ahead", "oncoming", "cyclist", "parked_car", "standing", "ego_speed", "ahead_speed"})
+
+
+def scripted(name: str, seconds: float, steps: Sequence[Step], description: str = "") -> Scenario:
+    """A scenario from a script of timed steps (see :data:`Step`).
+
+    >>> sc = scripted("demo", 4, [(0, 4, {"light": "green"}), (2, 4, {"light": "red", "ego_speed": 0.0})])
+    >>> sc.at(1.0).light, sc.at(3.0).light, sc.at(3.0).ego_speed
+    ('green', 'red', 0.0)
+    """
+    if not isinstance(seconds, (int, float)) or not seconds > 0:
+        raise InvalidValue(f"seconds={seconds!r} must be a number > 0")
+    fields = set(Scene.__dataclass_fields__)
+    checked = []
+    for k, step in enumerate(steps):
+        try:
+            start, end, values = step
+        except (TypeError, ValueError):
+            raise InvalidArgument(f"steps[{k}]={step!r} must be (start, end, {{field: value}})") from None
+        if not end > start:
+            raise InvalidValue(f"steps[{k}]: end={end!r} must be after start={start!r}")
+        unknown = sorted(set(values) - fields)
+        if unknown:
+            raise InvalidArgument(f"steps[{k}]: unknown scene fields {unknown}; choose from {sorted(fields)}")
+        checked.append((float(start), float(end), dict(values)))
+
+    def at(t: float) -> Scene:
+        state: dict[str, Any] = {}
+        for start, end, values in checked:
+            if start <= t < end:
+                for key, v in values.items():
+                    if key in _POSITIONS and isinstance(v, tuple):
+                        v = _lerp(t, start, end, float(v[0]), float(v[1]))
+                    state[key] = v
+        return Scene(**state)
+
+    return Scenario(name, float(seconds), at, description)
 
 
 def _lerp(t: float, t0: float, t1: float, a: float, b: float) -> float:
@@ -230,7 +309,7 @@ def _red_light_stop(t: float) -> Scene:
     car = _lerp(t, 0, 3.5, 0.95, 0.65) if t < 8.5 else _lerp(t, 8.5, 10, 0.65, 0.95)
     ped = _lerp(t, 4, 7, 0.05, 0.95) if 4 <= t < 7 else None
     speed = 0.0 if 3.5 <= t < 8.5 else 1.0
-    return Scene(light=light, crosswalk=True, car_ahead=car, pedestrian=ped, ego_speed=speed)
+    return Scene(light=light, crosswalk=True, car_ahead=car, pedestrian=ped, ego_speed=speed, ahead_speed=speed)
 
 
 def _pedestrian_crossing(t: float) -> Scene:
@@ -268,34 +347,56 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("following_too_close", 8.0, _following_too_close, "the car ahead closes in, then pulls away"),
         Scenario("cyclist_overtake", 8.0, _cyclist_overtake, "the ego car overtakes a cyclist at dusk"),
         Scenario("red_light_violation", 6.0, _red_light_violation, "the light turns red and the ego car does not stop"),
+        scripted("parked_street", 8.0, [
+            (0, 8, {"crosswalk": True, "parked_car": (0.9, 0.0)}),
+            (1, 4, {"standing": 0.3}),  # waits on the sidewalk ...
+            (4, 7, {"pedestrian": (0.95, 0.05)}),  # ... then crosses from the right
+            (3.5, 7.5, {"ego_speed": 0.0}),
+        ], "parked cars; a pedestrian waits on the sidewalk, then crosses while the ego car waits"),
+        scripted("stopped_car_ahead", 8.0, [
+            (0, 2, {"car_ahead": (0.9, 0.6)}),
+            (2, 6, {"car_ahead": (0.6, 0.25), "ahead_speed": 0.0}),  # the car ahead has stopped; the ego car closes in
+            (6, 8, {"car_ahead": 0.25, "ahead_speed": 0.0, "ego_speed": 0.0}),
+            (0, 8, {"night": True}),
+        ], "at night the car ahead stops and the ego car closes in and stops behind it"),
     ]
 }
 
-TELEMETRY = "ego_stopped"
+TELEMETRY = "ego_stopped"  # kept for callers of the first release; see TELEMETRY_COLUMNS
 
 
 def render_scenario(
-    scenario: str | Scenario, *, seed: int = 0, fps: float = 10.0, seconds: float | None = None,
+    scenario: str | Scenario | Sequence[Step], *, seed: int = 0, fps: float = 10.0, seconds: float | None = None,
     size: tuple[int, int] = (WIDTH, HEIGHT),
 ) -> tuple[np.ndarray, TraceTable]:
-    """Frames (N, H, W, 3 uint8 RGB) and exact labels (with ``time`` and the
-    ``ego_stopped`` telemetry column) of a scenario."""
-    sc = _scenario(scenario)
-    if fps <= 0:
-        raise InvalidValue(f"fps={fps!r} must be > 0")
+    """Frames (N, H, W, 3 uint8 RGB) and exact labels of a scenario: a name in
+    :data:`SCENARIOS`, a :class:`Scenario`, or a script of steps (with ``seconds``).
+
+    The labels have one 0/1 column per proposition in :data:`PROPOSITIONS`, then
+    the :data:`TELEMETRY_COLUMNS`, with ``times`` in seconds and ``fps``.
+    """
+    sc = _scenario(scenario, seconds)
+    if not isinstance(fps, (int, float)) or not fps > 0:
+        raise InvalidValue(f"fps={fps!r} must be a number > 0")
     total = sc.seconds if seconds is None else seconds
+    if not total > 0:
+        raise InvalidValue(f"seconds={seconds!r} must be > 0")
     n = max(1, int(round(total * fps)))
     times = np.arange(n) / fps
     scenes = [sc.at(float(t)) for t in times]
     frames = np.stack([render(s, seed=seed * 100_003 + i, size=size) for i, s in enumerate(scenes)])
-    names = (*PROPOSITIONS, TELEMETRY)
-    values = np.array([[*(float(v) for v in s.labels().values()), float(s.ego_speed == 0.0)] for s in scenes])
+    names = (*PROPOSITIONS, *TELEMETRY_COLUMNS)
+    values = np.array([[*(float(v) for v in s.labels().values()), *(float(v) for v in s.telemetry().values())] for s in scenes])
     return frames, TraceTable(names, values, times, fps)
 
 
-def _scenario(s: str | Scenario) -> Scenario:
+def _scenario(s: str | Scenario | Sequence[Step], seconds: float | None = None) -> Scenario:
     if isinstance(s, Scenario):
         return s
+    if not isinstance(s, str):
+        if seconds is None:
+            raise InvalidArgument("a scenario script needs seconds= (its length)")
+        return scripted("script", seconds, s)  # type: ignore[arg-type]
     try:
         return SCENARIOS[s]
     except KeyError:
@@ -309,27 +410,40 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float) -> None:
     import cv2
 
     path = Path(path)
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
+        raise InvalidValue(f"frames must be a non-empty uint8 RGB array (N, H, W, 3), not {frames.dtype} {frames.shape}")
+    if not isinstance(fps, (int, float)) or not fps > 0:
+        raise InvalidValue(f"fps={fps!r} must be a number > 0")
+    # the temp name keeps the suffix: OpenCV picks the container from it
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     h, w = frames.shape[1:3]
     writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
-    if not writer.isOpened():
-        raise InputError(f"cannot write a video to {str(path)!r}")
     try:
+        if not writer.isOpened():
+            raise InputError(f"cannot write a video to {str(path)!r}")
         for f in frames:
             writer.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+        writer.release()
+        os.replace(tmp, path)
     finally:
         writer.release()
-    os.replace(tmp, path)
+        tmp.unlink(missing_ok=True)
 
 
 def write_scenario(
-    path: str | Path, scenario: str | Scenario, *, seed: int = 0, fps: float = 10.0, seconds: float | None = None,
+    path: str | Path, scenario: str | Scenario | Sequence[Step], *, seed: int = 0, fps: float = 10.0,
+    seconds: float | None = None, size: tuple[int, int] = (WIDTH, HEIGHT),
 ) -> TraceTable:
-    """Render a scenario to ``path`` (MP4) and its labels to ``path`` with ``.csv``."""
-    frames, labels = render_scenario(scenario, seed=seed, fps=fps, seconds=seconds)
+    """Render a scenario to ``path`` (MP4, mp4v) and its labels to ``path`` with
+    ``.csv`` (TraceTable CSV: a ``time`` column, then one 0/1 column per label)."""
+    frames, labels = render_scenario(scenario, seed=seed, fps=fps, seconds=seconds, size=size)
     write_video(path, frames, fps)
     labels.to_csv(Path(path).with_suffix(".csv"))
     return labels
+
+
+write_scenario_video = write_scenario
 
 
 def dataset(n: int, *, seed: int = 0, size: tuple[int, int] = (64, 64)) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -345,6 +459,6 @@ def dataset(n: int, *, seed: int = 0, size: tuple[int, int] = (64, 64)) -> tuple
 
 
 __all__: Sequence[str] = [
-    "PROPOSITIONS", "SCENARIOS", "Scene", "Scenario", "caption", "dataset", "random_scene", "render",
-    "render_scenario", "write_scenario", "write_video",
+    "PROPOSITIONS", "SCENARIOS", "TELEMETRY_COLUMNS", "Scene", "Scenario", "Step", "caption", "dataset",
+    "random_scene", "render", "render_scenario", "scripted", "write_scenario", "write_scenario_video", "write_video",
 ]  # fmt: skip

@@ -132,12 +132,32 @@ def _isotonic(s: np.ndarray, y: np.ndarray) -> tuple[tuple[float, ...], tuple[fl
     return tuple(float(v) for v in bx), tuple(float(v) for v in by)
 
 
-def fit_calibration(scores: np.ndarray, labels: np.ndarray, *, kind: str | None = None) -> tuple[Calibration, dict[str, float]]:
-    """Fit a calibration of raw scores to labels; report ECE and AUROC before/after.
+def fit_calibration(
+    data: np.ndarray, labels: np.ndarray, *, kind: str | None = None,
+    proposition: Proposition | str | None = None, model: Any = None,
+) -> tuple[Calibration, dict[str, float]]:
+    """Fit a calibration to labelled frames; report ECE and AUROC before/after.
 
-    ``kind`` defaults to isotonic with at least 1,000 labels, else Platt.
+    ``data`` is one of: raw scores (N,) from :func:`raw_scores`; image embeddings
+    (N, D) from :func:`framelogic.perception.embed_video`; or frames
+    (N, H, W, 3) uint8 RGB. Embeddings and frames are scored for
+    ``proposition`` (a :class:`Proposition` or a prompt) with ``model`` (a model
+    spec or a loaded encoder; default the bundled model). ``kind`` defaults to
+    isotonic with at least 1,000 labels, else Platt.
     """
-    s = np.asarray(scores, dtype=np.float64).ravel()
+    arr = np.asarray(data)
+    if arr.ndim in (2, 4):
+        if proposition is None:
+            raise InvalidArgument("fitting on embeddings or frames needs proposition= (a Proposition or a prompt)")
+        prop = Proposition(proposition) if isinstance(proposition, str) else proposition
+        if not isinstance(prop, Proposition):
+            raise InvalidArgument(f"proposition={proposition!r} must be a Proposition or a prompt string")
+        enc = _encoder(model)
+        emb = enc.encode_images(arr) if arr.ndim == 4 else arr.astype(np.float32)
+        arr = raw_scores(enc, emb, prop)
+    elif arr.ndim != 1:
+        raise InvalidValue(f"data must be scores (N,), embeddings (N, D) or frames (N, H, W, 3), not shape {arr.shape}")
+    s = arr.astype(np.float64)
     y = np.asarray(labels).astype(bool).ravel()
     if s.shape != y.shape or len(s) < 2:
         raise InvalidValue(f"scores and labels must be two arrays of one length >= 2, got {s.shape} and {y.shape}")
@@ -176,8 +196,14 @@ class Proposition:
             v = getattr(self, f)
             if isinstance(v, str):
                 object.__setattr__(self, f, (v,))
+            elif not all(isinstance(x, str) and x for x in getattr(self, f)):
+                raise InvalidArgument(f"{f}={v!r} must be a string or a sequence of non-empty strings")
+            else:
+                object.__setattr__(self, f, tuple(v))
         if not self.prompts:
             object.__setattr__(self, "prompts", (self.name,))
+        if not isinstance(self.smoothing, int) or isinstance(self.smoothing, bool) or self.smoothing < 0:
+            raise InvalidValue(f"smoothing={self.smoothing!r} must be a whole number of frames >= 0")
 
     def texts(self) -> tuple[list[str], list[str]]:
         def expand(ps: Sequence[str]) -> list[str]:
@@ -210,7 +236,22 @@ def as_propositions(props: Sequence[Proposition] | Mapping[str, str | Sequence[s
     return out
 
 
+def _encoder(model: Any) -> Any:
+    """A loaded encoder from a model spec (None: the bundled model) or an encoder."""
+    if model is None or isinstance(model, str):
+        from .model import BUNDLED, load_encoder
+
+        return load_encoder(model or BUNDLED)
+    return model
+
+
 def smooth(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving average over ``window`` frames (edges repeat the end values).
+
+    Off by default (``Proposition.smoothing=0``): it trades a ``window/2``-frame
+    delay in onsets for fewer one-frame flickers, which matters for ``G`` and
+    bounded operators; exact automata need no smoothing to be correct.
+    """
     if window <= 1:
         return x
     k = np.ones(window) / window

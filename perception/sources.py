@@ -17,7 +17,7 @@ import os
 import queue
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +81,12 @@ class Source:
 
     def batches(self, size: int) -> Iterator[Batch]:
         raise NotImplementedError
+
+    def frames(self, batch_size: int = 32) -> Iterator[Frame]:
+        """The sampled frames one by one, each with its source index and timestamp."""
+        for b in self.batches(batch_size):
+            for i, t, img in zip(b.indices, b.times, b.images):
+                yield Frame(int(i), float(t), img)
 
     def fingerprint(self) -> str:
         raise NotImplementedError
@@ -272,9 +278,23 @@ def open_source(
         if p.is_dir():
             return FolderSource(p, native_fps=native, fps=fps, stride=stride)
         return VideoSource(p, fps=fps, stride=stride)
-    if isinstance(source, np.ndarray) or (isinstance(source, Sequence) and source and isinstance(source[0], np.ndarray)):
-        return ArraySource(source, native_fps=native, fps=fps, stride=stride)  # type: ignore[arg-type]
-    raise InvalidValue(f"source={type(source).__name__} is not a video path, image folder or (N, H, W, 3) array")
+    if isinstance(source, np.ndarray):
+        return ArraySource(source, native_fps=native, fps=fps, stride=stride)
+    if isinstance(source, Iterable) and not isinstance(source, (bytes, bytearray, Mapping)):
+        # an iterable of frames (a list, a generator): gathered once, so that the
+        # sampling and the cache fingerprint see every frame
+        frames = []
+        for k, f in enumerate(source):
+            arr = np.asarray(f)
+            if arr.ndim != 3 or arr.shape[-1] != 3 or arr.dtype != np.uint8:
+                raise InvalidValue(f"frame {k} must be uint8 RGB of shape (H, W, 3), not {arr.dtype} {arr.shape}")
+            if frames and arr.shape != frames[0].shape:
+                raise InvalidValue(f"frame {k} has shape {arr.shape}, frame 0 has {frames[0].shape}: frames must share one size")
+            frames.append(arr)
+        if not frames:
+            raise InputError("<frames>: the iterable yielded no frames")
+        return ArraySource(np.stack(frames), native_fps=native, fps=fps, stride=stride, name="<frames>")
+    raise InvalidValue(f"source={type(source).__name__} is not a video path, image folder, (N, H, W, 3) array or iterable of frames")
 
 
 def prefetch(batches: Iterable[Batch], depth: int = 4) -> Iterator[Batch]:

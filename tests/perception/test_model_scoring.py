@@ -106,3 +106,113 @@ def test_scorer_registry(tmp_path, frames):
         scoring.create_scorer("yolo")
     with pytest.raises(Exception, match="bad config"):
         scoring.create_scorer("clip", modle="x")
+
+
+def test_load_by_bare_checkpoint_path(tiny_model_dir, frames, tmp_path):
+    import shutil
+
+    a = load_encoder(f"local-dir:{tiny_model_dir}", "cpu")
+    weights = tiny_model_dir / "open_clip_model.safetensors"
+    c = load_encoder(str(weights), "cpu")  # open_clip_config.json lies next to it
+    assert np.allclose(a.encode_images(frames), c.encode_images(frames), atol=1e-5)
+    lonely = tmp_path / "w.safetensors"
+    shutil.copy(weights, lonely)
+    with pytest.raises(InputError, match="ARCH:PATH"):
+        load_encoder(str(lonely), "cpu")
+
+
+def test_devices_and_precisions(tiny_model_dir, frames):
+    import torch
+
+    from framelogic.perception.model import pick_device
+
+    assert pick_device(None) == ("cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu")
+    assert pick_device("cpu") == "cpu"
+    with pytest.raises(InvalidValue, match="device='tpu'"):
+        pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(InvalidValue, match="not available"):
+            load_encoder(f"local-dir:{tiny_model_dir}", "cuda")
+    with pytest.raises(InvalidValue, match="precision"):
+        load_encoder(f"local-dir:{tiny_model_dir}", "cpu", "fp8")
+    with pytest.raises(InvalidValue, match="GPUs"):
+        load_encoder(f"local-dir:{tiny_model_dir}", "cpu", "fp16")
+    bf = load_encoder(f"local-dir:{tiny_model_dir}", "cpu", "bf16")
+    assert bf.dtype == torch.bfloat16 and bf.preprocessing != load_encoder(f"local-dir:{tiny_model_dir}", "cpu").preprocessing
+    emb = bf.encode_images(frames)
+    assert emb.dtype == np.float32 and emb.shape == (12, 96)
+    full = load_encoder(f"local-dir:{tiny_model_dir}", "cpu").encode_images(frames)
+    assert np.abs((emb * full).sum(axis=1) - 1).max() < 0.05  # bf16 is close to fp32
+
+
+def test_out_of_memory_halves_the_batch_and_continues(tiny_model_dir, frames, monkeypatch):
+    import torch
+
+    from framelogic.perception.model import load_encoder as load
+
+    enc = load.__wrapped__(f"local-dir:{tiny_model_dir}", "cpu")  # a private copy: the cap is per encoder
+    expected = enc.encode_images(frames, 12)
+    real = enc.model.encode_image
+    sizes = []
+
+    def small_memory(x):
+        sizes.append(len(x))
+        if len(x) > 3:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(x)
+
+    monkeypatch.setattr(enc.model, "encode_image", small_memory)
+    got = enc.encode_images(frames, 12)
+    assert np.allclose(got, expected, atol=1e-5)
+    assert sizes[:3] == [12, 6, 3] and max(sizes[3:]) == 3
+    sizes.clear()
+    enc.encode_images(frames, 12)  # the next call starts at the size that fitted
+    assert sizes[0] == 3
+
+    def no_memory(x):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(enc.model, "encode_image", no_memory)
+    with pytest.raises(InputError, match="out of GPU memory"):
+        enc.encode_images(frames, 4)
+
+
+def test_fit_calibration_from_embeddings_and_frames(tiny_model_dir, frames):
+    enc = load_encoder(f"local-dir:{tiny_model_dir}", "cpu")
+    emb = enc.encode_images(frames)
+    prop = Proposition("red", "a red traffic light")
+    labels = np.arange(12) % 2 == 0
+    cal_s, rep_s = fit_calibration(scoring.raw_scores(enc, emb, prop), labels)
+    cal_e, rep_e = fit_calibration(emb, labels, proposition=prop, model=enc)
+    cal_f, _ = fit_calibration(frames, labels, proposition="a red traffic light", model=enc)
+    assert cal_s == cal_e and cal_e.kind == "platt"
+    assert cal_f.a == pytest.approx(cal_e.a, rel=1e-4) and set(rep_e) >= {"ece_before", "ece_after", "auroc_before", "auroc_after"}
+    with pytest.raises(InvalidArgument := __import__("framelogic.logic.errors", fromlist=["x"]).InvalidArgument, match="proposition"):
+        fit_calibration(emb, labels)
+    with pytest.raises(InvalidValue, match="shape"):
+        fit_calibration(np.zeros((2, 2, 2)), labels[:2])
+
+
+def test_proposition_validation():
+    from framelogic.logic.errors import InvalidArgument
+
+    p = Proposition("ped", ["a pedestrian", "a person walking"], contrast="an empty road")
+    assert p.prompts == ("a pedestrian", "a person walking") and p.contrast == ("an empty road",)
+    assert Proposition("car").texts() == (["car"], [scoring.DEFAULT_CONTRAST])
+    with pytest.raises(InvalidArgument):
+        Proposition("")
+    with pytest.raises(InvalidArgument):
+        Proposition("x", prompts=("ok", 3))
+    with pytest.raises(InvalidValue, match="smoothing"):
+        Proposition("x", smoothing=-1)
+    with pytest.raises(InvalidValue, match="unique"):
+        scoring.as_propositions([Proposition("a"), Proposition("a", "other")])
+
+
+def test_smoothing_is_off_by_default_and_local(tiny_model_dir, frames):
+    enc = load_encoder(f"local-dir:{tiny_model_dir}", "cpu")
+    emb = enc.encode_images(frames)
+    raw = probabilities(enc, emb, [Proposition("r", "a red traffic light")])[:, 0]
+    sm = probabilities(enc, emb, [Proposition("r", "a red traffic light", smoothing=3)])[:, 0]
+    assert np.allclose(sm[1:-1], (raw[:-2] + raw[1:-1] + raw[2:]) / 3)
+    assert not np.allclose(sm, raw)

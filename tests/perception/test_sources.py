@@ -109,3 +109,68 @@ def test_prefetch_passes_errors_through():
     assert next(it) == 1
     with pytest.raises(InputError, match="boom"):
         next(it)
+
+
+def _numbered_video(path, n=60, fps=30.0):
+    """A video whose frame i shows i in binary as 6 black/white stripes, so
+    decoding can be checked frame by frame despite lossy compression."""
+    import cv2
+
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (96, 48))
+    for i in range(n):
+        img = np.zeros((48, 96, 3), np.uint8)
+        for bit in range(6):
+            if i >> bit & 1:
+                img[:, 16 * bit : 16 * bit + 16] = 255
+        w.write(img)
+    w.release()
+    return path
+
+
+def _number(img):
+    return sum(1 << bit for bit in range(6) if img[:, 16 * bit + 4 : 16 * bit + 12].mean() > 128)
+
+
+def test_sampled_frames_are_the_right_frames(tmp_path):
+    path = _numbered_video(tmp_path / "numbered.mp4")
+    src = open_source(path, fps=10)  # 30 fps source: every third frame, nearest each 0.1 s
+    assert src.rate == 10.0 and src.indices.tolist() == list(range(0, 60, 3))
+    frames = list(src.frames())
+    assert [f.index for f in frames] == list(range(0, 60, 3))
+    assert np.allclose([f.time for f in frames], np.arange(20) / 10)
+    assert [_number(f.image) for f in frames] == [f.index for f in frames]
+    odd = open_source(path, fps=7)  # not a divisor: nearest frames, true timestamps
+    assert odd.rate == 7.0
+    assert np.all(np.abs(odd.times - np.arange(len(odd)) / 7) <= 0.5 / 30 + 1e-9)
+    assert [_number(f.image) for f in odd.frames()] == odd.indices.tolist()
+    strided = open_source(path, stride=7)
+    assert [_number(img) for img in np.concatenate([b.images for b in strided.batches(4)])] == list(range(0, 60, 7))
+    par = decode_parallel(path, strided.indices, workers=3)  # seeking workers land on the right frames
+    assert [_number(img) for img in par] == list(range(0, 60, 7))
+    with pytest.raises(InvalidValue, match="fps"):
+        open_source(path, fps=0)
+
+
+def test_iterables_of_frames(frames):
+    src = open_source((f for f in frames), source_fps=6.0, stride=2)
+    assert len(src) == 6 and src.rate == 3.0
+    got = np.concatenate([b.images for b in src.batches(4)])
+    assert np.array_equal(got, frames[::2])
+    with pytest.raises(InputError, match="no frames"):
+        open_source(iter([]))
+    with pytest.raises(InvalidValue, match="frame 1"):
+        open_source([frames[0], frames[1, :10]])
+    with pytest.raises(InvalidValue):
+        open_source(42)
+    with pytest.raises(InvalidValue, match="source_fps"):
+        open_source(frames, source_fps=-1)
+
+
+def test_zero_frame_video(tmp_path):
+    import cv2
+
+    path = tmp_path / "zero.mp4"
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
+    w.release()  # a container with no frames (or no file at all, depending on the backend)
+    with pytest.raises(InputError, match="zero.mp4"):
+        open_source(path)
