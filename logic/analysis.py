@@ -20,6 +20,8 @@ import z3
 from . import ast as A
 from .errors import InvalidArgument
 from .passes import atom_names, resolve_time
+from .semantics import _past_window as past_window
+from .semantics import _window as future_window
 from .trace import TraceTable
 
 DEFAULT_MAX_LEN = 20
@@ -29,15 +31,8 @@ def _encode(f: A.Formula, n: int, var: dict[tuple[str, int], z3.BoolRef]) -> z3.
     """z3 expression for ``(w, 0) |= f`` on traces of exactly ``n`` frames."""
     memo: dict[tuple[A.Formula, int], z3.BoolRef] = {}
 
-    def window(i: int, b: A.Bound) -> range:
-        lo, hi = b.frames(None)
-        last = n - 1 if hi is None else min(i + hi, n - 1)
-        return range(i + lo, last + 1)
-
-    def past_window(i: int, b: A.Bound) -> range:
-        lo, hi = b.frames(None)
-        first = 0 if hi is None else max(i - hi, 0)
-        return range(i - lo, first - 1, -1)
+    def window(i: int, b: A.Bound) -> range:  # the windows of the reference semantics
+        return future_window(i, n, b)
 
     def at(g: A.Formula, i: int) -> z3.BoolRef:
         key = (g, i)
