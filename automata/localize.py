@@ -41,10 +41,11 @@ reproduced exactly on noise-free traces:
 
 An event's probability is the largest signal value in it.
 
-The threshold: the ``threshold=`` argument when given; else the formula's
-own PCTL wrapper (``P>=0.8 [ φ ]`` gives 0.8, ``P>0.8`` the next float above
-0.8, ``P<=0.2 [ φ ]`` localizes ``!φ`` with threshold 0.8, ``P=? [ φ ]`` reports
-every run with a positive probability, without thresholding); else 0.5.
+The threshold (:func:`threshold_rule`, the one place it is decided): the
+``threshold=`` argument when given; else the formula's own PCTL wrapper
+(``P>=0.8 [ φ ]`` gives 0.8, ``P>0.8`` the next float above 0.8, ``P<=0.2 [ φ ]``
+localizes ``!φ`` with threshold 0.8, ``P=? [ φ ]`` reports every run with a
+positive probability, without thresholding); else ``default_threshold`` (0.5).
 ``threshold=None`` means no thresholding as ``P=?`` does.
 """
 
@@ -122,8 +123,21 @@ def tlv_rule(f: A.Formula) -> tuple[A.Formula, bool]:
     return f, is_propositional(f)
 
 
-def spec_threshold(spec: Spec) -> tuple[float | None, bool]:
-    """``(threshold, negate)`` that the PCTL wrapper asks for (``negate``: search ``!φ``)."""
+def threshold_rule(
+    spec: Spec, threshold: float | None | _FromSpec = FROM_SPEC, *, default: float = DEFAULT_THRESHOLD
+) -> tuple[float | None, bool]:
+    """``(threshold, negate)``: the one threshold rule (``negate``: search ``!φ``).
+
+    Precedence: an explicit ``threshold`` (``None``: no thresholding); else the
+    PCTL wrapper (``P>=p``; ``P>p`` the next float above ``p``, so ``P>1`` never
+    holds; ``P<=p [φ]`` is ``P(!φ) >= 1-p``; ``P=?`` no thresholding); else
+    ``default`` (a query file's ``set threshold``, else 0.5).
+
+    >>> threshold_rule(parse_spec("P<0.25 [ a ]"))
+    (0.7500000000000001, True)
+    """
+    if threshold is not FROM_SPEC:
+        return threshold, False  # type: ignore[return-value]
     if spec.query:
         return None, False
     p = spec.threshold
@@ -131,12 +145,12 @@ def spec_threshold(spec: Spec) -> tuple[float | None, bool]:
         case ">=":
             return p, False
         case ">":
-            return min(math.nextafter(p, 2.0), 1.0), False
+            return math.nextafter(p, 2.0), False
         case "<=":  # P(φ) <= p  is  P(!φ) >= 1 - p
             return 1.0 - p, True
         case "<":
-            return min(math.nextafter(1.0 - p, 2.0), 1.0), True
-    return DEFAULT_THRESHOLD, False
+            return math.nextafter(1.0 - p, 2.0), True
+    return default, False
 
 
 def localize(
@@ -147,8 +161,12 @@ def localize(
     mode: str = DEFAULT_MODE,
     threshold: float | None | _FromSpec = FROM_SPEC,
     max_length: int | None = None,
+    default_threshold: float = DEFAULT_THRESHOLD,
 ) -> list[Event]:
     """Events where ``formula`` holds in ``table`` under the match ``mode``.
+
+    The threshold follows :func:`threshold_rule`; ``default_threshold`` is the
+    one used when neither ``threshold`` nor a PCTL wrapper gives one.
 
     >>> localize("ped U stopped", {"ped": [0, 1, 1, 0, 0], "stopped": [0, 0, 0, 1, 0]})
     [Event(start=1, end=3, probability=1.0, start_time=None, end_time=None)]
@@ -157,18 +175,14 @@ def localize(
         raise InvalidValue(f"mode={mode!r} must be one of {', '.join(MODES)}")
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
         raise InvalidValue(f"max_length={max_length!r} must be a whole number of frames >= 1")
-    spec = parse_spec(formula, source="formula") if isinstance(formula, str) else formula
-    if isinstance(spec, Spec):
-        formula = spec.formula
-        wanted, negate = spec_threshold(spec)
-        if threshold is FROM_SPEC:
-            threshold = wanted
-            if negate:
-                formula = A.neg(formula)
-    if threshold is FROM_SPEC:
-        threshold = DEFAULT_THRESHOLD
-    if threshold is not None:
+    if threshold is not FROM_SPEC and threshold is not None:
         threshold = check_probability("threshold", threshold)
+    default_threshold = check_probability("default_threshold", default_threshold)
+    spec = parse_spec(formula, source="formula") if isinstance(formula, str) else formula
+    if not isinstance(spec, Spec):
+        spec = Spec(as_formula(spec))
+    threshold, negate = threshold_rule(spec, threshold, default=default_threshold)
+    formula = A.neg(spec.formula) if negate else spec.formula
     t = as_trace(table)
     rate = fps if fps is not None else t.rate
     f = resolve_time(as_formula(formula), rate)

@@ -236,7 +236,14 @@ def _is_dataframe(obj: object) -> bool:
 
 
 def read_csv(path: str | os.PathLike[str], *, fps: float | None = None) -> TraceTable:
-    """Read a trace CSV; errors name the file, line and column."""
+    """Read a trace table (CSV, Parquet, Feather, NumPy: :func:`framelogic.logic.tables.read_table`)."""
+    from .tables import read_table
+
+    return read_table(path, fps=fps)
+
+
+def _read_csv_text(path: str | os.PathLike[str], *, fps: float | None = None) -> TraceTable:
+    """Read a trace CSV with the pure-Python parser; errors name the file, line and column."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")

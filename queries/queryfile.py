@@ -42,12 +42,15 @@ SETTINGS: Mapping[str, type] = {
     "fps": float,  # sampling rate in frames per second
     "stride": int,  # take every n-th frame instead of a rate
     "model": str,  # open_clip model spec, e.g. "framelogic-tiny" or "ViT-B-32:laion2b_s34b_b79k"
-    "scorer": str,  # "clip" (default) or "table"
+    "scorer": str,  # "clip" (default: prompts scored on the frames) or "table" (every proposition is a table column)
     "table": str,  # external probability table (CSV) for column propositions
     "threshold": float,  # default probability threshold of every query
     "mode": str,  # default match mode of every query
     "contrast": str,  # default contrast prompt of every proposition
 }
+
+#: Values of ``set scorer``.
+SCORERS = ("clip", "table")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +128,7 @@ def _grammar() -> str:
 
 _STATEMENTS = (
     "start", "import_stmt", "set_stmt", "str_value", "num_value", "name_value", "prop_stmt",
-    "prompt_source", "column_source", "prompts", "opt_threshold", "opt_calibration",
+    "set_key", "prompt_source", "column_source", "prompts", "opt_threshold", "opt_calibration",
     "opt_templates", "assume_stmt", "mutex_stmt", "query_stmt", "opt_mode", "string",
 )  # fmt: skip
 
@@ -206,6 +209,9 @@ class _FileBuild(_Build):
     def file_import_stmt(self, s):  # type: ignore[no-untyped-def]
         self.statements.append(("import", s[0], s[1]))
 
+    def file_set_key(self, tok: Token) -> Token:
+        return tok
+
     def file_set_stmt(self, key: Token, value):  # type: ignore[no-untyped-def]
         self.statements.append(("set", (str(key), value[0]), key))
 
@@ -231,7 +237,7 @@ class _FileBuild(_Build):
         return {"templates": prompts}
 
     def file_opt_mode(self, tok: Token):  # type: ignore[no-untyped-def]
-        return {"mode": str(tok)}
+        return {"mode": _check_mode(str(tok), tok)}
 
     def file_prop_stmt(self, name: Token, source, *options):  # type: ignore[no-untyped-def]
         fields = dict(source)
@@ -266,6 +272,15 @@ class _FileBuild(_Build):
 
     def file_start(self, *stmts):  # type: ignore[no-untyped-def]
         return self.statements
+
+
+def _check_mode(mode: str, tok: Token | None) -> str:
+    """``mode`` if it is one of the match modes (the one list: ``automata.localize.MODES``)."""
+    from framelogic.automata.localize import MODES
+
+    if mode not in MODES:
+        raise _SemanticError(f"unknown match mode {mode!r}{_did_you_mean(mode, MODES)}", tok, f"modes are {', '.join(MODES)}")
+    return mode
 
 
 def _plain_number(text: str) -> bool:
@@ -417,4 +432,11 @@ def _setting(key: str, raw: object, tok: Token, err, base: Path) -> object:  # t
         raise err(f"set {key} needs a string, not {raw!r}", tok, f'write: set {key} = "..."')
     if key == "table":
         return str(base / raw)
+    if key == "mode":
+        try:
+            return _check_mode(raw, tok)
+        except _SemanticError as e:
+            raise err(e.message, tok, e.hint) from None
+    if key == "scorer" and raw not in SCORERS:
+        raise err(f"set scorer = {raw!r}: unknown scorer{_did_you_mean(raw, SCORERS)}", tok, f"scorers are {', '.join(SCORERS)}")
     return raw
