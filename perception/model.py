@@ -269,3 +269,23 @@ def _weights_id(name: str, pretrained: str | None) -> str:
     with open(path, "rb") as f:
         head = f.read(1 << 20)
     return f"{path.stat().st_size}:{hashlib.sha256(head).hexdigest()[:16]}"
+
+
+def check_weights(spec: str, allow_random_weights: bool = False) -> None:
+    """Refuse an open_clip architecture named without weights (``ViT-B-32``): it would score
+    with random weights. The message names the architecture's pretrained tags."""
+    name, pretrained = resolve_spec(spec)
+    if pretrained is not None or allow_random_weights or name.startswith(("hf-hub:", "local-dir:")):
+        return
+    import open_clip
+
+    register_configs()
+    tags = open_clip.list_pretrained_tags_by_model(name)
+    if name not in open_clip.list_models():
+        return  # not an architecture: load_encoder reports it
+    choices = ", ".join(f"{name}:{t}" for t in tags) if tags else "none published; give ARCH:/path/to/weights"
+    raise InvalidValue(
+        f"model={spec!r} names an architecture without weights: it would score with random weights. "
+        f"Give a pretrained tag ({choices}), or pass --allow-random-weights (allow_random_weights=True) "
+        "if random weights are what you want"
+    )

@@ -11,7 +11,7 @@ from framelogic.logic.errors import InvalidValue
 from framelogic.logic.trace import TraceTable
 
 from .cache import EmbeddingCache, Entry, entry_key
-from .model import BUNDLED, load_encoder
+from .model import BUNDLED, check_weights, load_encoder
 from .scoring import Proposition, as_propositions, probabilities
 from .sources import Source, open_source, prefetch
 
@@ -38,6 +38,7 @@ def embed_video(
     progress: bool = False,
     source_fps: float | None = None,
     precision: str | None = None,
+    allow_random_weights: bool = False,
 ) -> Embedded:
     """Image embeddings of the sampled frames of ``source``, from the cache when indexed.
 
@@ -47,9 +48,12 @@ def embed_video(
     ``stride`` sample the source. ``precision`` is 'fp32', 'fp16' or 'bf16'
     (default: fp16 on CUDA, fp32 elsewhere). The embeddings are cached under
     ``cache_dir`` (default ``$FRAMELOGIC_CACHE``, else the user cache dir).
+    An open_clip architecture named without pretrained weights is refused
+    unless ``allow_random_weights``.
     """
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise InvalidValue(f"batch_size={batch_size!r} must be a whole number >= 1")
+    check_weights(model, allow_random_weights)
     src = open_source(source, fps=fps, stride=stride, source_fps=source_fps)
     encoder = load_encoder(model, device, precision)
     cache = EmbeddingCache(cache_dir) if use_cache else None
@@ -106,6 +110,7 @@ def score_video(
     progress: bool = False,
     source_fps: float | None = None,
     precision: str | None = None,
+    allow_random_weights: bool = False,
 ) -> TraceTable:
     """Per-frame calibrated probabilities of each proposition in ``source``.
 
@@ -120,7 +125,7 @@ def score_video(
     emb = embed_video(
         source, model=model, fps=fps, stride=stride, device=device, cache_dir=cache_dir,
         use_cache=use_cache, batch_size=batch_size, progress=progress, source_fps=source_fps,
-        precision=precision,
+        precision=precision, allow_random_weights=allow_random_weights,
     )  # fmt: skip
     encoder = load_encoder(model, device, precision)
     values = probabilities(encoder, emb.embeddings, props)

@@ -12,7 +12,7 @@ formula may span several lines::
     mutex(red, yellow, green)                # at most one of them per frame
     assume G !(ped & stopped & red)
     query yields: G (ped -> F[0,3s] stopped)
-    query nsvs: P>=0.7 [ "a car" U "a person" ] mode segments
+    query nsvs: P>=0.7 [ "a car" U "a person" ] mode shortest
 
 Identifiers in formulas must be declared with ``prop`` (here or in an import);
 quoted prompts (``"a car"``) need no declaration. Errors name the file, line

@@ -45,18 +45,27 @@ class Match:
         return d
 
 
-class Results(Sequence[Match]):
-    """An ordered collection of matches with converters."""
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A source that could not be searched (with ``keep_going``): its name and why."""
 
-    def __init__(self, matches: Iterable[Match] = ()) -> None:
+    video: str
+    error: str
+
+
+class Results(Sequence[Match]):
+    """An ordered collection of matches with converters; ``failures`` lists sources skipped."""
+
+    def __init__(self, matches: Iterable[Match] = (), failures: Iterable[Failure] = ()) -> None:
         self._matches = tuple(matches)
+        self.failures: tuple[Failure, ...] = tuple(failures)
 
     @overload
     def __getitem__(self, i: int) -> Match: ...
     @overload
     def __getitem__(self, i: slice) -> Results: ...
     def __getitem__(self, i):  # type: ignore[no-untyped-def]
-        return Results(self._matches[i]) if isinstance(i, slice) else self._matches[i]
+        return Results(self._matches[i], self.failures) if isinstance(i, slice) else self._matches[i]
 
     def __len__(self) -> int:
         return len(self._matches)
@@ -65,13 +74,20 @@ class Results(Sequence[Match]):
         return iter(self._matches)
 
     def __repr__(self) -> str:
-        return f"Results({len(self)} matches)"
+        failed = f", {len(self.failures)} failed sources" if self.failures else ""
+        return f"Results({len(self)} matches{failed})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Results) and self._matches == other._matches
+        return isinstance(other, Results) and self._matches == other._matches and self.failures == other.failures
+
+    def __add__(self, other: Results) -> Results:
+        return Results((*self, *other), (*self.failures, *other.failures))
 
     def by_query(self, name: str) -> Results:
         return Results(m for m in self if m.query == name)
+
+    def by_video(self, video: str) -> Results:
+        return Results(m for m in self if m.video == video)
 
     def to_records(self) -> list[dict[str, Any]]:
         return [m.to_dict() for m in self]

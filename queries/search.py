@@ -5,55 +5,143 @@ video for every proposition the queries use (with the embedding cache, so a new
 query over an indexed video costs a text encoding and a matrix product), runs
 each query's automaton over the probabilities and returns typed matches.
 
-A source is a video file, an image folder or an array of frames (scored by the
-perception layer), or a probability table (a CSV path, a mapping, a DataFrame,
-a :class:`TraceTable`) from any detector, used as it is.
+A source is a video file, a folder of videos, a list of such paths, an array
+of frames (scored by the perception layer), or a probability table (a CSV /
+Parquet / Feather / NumPy path, a mapping, a DataFrame, a :class:`TraceTable`)
+from any detector, used as it is.
+
+Options are resolved once into a frozen :class:`SearchOptions` (defaults <
+the query file's ``set`` < arguments) and passed down as that object. The
+sampling rate is decided by perception (or a table's time column) and carried
+by the :class:`TraceTable`; the threshold rule is
+:func:`framelogic.automata.localize.threshold_rule`.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from framelogic.logic import ast as A
-from framelogic.logic.errors import InputError, InvalidArgument, check_probability
+from framelogic.logic.errors import FramelogicError, InputError, InvalidArgument, InvalidValue, check_probability
 from framelogic.logic.grammar import Spec, parse_spec
 from framelogic.logic.passes import atom_names
+from framelogic.logic.tables import FORMATS as TABLE_FORMATS
+from framelogic.logic.tables import NAN_POLICIES, parse_columns, read_table
 from framelogic.logic.trace import TraceTable, as_trace
 
-from .queryfile import PropDecl, QueryDecl, QueryFile, load_query_file, parse_query_text
-from .results import Match, Results
+from .queryfile import SCORERS, PropDecl, QueryDecl, QueryFile, load_query_file, parse_query_text
+from .results import Failure, Match, Results
+
+log = logging.getLogger("framelogic")
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
-TABLE_SUFFIXES = frozenset({".csv", ".parquet", ".npy", ".npz"})
+TABLE_SUFFIXES = frozenset(TABLE_FORMATS)
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_MODEL = "framelogic-tiny"
+DEFAULT_MODE = "runs"
 
 
 @dataclass(frozen=True)
 class SearchOptions:
-    """Options of one search; ``None`` means: from the query file, else the default."""
+    """Every option of a search, resolved once (:func:`resolve_options`).
 
-    fps: float | None = None  # sampling rate of the video
+    ``threshold`` / ``mode`` given as arguments override every query;
+    ``default_threshold`` / ``default_mode`` (the file's ``set threshold`` /
+    ``set mode``) apply to queries that do not give their own.
+    """
+
+    fps: float | None = None  # sampling rate asked of the video (perception decides the effective one)
     stride: int | None = None  # or every n-th frame
-    model: str | None = None  # open_clip model spec
+    model: str = DEFAULT_MODEL  # open_clip model spec
+    scorer: str = "clip"  # "clip": prompts on frames; "table": every proposition is a table column
+    table: str | None = None  # probability / telemetry table for column propositions
+    columns: tuple[tuple[str, str], ...] = ()  # proposition -> table column (renames)
+    nan: str = "error"  # missing values in a table: error | zero | drop
+    tolerance: float | None = None  # seconds between a frame and its table row (None: half a table period)
+    fill: float | None = None  # probability of frames a table does not cover (None: an error)
     threshold: float | None = None  # overrides every query's threshold
     mode: str | None = None  # overrides every query's match mode
-    table: str | None = None  # external probability table for column propositions
+    default_threshold: float = DEFAULT_THRESHOLD  # for queries without their own
+    default_mode: str = DEFAULT_MODE  # for queries without their own
+    contrast: str | None = None  # default contrast prompt
     cache_dir: str | None = None  # embedding cache directory
     use_cache: bool = True
     device: str | None = None  # "cuda", "cpu", ... (auto when None)
+    allow_random_weights: bool = False  # accept an architecture without pretrained weights
     progress: bool = False  # progress bars on stderr
+    keep_going: bool = True  # with several sources: report a bad file and go on
+
+    @property
+    def column_map(self) -> dict[str, str]:
+        return dict(self.columns)
+
+
+#: ``set KEY`` in a query file -> the option it sets.
+_FROM_SETTINGS = {
+    "fps": "fps", "stride": "stride", "model": "model", "scorer": "scorer", "table": "table",
+    "threshold": "default_threshold", "mode": "default_mode", "contrast": "contrast",
+}  # fmt: skip
+_FIELDS = frozenset(f.name for f in fields(SearchOptions))
+
+
+def resolve_options(settings: Mapping[str, object] | None = None, /, **given: Any) -> SearchOptions:
+    """Defaults < the query file's ``settings`` < ``given`` (``None`` = not given), validated once."""
+    unknown = set(given) - _FIELDS
+    if unknown:
+        raise InvalidArgument(f"unknown options {sorted(unknown)}; known: {sorted(_FIELDS)}")
+    values: dict[str, Any] = {}
+    for key, value in (settings or {}).items():
+        if key in _FROM_SETTINGS:
+            values[_FROM_SETTINGS[key]] = value
+    values.update({k: v for k, v in given.items() if v is not None})
+    if "columns" in values:
+        values["columns"] = tuple(parse_columns(values["columns"]).items())
+    if values.get("fps") is not None and values.get("stride") is not None and "fps" in given and "stride" not in given:
+        del values["stride"]  # an argument's fps replaces the file's stride
+    if values.get("stride") is not None and values.get("fps") is not None and "stride" in given and "fps" not in given:
+        del values["fps"]
+    opts = SearchOptions(**values)
+    _validate(opts)
+    return opts
+
+
+def _validate(o: SearchOptions) -> None:
+    from framelogic.automata.localize import MODES
+
+    if o.fps is not None and (isinstance(o.fps, bool) or not isinstance(o.fps, (int, float)) or not 0 < o.fps < math.inf):
+        raise InvalidValue(f"fps={o.fps!r} must be a number > 0")
+    if o.stride is not None and (isinstance(o.stride, bool) or not isinstance(o.stride, int) or o.stride < 1):
+        raise InvalidValue(f"stride={o.stride!r} must be a whole number >= 1")
+    if o.fps is not None and o.stride is not None:
+        raise InvalidValue(f"fps={o.fps!r} and stride={o.stride!r}: give one of them, not both")
+    for name in ("threshold", "default_threshold", "fill"):
+        if getattr(o, name) is not None:
+            check_probability(name, getattr(o, name))
+    for name in ("mode", "default_mode"):
+        if getattr(o, name) is not None and getattr(o, name) not in MODES:
+            raise InvalidValue(f"{name}={getattr(o, name)!r} must be one of {', '.join(MODES)}")
+    if o.scorer not in SCORERS:
+        raise InvalidValue(f"scorer={o.scorer!r} must be one of {', '.join(SCORERS)}")
+    if o.nan not in NAN_POLICIES:
+        raise InvalidValue(f"nan={o.nan!r} must be one of {', '.join(NAN_POLICIES)}")
+    if o.tolerance is not None and not (isinstance(o.tolerance, (int, float)) and 0 <= o.tolerance < math.inf):
+        raise InvalidValue(f"tolerance={o.tolerance!r} must be a number of seconds >= 0")
 
 
 def is_video(path: str | os.PathLike[str]) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def is_table_path(path: str | os.PathLike[str]) -> bool:
+    return Path(path).suffix.lower() in TABLE_SUFFIXES
 
 
 def find_videos(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -70,6 +158,60 @@ def find_videos(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         else:
             raise InputError(f"{str(p)!r}: no such file or folder")
     return out
+
+
+def expand_sources(source: Any) -> list[Any]:
+    """The sources named by ``source``, the same way for the API and the CLI.
+
+    A folder is searched recursively for videos; a list or tuple of paths is
+    expanded item by item; a table path, an array, a mapping, a DataFrame or a
+    :class:`TraceTable` is one source.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        if is_table_path(source):
+            if not Path(source).is_file():
+                raise InputError(f"{str(source)!r}: no such file")
+            return [str(source)]
+        return [str(v) for v in find_videos([source])]
+    if isinstance(source, (list, tuple)) and source and all(isinstance(s, (str, os.PathLike)) for s in source):
+        return [s for item in source for s in expand_sources(item)]
+    return [source]
+
+
+def load_query(query: str | os.PathLike[str] | A.Formula | Spec | Query) -> Query:
+    """A :class:`Query` from a ``.tl`` path, a formula file, a formula text or a formula.
+
+    A string that names an existing file (or ends in ``.tl``) is read as a file:
+    ``.tl`` files are query files, other files hold one formula.
+    """
+    if isinstance(query, Query):
+        return query
+    if isinstance(query, Spec) or A.is_formula(query):
+        return Query.from_formula(query)
+    if not isinstance(query, (str, os.PathLike)):
+        raise InvalidArgument(f"query={query!r} must be a formula, a .tl path or a Query")
+    text = os.fspath(query)
+    p = Path(text)
+    looks_like_path = isinstance(query, os.PathLike) or text.endswith((".tl", ".ltl")) or (
+        ("/" in text or os.sep in text) and '"' not in text and "'" not in text and len(text.split()) == 1
+    )
+    is_file = len(text) < 4096 and "\n" not in text and p.is_file()
+    if text.endswith(".tl") or (is_file and p.suffix == ".tl"):
+        return Query.from_file(p)
+    if is_file:
+        try:
+            body = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"{text!r}: cannot read: {e}") from None
+        return Query.from_text(f"query {_ident(p.stem)}: {body}", source=text, base_dir=str(p.parent))
+    if looks_like_path:
+        raise InputError(f"{text!r}: no such file; give a formula in quotes or the path of a .tl query file")
+    return Query.from_formula(text)
+
+
+def _ident(stem: str) -> str:
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in stem) or "query"
+    return name if not name[0].isdigit() else f"q_{name}"
 
 
 class Query:
@@ -89,9 +231,12 @@ class Query:
         return cls(parse_query_text(text, source=source, base_dir=base_dir))
 
     @classmethod
-    def from_formula(cls, formula: str | A.Formula, *, name: str = "query") -> Query:
+    def from_formula(cls, formula: str | A.Formula | Spec, *, name: str = "query") -> Query:
         """One query from a formula; its atoms are inline prompts (or table columns)."""
-        spec = parse_spec(formula, source="formula") if isinstance(formula, str) else Spec(formula)
+        if isinstance(formula, Spec):
+            spec = formula
+        else:
+            spec = parse_spec(formula, source="formula") if isinstance(formula, str) else Spec(formula)
         if not A.is_formula(spec.formula):
             raise InvalidArgument(f"formula={formula!r} is not a formula")
         props = {n: PropDecl(n, prompts=(n,), inline=True) for n in atom_names(spec.formula)}
@@ -112,51 +257,90 @@ class Query:
         names = [names] if isinstance(names, str) else list(names)
         return tuple(self.file.query(n) for n in names)
 
-    def options(self, **overrides: Any) -> SearchOptions:
-        s = self.file.settings
-        base = SearchOptions(
-            fps=s.get("fps"), stride=s.get("stride"), model=s.get("model"), threshold=s.get("threshold"),  # type: ignore[arg-type]
-            mode=s.get("mode"), table=s.get("table"),  # type: ignore[arg-type]
-        )  # fmt: skip
-        unknown = set(overrides) - set(SearchOptions.__dataclass_fields__)
-        if unknown:
-            raise InvalidArgument(f"unknown options {sorted(unknown)}; known: {sorted(SearchOptions.__dataclass_fields__)}")
-        return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+    def options(self, options: SearchOptions | None = None, **given: Any) -> SearchOptions:
+        """The resolved options: ``options`` as they are, else defaults < ``set`` < ``given``."""
+        if options is not None:
+            if not isinstance(options, SearchOptions):
+                raise InvalidArgument(f"options={options!r} must be a SearchOptions")
+            return replace(options, **given) if given else options
+        return resolve_options(self.file.settings, **given)
 
-    def probabilities(self, source: Any, *, query: str | Sequence[str] | None = None, **options: Any) -> TraceTable:
-        """Per-frame probabilities of every proposition the selected queries use."""
-        opts = self.options(**options)
-        queries = self.selected(query)
-        props = _props_for(self.file, queries)
-        return _score(source, props, opts, self.file.settings.get("contrast"))  # type: ignore[arg-type]
+    def propositions(self, query: str | Sequence[str] | None = None) -> tuple[PropDecl, ...]:
+        """The propositions the selected queries use (not the assumptions': those serve ``check``)."""
+        seen: dict[str, PropDecl] = {}
+        for q in self.selected(query):
+            for n in atom_names(q.formula):
+                seen.setdefault(n, self.file.props[n])
+        return tuple(seen.values())
 
-    def search(self, source: Any, *, query: str | Sequence[str] | None = None, **options: Any) -> Results:
-        """Matches of the selected queries (all by default) in ``source``."""
-        table = self.probabilities(source, query=query, **options)
-        return self.search_table(table, query=query, video=_name(source), **options)
+    def probabilities(
+        self, source: Any, *, query: str | Sequence[str] | None = None, options: SearchOptions | None = None, **given: Any
+    ) -> TraceTable:
+        """Per-frame probabilities of every proposition the selected queries use, for one source."""
+        opts = self.options(options, **given)
+        return score(source, self.propositions(query), opts)
+
+    def search(
+        self, source: Any, *, query: str | Sequence[str] | None = None, options: SearchOptions | None = None, **given: Any
+    ) -> Results:
+        """Matches of the selected queries (all by default) in ``source``.
+
+        ``source`` is anything :func:`expand_sources` takes; with several
+        sources and ``keep_going`` (the default) a file that cannot be read is
+        reported in ``Results.failures`` and the others are still searched.
+        """
+        opts = self.options(options, **given)
+        self.selected(query)  # unknown names fail before any video is decoded
+        sources = expand_sources(source)
+        found: list[Match] = []
+        failures: list[Failure] = []
+        for src in sources:
+            try:
+                found.extend(self.search_one(src, query=query, options=opts))
+            except FramelogicError as e:
+                if not (opts.keep_going and len(sources) > 1):
+                    raise
+                log.warning("%s: skipped: %s", _name(src), e)
+                failures.append(Failure(_name(src), str(e)))
+        return Results(found, failures)
+
+    def search_one(self, source: Any, *, query: str | Sequence[str] | None = None, options: SearchOptions | None = None) -> Results:
+        """Matches in one source (a video, an image folder, an array, a table)."""
+        opts = self.options(options)
+        table = score(source, self.propositions(query), opts)
+        return self.search_table(table, query=query, video=_name(source), options=opts)
 
     def search_table(
-        self, trace: Any, *, query: str | Sequence[str] | None = None, video: str = "<table>", **options: Any
+        self,
+        trace: Any,
+        *,
+        query: str | Sequence[str] | None = None,
+        video: str = "<table>",
+        options: SearchOptions | None = None,
+        **given: Any,
     ) -> Results:
-        """Matches of the selected queries on a probability table already computed."""
+        """Matches of the selected queries on a probability table already computed.
+
+        The table's own rate (its ``fps`` or uniform times) converts time bounds;
+        the ``fps`` option is used only for a table that has none.
+        """
         from framelogic import automata
 
-        opts = self.options(**options)
-        t = as_trace(trace)
+        opts = self.options(options, **given)
+        t = trace if isinstance(trace, TraceTable) else _as_table(trace, opts, self.propositions(query))
         if t.rate is None and opts.fps is not None:
-            t = as_trace(t, fps=opts.fps)
-        t = _score(t, _props_for(self.file, self.selected(query)), opts, None)
-        settings = self.file.settings
+            t = TraceTable(t.names, t.values, t.times, opts.fps)
+        t = _columns_for(t, self.propositions(query), opts, str(video))
         out: list[Match] = []
         for q in self.selected(query):
-            threshold, negate = _threshold(q, options.get("threshold"), settings.get("threshold"))  # type: ignore[arg-type]
-            mode = options.get("mode") or q.mode or settings.get("mode") or automata.DEFAULT_MODE
-            formula = A.neg(q.formula) if negate else q.formula
             names = atom_names(q.formula)
-            sub = t.select(names) if names else t
-            events = automata.localize(formula, sub, fps=t.rate, mode=mode, threshold=threshold)
+            sub = t.select(names)
+            threshold = automata.FROM_SPEC if opts.threshold is None else opts.threshold
+            events = automata.localize(
+                query_spec(q), sub, mode=query_mode(q, opts), threshold=threshold, default_threshold=opts.default_threshold
+            )
             for e in events:
-                inside = {n: float(np.mean(t.column(n)[e.start : e.end + 1])) for n in names}
+                inside = {n: float(np.mean(sub.column(n)[e.start : e.end + 1])) for n in names}
                 out.append(
                     Match(q.name, video, int(e.start), int(e.end), float(e.probability),
                           t.time_of(int(e.start)), t.time_of(int(e.end)), inside)  # fmt: skip
@@ -164,11 +348,30 @@ class Query:
         return Results(out)
 
 
-def _is_table_source(source: Any) -> bool | None:
+def query_spec(q: QueryDecl) -> Spec:
+    """The query's formula with its threshold as a PCTL wrapper (``threshold P`` is ``P>=P``)."""
+    if q.threshold is not None and q.spec.comparison is None and not q.spec.query:
+        return Spec(q.formula, ">=", q.threshold)
+    return q.spec
+
+
+def query_mode(q: QueryDecl, opts: SearchOptions) -> str:
+    """The match mode: the argument's, else the query's ``mode``, else ``set mode``, else runs."""
+    return opts.mode or q.mode or opts.default_mode
+
+
+def query_threshold(q: QueryDecl, opts: SearchOptions) -> tuple[float | None, bool]:
+    """``(threshold, negate)`` of ``q`` under ``opts`` (:func:`~framelogic.automata.localize.threshold_rule`)."""
+    from framelogic.automata.localize import FROM_SPEC, threshold_rule
+
+    return threshold_rule(query_spec(q), FROM_SPEC if opts.threshold is None else opts.threshold, default=opts.default_threshold)
+
+
+def _is_table_source(source: Any) -> bool:
     if isinstance(source, (TraceTable, Mapping)) or type(source).__name__ == "DataFrame":
         return True
     if isinstance(source, (str, os.PathLike)):
-        return Path(source).suffix.lower() in TABLE_SUFFIXES
+        return is_table_path(source)
     return False
 
 
@@ -178,89 +381,130 @@ def _name(source: Any) -> str:
     return f"<{type(source).__name__}>"
 
 
-def _threshold(q: QueryDecl, override: float | None, file_default: float | None) -> tuple[float | None, bool]:
-    """The threshold on P(φ) and whether to search ``!φ`` instead (for ``P<=p``).
+def _as_table(source: Any, opts: SearchOptions, props: Sequence[PropDecl]) -> TraceTable:
+    if isinstance(source, (str, os.PathLike)):
+        return read_table(source, columns=opts.column_map, nan=opts.nan)
+    t = as_trace(source)
+    if opts.column_map:
+        missing = [c for c in opts.column_map.values() if c not in t.names]
+        if missing:
+            raise InputError(f"columns=: the table has no column {missing[0]!r}; it has {list(t.names)}")
+        rename = {c: n for n, c in opts.column_map.items()}
+        keep = [(rename.get(c, c), j) for j, c in enumerate(t.names) if not (c in opts.column_map and c not in rename)]
+        t = TraceTable(tuple(n for n, _ in keep), t.values[:, [j for _, j in keep]], t.times, t.fps)
+    return t
 
-    Precedence: an explicit ``threshold=`` option, then the query's own
-    (``P>=p [...]`` or ``threshold p``), then the file's ``set threshold``, then 0.5.
+
+def _columns_for(t: TraceTable, props: Sequence[PropDecl], opts: SearchOptions, where: str) -> TraceTable:
+    """``t`` with one column named after each proposition (a ``column`` proposition reads its column)."""
+    cols: dict[str, np.ndarray] = {}
+    for p in props:
+        if p.name in t.names:  # tables already scored by framelogic, or mapped with columns=
+            cols[p.name] = t.column(p.name)
+        elif p.column is not None and p.column in t.names:
+            cols[p.name] = t.column(p.column)
+        else:
+            wanted = p.name if p.column is None else f"{p.name} (column {p.column!r})"
+            raise InputError(
+                f"{where}: no column for proposition {wanted}; the table has {list(t.names)}. "
+                "Name the column after the proposition, or map it: --columns NAME=COLUMN"
+            )
+    values = np.stack(list(cols.values()), 1) if cols else np.zeros((len(t), 0))
+    return TraceTable(tuple(cols), values, t.times, t.fps)
+
+
+def score(source: Any, props: Sequence[PropDecl], opts: SearchOptions) -> TraceTable:
+    """Probabilities for ``props`` on one ``source``: from a table, a video, or both.
+
+    Every proposition becomes a column named after it; the table's rate is the
+    one perception measured (or the table's own times).
     """
-    if override is not None:
-        return check_probability("threshold", override), False
-    spec = q.spec
-    if spec.query:
-        return None, False
-    if spec.comparison in (">=", ">"):
-        p = spec.threshold if spec.comparison == ">=" else math.nextafter(spec.threshold, 2.0)  # type: ignore[arg-type]
-        return min(p, 1.0), False
-    if spec.comparison in ("<=", "<"):
-        # P(φ) <= p  is  P(!φ) >= 1 - p
-        p = 1.0 - spec.threshold  # type: ignore[operator]
-        return (p if spec.comparison == "<=" else math.nextafter(p, 2.0)), True
-    if q.threshold is not None:
-        return q.threshold, False
-    return (DEFAULT_THRESHOLD if file_default is None else file_default), False
-
-
-def _props_for(file: QueryFile, queries: Sequence[QueryDecl]) -> tuple[PropDecl, ...]:
-    seen: dict[str, PropDecl] = {}
-    for q in queries:
-        for p in file.props_of(q):
-            seen.setdefault(p.name, p)
-    return tuple(seen.values())
-
-
-def _score(source: Any, props: Sequence[PropDecl], opts: SearchOptions, contrast: str | None) -> TraceTable:
-    """Probabilities for ``props`` on ``source``: from a table, a video, or both."""
-    columns = [p for p in props if p.column is not None]
-    prompted = [p for p in props if p.column is None]
     if _is_table_source(source):
-        t = as_trace(source, fps=opts.fps)
-        # a column under the proposition's own name wins (tables already scored by framelogic)
-        cols = {p.name: t.column(p.name if p.name in t.names or p.column is None else p.column) for p in props}
-        return TraceTable(tuple(cols), np.stack(list(cols.values()), 1) if cols else np.zeros((len(t), 0)), t.times, t.fps)
-    from framelogic import perception
-
-    scored = perception.score_video(
-        source,
-        [_to_perception(p, contrast) for p in prompted],
-        model=opts.model or DEFAULT_MODEL, fps=opts.fps, stride=opts.stride, device=opts.device,
-        cache_dir=opts.cache_dir, use_cache=opts.use_cache, progress=opts.progress,
-    )  # fmt: skip
-    if not columns:
-        return scored
-    table_path = opts.table
-    if table_path is None and isinstance(source, (str, os.PathLike)):
-        sidecar = Path(source).with_suffix(".csv")  # drive.mp4 -> drive.csv
-        if sidecar.is_file():
-            table_path = str(sidecar)
-    if table_path is None:
-        names = ", ".join(p.name for p in columns)
+        return _columns_for(_as_table(source, opts, props), props, opts, _name(source))
+    if opts.scorer == "table":
+        table_path = _table_path(source, opts, props)
+        return _columns_for(_as_table(table_path, opts, props), props, opts, table_path)
+    if isinstance(source, (str, os.PathLike)) and not Path(source).exists():
         raise InputError(
-            f"propositions {names} read columns of a probability table; put it next to the video "
-            "(drive.mp4 -> drive.csv), or give it with 'set table = \"probs.csv\"' or --table"
+            f"{str(source)!r}: no such video. The embedding cache is keyed by the video's content, so a "
+            "deleted video cannot be searched: restore the file (an indexed one is then not re-encoded)"
         )
-    ext = as_trace(table_path)
-    values = [scored.values]
-    for p in columns:
-        values.append(_align(ext, p.column, scored)[:, None])  # type: ignore[arg-type]
-    names = scored.names + tuple(p.name for p in columns)
+    columns = [p for p in props if p.column is not None and p.name not in opts.column_map]
+    prompted = [p for p in props if p.column is None and p.name not in opts.column_map]
+    mapped = [p for p in props if p.name in opts.column_map]
+    scored = _score_frames(source, prompted, opts)
+    if not columns and not mapped:
+        return scored
+    table_path = _table_path(source, opts, [*columns, *mapped])
+    ext = _as_table(table_path, opts, [*columns, *mapped])
+    ext = _columns_for(ext, [*columns, *mapped], opts, table_path)
+    values = [scored.values, align(ext, scored, tolerance=opts.tolerance, fill=opts.fill, where=table_path)]
+    names = scored.names + ext.names
     return TraceTable(names, np.concatenate(values, axis=1), scored.times, scored.fps)
 
 
-def _align(ext: TraceTable, column: str, frames: TraceTable) -> np.ndarray:
-    """``ext[column]`` at the sampled frames: by nearest timestamp, else row by row."""
-    col = ext.column(column)
-    if ext.times is not None and frames.times is not None:
-        idx = np.clip(np.searchsorted(ext.times, frames.times), 0, len(ext) - 1)
-        prev = np.clip(idx - 1, 0, len(ext) - 1)
-        closer = np.abs(ext.times[prev] - frames.times) < np.abs(ext.times[idx] - frames.times)
-        return col[np.where(closer, prev, idx)]
-    if len(ext) != len(frames):
-        raise InputError(
-            f"the probability table has {len(ext)} rows but {len(frames)} frames were sampled; "
-            "add a 'time' column so rows can be matched by time"
-        )
-    return col
+def _score_frames(source: Any, props: Sequence[PropDecl], opts: SearchOptions) -> TraceTable:
+    from framelogic import perception
+
+    return perception.score_video(
+        source,
+        [_to_perception(p, opts.contrast) for p in props],
+        model=opts.model, fps=opts.fps, stride=opts.stride, device=opts.device,
+        cache_dir=opts.cache_dir, use_cache=opts.use_cache, progress=opts.progress,
+        allow_random_weights=opts.allow_random_weights,
+    )  # fmt: skip
+
+
+def _table_path(source: Any, opts: SearchOptions, props: Sequence[PropDecl]) -> str:
+    if opts.table is not None:
+        return opts.table
+    if isinstance(source, (str, os.PathLike)):
+        sidecar = Path(source).with_suffix(".csv")  # drive.mp4 -> drive.csv
+        if sidecar.is_file():
+            return str(sidecar)
+    names = ", ".join(p.name for p in props)
+    raise InputError(
+        f"propositions {names} read columns of a probability table; put it next to the video "
+        "(drive.mp4 -> drive.csv), or give it with 'set table = \"probs.csv\"' or --table"
+    )
+
+
+def align(ext: TraceTable, frames: TraceTable, *, tolerance: float | None = None, fill: float | None = None, where: str = "the table") -> np.ndarray:
+    """The rows of ``ext`` at the sampled ``frames``: nearest timestamp within ``tolerance``.
+
+    ``tolerance`` defaults to half of the table's median row spacing. A frame
+    with no row that close is *missing*: an :class:`InputError` naming the first
+    one, or, with ``fill=p``, probability ``p`` — the table is never extrapolated.
+    Without times on both sides the row counts must agree.
+    """
+    if ext.times is None or frames.times is None:
+        if len(ext) != len(frames):
+            raise InputError(
+                f"{where}: the table has {len(ext)} rows but {len(frames)} frames were sampled; "
+                "add a 'time' column (seconds) so rows can be matched to frames by time"
+            )
+        return ext.values
+    if len(ext) == 0:
+        raise InputError(f"{where}: the table has no rows")
+    et, ft = ext.times, frames.times
+    idx = np.clip(np.searchsorted(et, ft), 0, len(ext) - 1)
+    prev = np.clip(idx - 1, 0, len(ext) - 1)
+    nearest = np.where(np.abs(et[prev] - ft) <= np.abs(et[idx] - ft), prev, idx)
+    if tolerance is None:
+        tolerance = float(np.median(np.diff(et))) / 2 if len(et) > 1 else 0.0
+    tolerance += 1e-9  # float noise in timestamps
+    off = np.abs(et[nearest] - ft) > tolerance
+    values = ext.values[nearest]
+    if off.any():
+        if fill is None:
+            i = int(np.flatnonzero(off)[0])
+            raise InputError(
+                f"{where}: no row within {tolerance:.3g}s of frame {i} at {ft[i]:.3f}s (the table covers "
+                f"{et[0]:.3f}-{et[-1]:.3f}s); {int(off.sum())} of {len(ft)} frames are not covered. "
+                "Extend the table, widen --tolerance, or choose a value for them with --fill P"
+            )
+        values = np.where(off[:, None], float(fill), values)
+    return values
 
 
 def _to_perception(p: PropDecl, default_contrast: str | None) -> Any:
@@ -273,17 +517,9 @@ def _to_perception(p: PropDecl, default_contrast: str | None) -> Any:
 
 
 def search(query: str | A.Formula | Query | os.PathLike[str], source: Any, **options: Any) -> Results:
-    """Search ``source`` with a formula, a ``.tl`` path or a :class:`Query`.
+    """Search ``source`` with a formula, a ``.tl`` path or a :class:`Query` (see :func:`load_query`).
 
     >>> search('"a" U "b"', {"a": [1, 1, 0, 0], "b": [0, 0, 1, 0]}, mode="runs")[0].end
     2
     """
-    if isinstance(query, Query):
-        q = query
-    elif isinstance(query, (str, os.PathLike)) and str(query).endswith(".tl"):
-        q = Query.from_file(query)
-    elif isinstance(query, (str,)) or A.is_formula(query):
-        q = Query.from_formula(query)  # type: ignore[arg-type]
-    else:
-        raise InvalidArgument(f"query={query!r} must be a formula, a .tl path or a Query")
-    return q.search(source, **options)
+    return load_query(query).search(source, **options)
