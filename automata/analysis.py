@@ -1,6 +1,9 @@
 """Exact questions about formulas, answered with automata for every trace length.
 
-Each returns a witness trace or ``None``. Domain assumptions are formulas that
+``satisfiable`` returns a shortest witness trace or ``None``; ``valid``,
+``equivalent`` and ``implies`` return an :class:`Answer`, truthy exactly when
+the property holds and carrying a shortest counterexample when it does not.
+Domain assumptions are formulas that
 hold at frame 0 of every trace considered. An assumption of the form ``G ψ``
 with ``ψ`` a proposition-only formula (mutual exclusion, implications between
 propositions) is a per-frame invariant: z3 finds the letters it allows, and the
@@ -11,6 +14,7 @@ sink); other assumptions are conjoined to the question.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import z3
@@ -21,6 +25,27 @@ from framelogic.logic.trace import TraceTable
 
 from .compile import as_formula, compile
 from .dfa import Automaton
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Whether a property holds; when it does not, a shortest trace showing why.
+
+    >>> bool(equivalent("a", "b")), bool(equivalent("G a", "!F !a"))
+    (False, True)
+    >>> equivalent("a", "b").counterexample.names
+    ('a', 'b')
+    """
+
+    holds: bool
+    counterexample: TraceTable | None = None  # None exactly when the property holds
+
+    def __bool__(self) -> bool:
+        return self.holds
+
+
+def _answer(example: TraceTable | None) -> Answer:
+    return Answer(example is None, example)
 
 
 def _is_propositional(f: A.Formula) -> bool:
@@ -104,16 +129,19 @@ def satisfiable(f: A.Formula | str, *, assume: Sequence[A.Formula | str] = (), f
     return _language(f, assume, fps).example()
 
 
-def valid(f: A.Formula | str, *, assume: Sequence[A.Formula | str] = (), fps: float | None = None) -> TraceTable | None:
-    """None if every trace (meeting the assumptions) satisfies ``f``; else a shortest counterexample."""
-    return _language(A.neg(as_formula(f)), assume, fps).example()
+def valid(f: A.Formula | str, *, assume: Sequence[A.Formula | str] = (), fps: float | None = None) -> Answer:
+    """Does every trace (meeting the assumptions) satisfy ``f``? Else a shortest counterexample."""
+    return _answer(_language(A.neg(as_formula(f)), assume, fps).example())
 
 
-def equivalent(f: A.Formula | str, g: A.Formula | str, *, assume: Sequence[A.Formula | str] = (), fps: float | None = None) -> TraceTable | None:
-    """None if ``f`` and ``g`` agree on every trace; else a shortest trace where they differ."""
-    return _language(A.neg(A.iff(as_formula(f), as_formula(g))), assume, fps).example()
+def equivalent(f: A.Formula | str, g: A.Formula | str, *, assume: Sequence[A.Formula | str] = (), fps: float | None = None) -> Answer:
+    """Do ``f`` and ``g`` agree on every trace? Else a shortest trace where they differ."""
+    return _answer(_language(A.neg(A.iff(as_formula(f), as_formula(g))), assume, fps).example())
 
 
-def implies(f: A.Formula | str, g: A.Formula | str, *, assume: Sequence[A.Formula | str] = (), fps: float | None = None) -> TraceTable | None:
-    """None if every trace satisfying ``f`` satisfies ``g``; else a shortest counterexample."""
-    return _language(A.conj(as_formula(f), A.neg(as_formula(g))), assume, fps).example()
+def implies(f: A.Formula | str, g: A.Formula | str, *, assume: Sequence[A.Formula | str] = (), fps: float | None = None) -> Answer:
+    """Does every trace satisfying ``f`` satisfy ``g``? Else a shortest counterexample."""
+    return _answer(_language(A.conj(as_formula(f), A.neg(as_formula(g))), assume, fps).example())
+
+
+entails = implies

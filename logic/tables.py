@@ -39,6 +39,29 @@ FORMATS: Mapping[str, str] = {
 TIME_COLUMN = "time"
 
 
+class _Source:
+    """A table's path, or its bytes and a name for messages."""
+
+    def __init__(self, path: str | os.PathLike[str], data: bytes | None) -> None:
+        self.path, self.data = Path(path), data
+        self.suffix = self.path.suffix
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def is_file(self) -> bool:
+        return self.path.is_file()
+
+    def data_stream(self):  # type: ignore[no-untyped-def]
+        import io
+
+        return io.BytesIO(self.data)
+
+    def text(self, errors: str = "strict") -> str:
+        raw = self.data if self.data is not None else self.path.read_bytes()
+        return raw.decode("utf-8-sig", errors=errors)
+
+
 def parse_columns(spec: str | Sequence[str] | Mapping[str, str] | None) -> dict[str, str]:
     """``{"ped": "pedestrian_prob"}`` from ``"ped=pedestrian_prob,car=car_prob"`` (or a list, or a mapping).
 
@@ -70,6 +93,7 @@ def read_table(
     nan: str = "error",
     fps: float | None = None,
     names: Sequence[str] | None = None,
+    data: bytes | None = None,
 ):  # type: ignore[no-untyped-def]
     """A :class:`TraceTable` of the numeric columns of the file at ``path``.
 
@@ -77,15 +101,16 @@ def read_table(
     column is then named after the proposition); ``require`` lists names that
     must be present as numeric columns; ``time`` is the name of the time column
     (``None``: none); ``nan`` is the missing-value policy (:data:`NAN_POLICIES`);
-    ``names`` labels the columns of a plain 2-D ``.npy`` array.
+    ``names`` labels the columns of a plain 2-D ``.npy`` array. With ``data``
+    (CSV bytes, e.g. standard input) ``path`` only names the source in messages.
     """
     from .trace import TraceTable
 
-    p = Path(path)
+    p = _Source(path, data)
     if nan not in NAN_POLICIES:
         raise InvalidValue(f"nan={nan!r} must be one of {', '.join(NAN_POLICIES)}")
-    kind = FORMATS.get(p.suffix.lower(), "csv")
-    if not p.is_file():
+    kind = "csv" if data is not None else FORMATS.get(p.suffix.lower(), "csv")
+    if data is None and not p.is_file():
         raise InputError(f"{str(p)!r}: no such file; give the path of a table ({', '.join(sorted(set(FORMATS)))})")
     cols = _read_columns(p, kind, names)  # name -> numpy array (float, datetime64, timedelta64 or object)
     mapping = dict(columns or {})
@@ -136,7 +161,7 @@ def _is_number(v: object) -> bool:
     return True
 
 
-def _read_columns(p: Path, kind: str, names: Sequence[str] | None) -> dict[str, np.ndarray]:
+def _read_columns(p: _Source, kind: str, names: Sequence[str] | None) -> dict[str, np.ndarray]:
     if kind == "numpy":
         return _read_numpy(p, names)
     import pyarrow as pa
@@ -147,7 +172,7 @@ def _read_columns(p: Path, kind: str, names: Sequence[str] | None) -> dict[str, 
 
             delim = "\t" if p.suffix.lower() == ".tsv" else ","
             table = csv.read_csv(
-                p,
+                p.data_stream() if p.data is not None else p.path,
                 read_options=csv.ReadOptions(encoding="utf8"),
                 parse_options=csv.ParseOptions(delimiter=delim, ignore_empty_lines=True),
                 convert_options=csv.ConvertOptions(strings_can_be_null=True),
@@ -175,11 +200,11 @@ def _read_columns(p: Path, kind: str, names: Sequence[str] | None) -> dict[str, 
     return out
 
 
-def _explain_csv(p: Path) -> None:
+def _explain_csv(p: _Source) -> None:
     from .trace import parse_csv
 
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        text = p.text()
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"{str(p)!r}: cannot read: {e}") from None
     parse_csv(text, source=str(p))
@@ -204,9 +229,9 @@ def _to_numpy(col) -> np.ndarray:  # type: ignore[no-untyped-def]
     return np.asarray(col.to_pylist(), dtype=object)
 
 
-def _read_numpy(p: Path, names: Sequence[str] | None) -> dict[str, np.ndarray]:
+def _read_numpy(p: _Source, names: Sequence[str] | None) -> dict[str, np.ndarray]:
     try:
-        data = np.load(p, allow_pickle=False)
+        data = np.load(p.path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise InputError(f"{p}: cannot read as NumPy: {e}") from None
     if isinstance(data, np.lib.npyio.NpzFile):
@@ -230,7 +255,7 @@ def _read_numpy(p: Path, names: Sequence[str] | None) -> dict[str, np.ndarray]:
     return {n: data[:, j] for j, n in enumerate(names)}
 
 
-def _seconds(p: Path, kind: str, name: str, arr: np.ndarray) -> np.ndarray:
+def _seconds(p: _Source, kind: str, name: str, arr: np.ndarray) -> np.ndarray:
     if arr.dtype.kind == "M":  # timestamps: seconds since the first one
         t = (arr - arr[0]) / np.timedelta64(1, "ns") / 1e9 if len(arr) else arr.astype(np.float64)
     elif arr.dtype.kind == "m":
@@ -251,7 +276,7 @@ def _seconds(p: Path, kind: str, name: str, arr: np.ndarray) -> np.ndarray:
 
 
 def _apply_nan(
-    p: Path, kind: str, values: np.ndarray, times: np.ndarray | None, names: list[str], policy: str
+    p: _Source, kind: str, values: np.ndarray, times: np.ndarray | None, names: list[str], policy: str
 ) -> tuple[np.ndarray, np.ndarray | None]:
     missing = np.isnan(values)
     if not missing.any():
@@ -270,25 +295,24 @@ def _apply_nan(
     )
 
 
-def _where(p: Path, kind: str, row: int) -> str:
+def _where(p: _Source, kind: str, row: int) -> str:
     """``file:line`` of data row ``row`` (CSV: counting the header and skipped blank lines)."""
     if kind != "csv":
         return f"{p}: row {row}"
     return f"{p}:{_csv_line(p, row)}"
 
 
-def _csv_line(p: Path, row: int) -> int:
+def _csv_line(p: _Source, row: int) -> int:
     seen = -1  # the header is row -1
-    with open(p, encoding="utf-8-sig", errors="replace") as f:
-        for lineno, line in enumerate(f, 1):
-            if line.strip():
-                if seen == row:
-                    return lineno
-                seen += 1
+    for lineno, line in enumerate(p.text(errors="replace").splitlines(), 1):
+        if line.strip():
+            if seen == row:
+                return lineno
+            seen += 1
     return row + 2  # pragma: no cover - the row exists
 
 
-def _with_line(message: str, p: Path, kind: str) -> str:
+def _with_line(message: str, p: _Source, kind: str) -> str:
     """TraceTable's 'at frame i' becomes the file's line."""
     import re
 

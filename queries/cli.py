@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from framelogic.logic.printer import to_text
 from framelogic.logic.trace import TraceTable, as_trace, atomic_write_text
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("framelogic")
 
 
 def _version() -> str:
@@ -72,45 +74,68 @@ def _label(name: str) -> str:
     return ("!" if neg else "") + text
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    if args.formula.endswith(".tl"):
-        return _check_query_file(args)
-    text, source = _read_formula(args.formula)
-    spec = parse_spec(text, source=source)
-    f = spec.formula
-    assume = [parse_spec(a, source="--assume").formula for a in args.assume]
-    out = sys.stdout
-    print(f"parse:      ok", file=out)
-    print(f"formula:    {spec}", file=out)
-    print(f"words:      {to_text(f, 'words')}", file=out)
-    print(f"nnf:        {to_text(nnf(f))}", file=out)
-    props = atoms(f)
-    print(f"atoms:      {', '.join(_label(a.name) for a in props) or '(none)'}", file=out)
-    print(f"size:       {size(f)} nodes, depth {depth(f)}", file=out)
-    if spec.query:
-        print("threshold:  none (P=? returns probabilities)", file=out)
-    elif spec.comparison:
-        print(f"threshold:  P {spec.comparison} {spec.threshold:g}", file=out)
-    if has_time_bounds(f):
-        if args.fps is None:
-            print("time bounds: present; pass --fps to analyse them in frames", file=out)
-            return EXIT_OK
-        f = resolve_time(f, args.fps)
-        assume = [resolve_time(a, args.fps) for a in assume]
-        print(f"at {args.fps:g} fps: {to_text(f)}", file=out)
-    an = _analysis(args)
-    print(f"automaton:  {_dfa_size(f)}", file=out)
-    witness = an.satisfiable(f, assume=assume)
-    if witness is None:
-        print(f"satisfiable: NO — {_scope(args, 'no')} satisfies it (unsatisfiable query)", file=out)
+def _emit(args: argparse.Namespace, text: str) -> None:
+    """Write a command's output: to ``--out`` (atomically) when given, else stdout."""
+    out = getattr(args, "out", None)
+    if out and getattr(args, "command", None) in ("eval", "search"):
+        atomic_write_text(out, text)
     else:
-        print(f"satisfiable: yes, e.g. ({_frames(len(witness))})\n{_fmt_trace(witness)}", file=out)
-        counter = an.valid(f, assume=assume)
-        if counter is None:
-            print(f"valid:      YES — {_scope(args, 'every')} satisfies it (vacuous query)", file=out)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, indent=1, allow_nan=False, default=_jsonable) + "\n"
+
+
+def _jsonable(x: object) -> object:
+    if isinstance(x, (np.floating, np.integer, np.bool_)):
+        return x.item()
+    if isinstance(x, float):
+        return None  # NaN / inf
+    raise TypeError(f"not serializable: {x!r}")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from framelogic.queries.checking import check_formula, check_query_file
+
+    if args.formula.endswith(".tl"):
+        result = check_query_file(args.formula, fps=args.fps, max_len=args.max_len)
+        text = _format_file_check(result, args.max_len)
+    else:
+        formula, source = _read_formula(args.formula)
+        result = check_formula(formula, source=source, fps=args.fps, assume=args.assume, max_len=args.max_len)
+        text = _format_formula_check(result, args.max_len)
+    _emit(args, _json(result.to_dict()) if args.format == "json" else text)
+    return EXIT_OK if result.ok else EXIT_FOUND
+
+
+def _format_formula_check(c, max_len: int | None) -> str:  # type: ignore[no-untyped-def]
+    f = c.spec.formula
+    lines = [
+        "parse:      ok", f"formula:    {c.spec}", f"words:      {to_text(f, 'words')}", f"nnf:        {to_text(nnf(f))}",
+        f"atoms:      {', '.join(_label(a.name) for a in atoms(f)) or '(none)'}", f"size:       {size(f)} nodes, depth {depth(f)}",
+    ]  # fmt: skip
+    if c.spec.query:
+        lines.append("threshold:  none (P=? returns probabilities)")
+    elif c.spec.comparison:
+        lines.append(f"threshold:  P {c.spec.comparison} {c.spec.threshold:g}")
+    if c.analysis is None:
+        lines.append("time bounds: present; pass --fps to analyse them in frames")
+        return "\n".join(lines) + "\n"
+    if has_time_bounds(f):
+        lines.append(f"at {c.fps:g} fps: {to_text(c.resolved)}")
+    a = c.analysis
+    lines.append(f"automaton:  {a.automaton}")
+    if not a.satisfiable:
+        lines.append(f"satisfiable: NO — {_scope(max_len, 'no')} satisfies it (unsatisfiable query)")
+    else:
+        lines.append(f"satisfiable: yes, e.g. ({_frames(len(a.witness))})\n{_fmt_trace(a.witness)}")
+        if a.vacuous:
+            lines.append(f"valid:      YES — {_scope(max_len, 'every')} satisfies it (vacuous query)")
         else:
-            print(f"valid:      no, fails on ({_frames(len(counter))})\n{_fmt_trace(counter)}", file=out)
-    return EXIT_OK
+            lines.append(f"valid:      no, fails on ({_frames(len(a.counterexample))})\n{_fmt_trace(a.counterexample)}")
+    return "\n".join(lines) + "\n"
 
 
 def _describe_prop(p) -> str:  # type: ignore[no-untyped-def]
@@ -129,27 +154,19 @@ def _describe_prop(p) -> str:  # type: ignore[no-untyped-def]
     return text + ("   (inline prompt)" if p.inline else "")
 
 
-def _check_query_file(args: argparse.Namespace) -> int:
-    from framelogic.queries.queryfile import load_query_file
-
-    qf = load_query_file(args.formula)
-    fps = args.fps if args.fps is not None else qf.settings.get("fps")
-    out = sys.stdout
-    print(f"file:       {qf.path} (ok)", file=out)
+def _format_file_check(c, max_len: int | None) -> str:  # type: ignore[no-untyped-def]
+    qf = c.file
+    lines = [f"file:       {qf.path} (ok)"]
     if qf.settings:
-        print("settings:   " + " ".join(f"{k}={v}" for k, v in qf.settings.items()), file=out)
-    print(f"propositions ({len(qf.props)}):", file=out)
+        lines.append("settings:   " + " ".join(f"{k}={v}" for k, v in qf.settings.items()))
+    lines.append(f"propositions ({len(qf.props)}):")
     width = max((len(_label(n)) for n in qf.props), default=0)
-    for name, p in qf.props.items():
-        print(f"  {_label(name).ljust(width)}  {_describe_prop(p)}", file=out)
-    assume = [resolve_time(a, fps) for a in qf.assumptions]
+    lines += [f"  {_label(name).ljust(width)}  {_describe_prop(p)}" for name, p in qf.props.items()]
     if qf.assumptions:
-        print(f"assumptions ({len(qf.assumptions)}):", file=out)
-        for a in qf.assumptions:
-            print(f"  {to_text(a)}", file=out)
-    print(f"queries ({len(qf.queries)}):", file=out)
-    resolved = {}
-    for q in qf.queries:
+        lines.append(f"assumptions ({len(qf.assumptions)}):")
+        lines += [f"  {to_text(a)}" for a in qf.assumptions]
+    lines.append(f"queries ({len(c.queries)}):")
+    for q in c.queries:
         extra = []
         if q.spec.comparison:
             extra.append(f"P{q.spec.comparison}{q.spec.threshold:g}")
@@ -159,45 +176,50 @@ def _check_query_file(args: argparse.Namespace) -> int:
             extra.append(f"threshold {q.threshold:g}")
         if q.mode:
             extra.append(f"mode {q.mode}")
-        print(f"  {q.name}: {to_text(q.formula)}" + (f"   [{', '.join(extra)}]" if extra else ""), file=out)
-        if has_time_bounds(q.formula) and fps is None:
-            print("      time bounds: give 'set fps' or --fps to analyse", file=out)
+        lines.append(f"  {q.name}: {to_text(q.spec.formula)}" + (f"   [{', '.join(extra)}]" if extra else ""))
+        a = q.analysis
+        if a is None:
+            lines.append("      time bounds: give 'set fps' or --fps to analyse")
             continue
-        f = resolve_time(q.formula, fps)
-        resolved[q.name] = f
-        an = _analysis(args)
-        print(f"      automaton: {_dfa_size(f)}", file=out)
-        witness = an.satisfiable(f, assume=assume)
-        if witness is None:
-            print(f"      UNSATISFIABLE: {_scope(args, 'no')} matches it", file=out)
-        elif an.valid(f, assume=assume) is None:
-            print(f"      VACUOUS: {_scope(args, 'every')} matches it", file=out)
+        lines.append(f"      automaton: {a.automaton}")
+        if not a.satisfiable:
+            lines.append(f"      UNSATISFIABLE: {_scope(max_len, 'no')} matches it")
+        elif a.vacuous:
+            lines.append(f"      VACUOUS: {_scope(max_len, 'every')} matches it")
         else:
-            print(f"      satisfiable, not vacuous; e.g. ({_frames(len(witness))})\n{_fmt_trace(witness, 8)}", file=out)
-    names = list(resolved)
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
-            if _analysis(args).equivalent(resolved[a], resolved[b], assume=assume) is None:
-                print(f"EQUIVALENT: {a} and {b} match the same traces ({_scope(args, 'all')})", file=out)
-    return EXIT_OK
+            lines.append(f"      satisfiable, not vacuous; e.g. ({_frames(len(a.witness))})\n{_fmt_trace(a.witness, 8)}")
+    for a, b in c.equivalent:
+        lines.append(f"EQUIVALENT: {a} and {b} match the same traces ({_scope(max_len, 'all')})")
+    return "\n".join(lines) + "\n"
+
+
+def _read_table_arg(args: argparse.Namespace, require: Sequence[str]) -> TraceTable:
+    """The table named on the command line (``-``: CSV on standard input), through the one table reader."""
+    from framelogic.logic.tables import read_table
+
+    if args.table == "-":
+        return read_table("<stdin>", data=sys.stdin.buffer.read(), columns=_columns(args), require=require, nan=args.nan or "error")
+    return read_table(args.table, columns=_columns(args), require=require, nan=args.nan or "error")
+
+
+def _columns(args: argparse.Namespace) -> dict[str, str]:
+    from framelogic.logic.tables import parse_columns
+
+    return parse_columns(args.columns)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    spec = parse_spec(args.formula, source="FORMULA")
-    table = as_trace(args.table, fps=args.fps)
     from framelogic.automata import evaluate
 
-    fps = args.fps if args.fps is not None else table.rate
+    spec = parse_spec(args.formula, source="FORMULA")
+    table = _read_table_arg(args, atom_names(spec.formula))
+    fps = table.rate if table.rate is not None else args.fps
     values = evaluate(spec.formula, table, fps=fps, engine=args.engine)
     rows = [
         {"frame": i, **({"time": table.time_of(i)} if table.time_of(i) is not None else {}), "value": float(v)}
         for i, v in enumerate(values)
     ]
-    text = _render_rows(rows, args.format, value_name="holds" if table.is_boolean else "probability")
-    if args.out:
-        atomic_write_text(args.out, text)
-    else:
-        sys.stdout.write(text)
+    _emit(args, _render_rows(rows, args.format, value_name="holds" if table.is_boolean else "probability"))
     return EXIT_OK
 
 
@@ -206,8 +228,11 @@ def _render_rows(rows: list[dict], fmt: str, *, value_name: str) -> str:
         return "1" if v == 1.0 else "0" if v == 0.0 else f"{v:.6g}"
 
     keys = [k for k in ("frame", "time") if rows and k in rows[0]]
+    records = [{**{k: r[k] for k in keys}, value_name: r["value"]} for r in rows]
     if fmt == "json":
-        return json.dumps([{**{k: r[k] for k in keys}, value_name: r["value"]} for r in rows], indent=1) + "\n"
+        return json.dumps(records, indent=1) + "\n"
+    if fmt == "jsonl":
+        return "".join(json.dumps(r) + "\n" for r in records)
     if fmt == "csv":
         lines = [",".join(keys + [value_name])]
         lines += [",".join([str(r["frame"])] + ([f"{r['time']:.6g}"] if "time" in keys else []) + [val(r["value"])]) for r in rows]
@@ -220,67 +245,47 @@ def _render_rows(rows: list[dict], fmt: str, *, value_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _load_query(arg: str):  # type: ignore[no-untyped-def]
-    from framelogic.queries.search import Query
-
-    if arg.endswith(".tl"):
-        return Query.from_file(arg)
-    text, source = _read_formula(arg)
-    if source is not None:
-        return Query.from_text(f"query {Path(source).stem}: {text}", source=source)
-    return Query.from_formula(text)
-
-
-def _sources(paths: Sequence[str]) -> list[str]:
-    from framelogic.queries.search import TABLE_SUFFIXES, find_videos
-
-    out: list[str] = []
-    for p in paths:
-        if Path(p).suffix.lower() in TABLE_SUFFIXES:
-            if not Path(p).is_file():
-                raise InputError(f"{p!r}: no such file")
-            out.append(p)
-        else:
-            out.extend(str(v) for v in find_videos([p]))
-    return out
-
-
-def _search_options(args: argparse.Namespace) -> dict:
-    return {
-        "fps": args.fps, "model": args.model, "threshold": args.threshold, "mode": args.mode,
-        "table": args.table, "cache_dir": args.cache_dir, "use_cache": not args.no_cache,
-        "device": args.device, "progress": not args.quiet and sys.stderr.isatty(),
-    }  # fmt: skip
+def _options(args: argparse.Namespace) -> dict:
+    """The options given on the command line (None: not given, so the query file's ``set`` applies)."""
+    names = ("fps", "stride", "model", "scorer", "table", "columns", "nan", "tolerance", "fill", "threshold", "mode",
+             "cache_dir", "device")  # fmt: skip
+    given = {n: getattr(args, n, None) for n in names}
+    given["use_cache"] = False if getattr(args, "no_cache", False) else None
+    given["allow_random_weights"] = True if getattr(args, "allow_random_weights", False) else None
+    given["keep_going"] = getattr(args, "keep_going", None)
+    given["progress"] = not args.quiet and sys.stderr.isatty()
+    return given
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     from framelogic.queries.results import Results, render
+    from framelogic.queries.search import load_query
 
-    query = _load_query(args.query_file)
-    if args.query:
-        query.selected(args.query)  # unknown names fail before any video is decoded
-    sources = _sources(args.sources)
-    options = _search_options(args)
-    found: list = []
+    query = load_query(args.query_file)
+    opts = query.options(**_options(args))
+    found, failures = [], []
     stream = args.out is None and args.format in ("table", "jsonl", "csv")
-    for k, source in enumerate(sources):
-        results = query.search(source, query=args.query, **options)
+    header_done = False
+    for k, (source, results) in enumerate(query.search_each(args.sources, query=args.query, options=opts)):
         found.extend(results)
-        if stream:
+        failures.extend(results.failures)
+        if stream and not results.failures:
             text = render(results, args.format)
-            if args.format == "csv" and k > 0:
+            if args.format == "csv" and header_done:
                 text = text.split("\n", 1)[1]  # one header for the whole stream
-            if args.format == "table" and len(sources) > 1:
+            header_done = True
+            if args.format == "table" and (len(args.sources) > 1 or k > 0 or Path(args.sources[0]).is_dir()):
                 text = f"== {source}\n{text}"
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        if not args.quiet:
-            print(f"{source}: {len(results)} match(es)", file=sys.stderr)
-    all_results = Results(found)
-    if args.out:
-        all_results.write(args.out, args.format)
-    elif not stream:
-        sys.stdout.write(render(all_results, args.format))
+            _emit(args, text)
+        if not results.failures:
+            log.info("%s: %d match(es)", source, len(results))
+    all_results = Results(found, failures)
+    if not stream:
+        _emit(args, render(all_results, args.format))
+    for f in failures:
+        log.error("%s: not searched: %s", f.video, f.error)
+    if failures:
+        return EXIT_USAGE
     if args.fail_on_match and len(all_results) > 0:
         return EXIT_FOUND
     if args.fail_on_empty and len(all_results) == 0:
@@ -289,164 +294,107 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    import time
+    from framelogic.queries.search import index, load_query
 
-    from framelogic.perception import embed_video
-    from framelogic.queries.search import find_videos
-
-    for video in find_videos(args.sources):
-        t = time.perf_counter()
-        emb = embed_video(
-            str(video), model=args.model or "framelogic-tiny", fps=args.fps, device=args.device,
-            cache_dir=args.cache_dir, progress=not args.quiet and sys.stderr.isatty(),
-        )  # fmt: skip
-        state = "already indexed" if emb.cached else f"indexed in {time.perf_counter() - t:.1f}s"
-        print(f"{video}: {len(emb.times)} frames at {emb.rate:g} fps, {state}")
+    sources = list(args.sources)
+    query = load_query(sources.pop(0)) if sources[0].endswith(".tl") else None
+    if not sources:
+        raise InputError("index: give the videos (or folders) to index after the query file")
+    given = _options(args)
+    done = []
+    for item in index(sources, query=query, **given):
+        done.append(item)
+        if args.format != "json":
+            state = "already indexed" if item.cached else f"indexed in {item.seconds:.1f}s"
+            print(f"{item.video}: {item.frames} frames at {item.rate:g} fps, {state}", flush=True)
+    if args.format == "json":
+        _emit(args, _json([d.to_dict() for d in done]))
     return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from framelogic.perception import thumbnails
-    from framelogic.queries.report import VideoSection, render_report
+    from framelogic.queries.report import build_report
+    from framelogic.queries.search import load_query
 
-    query = _load_query(args.query_file)
-    options = _search_options(args)
-    sections = []
-    for source in _sources(args.sources):
-        probs = query.probabilities(source, query=args.query, **options)
-        found = query.search_table(probs, query=args.query, video=source, **options)
-        thumbs = {}
-        if Path(source).suffix.lower() not in (".csv",):
-            rate = probs.rate or 1.0
-            wanted = sorted({i for m in found for i in (m.start, m.end)})
-            from framelogic.perception.sources import open_source
-
-            src_idx = open_source(source, fps=options["fps"]).indices
-            by_src = {int(src_idx[i]): i for i in wanted if i < len(src_idx)}
-            got = thumbnails(source, sorted(by_src))
-            thumbs = {by_src[j]: b for j, b in got.items()}
-            del rate
-        names = [q.name for q in query.selected(args.query)]
-        sections.append(VideoSection(
-            Path(source).name, probs, list(found), [(n, to_text(query.file.query(n).formula)) for n in names],
-            thumbs, {}, {n: atom_names(query.file.query(n).formula) for n in names},
-        ))  # fmt: skip
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"cannot create {str(out)!r}: {e.strerror}") from None
-    atomic_write_text(out / "index.html", render_report(sections, title=f"framelogic report: {args.query_file}"))
-    print(f"report: {out / 'index.html'}")
-    return EXIT_OK
+    query = load_query(args.query_file)
+    report = build_report(query, args.sources, names=args.query, **_options(args))
+    path = report.write(args.out)
+    for f in report.failures:
+        log.error("%s: not in the report: %s", f.video, f.error)
+    _emit(args, _json({**report.to_dict(), "path": str(path)}) if args.format == "json" else f"report: {path}\n")
+    return EXIT_USAGE if report.failures else EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from framelogic.queries.demo import main_demo
+    from dataclasses import asdict
 
-    return main_demo(args.out, args.query_file, args.quick)
+    from framelogic.queries.demo import SCENARIOS, run_demo, summary
+
+    scenarios = SCENARIOS[:3] if args.quick else SCENARIOS
+    echo = (lambda *a, **k: None) if args.format == "json" or args.quiet else print
+    scores = run_demo(args.out, query_file=args.query_file, scenarios=scenarios, echo=echo)
+    _emit(args, _json([asdict(s) for s in scores]) if args.format == "json" else "\n" + summary(scores) + "\n")
+    return EXIT_OK
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
-    from framelogic.automata import Monitor
+    from framelogic.queries.explain import csv_rows, monitor
+    from framelogic.queries.search import load_query
 
-    query = _load_query(args.query_file)
-    names = [q.name for q in query.selected(args.query)]
-    if len(names) != 1:
-        raise InputError(f"monitor follows one query; pick one with --query NAME (queries: {', '.join(names)})")
-    decl = query.file.query(names[0])
-    fps = args.fps or query.file.settings.get("fps")
-    if args.source == "-":
-        rows = _stdin_rows()
-    else:
-        probs = query.probabilities(args.source, query=names, **_search_options(args))
-        fps = probs.rate
-        rows = ({n: probs.values[i, j] for j, n in enumerate(probs.names)} | {"time": probs.time_of(i)} for i in range(len(probs)))
-    monitor = Monitor(decl.formula, fps=fps)
-    columns = {p.name: p.column for p in query.file.props_of(decl) if p.column is not None}
-    last = None
-    status = None
-    for row in rows:
-        for name, col in columns.items():  # column propositions read their table column
-            if name not in row and col in row:
-                row[name] = row[col]
-        status = monitor.step(row)
-        if status.verdict != last:
-            when = f" ({row['time']:.2f}s)" if row.get("time") is not None else ""
-            print(f"frame {status.frame}{when}: {status.verdict.value} (P={status.probability:.3f})", flush=True)
-            last = status.verdict
-    if status is None:
-        raise InputError("no frames arrived")
-    return EXIT_OK
-
-
-def _stdin_rows():  # type: ignore[no-untyped-def]
-    import csv
-
-    reader = csv.reader(sys.stdin)
-    header = None
-    for lineno, row in enumerate(reader, 1):
-        if not row or not any(c.strip() for c in row):
-            continue
-        if header is None:
-            header = [h.strip() for h in row]
-            continue
-        if len(row) != len(header):
-            raise InputError(f"<stdin>:{lineno}: row has {len(row)} values, header has {len(header)}")
-        try:
-            values = {h: float(v) for h, v in zip(header, row)}
-        except ValueError:
-            raise InputError(f"<stdin>:{lineno}: a value is not a number: {row}") from None
-        if "time" not in values:
-            values["time"] = None
-        yield values
+    query = load_query(args.query_file)
+    name = args.query[0] if args.query and len(args.query) == 1 else None
+    if args.query and len(args.query) > 1:
+        raise InputError(f"monitor follows one query; got --query {' '.join(args.query)}")
+    source = csv_rows(sys.stdin) if args.source == "-" else args.source
+    violated = False
+    for change in monitor(query, source, name=name, **_options(args)):
+        violated = violated or change.verdict == "violated"
+        if args.format in ("json", "jsonl"):
+            line = json.dumps(change.to_dict()) + "\n"
+        else:
+            when = f" ({change.time:.2f}s)" if change.time is not None else ""
+            line = f"frame {change.frame}{when}: {change.verdict} (P={change.probability:.3f})\n"
+        _emit(args, line)
+    return EXIT_FOUND if violated else EXIT_OK
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from framelogic.automata import compile, evaluate
+    from framelogic.queries.explain import explain
+    from framelogic.queries.search import load_query
 
-    query = _load_query(args.query_file)
-    decl = query.file.query(args.query)
-    options = _search_options(args)
-    probs = query.probabilities(args.source, query=[decl.name], **options)
-    found = query.search_table(probs, query=[decl.name], video=args.source, **options)
-    f = resolve_time(decl.formula, probs.rate)
-    sig = evaluate(f, probs)
-    print(f"query {decl.name}: {to_text(decl.formula)}")
-    if not found:
-        top = np.argsort(-sig)[:3]
-        print("no event: P(query holds) stays below the threshold everywhere; highest at "
-              + ", ".join(f"frame {i} ({probs.time_of(int(i)) or 0:.2f}s) P={sig[i]:.3f}" for i in top))  # fmt: skip
-        return EXIT_OK
-    k = args.event
-    if not 0 <= k < len(found):
-        raise InputError(f"--event {k}: there are {len(found)} events (0..{len(found) - 1})")
-    m = found[k]
-    print(f"event {k}: frames {m.start}-{m.end}" + (f" ({m.start_time:.2f}-{m.end_time:.2f}s)" if m.start_time is not None else "")
-          + f", P={m.probability:.3f}")  # fmt: skip
-    dfa = compile(f)
-    names = dfa.atoms
-    lo, hi = max(0, m.start - args.context), min(len(probs) - 1, m.end + args.context)
-    print(f"automaton: {dfa.n_states} states; its run from the event's first frame {m.start} "
-          "(propositions read as true at p >= 0.5); transitions show the guard that fired")  # fmt: skip
-    head = "  frame    time  " + "  ".join(f"{n[:12]:>12}" for n in names) + "   P(holds)  state"
-    print(head)
-    q = dfa.initial
-    cols = [probs.column(n) for n in names]
-    for i in range(lo, hi + 1):
-        letter = sum(1 << j for j, c in enumerate(cols) if c[i] >= 0.5)
-        if i < m.start:
-            mark = ""
-        else:
-            nq = int(dfa.delta[q, letter])
-            verdict = "accepting" if dfa.accepting[nq] else "rejecting"
-            mark = f"{q}->{nq} {verdict}" + (f"  on {to_text(dfa.guard(q, nq))}" if nq != q else "")
-            q = nq
-        inside = ">" if m.start <= i <= m.end else " "
-        t = probs.time_of(i)
-        print(f"{inside} {i:5d} {('' if t is None else f'{t:7.2f}')}  " + "  ".join(f"{c[i]:12.3f}" for c in cols)
-              + f"   {sig[i]:8.3f}  {mark}")  # fmt: skip
+    query = load_query(args.query_file)
+    e = explain(query, args.source, name=args.query, event=args.event, context=args.context, **_options(args))
+    _emit(args, _json(e.to_dict()) if args.format == "json" else _format_explanation(e))
     return EXIT_OK
+
+
+def _format_explanation(e) -> str:  # type: ignore[no-untyped-def]
+    thr = "P=? (no threshold)" if e.threshold is None else f"threshold {e.threshold:.3g}"
+    neg = " (P<= / P<: events are where the negation holds)" if e.negated else ""
+    lines = [f"query {e.query}: {e.formula}   [{thr}, mode {e.mode}]{neg}"]
+    if e.event is None:
+        lines.append("no event: P(query holds) stays below the threshold everywhere; highest at "
+                     + ", ".join(f"frame {i} P={p:.3f}" for i, p in e.best))  # fmt: skip
+        return "\n".join(lines) + "\n"
+    m = e.event
+    secs = f" ({m.start_time:.2f}-{m.end_time:.2f}s)" if m.start_time is not None else ""
+    lines.append(f"event {e.index} of {e.events}: frames {m.start}-{m.end}{secs}, P={m.probability:.3f}")
+    reads = ", ".join(f"{_label(n)} >= {t:.3g}" for n, t in e.prop_thresholds.items())
+    decided = "open at the end of the video" if e.decided_at is None else f"decided at frame {e.decided_at}"
+    lines.append(f"automaton: {e.states} states; its run over the frames from {m.start}, propositions read as true "
+                 f"when {reads or '(none)'}; * marks the deciding frames; {decided}")  # fmt: skip
+    names = list(e.prop_thresholds)
+    lines.append("  frame    time  " + "  ".join(f"{n[:12]:>12}" for n in names) + "   P(holds from here)  run")
+    for s in e.steps:
+        inside = ">" if s.in_event else " "
+        mark = "*" if s.deciding else " "
+        t = "" if s.time is None else f"{s.time:7.2f}"
+        run = "" if s.state is None else f"state {s.state} {'accepting' if s.accepting else 'rejecting'}"
+        if s.guard:
+            run += f"  on {s.guard}"
+        cells = "  ".join(f"{s.probabilities[n]:11.3f}{'+' if s.letter[n] else '-'}" for n in names)
+        lines.append(f"{inside}{mark}{s.frame:5d} {t:>7}  {cells}   {s.holds:18.3f}  {run}")
+    return "\n".join(lines) + "\n"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -460,9 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser(
         "check",
         help="parse a formula, print its normal forms and whether it is satisfiable or vacuous",
-        description="Parse FORMULA (or the file it names), print it normalized and check "
-        "satisfiability and validity over traces of up to --max-len frames. "
-        "Example: framelogic check 'P>=0.80 [ (\"car\" & \"truck\") U \"bus\" ]'",
+        description="Parse FORMULA (or the file it names, or every query of a .tl file), print it "
+        "normalized and check satisfiability and validity: exactly, for every trace length, or over traces "
+        "of up to --max-len frames. Exits 1 when a query is unsatisfiable (matches nothing) or vacuous "
+        "(matches everything). Example: framelogic check 'P>=0.80 [ (\"car\" & \"truck\") U \"bus\" ]'",
     )
     c.add_argument("formula", metavar="FORMULA_OR_FILE")
     c.add_argument(
@@ -471,20 +420,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--fps", type=_positive_float, help="sampling rate, to turn time bounds (2s) into frames")
     c.add_argument("--assume", action="append", default=[], metavar="FORMULA", help="domain assumption, e.g. 'G !(red & green)' (repeatable)")
+    _add_common(c, ["text", "json"])
     c.set_defaults(run=cmd_check)
 
     e = sub.add_parser(
         "eval",
-        help="evaluate a formula at every frame of a trace CSV",
-        description="Print, for every frame of TABLE.csv, whether FORMULA holds from that frame "
+        help="evaluate a formula at every frame of a trace table",
+        description="Print, for every frame of TABLE, whether FORMULA holds from that frame "
         "(with probabilities in the table: the exact probability that it does). "
-        "TABLE.csv has a header of proposition names (and optionally 'time' in seconds) and one "
-        "row per frame. Example: framelogic eval 'a U b' trace.csv",
+        "TABLE is a CSV, Parquet, Feather/Arrow or NumPy file (or - for CSV on standard input) with "
+        "one column per proposition (text columns the formula does not use are ignored), an optional "
+        "'time' column in seconds or timestamps, and one row per frame. "
+        "Example: framelogic eval 'a U b' trace.csv",
     )
     e.add_argument("formula", metavar="FORMULA")
-    e.add_argument("table", metavar="TABLE.csv")
-    e.add_argument("--fps", type=_positive_float, help="sampling rate for time bounds (default: from the time column)")
-    e.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    e.add_argument("table", metavar="TABLE")
+    e.add_argument("--fps", type=_positive_float, help="sampling rate for time bounds when the table has no time column")
+    _add_table_options(e)
+    _add_common(e, ["table", "json", "jsonl", "csv"])
     e.add_argument("--out", metavar="FILE", help="write the result to FILE (atomically) instead of stdout")
     e.add_argument(
         "--engine", choices=["exact", "reference"], default="exact",
@@ -497,52 +450,64 @@ def build_parser() -> argparse.ArgumentParser:
         help="find the events of a query file's queries in videos or probability tables",
         description="Score the frames of every video for the propositions the queries use, run "
         "the queries and print their events. Folders are searched recursively for videos; "
-        "CSV tables of per-frame probabilities are used as they are. "
+        "tables of per-frame probabilities (CSV, Parquet, Feather, NumPy) are used as they are. "
+        "A file that cannot be read is reported and the others are still searched (--no-keep-going "
+        "stops at it); the exit code is then 2. "
         "Example: framelogic search examples/queries/driving.tl drive.mp4 --format json",
     )
-    s.add_argument("query_file", metavar="Q.tl", help="a .tl query file, or a formula")
+    s.add_argument("query_file", metavar="Q.tl", help="a .tl query file, a formula file, or a formula")
     s.add_argument("sources", metavar="VIDEO_OR_DIR", nargs="+")
     s.add_argument("--query", action="append", metavar="NAME", help="run only this query (repeatable)")
-    s.add_argument("--format", choices=["table", "json", "jsonl", "csv"], default="table")
     s.add_argument("--out", metavar="FILE", help="write all results to FILE (atomically)")
     _add_video_options(s)
-    s.add_argument("--threshold", type=_probability, help="probability threshold for every query")
-    s.add_argument("--mode", help="match mode for every query")
+    _add_match_options(s)
+    s.add_argument("--keep-going", action=argparse.BooleanOptionalAction, default=None,
+                   help="report a file that cannot be searched and go on with the others (default: on)")
+    _add_common(s, ["table", "json", "jsonl", "csv"])
     s.add_argument("--fail-on-match", action="store_true", help="exit 1 if any event is found")
     s.add_argument("--fail-on-empty", action="store_true", help="exit 1 if no event is found")
     s.set_defaults(run=cmd_search)
 
     x = sub.add_parser("index", help="precompute and cache the embeddings of videos",
                        description="Embed every video once (resumable: cached videos are skipped), so later "
-                       "searches cost a text encoding and a matrix product. Example: framelogic index videos/ --fps 5")  # fmt: skip
-    x.add_argument("sources", metavar="VIDEO_OR_DIR", nargs="+")
+                       "searches cost a text encoding and a matrix product. Give the query file first to sample "
+                       "the videos as its searches will (its 'set fps' and 'set model'); otherwise give the same "
+                       "--fps/--model as the searches. Example: framelogic index examples/queries/driving.tl videos/")  # fmt: skip
+    x.add_argument("sources", metavar="[Q.tl] VIDEO_OR_DIR", nargs="+")
     _add_video_options(x)
+    _add_common(x, ["text", "json"])
     x.set_defaults(run=cmd_index)
 
     r = sub.add_parser("report", help="write a static HTML report with timelines and thumbnails",
                        description="Example: framelogic report examples/queries/driving.tl drive.mp4 --out report/")  # fmt: skip
     r.add_argument("query_file", metavar="Q.tl")
-    r.add_argument("sources", metavar="VIDEO", nargs="+")
-    r.add_argument("--out", metavar="DIR", required=True)
+    r.add_argument("sources", metavar="VIDEO_OR_DIR", nargs="+")
+    r.add_argument("--out", metavar="DIR_OR_HTML", required=True, help="a folder (gets index.html) or an .html file")
     r.add_argument("--query", action="append", metavar="NAME")
     _add_video_options(r)
-    r.add_argument("--threshold", type=_probability)
-    r.add_argument("--mode")
+    _add_match_options(r)
+    r.add_argument("--keep-going", action=argparse.BooleanOptionalAction, default=None,
+                   help="leave out a file that cannot be read and go on (default: on)")
+    _add_common(r, ["text", "json"])
     r.set_defaults(run=cmd_report)
 
     m = sub.add_parser("monitor", help="streaming verdicts frame by frame",
-                       description="Follow one query over a video, or over a probability CSV arriving on "
-                       "standard input (SOURCE = -), printing the verdict whenever it changes. "
+                       description="Follow one query over a video or table, or over a probability CSV arriving on "
+                       "standard input (SOURCE = -), printing the verdict whenever it changes. Exits 1 when "
+                       "the verdict became 'violated'. "
                        "Example: my_detector | framelogic monitor rules.tl - --query no_yield")  # fmt: skip
     m.add_argument("query_file", metavar="Q.tl")
     m.add_argument("source", metavar="SOURCE")
     m.add_argument("--query", action="append", metavar="NAME")
     _add_video_options(m)
+    _add_common(m, ["text", "jsonl"])
     m.set_defaults(run=cmd_monitor, threshold=None, mode=None)
 
     e2 = sub.add_parser("explain", help="why an event matched (or why none did)",
-                        description="Show the automaton path through an event, the frames that decided each "
-                        "transition and the propositions' probabilities around it. "
+                        description="Show the automaton's run from an event's first frame until its verdict "
+                        "is decided: each frame's propositions read at the query's threshold (or the "
+                        "proposition's own), the frames that moved the automaton, and P(query holds from "
+                        "each frame). "
                         "Example: framelogic explain examples/queries/driving.tl drive.mp4 --query ran_red_light")  # fmt: skip
     e2.add_argument("query_file", metavar="Q.tl")
     e2.add_argument("source", metavar="VIDEO")
@@ -550,7 +515,9 @@ def build_parser() -> argparse.ArgumentParser:
     e2.add_argument("--event", type=int, default=0, metavar="K")
     e2.add_argument("--context", type=int, default=3, metavar="FRAMES", help="frames shown around the event")
     _add_video_options(e2)
-    e2.set_defaults(run=cmd_explain, threshold=None, mode=None)
+    _add_match_options(e2)
+    _add_common(e2, ["text", "json"])
+    e2.set_defaults(run=cmd_explain)
 
     d = sub.add_parser("demo", help="render scenario videos, run the example queries, compare with the truth",
                        description="Fully offline: renders driving scenarios, searches them with the example "
@@ -559,18 +526,45 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="framelogic-demo", metavar="DIR")
     d.add_argument("--query-file", metavar="Q.tl", help="default: examples/queries/driving.tl")
     d.add_argument("--quick", action="store_true", help="three scenarios instead of six")
+    _add_common(d, ["text", "json"])
     d.set_defaults(run=cmd_demo)
     return p
 
 
+def _add_common(s: argparse.ArgumentParser, formats: Sequence[str]) -> None:
+    s.add_argument("--format", choices=list(formats), default=formats[0], help=f"output format (default: {formats[0]})")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summaries on stderr (errors still)")
+
+
+def _add_table_options(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--columns", action="append", metavar="NAME=COLUMN",
+                   help="read proposition NAME from table column COLUMN, e.g. ped=pedestrian_prob (repeatable, or comma-separated)")
+    s.add_argument("--nan", choices=["error", "zero", "drop"], default=None,
+                   help="missing values (empty cells, NaN) in a table: an error (default), probability 0, or drop the row")
+
+
+def _add_match_options(s: argparse.ArgumentParser) -> None:
+    from framelogic.automata.localize import MODES
+
+    s.add_argument("--threshold", type=_probability, help="probability threshold for every query (overrides the file)")
+    s.add_argument("--mode", choices=list(MODES), help="match mode for every query (overrides the file)")
+
+
 def _add_video_options(s: argparse.ArgumentParser) -> None:
-    s.add_argument("--fps", type=_positive_float, help="sample the video at this rate (default: every frame)")
-    s.add_argument("--model", metavar="SPEC", help="open_clip model spec (default: the query file's, else framelogic-tiny)")
-    s.add_argument("--table", metavar="CSV", help="probability table for 'column' propositions")
+    s.add_argument("--fps", type=_positive_float, help="sample the video at this rate (default: the query file's 'set fps', else every frame)")
+    s.add_argument("--stride", type=_positive_int, help="or take every n-th frame")
+    s.add_argument("--model", metavar="SPEC", help="open_clip model spec such as ViT-B-32:laion2b_s34b_b79k (default: the query file's, else framelogic-tiny)")
+    s.add_argument("--allow-random-weights", action="store_true", help="accept an architecture named without pretrained weights")
+    s.add_argument("--scorer", choices=["clip", "table"], help="table: read every proposition from the table instead of scoring frames")
+    s.add_argument("--table", metavar="TABLE", help="probability / telemetry table for 'column' propositions (default: VIDEO.csv beside the video)")
+    _add_table_options(s)
+    s.add_argument("--tolerance", type=float, metavar="SECONDS",
+                   help="how far a table row may be from a frame to stand for it (default: half the table's row spacing)")
+    s.add_argument("--fill", type=_probability, metavar="P",
+                   help="probability of frames the table does not cover (default: an error; never extrapolated)")
     s.add_argument("--cache-dir", metavar="DIR", help="embedding cache (default: $FRAMELOGIC_CACHE or ~/.cache/framelogic)")
     s.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
     s.add_argument("--device", help="cuda, cpu, mps (default: the best available)")
-    s.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
 
 
 def _probability(s: str) -> float:
@@ -603,12 +597,38 @@ def _positive_float(s: str) -> float:
     return v
 
 
+def _scope(max_len: int | None, quantifier: str) -> str:
+    """"no trace", "every trace", "all traces" — limited to --max-len frames if given."""
+    phrase = {"no": "no trace", "every": "every trace", "all": "all traces"}[quantifier]
+    return phrase if max_len is None else f"{phrase} of up to {max_len} frames"
+
+
+def _frames(n: int) -> str:
+    return f"{n} frame" if n == 1 else f"{n} frames"
+
+
+def _setup_logging(quiet: bool) -> None:
+    """Diagnostics go through the 'framelogic' logger to stderr (warnings and errors only with --quiet)."""
+    logger = logging.getLogger("framelogic")
+    if not any(getattr(h, "_framelogic_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._framelogic_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.propagate = False
+    for h in logger.handlers:
+        if getattr(h, "_framelogic_cli", False):
+            h.stream = sys.stderr  # the current stderr (tests capture it)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help()
         return EXIT_USAGE
+    _setup_logging(getattr(args, "quiet", False))
     try:
         return int(args.run(args))
     except FramelogicError as e:
@@ -623,48 +643,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-class _Bounded:
-    """The z3 bounded analysis with the exact analysis's signatures."""
-
-    def __init__(self, max_len: int) -> None:
-        self.max_len = max_len
-
-    def satisfiable(self, f, assume):  # type: ignore[no-untyped-def]
-        return bounded_analysis.satisfiable(f, max_len=self.max_len, assume=assume)
-
-    def valid(self, f, assume):  # type: ignore[no-untyped-def]
-        return bounded_analysis.valid(f, max_len=self.max_len, assume=assume)
-
-    def equivalent(self, f, g, assume):  # type: ignore[no-untyped-def]
-        return bounded_analysis.equivalent(f, g, max_len=self.max_len, assume=assume)
-
-
-def _analysis(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    if args.max_len is not None:
-        return _Bounded(args.max_len)
-    from framelogic.automata import analysis
-
-    return analysis
-
-
-def _scope(args: argparse.Namespace, quantifier: str) -> str:
-    """"no trace", "every trace", "all traces" — limited to --max-len frames if given."""
-    phrase = {"no": "no trace", "every": "every trace", "all": "all traces"}[quantifier]
-    return phrase if args.max_len is None else f"{phrase} of up to {args.max_len} frames"
-
-
-def _dfa_size(f) -> str:  # type: ignore[no-untyped-def]
-    from framelogic.automata import compile
-    from framelogic.logic.errors import FramelogicError
-
-    try:
-        d = compile(f)
-    except FramelogicError as e:
-        return f"not built ({e})"
-    return f"{d.n_states} states, {len(d.edges())} edges (minimal DFA)"
-
-
-def _frames(n: int) -> str:
-    return f"{n} frame" if n == 1 else f"{n} frames"

@@ -11,11 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from framelogic.logic.errors import InputError
-from framelogic.logic.passes import atom_names
-from framelogic.logic.printer import to_text
-from framelogic.logic.trace import TraceTable, atomic_write_text
+from framelogic.logic.trace import TraceTable
 
-from .report import VideoSection, render_report
+from .report import Report, VideoSection, build_section
 from .results import Match, Results
 from .search import Query
 
@@ -23,10 +21,12 @@ SCENARIOS = ("red_light_stop", "pedestrian_crossing", "red_light_violation", "fo
 
 
 def examples_dir() -> Path:
-    """The repository's ``examples/queries`` (the demo runs from a source checkout)."""
-    here = Path(__file__).resolve().parents[1] / "examples" / "queries"
-    if not here.is_dir():
-        raise InputError(f"{here}: the example queries are not here; run the demo from a framelogic source checkout")
+    """The example query files, packaged with framelogic (``examples/queries`` in a checkout links here)."""
+    from importlib import resources
+
+    here = Path(str(resources.files(__package__).joinpath("examples")))
+    if not (here / "driving.tl").is_file():
+        raise InputError(f"{here}: the example queries are missing from this installation; reinstall framelogic")
     return here
 
 
@@ -80,7 +80,6 @@ def run_demo(
     report: bool = True,
     echo=print,  # type: ignore[no-untyped-def]
 ) -> list[Score]:
-    from framelogic.perception import read_frames, thumbnails  # noqa: F401 - lazy heavy import
     from framelogic.perception.render import SCENARIOS as ALL
     from framelogic.perception.render import write_scenario
 
@@ -104,17 +103,10 @@ def run_demo(
                 continue
             echo(f"  {qd.name:24s} found {_spans(f):34s} truth {_spans(t):34s} F1 {s.f1:.2f}")
         if report:
-            frames = sorted({i for m in found for i in (m.start, m.end)})
-            source_idx = {i: int(round(probs.times[i] * fps)) for i in frames}
-            thumbs_src = thumbnails(str(video), sorted(set(source_idx.values())))
-            thumbs = {i: thumbs_src[j] for i, j in source_idx.items() if j in thumbs_src}
             gt = {qd.name: [(m.start, m.end) for m in truth.by_query(qd.name)] for qd in q.file.queries}
-            sections.append(VideoSection(
-                f"{name}.mp4", probs, list(found), [(qd.name, to_text(qd.formula)) for qd in q.file.queries],
-                thumbs, gt, {qd.name: atom_names(qd.formula) for qd in q.file.queries},
-            ))  # fmt: skip
+            sections.append(build_section(q, str(video), probs, found, ground_truth=gt))
     if report:
-        atomic_write_text(out / "report.html", render_report(sections, title="framelogic demo"))
+        Report("framelogic demo", tuple(sections)).write(out / "report.html")
         echo(f"\nreport: {out / 'report.html'}")
     return scores
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from framelogic.logic.trace import TraceTable
 
-from .results import Match
+from .results import Failure, Match
 
 _PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 
@@ -146,3 +149,113 @@ def render_report(sections: Sequence[VideoSection], *, title: str = "framelogic 
             out.append("</table>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------ building
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report: one section per video; :meth:`html` renders it, :meth:`write` saves it."""
+
+    title: str
+    sections: tuple[VideoSection, ...]
+    failures: tuple[Failure, ...] = ()
+
+    def html(self) -> str:
+        return render_report(self.sections, title=self.title)
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """Write the page (atomically) to ``path``; a folder gets ``index.html``."""
+        from framelogic.logic.errors import InputError
+        from framelogic.logic.trace import atomic_write_text
+
+        p = Path(path)
+        if p.suffix.lower() not in (".html", ".htm"):
+            try:
+                p.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise InputError(f"cannot create {str(p)!r}: {e.strerror}") from None
+            p = p / "index.html"
+        atomic_write_text(p, self.html())
+        return p
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "videos": [{"video": s.video, "frames": len(s.probabilities), "events": len(s.matches)} for s in self.sections],
+            "failures": [{"video": f.video, "error": f.error} for f in self.failures],
+        }
+
+
+def source_frames(source: Any, table: TraceTable) -> np.ndarray:
+    """The source frame index of every row of ``table`` (rows carry media times;
+    the source's native rate turns them back into frame numbers)."""
+    from framelogic.perception import open_source
+
+    if table.times is None:
+        raise ValueError("the table has no times")  # pragma: no cover - perception always gives times
+    native = open_source(source).native_fps
+    return np.rint(np.asarray(table.times) * native).astype(np.int64)
+
+
+def build_section(
+    query: Any,
+    source: Any,
+    probs: TraceTable,
+    found: Sequence[Match],
+    *,
+    names: Sequence[str] | None = None,
+    ground_truth: Mapping[str, Sequence[tuple[int, int]]] | None = None,
+    title: str | None = None,
+    thumbnails: bool = True,
+) -> VideoSection:
+    """One video's section: thumbnails of each event's first and last frame, read
+    at the source frames the table's rows came from."""
+    from framelogic.logic.printer import to_text
+    from framelogic.logic.passes import atom_names
+
+    decls = query.selected(names)
+    thumbs: dict[int, bytes] = {}
+    if thumbnails and isinstance(source, (str, os.PathLike)) and not _is_table_path(source) and probs.times is not None:
+        from framelogic.perception import thumbnails as grab
+
+        rows = sorted({i for m in found for i in (m.start, m.end)})
+        if rows:
+            src = source_frames(source, probs)
+            got = grab(source, sorted({int(src[i]) for i in rows}))
+            thumbs = {i: got[int(src[i])] for i in rows if int(src[i]) in got}
+    return VideoSection(
+        title or Path(str(source)).name, probs, list(found), [(q.name, to_text(q.formula)) for q in decls],
+        thumbs, dict(ground_truth or {}), {q.name: atom_names(q.formula) for q in decls},
+    )  # fmt: skip
+
+
+def _is_table_path(source: Any) -> bool:
+    from .search import is_table_path
+
+    return is_table_path(source)
+
+
+def build_report(
+    query: Any, sources: Any, *, names: Sequence[str] | None = None, options: Any = None, title: str | None = None, **given: Any
+) -> Report:
+    """Search ``sources`` (anything :func:`~framelogic.queries.search.expand_sources` takes) and build the report."""
+    from framelogic.logic.errors import FramelogicError
+
+    from .search import expand_sources
+
+    opts = query.options(options, **given)
+    listed = expand_sources(sources)
+    sections: list[VideoSection] = []
+    failures: list[Failure] = []
+    for source in listed:
+        try:
+            probs = query.probabilities(source, query=names, options=opts)
+            found = query.search_table(probs, query=names, video=str(source), options=opts)
+            sections.append(build_section(query, source, probs, found, names=names))
+        except FramelogicError as e:
+            if not (opts.keep_going and len(listed) > 1):
+                raise
+            failures.append(Failure(str(source), str(e)))
+    return Report(title or f"framelogic report: {query.file.path or 'query'}", tuple(sections), tuple(failures))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -289,20 +289,33 @@ class Query:
         sources and ``keep_going`` (the default) a file that cannot be read is
         reported in ``Results.failures`` and the others are still searched.
         """
+        found: list[Match] = []
+        failures: list[Failure] = []
+        for _, results in self.search_each(source, query=query, options=options, **given):
+            found.extend(results)
+            failures.extend(results.failures)
+        return Results(found, failures)
+
+    def search_each(
+        self, source: Any, *, query: str | Sequence[str] | None = None, options: SearchOptions | None = None, **given: Any
+    ) -> Iterator[tuple[str, Results]]:
+        """``(source name, its results)`` for each source, as each is searched (for streaming).
+
+        With several sources and ``keep_going``, a source that fails yields
+        empty results whose ``failures`` say why.
+        """
         opts = self.options(options, **given)
         self.selected(query)  # unknown names fail before any video is decoded
         sources = expand_sources(source)
-        found: list[Match] = []
-        failures: list[Failure] = []
         for src in sources:
             try:
-                found.extend(self.search_one(src, query=query, options=opts))
+                results = self.search_one(src, query=query, options=opts)
             except FramelogicError as e:
                 if not (opts.keep_going and len(sources) > 1):
                     raise
                 log.warning("%s: skipped: %s", _name(src), e)
-                failures.append(Failure(_name(src), str(e)))
-        return Results(found, failures)
+                results = Results((), [Failure(_name(src), str(e))])
+            yield _name(src), results
 
     def search_one(self, source: Any, *, query: str | Sequence[str] | None = None, options: SearchOptions | None = None) -> Results:
         """Matches in one source (a video, an image folder, an array, a table)."""
@@ -514,6 +527,38 @@ def _to_perception(p: PropDecl, default_contrast: str | None) -> Any:
     return perception.Proposition(
         p.name, prompts=p.prompts, contrast=contrast, templates=p.templates, calibration=p.calibration
     )
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """One video embedded into the cache by :func:`index`."""
+
+    video: str
+    frames: int  # sampled frames
+    rate: float  # effective sampling rate
+    cached: bool  # already indexed
+    seconds: float  # time spent
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"video": self.video, "frames": self.frames, "rate": self.rate, "cached": self.cached, "seconds": self.seconds}
+
+
+def index(source: Any, *, query: Query | None = None, options: SearchOptions | None = None, **given: Any) -> Iterator[Indexed]:
+    """Embed every video of ``source`` into the cache, sampled exactly as a search with
+    the same options (and ``query``'s ``set fps`` / ``set model``) samples it, so the
+    search then reads the cache instead of encoding again."""
+    import time
+
+    from framelogic import perception
+
+    opts = (query or Query.from_formula("true")).options(options, **given)
+    for video in expand_sources(source):
+        start = time.perf_counter()
+        emb = perception.embed_video(
+            video, model=opts.model, fps=opts.fps, stride=opts.stride, device=opts.device, cache_dir=opts.cache_dir,
+            progress=opts.progress, allow_random_weights=opts.allow_random_weights,
+        )  # fmt: skip
+        yield Indexed(str(video), len(emb.times), float(emb.rate), bool(emb.cached), time.perf_counter() - start)
 
 
 def search(query: str | A.Formula | Query | os.PathLike[str], source: Any, **options: Any) -> Results:

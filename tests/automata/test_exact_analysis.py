@@ -28,10 +28,11 @@ def test_exact_and_bounded_satisfiability_agree(f):
 @given(formulas(ATOMS, max_depth=3, max_bound=2), formulas(ATOMS, max_depth=3, max_bound=2))
 def test_exact_equivalence_counterexamples(f, g):
     c = exact.equivalent(f, g)
-    if c is None:
+    assert bool(c) == (c.counterexample is None)
+    if c:
         assert bounded.equivalent(f, g, max_len=5) is None
     else:
-        assert satisfaction(f, c)[0] != satisfaction(g, c)[0]
+        assert satisfaction(f, c.counterexample)[0] != satisfaction(g, c.counterexample)[0]
 
 
 def test_beyond_any_fixed_bound():
@@ -46,8 +47,20 @@ def test_invariant_assumptions_prune_letters_with_z3():
     assert exact.satisfiable("F (red & green)", assume=[mutex]) is None
     w = exact.satisfiable("F red & F green", assume=[mutex])
     assert w is not None and not np.any((w.column("red") == 1) & (w.column("green") == 1))
-    assert exact.valid("G !(red & green)", assume=[mutex]) is None
+    assert exact.valid("G !(red & green)", assume=[mutex])
     ok = exact.feasible_letters(("red", "green", "yellow"), [parse("!(red & green) & (yellow -> !red)")])
     assert ok.sum() == 5
     # temporal assumptions are conjoined
     assert exact.satisfiable("F a", assume=[parse("G !a")]) is None
+
+
+def test_answers_are_truthy_exactly_when_the_property_holds():
+    # regression (issue 10): these returned None when the property held, so bool() was inverted
+    import framelogic as fl
+
+    assert not fl.equivalent("a", "b") and fl.equivalent("G a", "!F !a")
+    assert fl.valid("a | !a") and not fl.valid("a")
+    assert fl.entails("G a", "F a") and not fl.entails("F a", "G a")
+    no = fl.entails("F a", "G a")
+    assert no.counterexample is not None and satisfaction(parse("F a & !G a"), no.counterexample)[0]
+    assert fl.valid("a | !a").counterexample is None

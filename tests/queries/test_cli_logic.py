@@ -27,14 +27,17 @@ def test_check_reports_normal_forms_atoms_and_satisfiability(capsys):
 
 
 def test_check_finds_unsatisfiable_and_vacuous_queries(capsys):
+    # exit 1: an unsatisfiable or vacuous query is a finding (issue 10)
     code, out, _ = run(capsys, "check", "F a & G !a")
-    assert code == 0 and "satisfiable: NO" in out and "automaton:  1 states" in out
+    assert code == 1 and "satisfiable: NO" in out and "automaton:  1 states" in out
     code, out, _ = run(capsys, "check", "F[30,30] a")
     assert "frames 0-29: !a\n    frame 30: a" in out  # exact: beyond any fixed bound
     code, out, _ = run(capsys, "check", "G a -> F a", "--max-len", "6")
-    assert "valid:      YES" in out and "6 frames" in out
+    assert code == 1 and "valid:      YES" in out and "6 frames" in out
     code, out, _ = run(capsys, "check", "F (red & green)", "--assume", "G !(red & green)")
-    assert "satisfiable: NO" in out
+    assert code == 1 and "satisfiable: NO" in out
+    code, out, _ = run(capsys, "check", "F red", "--assume", "G !(red & green)")
+    assert code == 0 and "satisfiable: yes" in out
 
 
 def test_check_reads_a_file_and_converts_time_bounds(tmp_path, capsys):
@@ -88,11 +91,13 @@ def test_eval_formats_and_out_file(trace_csv, tmp_path, capsys):
 
 def test_eval_bad_input(trace_csv, tmp_path, capsys):
     code, _, err = run(capsys, "eval", "a U c", str(trace_csv))
-    assert code == 2 and "missing propositions ['c']" in err
+    assert code == 2 and "no column for ['c']" in err
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,0\n1,x\n")
-    code, _, err = run(capsys, "eval", "a", str(bad))
-    assert code == 2 and f"{bad}:3:2: 'x' in column 'b' is not a number" in err
+    code, _, err = run(capsys, "eval", "b", str(bad))
+    assert code == 2 and f"{bad}:3: column 'b' holds text ('x')" in err
+    code, out, _ = run(capsys, "eval", "a", str(bad))  # a text column the formula does not use is ignored
+    assert code == 0 and out.split() == ["frame", "holds", "0", "1", "1", "1"]
     code, _, err = run(capsys, "eval", "a", str(trace_csv), "--out", str(tmp_path / "no" / "dir.csv"))
     assert code == 2 and "cannot write" in err
     assert not list((tmp_path).glob("**/.dir.csv*"))
@@ -130,7 +135,7 @@ def test_check_query_file_lists_props_queries_and_flags_problems(tmp_path, capsy
         'query nsvs: P>=0.8 [ "a car" U "a person" ]\n'
     )
     code, out, _ = run(capsys, "check", str(q))
-    assert code == 0
+    assert code == 1  # 'never' is unsatisfiable, 'trivial' vacuous
     assert "propositions (5):" in out and '"a car"' in out and "(inline prompt)" in out
     assert "assumptions (1):" in out and "G !(red & green)" in out
     assert re.search(r"never: F \(red & green\)\n.*automaton: .*\n      UNSATISFIABLE: no trace matches it", out)

@@ -1,0 +1,189 @@
+"""``framelogic check`` as library functions: typed answers about formulas and query files.
+
+:func:`check_formula` and :func:`check_query_file` parse, normalize and analyse
+(satisfiable? vacuous? equivalent to another query?) and return a
+:class:`FormulaCheck` / :class:`FileCheck`; the CLI only prints them.
+A check *passes* (``ok``) when every query is satisfiable and not vacuous.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from framelogic.logic import ast as A
+from framelogic.logic.errors import FramelogicError
+from framelogic.logic.grammar import Spec, parse_spec
+from framelogic.logic.passes import atoms, depth, has_time_bounds, nnf, resolve_time, size
+from framelogic.logic.printer import to_text
+from framelogic.logic.trace import TraceTable
+
+from .queryfile import PropDecl, QueryFile, load_query_file
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Satisfiability and validity of one formula (under the assumptions)."""
+
+    automaton: str  # "N states, M edges (minimal DFA)" or why it was not built
+    witness: TraceTable | None  # a shortest satisfying trace; None: unsatisfiable
+    counterexample: TraceTable | None  # a shortest violating trace; None: valid (vacuous)
+    max_len: int | None = None  # traces of up to this many frames only (bounded z3 search)
+
+    @property
+    def satisfiable(self) -> bool:
+        return self.witness is not None
+
+    @property
+    def vacuous(self) -> bool:
+        return self.satisfiable and self.counterexample is None
+
+    @property
+    def ok(self) -> bool:
+        return self.satisfiable and not self.vacuous
+
+
+@dataclass(frozen=True)
+class FormulaCheck:
+    source: str | None
+    spec: Spec
+    fps: float | None
+    resolved: A.Formula | None  # with time bounds in frames; None when they need an fps
+    analysis: Analysis | None
+
+    @property
+    def ok(self) -> bool:
+        return self.analysis is None or self.analysis.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        f = self.spec.formula
+        return {
+            "source": self.source, "formula": str(self.spec), "words": to_text(f, "words"),
+            "nnf": to_text(nnf(f)), "atoms": [a.name for a in atoms(f)], "size": size(f), "depth": depth(f),
+            "fps": self.fps, "frames": None if self.resolved is None else to_text(self.resolved),
+            **_analysis_dict(self.analysis), "ok": self.ok,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class QueryCheck:
+    name: str
+    spec: Spec
+    mode: str | None
+    threshold: float | None
+    analysis: Analysis | None  # None: time bounds and no fps
+
+    @property
+    def ok(self) -> bool:
+        return self.analysis is None or self.analysis.ok
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    file: QueryFile
+    fps: float | None
+    queries: tuple[QueryCheck, ...]
+    equivalent: tuple[tuple[str, str], ...] = field(default=())  # pairs of queries with one language
+
+    @property
+    def props(self) -> tuple[PropDecl, ...]:
+        return tuple(self.file.props.values())
+
+    @property
+    def ok(self) -> bool:
+        return all(q.ok for q in self.queries)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file.path, "settings": dict(self.file.settings), "fps": self.fps,
+            "propositions": [p.name for p in self.props],
+            "assumptions": [to_text(a) for a in self.file.assumptions],
+            "queries": [{"name": q.name, "formula": str(q.spec), "mode": q.mode, "threshold": q.threshold,
+                         **_analysis_dict(q.analysis), "ok": q.ok} for q in self.queries],
+            "equivalent": [list(p) for p in self.equivalent], "ok": self.ok,
+        }  # fmt: skip
+
+
+def _analysis_dict(a: Analysis | None) -> dict[str, Any]:
+    if a is None:
+        return {"analysed": False}
+    return {
+        "analysed": True, "automaton": a.automaton, "satisfiable": a.satisfiable, "vacuous": a.vacuous,
+        "witness": None if a.witness is None else _rows(a.witness),
+        "counterexample": None if a.counterexample is None else _rows(a.counterexample), "max_len": a.max_len,
+    }  # fmt: skip
+
+
+def _rows(t: TraceTable) -> list[dict[str, int]]:
+    return [{n: int(t.values[i, j]) for j, n in enumerate(t.names)} for i in range(len(t))]
+
+
+def analyse(f: A.Formula, assume: Sequence[A.Formula] = (), *, max_len: int | None = None) -> Analysis:
+    """Satisfiability and validity of ``f`` (time bounds already in frames): exact, or up to ``max_len`` frames."""
+    if max_len is None:
+        from framelogic.automata import analysis
+
+        witness = analysis.satisfiable(f, assume=assume)
+        counter = analysis.valid(f, assume=assume).counterexample if witness is not None else None
+    else:
+        from framelogic.logic import analysis as bounded
+
+        witness = bounded.satisfiable(f, max_len=max_len, assume=assume)
+        counter = bounded.valid(f, max_len=max_len, assume=assume) if witness is not None else None
+    return Analysis(dfa_size(f), witness, counter, max_len)
+
+
+def equivalent(f: A.Formula, g: A.Formula, assume: Sequence[A.Formula] = (), *, max_len: int | None = None) -> bool:
+    if max_len is None:
+        from framelogic.automata import analysis
+
+        return bool(analysis.equivalent(f, g, assume=assume))
+    from framelogic.logic import analysis as bounded
+
+    return bounded.equivalent(f, g, max_len=max_len, assume=assume) is None
+
+
+def dfa_size(f: A.Formula) -> str:
+    from framelogic.automata import compile
+
+    try:
+        d = compile(f)
+    except FramelogicError as e:
+        return f"not built ({e})"
+    return f"{d.n_states} states, {len(d.edges())} edges (minimal DFA)"
+
+
+def check_formula(
+    text: str, *, source: str | None = None, fps: float | None = None, assume: Sequence[str] = (), max_len: int | None = None
+) -> FormulaCheck:
+    """Parse and analyse one formula (``source`` names its file in errors)."""
+    spec = parse_spec(text, source=source)
+    assumptions = [parse_spec(a, source="--assume").formula for a in assume]
+    f = spec.formula
+    if has_time_bounds(f) and fps is None:
+        return FormulaCheck(source, spec, fps, None, None)
+    f = resolve_time(f, fps)
+    assumptions = [resolve_time(a, fps) for a in assumptions]
+    return FormulaCheck(source, spec, fps, f, analyse(f, assumptions, max_len=max_len))
+
+
+def check_query_file(path: str, *, fps: float | None = None, max_len: int | None = None) -> FileCheck:
+    """Analyse every query of a ``.tl`` file under its assumptions (``fps``: else the file's ``set fps``)."""
+    qf = load_query_file(path)
+    fps = fps if fps is not None else qf.settings.get("fps")  # type: ignore[assignment]
+    assume = [resolve_time(a, fps) for a in qf.assumptions]
+    checks: list[QueryCheck] = []
+    resolved: dict[str, A.Formula] = {}
+    for q in qf.queries:
+        analysis = None
+        if not (has_time_bounds(q.formula) and fps is None):
+            f = resolve_time(q.formula, fps)
+            resolved[q.name] = f
+            analysis = analyse(f, assume, max_len=max_len)
+        checks.append(QueryCheck(q.name, q.spec, q.mode, q.threshold, analysis))
+    names = list(resolved)
+    same = tuple(
+        (a, b) for i, a in enumerate(names) for b in names[i + 1 :] if equivalent(resolved[a], resolved[b], assume, max_len=max_len)
+    )
+    return FileCheck(qf, fps, tuple(checks), same)
