@@ -35,7 +35,9 @@ def _exact_reach(dfa: Automaton, max_len: int) -> np.ndarray:
     return reach
 
 
-def _walks(dfa: Automaton, atoms: Sequence[str], min_len: int, max_len: int, what: str) -> st.SearchStrategy[TraceTable]:
+def _walks(
+    dfa: Automaton, atoms: Sequence[str], min_len: int, max_len: int, what: str, fps: float | None = None
+) -> st.SearchStrategy[TraceTable]:
     if not 1 <= min_len <= max_len:
         raise InvalidValue(f"min_len={min_len!r}, max_len={max_len!r} must satisfy 1 <= min_len <= max_len")
     reach = _exact_reach(dfa, max_len)
@@ -60,7 +62,7 @@ def _walks(dfa: Automaton, atoms: Sequence[str], min_len: int, max_len: int, wha
             letters.append(s)
             q = int(dfa.delta[q, s])
         values = np.array([[(s >> j) & 1 for j in range(k)] for s in letters], dtype=np.float64).reshape(len(letters), k)
-        return TraceTable(tuple(atoms), values)
+        return TraceTable(tuple(atoms), values, None, fps)  # the rate the time bounds were read at
 
     return build()
 
@@ -73,7 +75,7 @@ def satisfying_traces(
     f = resolve_time(as_formula(formula), fps)
     body = A.conj(f, *[resolve_time(as_formula(a), fps) for a in assume])
     names = tuple(atoms) if atoms is not None else atom_names(body)
-    return _walks(compile(body, props=names), names, min_len, max_len, "satisfies " + to_text(f))
+    return _walks(compile(body, props=names), names, min_len, max_len, "satisfies " + to_text(f), fps)
 
 
 def violating_traces(
@@ -84,7 +86,7 @@ def violating_traces(
     f = resolve_time(as_formula(formula), fps)
     body = A.conj(A.neg(f), *[resolve_time(as_formula(a), fps) for a in assume])
     names = tuple(atoms) if atoms is not None else atom_names(f)
-    return _walks(compile(body, props=names), names, min_len, max_len, "violates " + to_text(f))
+    return _walks(compile(body, props=names), names, min_len, max_len, "violates " + to_text(f), fps)
 
 
 def explain(formula: A.Formula | str, trace: object, *, fps: float | None = None, context: int = 2) -> str:

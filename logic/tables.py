@@ -172,7 +172,7 @@ def _read_columns(p: _Source, kind: str, names: Sequence[str] | None) -> dict[st
 
             delim = "\t" if p.suffix.lower() == ".tsv" else ","
             table = csv.read_csv(
-                p.data_stream() if p.data is not None else p.path,
+                p.data_stream() if p.data is not None else str(p),
                 read_options=csv.ReadOptions(encoding="utf8"),
                 parse_options=csv.ParseOptions(delimiter=delim, ignore_empty_lines=True),
                 convert_options=csv.ConvertOptions(strings_can_be_null=True),
@@ -180,11 +180,11 @@ def _read_columns(p: _Source, kind: str, names: Sequence[str] | None) -> dict[st
         elif kind == "parquet":
             import pyarrow.parquet as pq
 
-            table = pq.read_table(p)
+            table = pq.read_table(str(p))
         else:
             import pyarrow.feather as feather
 
-            table = feather.read_table(p)
+            table = feather.read_table(str(p))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as e:
         if kind == "csv":
             _explain_csv(p)  # the line-by-line parser names the line and column of the mistake

@@ -203,7 +203,7 @@ def load_query(query: str | os.PathLike[str] | A.Formula | Spec | Query) -> Quer
             body = p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise InputError(f"{text!r}: cannot read: {e}") from None
-        return Query.from_text(f"query {_ident(p.stem)}: {body}", source=text, base_dir=str(p.parent))
+        return Query.from_formula(parse_spec(body, source=text), name=_ident(p.stem))
     if looks_like_path:
         raise InputError(f"{text!r}: no such file; give a formula in quotes or the path of a .tl query file")
     return Query.from_formula(text)
@@ -337,7 +337,7 @@ class Query:
         The table's own rate (its ``fps`` or uniform times) converts time bounds;
         the ``fps`` option is used only for a table that has none.
         """
-        from framelogic import automata
+        from framelogic.automata.localize import FROM_SPEC, localize
 
         opts = self.options(options, **given)
         t = trace if isinstance(trace, TraceTable) else _as_table(trace, opts, self.propositions(query))
@@ -348,8 +348,8 @@ class Query:
         for q in self.selected(query):
             names = atom_names(q.formula)
             sub = t.select(names)
-            threshold = automata.FROM_SPEC if opts.threshold is None else opts.threshold
-            events = automata.localize(
+            threshold = FROM_SPEC if opts.threshold is None else opts.threshold
+            events = localize(
                 query_spec(q), sub, mode=query_mode(q, opts), threshold=threshold, default_threshold=opts.default_threshold
             )
             for e in events:
