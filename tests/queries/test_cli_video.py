@@ -102,22 +102,58 @@ def test_index_is_resumable(videos, cache, capsys):
     assert out.count("already indexed") == 2
 
 
+def test_index_with_the_query_file_then_search_encodes_once(videos, cache, capsys, monkeypatch):
+    # issue 10, defect 7: index sampled every frame while search sampled at the file's 5 fps
+    v = str(videos / "stop_sign.mp4")
+    code, out, _ = run(capsys, "index", DRIVING, v, "--quiet")
+    assert code == 0 and "at 5 fps" in out
+    from framelogic.perception.model import Encoder
+
+    def no_encoding(*a, **k):
+        raise AssertionError("search encoded frames again")
+
+    monkeypatch.setattr(Encoder, "encode_images", no_encoding)
+    code, out, err = run(capsys, "search", DRIVING, v, "--quiet", "--format", "json")
+    assert code == 0, err
+    code, out, _ = run(capsys, "index", DRIVING, v, "--format", "json", "--quiet")
+    assert json.loads(out)[0]["cached"] is True
+
+
+def test_keep_going_over_a_folder_with_a_corrupt_video(videos, cache, tmp_path, capsys):
+    # issue 10, defect 10: one corrupt video no longer aborts the folder
+    import shutil
+
+    d = tmp_path / "mixed"
+    d.mkdir()
+    shutil.copy(videos / "stop_sign.mp4", d / "good.mp4")
+    shutil.copy(videos / "stop_sign.csv", d / "good.csv")  # the telemetry beside it
+    (d / "corrupt.mp4").write_bytes(b"not a video at all" * 100)
+    code, out, err = run(capsys, "search", DRIVING, str(d), "--format", "json", "--query", "stop_sign_stop")
+    assert code == 2 and "corrupt.mp4: not searched" in err
+    assert {e["video"] for e in json.loads(out)} == {str(d / "good.mp4")}
+    code, out, err = run(capsys, "search", DRIVING, str(d), "--no-keep-going", "--query", "stop_sign_stop")
+    assert code == 2 and "corrupt.mp4" in err and "good.mp4" not in out
+
+
 def test_report_explain_monitor(videos, cache, tmp_path, capsys):
     v = str(videos / "red_light_violation.mp4")
     code, out, _ = run(capsys, "report", DRIVING, v, "--out", str(tmp_path / "rep"), "--quiet")
     page = (tmp_path / "rep" / "index.html").read_text()
     assert code == 0 and page.count("<svg") == 7 and "data:image/jpeg;base64," in page  # one per query
     code, out, _ = run(capsys, "explain", DRIVING, v, "--query", "ran_red_light", "--quiet")
-    assert code == 0 and "event 0: frames" in out and "accepting" in out
+    assert code == 0 and "event 0 of 1: frames" in out and "accepting" in out and "threshold 0.5" in out
+    code, out, _ = run(capsys, "explain", DRIVING, v, "--query", "ran_red_light", "--quiet", "--format", "json")
+    e = json.loads(out)
+    assert e["threshold"] == 0.5 and e["steps"][0]["frame"] <= e["event"]["start"] and e["deciding_frames"]
     code, out, _ = run(capsys, "explain", DRIVING, v, "--query", "stop_sign_stop", "--quiet")
     assert code == 0 and "no event" in out
     code, out, _ = run(capsys, "monitor", "examples/queries/safety.tl", v, "--query", "no_yield", "--quiet")
-    assert code == 0 and out.startswith("frame 0")
+    assert out.startswith("frame 0") and code == (1 if ": violated" in out else 0)
     rows = ["time,pedestrian,ego_stopped", "0,0,0"] + [f"{0.2 * i:.1f},1,0" for i in range(1, 12)]
     r = subprocess.run([sys.executable, "-m", "framelogic", "monitor", "examples/queries/safety.tl", "-", "--query", "always_yield"],
                        input="\n".join(rows) + "\n", capture_output=True, text=True)  # fmt: skip
     lines = r.stdout.splitlines()
-    assert r.returncode == 0 and lines[0] == "frame 0 (0.00s): presumably satisfied (P=1.000)"
+    assert r.returncode == 1 and lines[0] == "frame 0 (0.00s): presumably satisfied (P=1.000)"  # 1: violated
     # the pedestrian appears at frame 1; 1.5 s at 5 fps is 7 frames: violated once frame 8 passes
     assert lines[-1] == "frame 8 (1.60s): violated (P=0.000)"
 
