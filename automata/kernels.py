@@ -24,7 +24,7 @@ def _jit(fn: Callable) -> Callable:
     except ImportError:  # exact either way; only slower (about 100x on long traces)
         warnings.warn(
             "numba is not installed: framelogic's long-trace loops run as plain Python; "
-            "pip install numba for the compiled speed",
+            "pip install 'framelogic[fast]' (numba) for the compiled speed",
             RuntimeWarning,
             stacklevel=3,
         )

@@ -218,12 +218,15 @@ def build_section(
     decls = query.selected(names)
     thumbs: dict[int, bytes] = {}
     if thumbnails and isinstance(source, (str, os.PathLike)) and not _is_table_path(source) and probs.times is not None:
-        from framelogic.perception import thumbnails as grab
+        from framelogic import perception
+
+        from .search import video_extra
 
         rows = sorted({i for m in found for i in (m.start, m.end)})
         if rows:
             src = source_frames(source, probs)
-            got = grab(source, sorted({int(src[i]) for i in rows}))
+            with video_extra("report thumbnails"):
+                got = perception.thumbnails(source, sorted({int(src[i]) for i in rows}))
             thumbs = {i: got[int(src[i])] for i in rows if int(src[i]) in got}
     return VideoSection(
         title or Path(str(source)).name, probs, list(found), [(q.name, to_text(q.formula)) for q in decls],

@@ -19,6 +19,7 @@ by the :class:`TraceTable`; the threshold rule is
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -456,9 +457,31 @@ def score(source: Any, props: Sequence[PropDecl], opts: SearchOptions) -> TraceT
     return TraceTable(names, np.concatenate(values, axis=1), scored.times, scored.fps)
 
 
+#: Modules of the ``video`` extra.
+VIDEO_MODULES = frozenset({"torch", "open_clip", "cv2", "safetensors", "tqdm", "torchvision"})
+
+
+@contextlib.contextmanager
+def video_extra(what: str) -> Iterator[None]:
+    """Turn a missing video dependency into an error that says how to install it."""
+    try:
+        yield
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] not in VIDEO_MODULES:
+            raise
+        raise InputError(
+            f"{what} needs the video extra ({e.name} is not installed): pip install 'framelogic[video]'"
+        ) from None
+
+
 def _score_frames(source: Any, props: Sequence[PropDecl], opts: SearchOptions) -> TraceTable:
     from framelogic import perception
 
+    with video_extra(f"scoring the frames of {_name(source)}"):
+        return _score_frames_now(perception, source, props, opts)
+
+
+def _score_frames_now(perception: Any, source: Any, props: Sequence[PropDecl], opts: SearchOptions) -> TraceTable:
     return perception.score_video(
         source,
         [_to_perception(p, opts.contrast) for p in props],
@@ -554,10 +577,11 @@ def index(source: Any, *, query: Query | None = None, options: SearchOptions | N
     opts = (query or Query.from_formula("true")).options(options, **given)
     for video in expand_sources(source):
         start = time.perf_counter()
-        emb = perception.embed_video(
-            video, model=opts.model, fps=opts.fps, stride=opts.stride, device=opts.device, cache_dir=opts.cache_dir,
-            progress=opts.progress, allow_random_weights=opts.allow_random_weights,
-        )  # fmt: skip
+        with video_extra(f"indexing {video}"):
+            emb = perception.embed_video(
+                video, model=opts.model, fps=opts.fps, stride=opts.stride, device=opts.device, cache_dir=opts.cache_dir,
+                progress=opts.progress, allow_random_weights=opts.allow_random_weights,
+            )  # fmt: skip
         yield Indexed(str(video), len(emb.times), float(emb.rate), bool(emb.cached), time.perf_counter() - start)
 
 

@@ -366,3 +366,19 @@ def test_defect10_keep_going_reports_bad_files_and_continues(fake_perception, tm
         q.search(str(tmp_path), keep_going=False)
     code, out, err = run(capsys, "search", '"a"', str(tmp_path), "--format", "jsonl")
     assert code == 2 and len(out.splitlines()) == 2 and "bad.mp4: not searched: " in err and "cannot decode" in err
+
+
+# ---------------------------------------------------------------- the light core
+
+
+def test_commands_needing_the_video_extra_say_how_to_install_it(monkeypatch, tmp_path):
+    def missing(*a, **k):
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    monkeypatch.setattr(S, "_score_frames_now", missing)
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    with pytest.raises(InputError, match=r"needs the video extra .*pip install 'framelogic\[video\]'"):
+        fl.Query.from_text('query q: "a car"').search(str(video))
+    core = (ROOT / "pyproject.toml").read_text().split("[project.optional-dependencies]")[0]
+    assert "torch" not in core and "open-clip" not in core and "opencv" not in core
