@@ -59,9 +59,9 @@ def _synopsis():
     block = next(b for b in blocks("sh") if "framelogic --help" in b)
     commands, current = {}, None
     for line in block.splitlines():
-        m = re.match(r"framelogic (\w+)", line)
+        m = re.match(r"framelogic (\w+|--)", line)
         if m:
-            current = m.group(1)
+            current = None if m.group(1) == "--" else m.group(1)
         if current:
             commands.setdefault(current, []).extend(re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", line.split("#")[0]))
     return commands
