@@ -1,0 +1,505 @@
+"""Incremental evaluation of a formula's satisfaction signal, one frame at a time.
+
+:class:`StreamingSignal` computes the boolean signal ``(w, i) |= f`` for every
+frame ``i`` of a stream ``w`` without an automaton, in the style of Reelay and
+RTAMT for past time and their mirror image for bounded future time. The formula
+becomes a DAG of small nodes (one per distinct subformula of its desugared
+form); every node emits its own signal in frame order, and a frame's value is
+emitted as soon as it is decided:
+
+* atoms, constants, boolean connectives and past operators decide frame ``i``
+  when their operands have decided it (a past-only formula emits frame ``i``
+  right after frame ``i`` is pushed);
+* a bounded future operator ``a U[lo,hi] b`` decides frame ``i`` once its
+  operands are known through frame ``i + hi``; ``X`` once its operand is known
+  at ``i + 1``. So a formula whose future operators are all bounded emits frame
+  ``i`` exactly when frame ``i + horizon`` is pushed;
+* an unbounded future operator (``F``, ``G``, ``U`` without an upper bound)
+  decides a run of frames together as soon as a witness or a counterexample
+  appears, else at :meth:`StreamingSignal.finish`.
+
+Memory per node: ``S[lo,hi]`` (and ``O``/``H``, which desugar to it) keeps the
+windows opened by its right operand since the left one last failed, merged
+into disjoint intervals — one interval when ``lo = 0`` whatever ``hi`` is, at
+most ``1 + lo // (hi - lo + 2)`` otherwise — never a buffer of ``hi`` frames.
+``Y``, unbounded ``U`` and ``X`` keep O(1). Bounded ``U`` keeps the positions
+where its operands switch the outcome (where ``b`` held, where ``a`` failed)
+within its window: O(hi) at most, which is inherent to looking ``hi`` frames
+ahead. A connective whose operands decide frames at different delays buffers
+the earlier operand's values for the difference.
+
+At :meth:`StreamingSignal.finish` the trace ends and the finite-trace
+semantics of :func:`framelogic.logic.semantics.satisfaction` applies (windows
+clip at the last frame, strong ``X`` is false there, weak ``N`` true): for every
+prefix, pushing it and finishing gives exactly the offline signal of that
+prefix, and values emitted before ``finish`` are never revised.
+
+>>> s = StreamingSignal("G[0,2] a")
+>>> s.names, s.horizon
+(('a',), 2)
+>>> [s.push([v]) for v in (1, 1, 0, 1)]
+[[], [], [(0, False)], [(1, False)]]
+>>> s.finish()
+[(2, False), (3, True)]
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+
+from framelogic.logic import ast as A
+from framelogic.logic.errors import InvalidArgument, InvalidValue, TraceError
+from framelogic.logic.passes import atom_names, desugar, resolve_time
+
+__all__ = ["StreamingSignal"]
+
+
+class _Node:
+    """One subformula's signal. ``new`` holds the values this node decided in the
+    latest step (for frames ``emitted - len(new)`` .. ``emitted - 1``)."""
+
+    __slots__ = ("kids", "new", "emitted", "horizon")
+
+    def __init__(self, kids: tuple[_Node, ...], horizon: int | None) -> None:
+        self.kids = kids
+        self.new: list[bool] = []
+        self.emitted = 0
+        self.horizon = horizon
+
+    def advance(self, n: int, final: bool) -> None:
+        """Consume the kids' ``new`` values; ``n`` frames exist; ``final``: no more will."""
+        raise NotImplementedError
+
+    def state_size(self) -> int:
+        """How many values/positions the node stores (its memory, up to a constant)."""
+        return 0
+
+    def clone(self, memo: dict[int, _Node]) -> _Node:
+        c = object.__new__(type(self))
+        for cls in type(self).__mro__:
+            for s in getattr(cls, "__slots__", ()):
+                v = getattr(self, s)
+                if isinstance(v, (deque, list)):
+                    v = v.copy()
+                setattr(c, s, v)
+        c.kids = tuple(memo[id(k)] for k in self.kids)
+        return c
+
+    def _emit(self, values: list[bool]) -> None:
+        self.new = values
+        self.emitted += len(values)
+
+
+class _Input(_Node):
+    """An atom: the value pushed for it (set by the signal)."""
+
+    __slots__ = ("column",)
+
+    def __init__(self, column: int) -> None:
+        super().__init__((), 0)
+        self.column = column
+
+    def advance(self, n: int, final: bool) -> None:  # values are set by StreamingSignal
+        pass
+
+
+class _Const(_Node):
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool) -> None:
+        super().__init__((), 0)
+        self.value = value
+
+    def advance(self, n: int, final: bool) -> None:
+        self._emit([self.value] * (n - self.emitted))
+
+
+class _Not(_Node):
+    __slots__ = ()
+
+    def advance(self, n: int, final: bool) -> None:
+        self._emit([not x for x in self.kids[0].new])
+
+
+class _Nary(_Node):
+    """n-ary and/or: frame i is decided when every operand decided it."""
+
+    __slots__ = ("is_and", "bufs")
+
+    def __init__(self, kids: tuple[_Node, ...], is_and: bool) -> None:
+        super().__init__(kids, _max_horizon(k.horizon for k in kids))
+        self.is_and = is_and
+        self.bufs = [deque() for _ in kids]
+
+    def advance(self, n: int, final: bool) -> None:
+        for buf, k in zip(self.bufs, self.kids):
+            buf.extend(k.new)
+        ready = min(len(b) for b in self.bufs)
+        if not ready:
+            self.new = []
+            return
+        cols = [[b.popleft() for _ in range(ready)] for b in self.bufs]
+        self._emit([all(v) for v in zip(*cols)] if self.is_and else [any(v) for v in zip(*cols)])
+
+    def state_size(self) -> int:
+        return sum(len(b) for b in self.bufs)
+
+    def clone(self, memo: dict[int, _Node]) -> _Node:
+        c = super().clone(memo)
+        c.bufs = [b.copy() for b in self.bufs]  # type: ignore[attr-defined]
+        return c
+
+
+class _Shift(_Node):
+    """``X^k a``: ``a`` at frame ``i + k``; ``fill`` where that frame is past the end."""
+
+    __slots__ = ("skip", "fill")
+
+    def __init__(self, kid: _Node, k: int, fill: bool) -> None:
+        super().__init__((kid,), None if kid.horizon is None else kid.horizon + k)
+        self.skip = k
+        self.fill = fill
+
+    def advance(self, n: int, final: bool) -> None:
+        vals = self.kids[0].new
+        if self.skip:
+            dropped = min(self.skip, len(vals))
+            self.skip -= dropped
+            vals = vals[dropped:]
+        else:
+            vals = list(vals)
+        if final:
+            vals += [self.fill] * (n - self.emitted - len(vals))
+        self._emit(vals)
+
+
+class _Prev(_Node):
+    """``Y a``: false at frame 0, else ``a`` at ``i - 1`` (emitted once frame i exists)."""
+
+    __slots__ = ("buf",)
+
+    def __init__(self, kid: _Node) -> None:
+        super().__init__((kid,), None if kid.horizon is None else max(kid.horizon - 1, 0))
+        self.buf: deque[bool] = deque()
+
+    def advance(self, n: int, final: bool) -> None:
+        self.buf.extend(self.kids[0].new)
+        out = []
+        i = self.emitted
+        if i == 0 and n:
+            out.append(False)
+            i = 1
+        while self.buf and i < n:
+            out.append(self.buf.popleft())
+            i += 1
+        self._emit(out)
+
+    def state_size(self) -> int:
+        return len(self.buf)
+
+
+class _BoundedUntil(_Node):
+    """``a U[lo,hi] b`` with finite ``hi``: decided at ``i`` once both are known through ``i + hi``.
+
+    The witness that matters for frame ``i`` is the first ``j >= i + lo`` where ``b``
+    holds; the frame holds iff that ``j`` is in the (clipped) window and ``a``
+    does not fail in ``[i, j)``. Only those two kinds of positions are kept.
+    """
+
+    __slots__ = ("lo", "hi", "ka", "kb", "btrue", "afail")
+
+    def __init__(self, a: _Node, b: _Node, lo: int, hi: int) -> None:
+        super().__init__((a, b), _plus(_max_horizon((a.horizon, b.horizon)), hi))
+        self.lo, self.hi = lo, hi
+        self.ka = self.kb = 0  # frames of a / b known so far
+        self.btrue: deque[int] = deque()
+        self.afail: deque[int] = deque()
+
+    def advance(self, n: int, final: bool) -> None:
+        a, b = self.kids
+        for v in a.new:
+            if not v:
+                self.afail.append(self.ka)
+            self.ka += 1
+        for v in b.new:
+            if v:
+                self.btrue.append(self.kb)
+            self.kb += 1
+        lo, hi = self.lo, self.hi
+        known = min(self.ka, self.kb)  # both known on [0, known)
+        stop = n if final else known - hi  # frames i with i + hi < known are decided
+        out = []
+        i = self.emitted
+        btrue, afail = self.btrue, self.afail
+        while i < stop:
+            last = min(i + hi, n - 1) if final else i + hi
+            while btrue and btrue[0] < i + lo:
+                btrue.popleft()
+            while afail and afail[0] < i:
+                afail.popleft()
+            if btrue and btrue[0] <= last:
+                out.append(not afail or afail[0] >= btrue[0])
+            else:
+                out.append(False)
+            i += 1
+        self._emit(out)
+
+    def state_size(self) -> int:
+        return len(self.btrue) + len(self.afail)
+
+
+class _Until(_Node):
+    """``a U b`` unbounded: the undecided frames are always a run ending now, all
+    waiting for the same event (``b`` holds: true; ``a`` fails first: false)."""
+
+    __slots__ = ("abuf", "bbuf", "pending")
+
+    def __init__(self, a: _Node, b: _Node) -> None:
+        super().__init__((a, b), None)
+        self.abuf: deque[bool] = deque()
+        self.bbuf: deque[bool] = deque()
+        self.pending = 0
+
+    def advance(self, n: int, final: bool) -> None:
+        a, b = self.kids
+        self.abuf.extend(a.new)
+        self.bbuf.extend(b.new)
+        out: list[bool] = []
+        while self.abuf and self.bbuf:
+            av, bv = self.abuf.popleft(), self.bbuf.popleft()
+            if bv or not av:
+                out += [bv] * (self.pending + 1)
+                self.pending = 0
+            else:
+                self.pending += 1
+        if final:
+            out += [False] * self.pending
+            self.pending = 0
+        self._emit(out)
+
+    def state_size(self) -> int:
+        return len(self.abuf) + len(self.bbuf) + 1
+
+
+class _Since(_Node):
+    """``a S[lo,hi] b``: the frames ``[j+lo, j+hi]`` opened by each ``j`` where ``b``
+    held, kept as merged intervals and dropped when ``a`` fails (Reelay-style)."""
+
+    __slots__ = ("lo", "hi", "abuf", "bbuf", "ivs")
+
+    def __init__(self, a: _Node, b: _Node, lo: int, hi: int | None) -> None:
+        super().__init__((a, b), _max_horizon((a.horizon, b.horizon)))
+        self.lo, self.hi = lo, hi
+        self.abuf: deque[bool] = deque()
+        self.bbuf: deque[bool] = deque()
+        self.ivs: deque[tuple[int, float]] = deque()  # disjoint, non-adjacent, sorted
+
+    def advance(self, n: int, final: bool) -> None:
+        a, b = self.kids
+        self.abuf.extend(a.new)
+        self.bbuf.extend(b.new)
+        ivs, lo, hi = self.ivs, self.lo, self.hi
+        out = []
+        k = self.emitted
+        while self.abuf and self.bbuf:
+            av, bv = self.abuf.popleft(), self.bbuf.popleft()
+            if not av:
+                ivs.clear()
+            if bv:
+                s, e = k + lo, (float("inf") if hi is None else k + hi)
+                if ivs and ivs[-1][1] >= s - 1:
+                    ivs[-1] = (ivs[-1][0], max(ivs[-1][1], e))
+                else:
+                    ivs.append((s, e))
+            while ivs and ivs[0][1] < k:
+                ivs.popleft()
+            out.append(bool(ivs) and ivs[0][0] <= k)
+            k += 1
+        self._emit(out)
+
+    def state_size(self) -> int:
+        return len(self.abuf) + len(self.bbuf) + 2 * len(self.ivs)
+
+
+def _max_horizon(hs: object) -> int | None:
+    m = 0
+    for h in hs:  # type: ignore[attr-defined]
+        if h is None:
+            return None
+        m = max(m, h)
+    return m
+
+
+def _plus(h: int | None, k: int) -> int | None:
+    return None if h is None else h + k
+
+
+class StreamingSignal:
+    """The satisfaction signal of ``f`` (frame bounds only), computed incrementally.
+
+    ``names`` are the propositions a pushed row gives, in order; ``horizon`` is
+    how many frames after frame ``i`` its value is emitted (None when ``f`` has an
+    unbounded future operator: then values come when decided, at the latest at
+    :meth:`finish`). For past-only formulas the horizon is 0. The horizon is the
+    formula's future lookahead: ``hi`` per bounded future operator and 1 per
+    ``X``/``N``, nested ones added (an operand of ``U[lo,hi]`` counts as needed
+    through ``i + hi``, of ``S`` through ``i``).
+    """
+
+    def __init__(self, formula: A.Formula | str, *, fps: float | None = None) -> None:
+        from .compile import as_formula  # the one place formula text is parsed
+
+        f = resolve_time(as_formula(formula), fps)
+        self.formula = f
+        self.names: tuple[str, ...] = atom_names(f)
+        self._index = {name: j for j, name in enumerate(self.names)}
+        memo: dict[A.Formula, _Node] = {}
+        self._nodes: list[_Node] = []  # children before parents
+        self._root = self._build(desugar(f), memo)
+        self._inputs = [nd for nd in self._nodes if isinstance(nd, _Input)]
+        self.horizon = self._root.horizon
+        self._n = 0
+        self._done = False
+
+    # ------------------------------------------------------------ building
+    def _add(self, node: _Node) -> _Node:
+        self._nodes.append(node)
+        return node
+
+    def _build(self, f: A.Formula, memo: dict[A.Formula, _Node]) -> _Node:
+        got = memo.get(f)
+        if got is not None:
+            return got
+        node = self._make(f, memo)
+        memo[f] = node
+        return node
+
+    def _make(self, f: A.Formula, memo: dict[A.Formula, _Node]) -> _Node:
+        def sub(g: A.Formula) -> _Node:
+            return self._build(g, memo)
+
+        match f:
+            case A.Const(v):
+                return self._add(_Const(v))
+            case A.Atom(name):
+                return self._add(_Input(self._index[name]))
+            case A.Not(a):
+                kid = sub(a)
+                return self._add(_Not((kid,), kid.horizon))
+            case A.And(args) | A.Or(args):
+                return self._add(_Nary(tuple(sub(a) for a in args), isinstance(f, A.And)))
+            case A.Next(a):
+                return self._add(_Shift(sub(a), 1, False))
+            case A.Prev(a):
+                return self._add(_Prev(sub(a)))
+            case A.Since(a, b, bound):
+                lo, hi = bound.frames(None)
+                return self._add(_Since(sub(a), sub(b), lo, hi))
+            case A.Until(a, b, bound):
+                lo, hi = bound.frames(None)
+                if hi is not None:
+                    return self._add(_BoundedUntil(sub(a), sub(b), lo, hi))
+                if lo == 0:
+                    return self._add(_Until(sub(a), sub(b)))
+                # a U[lo,inf) b = G[0,lo-1] a & X^lo (a U b): the prefix window is bounded
+                head = sub(A.neg(A.Until(A.TRUE, A.neg(a), A.Bound(0, lo - 1))))
+                tail = self._add(_Shift(sub(A.Until(a, b)), lo, False))
+                return self._add(_Nary((head, tail), True))
+        raise InvalidArgument(f"f={f!r} is not a core formula")  # desugar leaves only core nodes
+
+    # ------------------------------------------------------------ streaming
+    @property
+    def frames(self) -> int:
+        """How many frames were pushed."""
+        return self._n
+
+    @property
+    def emitted(self) -> int:
+        """How many frames' values were emitted (they are frames 0 .. emitted-1)."""
+        return self._root.emitted
+
+    def push(self, values_row: Sequence[float] | Mapping[str, float]) -> list[tuple[int, bool]]:
+        """Read one frame (0/1 values, in ``names`` order or as a mapping name -> value);
+        return the ``(frame, value)`` pairs decided by it."""
+        if self._done:
+            raise InvalidArgument("push() after finish(); call reset() to start a new stream")
+        row = self._row(values_row)
+        for nd in self._inputs:
+            nd.new = [row[nd.column]]
+            nd.emitted += 1
+        self._n += 1
+        return self._step(final=False)
+
+    def finish(self) -> list[tuple[int, bool]]:
+        """End the stream: the values of every frame not emitted yet, in order."""
+        if self._done:
+            return []
+        self._done = True
+        for nd in self._inputs:
+            nd.new = []
+        return self._step(final=True)
+
+    def reset(self) -> None:
+        """Start a new stream (same formula)."""
+        memo: dict[A.Formula, _Node] = {}
+        self._nodes = []
+        self._root = self._build(desugar(self.formula), memo)
+        self._inputs = [nd for nd in self._nodes if isinstance(nd, _Input)]
+        self._n = 0
+        self._done = False
+
+    def copy(self) -> StreamingSignal:
+        """An independent copy of the stream's current state (e.g. to :meth:`finish`
+        it and see the prefix's signal while this one goes on)."""
+        c = StreamingSignal.__new__(StreamingSignal)
+        c.__dict__.update(self.__dict__)
+        memo: dict[int, _Node] = {}
+        nodes = []
+        for nd in self._nodes:
+            cn = nd.clone(memo)
+            memo[id(nd)] = cn
+            nodes.append(cn)
+        c._nodes = nodes
+        c._root = memo[id(self._root)]
+        c._inputs = [nd for nd in nodes if isinstance(nd, _Input)]
+        return c
+
+    def state_sizes(self) -> list[tuple[str, int]]:
+        """``(node kind, stored values)`` per node: what the stream keeps in memory."""
+        return [(type(nd).__name__.lstrip("_"), nd.state_size()) for nd in self._nodes]
+
+    def _step(self, final: bool) -> list[tuple[int, bool]]:
+        n = self._n
+        for nd in self._nodes:
+            nd.advance(n, final)
+        root = self._root
+        first = root.emitted - len(root.new)
+        return list(zip(range(first, root.emitted), root.new))
+
+    def _row(self, values_row: Sequence[float] | Mapping[str, float]) -> list[bool]:
+        if isinstance(values_row, Mapping):
+            try:
+                raw = [values_row[name] for name in self.names]
+            except KeyError as e:
+                raise TraceError(
+                    f"frame {self._n} has no value for {e.args[0]!r}; it has {sorted(values_row)}"
+                ) from None
+        else:
+            raw = list(values_row)
+            if len(raw) != len(self.names):
+                raise InvalidValue(
+                    f"values_row={values_row!r} has {len(raw)} values; expected one per name in {list(self.names)}"
+                )
+        row = []
+        for name, v in zip(self.names, raw):
+            if v == 1:
+                row.append(True)
+            elif v == 0:
+                row.append(False)
+            else:
+                raise TraceError(
+                    f"frame {self._n}: {name}={v!r} is not 0 or 1; the streaming signal is boolean "
+                    "(threshold the probabilities first)"
+                )
+        return row
