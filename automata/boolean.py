@@ -116,8 +116,13 @@ class BooleanProgram:
         self._steps = tuple(steps)
         self._last_use = tuple(last_use)
 
+    @property
+    def size(self) -> int:
+        """Number of distinct subformulas: the array passes one call makes."""
+        return len(self._steps)
+
     def __repr__(self) -> str:
-        return f"BooleanProgram({str(self.formula)!r}, {len(self._steps)} nodes)"
+        return f"BooleanProgram({str(self.formula)!r}, {self.size} nodes)"
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         """``out[i] = (w, i) |= formula`` for the trace ``values`` (frames x ``names``)."""
