@@ -109,7 +109,7 @@ class _Const(_Node):
 
     def __init__(self, value: bool) -> None:
         super().__init__((), 0)
-        self.value = value
+        self.value = bool(value)
 
     def advance(self, n: int, final: bool) -> None:
         self._emit([self.value] * (n - self.emitted))
@@ -130,24 +130,53 @@ class _Nary(_Node):
     def __init__(self, kids: tuple[_Node, ...], is_and: bool) -> None:
         super().__init__(kids, _max_horizon(k.horizon for k in kids))
         self.is_and = is_and
-        self.bufs = [deque() for _ in kids]
+        self.bufs: list[deque[bool]] | None = None  # created when operands fall out of step
 
     def advance(self, n: int, final: bool) -> None:
-        for buf, k in zip(self.bufs, self.kids):
-            buf.extend(k.new)
-        ready = min(len(b) for b in self.bufs)
+        news = [k.new for k in self.kids]
+        if self.bufs is None:
+            m = len(news[0])
+            for x in news:
+                if len(x) != m:
+                    break
+            else:  # operands in step: no buffering (the common, past-time case)
+                if m == 1:
+                    v = self.is_and
+                    for x in news:
+                        if x[0] != v:
+                            v = not v
+                            break
+                    self.new = [v]
+                    self.emitted += 1
+                else:
+                    self.new = [all(c) for c in zip(*news)] if self.is_and else [any(c) for c in zip(*news)]
+                    self.emitted += m
+                return
+            self.bufs = [deque() for _ in news]
+        bufs = self.bufs
+        for buf, x in zip(bufs, news):
+            if x:
+                buf.extend(x)
+        ready = min(map(len, bufs))
         if not ready:
             self.new = []
             return
-        cols = [[b.popleft() for _ in range(ready)] for b in self.bufs]
-        self._emit([all(v) for v in zip(*cols)] if self.is_and else [any(v) for v in zip(*cols)])
+        if ready == 1:  # steady state of operands at different delays
+            vals = [b.popleft() for b in bufs]
+            self.new = [all(vals) if self.is_and else any(vals)]
+        else:
+            cols = [[b.popleft() for _ in range(ready)] for b in bufs]
+            self.new = [all(c) for c in zip(*cols)] if self.is_and else [any(c) for c in zip(*cols)]
+        self.emitted += ready
+        if not any(bufs):
+            self.bufs = None
 
     def state_size(self) -> int:
-        return sum(len(b) for b in self.bufs)
+        return 0 if self.bufs is None else sum(len(b) for b in self.bufs)
 
     def clone(self, memo: dict[int, _Node]) -> _Node:
         c = super().clone(memo)
-        c.bufs = [b.copy() for b in self.bufs]  # type: ignore[attr-defined]
+        c.bufs = None if self.bufs is None else [b.copy() for b in self.bufs]  # type: ignore[attr-defined]
         return c
 
 
@@ -199,7 +228,20 @@ class _Prev(_Node):
         return len(self.buf)
 
 
-class _BoundedUntil(_Node):
+class _Temporal(_Node):
+    """Shared shape of ``U`` and ``S`` nodes: left operand ``a`` (None: ``true``, as in
+    ``F``/``G``/``O``/``H``), right operand ``b`` read negated when ``nb`` and the
+    result negated when ``nout`` (``G a = !(true U !a)`` is one node)."""
+
+    __slots__ = ("has_a", "nb", "nout")
+
+    def __init__(self, a: _Node | None, b: _Node, nb: bool, nout: bool, horizon: int | None) -> None:
+        super().__init__((b,) if a is None else (a, b), horizon)
+        self.has_a = a is not None
+        self.nb, self.nout = nb, nout
+
+
+class _BoundedUntil(_Temporal):
     """``a U[lo,hi] b`` with finite ``hi``: decided at ``i`` once both are known through ``i + hi``.
 
     The witness that matters for frame ``i`` is the first ``j >= i + lo`` where ``b``
@@ -209,29 +251,40 @@ class _BoundedUntil(_Node):
 
     __slots__ = ("lo", "hi", "ka", "kb", "btrue", "afail")
 
-    def __init__(self, a: _Node, b: _Node, lo: int, hi: int) -> None:
-        super().__init__((a, b), _plus(_max_horizon((a.horizon, b.horizon)), hi))
+    def __init__(self, a: _Node | None, b: _Node, lo: int, hi: int, nb: bool = False, nout: bool = False) -> None:
+        h = _max_horizon((b.horizon, 0 if a is None else a.horizon))
+        super().__init__(a, b, nb, nout, _plus(h, hi))
         self.lo, self.hi = lo, hi
         self.ka = self.kb = 0  # frames of a / b known so far
         self.btrue: deque[int] = deque()
         self.afail: deque[int] = deque()
 
     def advance(self, n: int, final: bool) -> None:
-        a, b = self.kids
-        for v in a.new:
-            if not v:
-                self.afail.append(self.ka)
-            self.ka += 1
-        for v in b.new:
-            if v:
-                self.btrue.append(self.kb)
-            self.kb += 1
-        lo, hi = self.lo, self.hi
-        known = min(self.ka, self.kb)  # both known on [0, known)
-        stop = n if final else known - hi  # frames i with i + hi < known are decided
-        out = []
-        i = self.emitted
         btrue, afail = self.btrue, self.afail
+        nb = self.nb
+        kb = self.kb
+        for v in self.kids[-1].new:
+            if v is not nb:
+                btrue.append(kb)
+            kb += 1
+        self.kb = kb
+        if self.has_a:
+            ka = self.ka
+            for v in self.kids[0].new:
+                if not v:
+                    afail.append(ka)
+                ka += 1
+            self.ka = ka
+            known = min(ka, kb)  # both known on [0, known)
+        else:
+            known = kb
+        lo, hi, nout = self.lo, self.hi, self.nout
+        stop = n if final else known - hi  # frames i with i + hi < known are decided
+        i = self.emitted
+        if i >= stop:
+            self.new = []
+            return
+        out = []
         while i < stop:
             last = min(i + hi, n - 1) if final else i + hi
             while btrue and btrue[0] < i + lo:
@@ -239,42 +292,49 @@ class _BoundedUntil(_Node):
             while afail and afail[0] < i:
                 afail.popleft()
             if btrue and btrue[0] <= last:
-                out.append(not afail or afail[0] >= btrue[0])
+                out.append((not afail or afail[0] >= btrue[0]) is not nout)
             else:
-                out.append(False)
+                out.append(nout)
             i += 1
-        self._emit(out)
+        self.new = out
+        self.emitted = i
 
     def state_size(self) -> int:
         return len(self.btrue) + len(self.afail)
 
 
-class _Until(_Node):
+class _Until(_Temporal):
     """``a U b`` unbounded: the undecided frames are always a run ending now, all
     waiting for the same event (``b`` holds: true; ``a`` fails first: false)."""
 
     __slots__ = ("abuf", "bbuf", "pending")
 
-    def __init__(self, a: _Node, b: _Node) -> None:
-        super().__init__((a, b), None)
+    def __init__(self, a: _Node | None, b: _Node, nb: bool = False, nout: bool = False) -> None:
+        super().__init__(a, b, nb, nout, None)
         self.abuf: deque[bool] = deque()
         self.bbuf: deque[bool] = deque()
         self.pending = 0
 
     def advance(self, n: int, final: bool) -> None:
-        a, b = self.kids
-        self.abuf.extend(a.new)
-        self.bbuf.extend(b.new)
+        nb, nout = self.nb, self.nout
         out: list[bool] = []
-        while self.abuf and self.bbuf:
-            av, bv = self.abuf.popleft(), self.bbuf.popleft()
+        if self.has_a:
+            self.abuf.extend(self.kids[0].new)
+            self.bbuf.extend(self.kids[1].new)
+            pairs = []
+            while self.abuf and self.bbuf:
+                pairs.append((self.abuf.popleft(), self.bbuf.popleft()))
+        else:
+            pairs = [(True, v) for v in self.kids[0].new] if self.kids[0].new else ()
+        for av, bv in pairs:
+            bv = bv is not nb
             if bv or not av:
-                out += [bv] * (self.pending + 1)
+                out += [bv is not nout] * (self.pending + 1)
                 self.pending = 0
             else:
                 self.pending += 1
-        if final:
-            out += [False] * self.pending
+        if final and self.pending:
+            out += [nout] * self.pending
             self.pending = 0
         self._emit(out)
 
@@ -282,44 +342,53 @@ class _Until(_Node):
         return len(self.abuf) + len(self.bbuf) + 1
 
 
-class _Since(_Node):
+class _Since(_Temporal):
     """``a S[lo,hi] b``: the frames ``[j+lo, j+hi]`` opened by each ``j`` where ``b``
     held, kept as merged intervals and dropped when ``a`` fails (Reelay-style)."""
 
     __slots__ = ("lo", "hi", "abuf", "bbuf", "ivs")
 
-    def __init__(self, a: _Node, b: _Node, lo: int, hi: int | None) -> None:
-        super().__init__((a, b), _max_horizon((a.horizon, b.horizon)))
+    def __init__(self, a: _Node | None, b: _Node, lo: int, hi: int | None, nb: bool = False, nout: bool = False) -> None:
+        super().__init__(a, b, nb, nout, _max_horizon((b.horizon, 0 if a is None else a.horizon)))
         self.lo, self.hi = lo, hi
         self.abuf: deque[bool] = deque()
         self.bbuf: deque[bool] = deque()
         self.ivs: deque[tuple[int, float]] = deque()  # disjoint, non-adjacent, sorted
 
     def advance(self, n: int, final: bool) -> None:
-        a, b = self.kids
-        self.abuf.extend(a.new)
-        self.bbuf.extend(b.new)
-        ivs, lo, hi = self.ivs, self.lo, self.hi
+        if self.has_a:
+            self.abuf.extend(self.kids[0].new)
+            self.bbuf.extend(self.kids[1].new)
+            pairs = []
+            while self.abuf and self.bbuf:
+                pairs.append((self.abuf.popleft(), self.bbuf.popleft()))
+        else:
+            pairs = [(True, v) for v in self.kids[0].new]
+        ivs, lo, hi, nb, nout = self.ivs, self.lo, self.hi, self.nb, self.nout
         out = []
         k = self.emitted
-        while self.abuf and self.bbuf:
-            av, bv = self.abuf.popleft(), self.bbuf.popleft()
+        for av, bv in pairs:
             if not av:
                 ivs.clear()
-            if bv:
-                s, e = k + lo, (float("inf") if hi is None else k + hi)
+            if bv is not nb:
+                s, e = k + lo, (_INF if hi is None else k + hi)
                 if ivs and ivs[-1][1] >= s - 1:
-                    ivs[-1] = (ivs[-1][0], max(ivs[-1][1], e))
+                    if e > ivs[-1][1]:
+                        ivs[-1] = (ivs[-1][0], e)
                 else:
                     ivs.append((s, e))
             while ivs and ivs[0][1] < k:
                 ivs.popleft()
-            out.append(bool(ivs) and ivs[0][0] <= k)
+            out.append((bool(ivs) and ivs[0][0] <= k) is not nout)
             k += 1
-        self._emit(out)
+        self.new = out
+        self.emitted = k
 
     def state_size(self) -> int:
         return len(self.abuf) + len(self.bbuf) + 2 * len(self.ivs)
+
+
+_INF = float("inf")
 
 
 def _max_horizon(hs: object) -> int | None:
@@ -357,7 +426,7 @@ class StreamingSignal:
         memo: dict[A.Formula, _Node] = {}
         self._nodes: list[_Node] = []  # children before parents
         self._root = self._build(desugar(f), memo)
-        self._inputs = [nd for nd in self._nodes if isinstance(nd, _Input)]
+        self._wire()
         self.horizon = self._root.horizon
         self._n = 0
         self._done = False
@@ -384,6 +453,15 @@ class StreamingSignal:
                 return self._add(_Const(v))
             case A.Atom(name):
                 return self._add(_Input(self._index[name]))
+            case A.Not(A.Until(A.Const(True), A.Not(x), bound)) | A.Not(A.Since(A.Const(True), A.Not(x), bound)):
+                lo, hi = bound.frames(None)  # G / H: one node with negated operand and result
+                if isinstance(f.arg, A.Since):
+                    return self._add(_Since(None, sub(x), lo, hi, nb=True, nout=True))
+                if hi is not None:
+                    return self._add(_BoundedUntil(None, sub(x), lo, hi, nb=True, nout=True))
+                if lo == 0:
+                    return self._add(_Until(None, sub(x), nb=True, nout=True))
+                return self._add(_Not((sub(f.arg),), sub(f.arg).horizon))
             case A.Not(a):
                 kid = sub(a)
                 return self._add(_Not((kid,), kid.horizon))
@@ -395,13 +473,15 @@ class StreamingSignal:
                 return self._add(_Prev(sub(a)))
             case A.Since(a, b, bound):
                 lo, hi = bound.frames(None)
-                return self._add(_Since(sub(a), sub(b), lo, hi))
+                left = None if a == A.TRUE else sub(a)
+                return self._add(_Since(left, sub(b), lo, hi))
             case A.Until(a, b, bound):
                 lo, hi = bound.frames(None)
+                left = None if a == A.TRUE else sub(a)
                 if hi is not None:
-                    return self._add(_BoundedUntil(sub(a), sub(b), lo, hi))
+                    return self._add(_BoundedUntil(left, sub(b), lo, hi))
                 if lo == 0:
-                    return self._add(_Until(sub(a), sub(b)))
+                    return self._add(_Until(left, sub(b)))
                 # a U[lo,inf) b = G[0,lo-1] a & X^lo (a U b): the prefix window is bounded
                 head = sub(A.neg(A.Until(A.TRUE, A.neg(a), A.Bound(0, lo - 1))))
                 tail = self._add(_Shift(sub(A.Until(a, b)), lo, False))
@@ -445,7 +525,7 @@ class StreamingSignal:
         memo: dict[A.Formula, _Node] = {}
         self._nodes = []
         self._root = self._build(desugar(self.formula), memo)
-        self._inputs = [nd for nd in self._nodes if isinstance(nd, _Input)]
+        self._wire()
         self._n = 0
         self._done = False
 
@@ -462,8 +542,12 @@ class StreamingSignal:
             nodes.append(cn)
         c._nodes = nodes
         c._root = memo[id(self._root)]
-        c._inputs = [nd for nd in nodes if isinstance(nd, _Input)]
+        c._wire()
         return c
+
+    def _wire(self) -> None:
+        self._inputs = [nd for nd in self._nodes if isinstance(nd, _Input)]
+        self._advancers = [nd.advance for nd in self._nodes if not isinstance(nd, _Input)]
 
     def state_sizes(self) -> list[tuple[str, int]]:
         """``(node kind, stored values)`` per node: what the stream keeps in memory."""
@@ -471,11 +555,14 @@ class StreamingSignal:
 
     def _step(self, final: bool) -> list[tuple[int, bool]]:
         n = self._n
-        for nd in self._nodes:
-            nd.advance(n, final)
+        for advance in self._advancers:
+            advance(n, final)
         root = self._root
-        first = root.emitted - len(root.new)
-        return list(zip(range(first, root.emitted), root.new))
+        vals = root.new
+        if not vals:
+            return []
+        first = root.emitted - len(vals)
+        return list(zip(range(first, root.emitted), vals))
 
     def _row(self, values_row: Sequence[float] | Mapping[str, float]) -> list[bool]:
         if isinstance(values_row, Mapping):
