@@ -1,7 +1,8 @@
 """The ``framelogic`` command line.
 
 Exit codes: 0 success; 1 when ``--fail-on-*`` conditions hold; 2 usage or input
-error (the message says which file, line and column, and what to do).
+error (the message says which file, line and column, and what to do); 3 an
+internal error (a bug: the message names the exception; please report it).
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from framelogic.logic import analysis as bounded_analysis
-from framelogic.logic.errors import FramelogicError, InputError
+from framelogic.logic.errors import FramelogicError, InputError, check_fps
 from framelogic.logic.grammar import Spec, parse_spec
 from framelogic.logic.passes import atom_names, atoms, depth, has_time_bounds, nnf, resolve_time, size
 from framelogic.logic.printer import to_text
-from framelogic.logic.trace import TraceTable, as_trace, atomic_write_text
+from framelogic.logic.trace import TraceTable, as_trace, atomic_write_text, check_output_path, check_header
 
-EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 def _version() -> str:
@@ -183,6 +184,8 @@ def _check_query_file(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.out:
+        check_output_path(args.out, [args.table])
     spec = parse_spec(args.formula, source="FORMULA")
     table = as_trace(args.table, fps=args.fps)
     from framelogic.automata import evaluate
@@ -195,7 +198,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     ]
     text = _render_rows(rows, args.format, value_name="holds" if table.is_boolean else "probability")
     if args.out:
-        atomic_write_text(args.out, text)
+        atomic_write_text(args.out, text, inputs=[args.table])
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -253,6 +256,13 @@ def _search_options(args: argparse.Namespace) -> dict:
     }  # fmt: skip
 
 
+def _inputs(query, sources: Sequence[str], args: argparse.Namespace) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every file a command reads, so that no output replaces one of them."""
+    table = query.file.settings.get("table")
+    named = [args.query_file, *query.file.files, args.table, table, *sources]
+    return [str(p) for p in named if p]
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from framelogic.queries.results import Results, render
 
@@ -260,6 +270,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.query:
         query.selected(args.query)  # unknown names fail before any video is decoded
     sources = _sources(args.sources)
+    inputs = _inputs(query, sources, args)
+    if args.out:
+        check_output_path(args.out, inputs)  # before any video is decoded
     options = _search_options(args)
     found: list = []
     stream = args.out is None and args.format in ("table", "jsonl", "csv")
@@ -278,7 +291,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             print(f"{source}: {len(results)} match(es)", file=sys.stderr)
     all_results = Results(found)
     if args.out:
-        all_results.write(args.out, args.format)
+        all_results.write(args.out, args.format, inputs=inputs)
     elif not stream:
         sys.stdout.write(render(all_results, args.format))
     if args.fail_on_match and len(all_results) > 0:
@@ -312,7 +325,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     query = _load_query(args.query_file)
     options = _search_options(args)
     sections = []
-    for source in _sources(args.sources):
+    sources = _sources(args.sources)
+    inputs = _inputs(query, sources, args)
+    check_output_path(Path(args.out) / "index.html", inputs)
+    for source in sources:
         probs = query.probabilities(source, query=args.query, **options)
         found = query.search_table(probs, query=args.query, video=source, **options)
         thumbs = {}
@@ -336,7 +352,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(f"cannot create {str(out)!r}: {e.strerror}") from None
-    atomic_write_text(out / "index.html", render_report(sections, title=f"framelogic report: {args.query_file}"))
+    atomic_write_text(
+        out / "index.html", render_report(sections, title=f"framelogic report: {args.query_file}"), inputs=inputs
+    )
     print(f"report: {out / 'index.html'}")
     return EXIT_OK
 
@@ -383,20 +401,24 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 def _stdin_rows():  # type: ignore[no-untyped-def]
     import csv
 
-    reader = csv.reader(sys.stdin)
+    stream = sys.stdin
+    reader = csv.reader(stream)
     header = None
-    for lineno, row in enumerate(reader, 1):
+    for row in reader:
         if not row or not any(c.strip() for c in row):
             continue
+        lineno = reader.line_num
         if header is None:
-            header = [h.strip() for h in row]
+            header = check_header(row, "<stdin>", lineno)  # strips a BOM; refuses repeated names
             continue
         if len(row) != len(header):
             raise InputError(f"<stdin>:{lineno}: row has {len(row)} values, header has {len(header)}")
-        try:
-            values = {h: float(v) for h, v in zip(header, row)}
-        except ValueError:
-            raise InputError(f"<stdin>:{lineno}: a value is not a number: {row}") from None
+        values = {}
+        for j, (h, v) in enumerate(zip(header, row)):
+            try:
+                values[h] = float(v)
+            except ValueError:
+                raise InputError(f"<stdin>:{lineno}:{j + 1}: {v!r} in column {h!r} is not a number") from None
         if "time" not in values:
             values["time"] = None
         yield values
@@ -469,7 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-len", type=_positive_int, default=None,
         help="search only traces up to this length with z3 (default: exact, every length, with automata)",
     )
-    c.add_argument("--fps", type=_positive_float, help="sampling rate, to turn time bounds (2s) into frames")
+    c.add_argument("--fps", type=_fps, help="sampling rate, to turn time bounds (2s) into frames")
     c.add_argument("--assume", action="append", default=[], metavar="FORMULA", help="domain assumption, e.g. 'G !(red & green)' (repeatable)")
     c.set_defaults(run=cmd_check)
 
@@ -483,7 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("formula", metavar="FORMULA")
     e.add_argument("table", metavar="TABLE.csv")
-    e.add_argument("--fps", type=_positive_float, help="sampling rate for time bounds (default: from the time column)")
+    e.add_argument("--fps", type=_fps, help="sampling rate for time bounds (default: from the time column)")
     e.add_argument("--format", choices=["table", "json", "csv"], default="table")
     e.add_argument("--out", metavar="FILE", help="write the result to FILE (atomically) instead of stdout")
     e.add_argument(
@@ -564,7 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_video_options(s: argparse.ArgumentParser) -> None:
-    s.add_argument("--fps", type=_positive_float, help="sample the video at this rate (default: every frame)")
+    s.add_argument("--fps", type=_fps, help="sample the video at this rate (default: every frame)")
     s.add_argument("--model", metavar="SPEC", help="open_clip model spec (default: the query file's, else framelogic-tiny)")
     s.add_argument("--table", metavar="CSV", help="probability table for 'column' propositions")
     s.add_argument("--cache-dir", metavar="DIR", help="embedding cache (default: $FRAMELOGIC_CACHE or ~/.cache/framelogic)")
@@ -593,6 +615,17 @@ def _positive_int(s: str) -> int:
     return v
 
 
+def _fps(s: str) -> float:
+    try:
+        value = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
+    try:
+        return check_fps("--fps", value)
+    except FramelogicError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _positive_float(s: str) -> float:
     try:
         v = float(s)
@@ -619,6 +652,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as e:  # noqa: BLE001 - never exit 1 ("found") on a bug
+        print(
+            f"framelogic {args.command}: internal error: {type(e).__name__}: {e}\n"
+            "this is a bug in framelogic; please report it with the command line",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

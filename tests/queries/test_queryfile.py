@@ -33,14 +33,14 @@ def test_full_file_with_imports(tmp_path):
         assume G !(ped & green & !stopped)
         query yields: G (ped ->
                          F[0,3s] stopped)
-        query nsvs: P>=0.7 [ "a car" U "a person" ] mode segments
+        query nsvs: P>=0.7 [ "a car" U "a person" ] mode shortest
         query red_run: F (red & !stopped & car) threshold 0.8
     """)
     q = load_query_file(p)
     assert [x.name for x in q.queries] == ["yields", "nsvs", "red_run"]
     assert q.query("yields").formula == parse("G (ped -> F[0,3s] stopped)")
     nsvs = q.query("nsvs")
-    assert nsvs.mode == "segments" and nsvs.spec.threshold == 0.7
+    assert nsvs.mode == "shortest" and nsvs.spec.threshold == 0.7
     assert q.query("red_run").threshold == 0.8
     red = q.props["red"]
     assert red.prompts == ("a red traffic light", "a traffic light showing red")
