@@ -87,18 +87,44 @@ def segments(
     pushed through the guards' decision diagram); the scan from a start stops
     once the mass that can still reach acceptance falls below the threshold,
     since no later end can then reach it, or after ``max_length`` frames (when
-    > 0). Returns the number of segments written; ``work[0]`` counts the frames
-    scanned, at most ``frames x max_length`` (quadratic without a cap).
+    > 0). A start is skipped without a scan when the probability that the run
+    from it accepts at some end at all (one backward pass, the same for every
+    start) is below the threshold: no single end can do better. Returns the
+    number of segments written; ``work[0]`` counts the frames passed over, at
+    most ``frames x (max_length + 1)`` (quadratic without a cap).
     """
     n = P.shape[0]
     nq = roots.shape[0]
     n_nodes = var.shape[0]
+    # reach[t]: P(the run from state 0 at frame t accepts at some end >= t)
+    reach = np.empty(n)
+    v = np.zeros(nq)
+    leaf = np.empty(nq)
+    val = np.empty(n_nodes)
+    for t in range(n - 1, -1, -1):
+        for r in range(nq):
+            leaf[r] = 1.0 if accepting[r] else v[r]
+        for x in range(n_nodes):  # children first: expected leaf value below each node
+            low = lo[x]
+            high = hi[x]
+            vl = leaf[-low - 1] if low < 0 else val[low]
+            vh = leaf[-high - 1] if high < 0 else val[high]
+            p = P[t, var[x]]
+            val[x] = (1.0 - p) * vl + p * vh
+        for q in range(nq):
+            r = roots[q]
+            v[q] = leaf[-r - 1] if r < 0 else val[r]
+        reach[t] = v[0]
+    work[0] += n
     a = np.empty(nq)
     b = np.empty(nq)
     mass = np.empty(n_nodes)
     count = 0
     s = 0
     while s < n:
+        if reach[s] < threshold - 1e-9:  # margin: rounding must never skip a match
+            s += 1
+            continue
         for q in range(nq):
             a[q] = 0.0
         a[0] = 1.0

@@ -223,7 +223,7 @@ def _segments(
         letters = np.zeros(n, dtype=np.int64)
         for j in range(len(names)):
             letters |= sub.values[:, j].astype(np.int64) << j
-        count = K.fast(K.segments_bool, n)(
+        count = K.fast(K.segments_bool, n * dfa.n_states)(  # O(frames x states)
             dfa.delta, dfa.accepting, dfa.live, letters, longest, cap, starts, ends, work
         )
         return [(int(starts[i]), int(ends[i]), 1.0) for i in range(count)], int(work[0])

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from framelogic.automata import compile, kernels, localize
 from framelogic.automata.localize import DEFAULT_MAX_LENGTH, _segments
+from framelogic.logic import ast as A
 from framelogic.logic import parse
 from framelogic.logic.passes import atom_names
 from framelogic.logic.strategies import formulas, traces
@@ -69,13 +70,24 @@ def test_long_capped_segments_are_cut_at_the_cap_in_linear_work():
     assert [(s, e) for s, e, _ in found] == [(0, n - 1)]
 
 
-def test_probabilistic_scan_work_is_bounded_by_the_cap():
+def test_probabilistic_start_without_any_chance_costs_no_scan():
     n = 3000
     t = TraceTable(("p",), np.full((n, 1), 1e-9))  # F p never reaches the threshold
-    found, work = _segments(parse("F p"), t, 0.5, longest=False, max_length=40)
-    assert found == [] and work <= n * 40
-    found, work = _segments(parse("F p"), t, 0.5, longest=False, max_length=None)
-    assert found == [] and work == n * (n + 1) // 2  # the documented quadratic worst case
+    for max_length in (40, None):
+        found, work = _segments(parse("F p"), t, 0.5, longest=False, max_length=max_length)
+        assert found == [] and work == n  # the backward reachability pass only
+
+
+def test_probabilistic_scan_work_is_bounded_by_the_cap():
+    # p on the last frame: some end almost surely has p, but each single end only
+    # with 0.1, so every start is scanned (as long as the cap allows)
+    n = 2000
+    t = TraceTable(("p",), np.full((n, 1), 0.1))
+    f = A.Eventually(A.conj(A.atom("p"), A.N(A.FALSE)))
+    found, work = _segments(f, t, 0.5, longest=False, max_length=40)
+    assert found == [] and work <= n * 41
+    found, work = _segments(f, t, 0.5, longest=False, max_length=None)
+    assert found == [] and work >= n * n // 4  # the documented quadratic worst case
 
 
 def test_compiled_and_plain_boolean_kernel_agree(monkeypatch):
