@@ -267,14 +267,16 @@ def _weights_file(name: str, pretrained: str | None) -> Path | None:
 
 
 def _load_error(spec: str, weights: Path | None, error: Exception) -> InputError:
-    detail = f"{type(error).__name__}: {error}".strip().rstrip(":")
-    if len(detail) > 300:
-        detail = detail[:300] + "..."
+    # the first line only: torch's unpickling errors go on to suggest weights_only=False,
+    # which would run arbitrary code from the file
+    first = (str(error).strip().splitlines() or [""])[0]
+    first = first if len(first) <= 120 else first[:117] + "..."
+    detail = f"{type(error).__name__}: {first}" if first else type(error).__name__
     if weights is not None:
         return InputError(
-            f"cannot load model {spec!r}: {str(weights)!r} is not a valid checkpoint for this architecture "
-            f"({detail}). The file may be truncated, corrupt or not a weights file at all: download or export it "
-            f"again, check that the architecture before ':' matches it, or use {BUNDLED!r} (offline)"
+            f"cannot load model {spec!r} with the checkpoint {str(weights)!r} ({detail}). If the file is truncated, "
+            "corrupt or not a weights file, download or export it again; check that the architecture before ':' "
+            f"matches it; or use {BUNDLED!r} (offline)"
         )
     return InputError(
         f"cannot load model {spec!r} ({detail}). Give an open_clip name with a pretrained tag "

@@ -311,3 +311,27 @@ def test_first_run_cached_run_and_uncached_run_are_bitwise_equal(scenario_video,
     uncached = score_video(path, PROPS, model=model, stride=2, use_cache=False)
     assert np.array_equal(first.values, cached.values) and np.array_equal(first.values, uncached.values)
     assert np.array_equal(first.times, cached.times) and first.rate == cached.rate
+
+
+# ------------------------------------------------------------ adversarial extras
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"kind": "platt", "a": NaN, "b": 0}',
+        '{"kind": "platt", "a": 1, "b": Infinity}',
+        '{"kind": "bogus", "a": 1, "b": 0}',
+        '{"kind": "isotonic", "a": 1, "b": 0, "xs": [0, 1], "ys": [0.5]}',
+        '{"kind": "isotonic", "a": 1, "b": 0, "xs": [1, 0], "ys": [0.2, 0.8]}',
+        '{"kind": "isotonic", "a": 1, "b": 0, "xs": [0, 1], "ys": [0.2, 7]}',
+        '{"kind": "isotonic", "a": 1, "b": 0, "xs": 5, "ys": 5}',
+        '{"kind": "isotonic", "a": 1, "b": 0, "xs": [], "ys": []}',
+        "[1, 2]",
+    ],
+)
+def test_a_calibration_file_that_would_give_nan_or_wrong_probabilities_is_refused(tmp_path, text):
+    from framelogic.perception.scoring import Calibration
+
+    path = tmp_path / "cal.json"
+    path.write_text(text)
+    with pytest.raises(InputError, match="cal.json"):
+        Calibration.load(path)
