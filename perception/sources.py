@@ -195,8 +195,10 @@ class VideoSource(Source):
 
     The header's frame rate is used when it is valid (finite, in (0, MAX_FPS]);
     an invalid one is unknown, not 30 or 2**31 - 1: the rate is then measured
-    from the frames' timestamps, with a warning, or must be given as
-    ``source_fps``. ``source_fps`` always overrides the header.
+    from the frames' timestamps, with a warning, or must be given, as
+    ``source_fps`` or (when the timestamps are broken too) as ``fps``, which
+    then takes every frame at that rate. ``source_fps`` always overrides the
+    header.
     """
 
     def __init__(self, path: str | Path, *, fps: float | None = None, stride: int | None = None,
@@ -230,11 +232,19 @@ class VideoSource(Source):
             self.native_fps = float(source_fps)
         elif header_ok:
             self.native_fps = header
+        elif measured is None and fps is not None:
+            # nothing in the file tells the rate: the one rate the user gave is the frames' rate
+            warnings.warn(
+                f"{self.name}: the frame rate in the video's header ({header!r}) is invalid and its frames carry "
+                f"no timestamps; every frame is taken, at the given fps={fps!r}",
+                stacklevel=3,
+            )
+            self.native_fps, fps = float(fps), None
         else:
             if measured is None:
                 raise InputError(
                     f"{self.name!r}: the frame rate in the video's header ({header!r}) is invalid and its frames "
-                    "carry no usable timestamps; give the video's frame rate with source_fps="
+                    "carry no usable timestamps; give the video's frame rate: --fps RATE (source_fps= in Python)"
                 )
             warnings.warn(
                 f"{self.name}: the frame rate in the video's header ({header!r}) is invalid; "

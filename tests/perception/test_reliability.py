@@ -286,7 +286,9 @@ def test_an_invalid_header_rate_falls_back_to_timestamps(tmp_path, monkeypatch, 
     with pytest.warns(UserWarning, match="frame rate"):
         src = open_source(video)
     assert src.native_fps == pytest.approx(10.0) and len(src) == 100
-    assert open_source(video, fps=5).rate == 5.0 and len(open_source(video, fps=5)) == 50
+    with pytest.warns(UserWarning, match="measured from the frame timestamps"):
+        half = open_source(video, fps=5)
+    assert half.rate == 5.0 and len(half) == 50
 
 
 def test_an_invalid_header_rate_without_timestamps_needs_the_rate(tmp_path, monkeypatch):
@@ -295,11 +297,38 @@ def test_an_invalid_header_rate_without_timestamps_needs_the_rate(tmp_path, monk
     video = raw_avi(tmp_path / "v.avi", 100)
     real = cv2.VideoCapture
     monkeypatch.setattr(cv2, "VideoCapture", lambda *a: _BrokenRate(real(*a), -1.0, timestamps=False))
-    with pytest.raises(InputError, match=r"v\.avi.*frame rate.*source_fps"):
+    with pytest.raises(InputError, match=r"v\.avi.*frame rate.*--fps"):
         open_source(video)
     src = open_source(video, source_fps=10.0)  # the user's rate: no warning
     assert src.native_fps == 10.0 and len(src) == 100 and src.rate == 10.0
     assert [len(b.indices) for b in src.batches(64)] == [64, 36]
+
+
+def test_a_negative_rate_in_a_real_avi_header(tmp_path, tiny_model_dir):
+    """The AVI stream header's rate field set to -10: OpenCV reports 2**31 - 1 fps
+    and every timestamp 0, and used to make 100 frames 1 when sampled."""
+    import struct
+
+    import cv2
+
+    video = raw_avi(tmp_path / "v.avi", 100)
+    data = bytearray(video.read_bytes())
+    at = data.find(b"strh") + 8 + 20  # fccType, fccHandler, flags, priority+language, initial frames
+    assert struct.unpack("<II", data[at : at + 8]) == (1, 10)  # dwScale, dwRate
+    data[at + 4 : at + 8] = struct.pack("<i", -10)
+    video.write_bytes(bytes(data))
+    assert cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FPS) > 1e9
+    with pytest.raises(InputError, match="--fps"):
+        open_source(video)
+    with pytest.raises(InputError, match="--fps"):
+        open_source(video, stride=2)
+    with pytest.warns(UserWarning, match="every frame is taken"):
+        src = open_source(video, fps=10)
+    assert src.native_fps == 10.0 and src.rate == 10.0 and len(src) == 100
+    assert len(open_source(video, source_fps=10.0, fps=5)) == 50
+    with pytest.warns(UserWarning, match="frame rate"):
+        emb = embed_video(video, model=f"local-dir:{tiny_model_dir}", fps=10, use_cache=False)
+    assert len(emb.indices) == 100 and emb.rate == 10.0 and np.allclose(emb.times, np.arange(100) / 10)
 
 
 # ------------------------------------------------------------ minor: cache state
