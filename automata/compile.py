@@ -6,11 +6,11 @@ a formula (``& | ! -> <->``), and temporal operators that distribute over it
 Y`` and the operands of ``U R S``, with the same bounds), is compiled operand
 by operand, each over its own propositions only (2^k letters for its own k, not
 for all of them). Every piece is minimized, and the pieces are combined by
-products over the union of their propositions, the two smallest first,
-minimizing after every product. Only what is left (the "leaves") goes through
-formula progression (:func:`.construct.build`). Minimal DFAs are unique, and
-states are numbered canonically, so the result is the same array as the
-monolithic construction's (``compose=False``).
+products over the union of their propositions (pieces that share propositions
+first, then the smallest), minimizing after every product. Only what is left
+(the "leaves") goes through formula progression (:func:`.construct.build`).
+Minimal DFAs are unique, and states are numbered canonically, so the result is
+the same array as the monolithic construction's (``compose=False``).
 
 Every automaton built on the way is held to one :class:`.construct.Budget`
 (states, transition-table entries, seconds): an oversized formula fails within
@@ -19,7 +19,6 @@ the limit with :class:`AutomatonTooLarge`, naming the piece that grew too large.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections.abc import Sequence
 
@@ -39,7 +38,7 @@ from .construct import (
     build,
     too_many_atoms,
 )
-from .dfa import Automaton, bfs_numbered
+from .dfa import Automaton, bfs_numbered, minimal
 
 # accepting-combination tables, indexed [accepts left, accepts right]
 _AND = np.array([[False, False], [False, True]])
@@ -99,9 +98,8 @@ def compile(  # noqa: A001 - the public name users expect
         dfa = Automaton(raw.atoms, raw.delta, raw.accepting, raw.initial, f)
         return dfa.minimize(budget=budget) if minimize else dfa
     dfa = _Composer(names, budget).dfa(f)
-    if dfa.atoms != names:
-        budget.check_size(dfa.n_states, 1 << len(names), f)
-        dfa = bfs_numbered(dfa.lift(names))  # letters reordered: renumber canonically
+    budget.check_size(dfa.n_states, 1 << len(names), f)
+    dfa = bfs_numbered(dfa.lift(names))  # the canonical numbering, over the requested letters
     return Automaton(names, dfa.delta, dfa.accepting, dfa.initial, f)
 
 
@@ -196,7 +194,6 @@ class _Composer:
         self.names = names
         self.budget = budget
         self.cache: dict[A.Formula, Automaton] = {}
-        self._tick = itertools.count()
 
     def own_atoms(self, *fs: A.Formula) -> tuple[str, ...]:
         """The propositions of ``fs``, in the order of the requested alphabet."""
@@ -211,13 +208,12 @@ class _Composer:
         parts = split(f)
         if parts is None:
             raw = build(f, self.own_atoms(f), budget=self.budget)
-            out = Automaton(raw.atoms, raw.delta, raw.accepting, raw.initial, f).minimize(budget=self.budget)
+            out = self.minimal(Automaton(raw.atoms, raw.delta, raw.accepting, raw.initial, f))
         else:
             op, args = parts
             if op == "not":
                 inner = self.dfa(args[0])
-                out = Automaton(inner.atoms, inner.delta, inner.accepting, inner.initial, f)
-                out = out.complement().minimize(budget=self.budget)
+                out = self.minimal(Automaton(inner.atoms, inner.delta, inner.accepting, inner.initial, f).complement())
             elif op == "iff":
                 out = self.combine(self.dfa(args[0]), self.dfa(args[1]), _IFF, f)
             else:
@@ -229,28 +225,36 @@ class _Composer:
     def combine(self, x: Automaton, y: Automaton, table: np.ndarray, f: A.Formula) -> Automaton:
         atoms = tuple(n for n in self.names if n in set(x.atoms) | set(y.atoms))
         prod = x.product(y, lambda p, q: bool(table[int(p), int(q)]), budget=self.budget, formula=f, atoms=atoms)
-        return prod.minimize(budget=self.budget)
+        return self.minimal(prod)
+
+    def minimal(self, d: Automaton) -> Automaton:
+        # Only the final result needs canonical numbers. Constructions and products
+        # reach every state, unless a fresh start was split off an accepting one
+        # (by a complement or a product): then the old start may be unreachable.
+        return minimal(d, self.budget, canonical=False, all_reachable=d.initial == 0)
 
     def fold(self, op: str, pieces: list[Automaton]) -> Automaton:
-        """The conjunction (disjunction) of ``pieces``, two smallest tables first."""
+        """The conjunction (disjunction) of ``pieces``, a pair at a time: pieces
+        that share propositions first (their product often collapses, as two
+        deadlines met by the same event do), the smallest product table first."""
         table, join = (_AND, A.conj) if op == "and" else (_OR, A.disj)
         absorbing = _is_empty if op == "and" else _is_universal
-        heap = [(_cells(d), next(self._tick), d) for d in pieces]
-        heapq.heapify(heap)
-        while len(heap) > 1:
-            x = heapq.heappop(heap)[2]
-            if absorbing(x):
-                return x
-            y = heapq.heappop(heap)[2]
-            if absorbing(y):
-                return y
+        pieces = list(pieces)
+        while len(pieces) > 1:
+            for d in pieces:
+                if absorbing(d):
+                    return d
+            i, j = min(itertools.combinations(range(len(pieces)), 2), key=lambda ij: _pair_cost(pieces[ij[0]], pieces[ij[1]]))
+            x, y = pieces[i], pieces[j]
             z = self.combine(x, y, table, join(x.formula, y.formula))
-            heapq.heappush(heap, (_cells(z), next(self._tick), z))
-        return heap[0][2]
+            pieces = [d for k, d in enumerate(pieces) if k not in (i, j)] + [z]
+        return pieces[0]
 
 
-def _cells(d: Automaton) -> int:
-    return d.n_states << len(d.atoms)
+def _pair_cost(x: Automaton, y: Automaton) -> tuple[bool, int]:
+    """Disjoint pairs last; then the size of the product's full table."""
+    union = set(x.atoms) | set(y.atoms)
+    return set(x.atoms).isdisjoint(y.atoms), (x.n_states * y.n_states) << len(union)
 
 
 def _is_empty(d: Automaton) -> bool:

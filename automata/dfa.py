@@ -104,8 +104,7 @@ class Automaton:
         """The minimal equivalent automaton, its states numbered in breadth-first
         order from the start (a canonical form: equal languages over the same
         atoms give equal arrays)."""
-        delta, acc, init = _minimal(self.delta, self.accepting, self.initial, budget, self.formula)
-        return Automaton(self.atoms, delta, acc, init, self.formula)
+        return minimal(self, budget)
 
     # ------------------------------------------------------------ boolean ops
     def lift(self, atoms: Sequence[str]) -> Automaton:
@@ -388,14 +387,26 @@ def _product(
     return _reject_empty(np.concatenate(rows), acc, 0)
 
 
+def minimal(
+    dfa: Automaton, budget: Budget | None = None, *, canonical: bool = True, all_reachable: bool = False
+) -> Automaton:
+    """The minimal automaton of ``dfa``; with ``canonical`` its states are in
+    BFS order from 0, else in any order. ``all_reachable`` skips the search for
+    unreachable states (products and constructions have none)."""
+    delta, acc, init = _minimal(
+        dfa.delta, dfa.accepting, dfa.initial, budget, dfa.formula, canonical=canonical, all_reachable=all_reachable
+    )
+    return Automaton(dfa.atoms, delta, acc, init, dfa.formula)
+
+
 def _minimal(
     delta: np.ndarray, acc: np.ndarray, init: int, budget: Budget | None, part: A.Formula | str | None,
-    *, canonical: bool = True,
+    *, canonical: bool = True, all_reachable: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """The minimal automaton of the reachable part; with ``canonical``, states
     in BFS order from 0 (else in any order)."""
-    reach = _reachable(delta, init)
-    if not reach.all():
+    reach = None if all_reachable else _reachable(delta, init)
+    if reach is not None and not reach.all():
         idx = np.flatnonzero(reach)
         remap = np.full(delta.shape[0], -1, dtype=np.int64)
         remap[idx] = np.arange(idx.size)
@@ -466,10 +477,19 @@ class _Refinement:
         self.cls = acc.astype(np.int64)  # block 0: rejecting, 1: accepting
         self.sizes = np.zeros(n + 1, dtype=np.int64)
         self.n_blocks = 2
-        flat = delta.ravel()
-        self.by_target = _sort_by(flat, n)  # edge q * |Σ| + a, grouped by target
+        self.flat = flat = delta.ravel()  # edge q * |Σ| + a goes to flat[edge]
+        self._by_target: np.ndarray | None = None
         self.offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(flat, minlength=n), out=self.offsets[1:])
+        self.sig = np.zeros(n, dtype=np.uint64)  # scratch of the array rounds, kept zero between them
+        self.touched = np.zeros(n, dtype=bool)
+
+    @property
+    def by_target(self) -> np.ndarray:
+        """The edges grouped by target (``offsets`` delimit the groups), sorted on first use."""
+        if self._by_target is None:
+            self._by_target = _sort_by(self.flat, self.cls.size)
+        return self._by_target
 
     def run(self, budget: Budget | None, part: A.Formula | str | None) -> np.ndarray:
         n = self.cls.size
@@ -527,15 +547,25 @@ class _Refinement:
 
     def _bulk_round(self, work: np.ndarray, first: np.ndarray, count: np.ndarray, total: int) -> np.ndarray:
         cls, n_letters = self.cls, self.n_letters
-        # every edge into a splitter, gathered from the ragged ranges
-        starts = np.cumsum(count) - count
-        edge = self.by_target[np.arange(total) + np.repeat(first - starts, count)].astype(np.int64)
-        key = np.repeat(cls[work], count) * n_letters + edge % n_letters
+        # every edge into a splitter
+        if total * 8 >= self.flat.size:  # a good part of all edges: scan them
+            into = np.zeros(cls.size, dtype=bool)
+            into[work] = True
+            edge = np.flatnonzero(into[self.flat])
+        else:  # gather them from the ragged ranges of the edges grouped by target
+            starts = np.cumsum(count) - count
+            edge = self.by_target[np.arange(total) + np.repeat(first - starts, count)].astype(np.int64)
         src = edge // n_letters
-        order = _sort_by(src, cls.size)
-        src, h = src[order], _mix(key[order])
-        heads = np.flatnonzero(_starts(src))
-        aff, sig = src[heads], np.add.reduceat(h, heads)
+        # signature of every source: the sum of its edges' hashes, accumulated in place
+        np.add.at(self.sig, src, _mix(cls[self.flat[edge]] * n_letters + edge % n_letters))
+        if total * 8 < cls.size:
+            aff = np.unique(src)
+        else:  # a mask is cheaper than sorting this many sources
+            self.touched[src] = True
+            aff = np.flatnonzero(self.touched)
+            self.touched[aff] = False
+        sig = self.sig[aff]
+        self.sig[aff] = 0
         blk = cls[aff]
         order = np.lexsort((sig, blk))
         aff, blk, sig = aff[order], blk[order], sig[order]
@@ -639,7 +669,7 @@ def _backward_closure(delta: np.ndarray, targets: np.ndarray) -> np.ndarray:
         mark = new
 
 
-_PY_CELLS = 1 << 16  # tables up to this size are searched in plain Python (no per-layer overhead)
+_PY_CELLS = 1 << 20  # tables up to this size are searched in plain Python (no per-layer overhead)
 
 
 def _bfs_order(delta: np.ndarray, start: int) -> np.ndarray:
@@ -651,7 +681,7 @@ def _bfs_order(delta: np.ndarray, start: int) -> np.ndarray:
         met = {start}
         found = [start]
         for q in found:  # the list grows as the search goes
-            for t in rows[q]:
+            for t in dict.fromkeys(rows[q]):  # distinct targets in letter order
                 if t not in met:
                     met.add(t)
                     found.append(t)

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from framelogic.automata import Automaton, compile
 from framelogic.automata import dfa as D
-from framelogic.automata.compile import split
+from framelogic.automata.compile import _Composer, split
 from framelogic.automata.construct import Budget
 from framelogic.logic import ast as A
-from framelogic.logic import satisfaction
+from framelogic.logic import atom_names, satisfaction
 from framelogic.logic.errors import AutomatonTooLarge, InvalidArgument, InvalidValue
 from framelogic.logic.strategies import bounds, formulas, traces
 
@@ -80,6 +80,16 @@ def test_distributed_temporal_operators(f, t):
     d = compile(f, props=ATOMS)
     same_automaton(d, compile(f, props=ATOMS, compose=False))
     assert d.accepts(t) == bool(satisfaction(f, t)[0])
+
+
+@given(formulas(ATOMS, max_depth=4, max_bound=3))
+def test_every_piece_is_minimal(f):
+    # products and complements are minimized as they go, unreachable fresh starts included
+    composer = _Composer(ATOMS, Budget(formula=f))
+    composer.dfa(f)
+    for g, d in composer.cache.items():
+        assert d.n_states == d.minimize().n_states, g
+        assert set(d.atoms) <= set(atom_names(g))
 
 
 def test_split_rules():
