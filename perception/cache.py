@@ -232,8 +232,12 @@ class EmbeddingCache:
             "shape": list(entry.embeddings.shape), "dtype": "float16", "rate": float(entry.rate),
             "meta": json.loads(json.dumps(meta or {}, default=str)),
         }  # fmt: skip
-        manifest["checksum"] = manifest_checksum(manifest)
-        check_manifest(manifest, key)  # what is written must read back (a bad rate is a bug here, not later)
+        try:
+            manifest["checksum"] = manifest_checksum(manifest)
+            check_manifest(manifest, key)  # what is written must read back
+        except (Invalid, ValueError) as e:  # e.g. an infinite rate: the results stand, uncached
+            warnings.warn(f"embedding cache: entry {key} is not stored ({e})", CacheWarning, stacklevel=2)
+            return False
         # Unique temp names per process and thread: concurrent writers never share a partial file.
         tag = f"{os.getpid()}.{threading.get_ident()}"
         data_path = self.dir / data_name
@@ -300,9 +304,9 @@ class EmbeddingCache:
             compute = sources.content_digest
         try:
             stats = [os.stat(p) for p in paths]
-        except OSError:
+            signature = _signature(paths, stats)
+        except (OSError, RuntimeError):  # unreadable, or a symlink loop (RuntimeError before 3.13)
             return compute(paths)
-        signature = _signature(paths, stats)
         known = self._memo().get(signature)
         newest = max((s.st_ctime_ns for s in stats), default=0)
         if isinstance(known, list) and len(known) == 2 and isinstance(known[0], str) and _HEX64.fullmatch(known[0]) \

@@ -142,6 +142,14 @@ def test_every_manifest_field_is_validated(tmp_path, edit):
     assert cache.get("k").rate == 10.0
 
 
+def test_an_entry_that_would_not_read_back_is_not_stored(tmp_path):
+    cache = C.EmbeddingCache(tmp_path)
+    bad = C.Entry(np.zeros((2, 4), np.float32), np.arange(2.0), np.arange(2), float("inf"))
+    with pytest.warns(C.CacheWarning, match="not stored"):
+        assert cache.put("k", bad) is False
+    assert cache.get("k") is None and cache.put("k", entry()) is True
+
+
 @pytest.mark.parametrize("text", ["[]", "null", '"x"', "1e999", '{"format": 3}', ""])
 def test_manifests_that_are_not_objects(tmp_path, text):
     cache = C.EmbeddingCache(tmp_path)
