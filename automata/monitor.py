@@ -41,8 +41,9 @@ too, so its verdict is exact.
 Parts too large to compile. A part whose automaton would exceed ``max_states``
 is followed on 0/1 frames by a :class:`~framelogic.automata.streaming.StreamingSignal`
 instead: its verdict is final (SATISFIED or VIOLATED) once the part's value at
-frame 0 is decided — when its future window has passed, or earlier for an
-unbounded ``G``/``F`` that a frame settles — and before that PRESUMABLY_*, from
+frame 0 is decided — when its future window has passed, or earlier when a frame
+settles it (a witness of an ``F``, a counterexample of a ``G``; the signal's
+``early`` mode) — and before that PRESUMABLY_*, from
 the part's value on the prefix read so far *as if the stream ended there*
 (which is what the automaton's accepting states would say). So such a part's
 final verdicts may come later than an automaton's would, never earlier and
@@ -208,7 +209,7 @@ class _StreamingPart:
 
     def __init__(self, formula: A.Formula, error: AutomatonTooLarge, max_states: int) -> None:
         self.formula = formula
-        self.signal = StreamingSignal(formula)
+        self.signal = StreamingSignal(formula, early=True)  # final verdicts as soon as certain
         self.atoms = self.signal.names
         self._error = error
         self._max_states = max_states
@@ -302,6 +303,7 @@ class Monitor:
         self._stream = StreamingSignal(f)
         self.horizon: int | None = self._stream.horizon
         self.signal = bool(signal)
+        self._fast = self._one if isinstance(self._one, _AutomatonPart) and not self.signal else None
         self.reset()
 
     # ------------------------------------------------------------ planning
@@ -376,6 +378,24 @@ class Monitor:
         """Read one frame: proposition -> probability (or 0/1)."""
         if not isinstance(frame, Mapping):
             raise InvalidArgument(f"frame={frame!r} must map proposition names to probabilities")
+        part = self._fast
+        if part is not None and part._state is not None:
+            # one automaton, 0/1 so far: the hot path is a few list lookups (inlined)
+            letter = 0
+            try:
+                for j, name in enumerate(part.atoms):
+                    v = frame[name]
+                    if v == 1:
+                        letter |= 1 << j
+                    elif v != 0:
+                        break
+                else:
+                    q = part._state = part._delta_rows[part._state][letter]
+                    self._frame += 1
+                    self._status = Status(self._frame, *part._det_status[q])
+                    return self._status
+            except KeyError:
+                pass  # the part reports it, with the full message
         i = self._frame + 1
         resolved: tuple[tuple[int, float], ...] = ()
         if self.signal:  # first: it checks the whole frame before any part moves

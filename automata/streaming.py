@@ -216,7 +216,10 @@ class _Prev(_Node):
         self.buf.extend(self.kids[0].new)
         out = []
         i = self.emitted
-        if i == 0 and n:
+        if i == 0:
+            if not (n and (final or n > (self.horizon or 0))):  # on time with the rest
+                self.new = out
+                return
             out.append(False)
             i = 1
         while self.buf and i < n:
@@ -249,12 +252,15 @@ class _BoundedUntil(_Temporal):
     does not fail in ``[i, j)``. Only those two kinds of positions are kept.
     """
 
-    __slots__ = ("lo", "hi", "ka", "kb", "btrue", "afail")
+    __slots__ = ("lo", "hi", "ka", "kb", "btrue", "afail", "early")
 
-    def __init__(self, a: _Node | None, b: _Node, lo: int, hi: int, nb: bool = False, nout: bool = False) -> None:
+    def __init__(
+        self, a: _Node | None, b: _Node, lo: int, hi: int, nb: bool = False, nout: bool = False, early: bool = False
+    ) -> None:
         h = _max_horizon((b.horizon, 0 if a is None else a.horizon))
         super().__init__(a, b, nb, nout, _plus(h, hi))
         self.lo, self.hi = lo, hi
+        self.early = early
         self.ka = self.kb = 0  # frames of a / b known so far
         self.btrue: deque[int] = deque()
         self.afail: deque[int] = deque()
@@ -281,9 +287,6 @@ class _BoundedUntil(_Temporal):
         lo, hi, nout = self.lo, self.hi, self.nout
         stop = n if final else known - hi  # frames i with i + hi < known are decided
         i = self.emitted
-        if i >= stop:
-            self.new = []
-            return
         out = []
         while i < stop:
             last = min(i + hi, n - 1) if final else i + hi
@@ -296,8 +299,36 @@ class _BoundedUntil(_Temporal):
             else:
                 out.append(nout)
             i += 1
+        if self.early and not final:
+            i = self._decide_early(i, out, self.ka if self.has_a else None, kb, n)
         self.new = out
         self.emitted = i
+
+    def _decide_early(self, i: int, out: list[bool], ka: int | None, kb: int, n: int) -> int:
+        """Frames before their window is complete whose value no continuation can change:
+        a witness ``b`` with ``a`` holding up to it (true), or ``a`` failing before any
+        witness (false)."""
+        btrue, afail, lo, hi, nout = self.btrue, self.afail, self.lo, self.hi, self.nout
+        while i < n:
+            while btrue and btrue[0] < i + lo:
+                btrue.popleft()
+            while afail and afail[0] < i:
+                afail.popleft()
+            fail = afail[0] if afail else None
+            if btrue and btrue[0] <= i + hi:
+                j = btrue[0]
+                if fail is not None and fail < j:
+                    out.append(nout)
+                elif ka is None or ka >= j:  # a known (and holding) on [i, j)
+                    out.append(not nout)
+                else:
+                    break
+            elif fail is not None and kb > min(fail, i + hi):  # no witness up to a's failure
+                out.append(nout)
+            else:
+                break
+            i += 1
+        return i
 
     def state_size(self) -> int:
         return len(self.btrue) + len(self.afail)
@@ -414,12 +445,18 @@ class StreamingSignal:
     formula's future lookahead: ``hi`` per bounded future operator and 1 per
     ``X``/``N``, nested ones added (an operand of ``U[lo,hi]`` counts as needed
     through ``i + hi``, of ``S`` through ``i``).
+
+    ``early=True`` lets bounded future operators decide a frame before its window
+    is complete when no continuation can change it (``F[0,90] b`` once ``b`` is
+    seen, ``G[0,90] a`` once ``a`` fails): values then come at most ``horizon``
+    frames late instead of exactly, still in frame order and never revised.
     """
 
-    def __init__(self, formula: A.Formula | str, *, fps: float | None = None) -> None:
+    def __init__(self, formula: A.Formula | str, *, fps: float | None = None, early: bool = False) -> None:
         from .compile import as_formula  # the one place formula text is parsed
 
         f = resolve_time(as_formula(formula), fps)
+        self.early = bool(early)
         self.formula = f
         self.names: tuple[str, ...] = atom_names(f)
         self._index = {name: j for j, name in enumerate(self.names)}
@@ -458,7 +495,7 @@ class StreamingSignal:
                 if isinstance(f.arg, A.Since):
                     return self._add(_Since(None, sub(x), lo, hi, nb=True, nout=True))
                 if hi is not None:
-                    return self._add(_BoundedUntil(None, sub(x), lo, hi, nb=True, nout=True))
+                    return self._add(_BoundedUntil(None, sub(x), lo, hi, nb=True, nout=True, early=self.early))
                 if lo == 0:
                     return self._add(_Until(None, sub(x), nb=True, nout=True))
                 return self._add(_Not((sub(f.arg),), sub(f.arg).horizon))
@@ -479,7 +516,7 @@ class StreamingSignal:
                 lo, hi = bound.frames(None)
                 left = None if a == A.TRUE else sub(a)
                 if hi is not None:
-                    return self._add(_BoundedUntil(left, sub(b), lo, hi))
+                    return self._add(_BoundedUntil(left, sub(b), lo, hi, early=self.early))
                 if lo == 0:
                     return self._add(_Until(left, sub(b)))
                 # a U[lo,inf) b = G[0,lo-1] a & X^lo (a U b): the prefix window is bounded
