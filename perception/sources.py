@@ -475,7 +475,9 @@ def decode_parallel(path: str | Path, indices: np.ndarray, workers: int) -> np.n
 
 def read_frames(source: object, indices: Sequence[int]) -> dict[int, np.ndarray]:
     """Frames at source ``indices`` (for thumbnails)."""
-    src = open_source(source)
+    # indices need no frame rate: a placeholder one keeps a video whose header
+    # rate is broken (and which was searched with an explicit fps) readable here
+    src = open_source(source, source_fps=1.0)
     want = sorted(set(int(i) for i in indices))
     if not want:
         return {}

@@ -337,6 +337,13 @@ def test_a_negative_rate_in_a_real_avi_header(tmp_path, tiny_model_dir):
     with pytest.warns(UserWarning, match="frame rate"):
         emb = embed_video(video, model=f"local-dir:{tiny_model_dir}", fps=10, use_cache=False)
     assert len(emb.indices) == 100 and emb.rate == 10.0 and np.allclose(emb.times, np.arange(100) / 10)
+    from framelogic.perception.sources import read_frames, thumbnails
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # frames by index need no rate, so no warning either
+        got = read_frames(video, [0, 50, 99])
+        assert sorted(got) == [0, 50, 99] and got[50].shape == (48, 64, 3)
+        assert sorted(thumbnails(video, [3])) == [3]
 
 
 # ------------------------------------------------------------ minor: cache state
