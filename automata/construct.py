@@ -13,7 +13,8 @@ A state is ``(obligation, end_ok, memory)``:
 
 Reading a letter progresses the obligation with the values of atoms and past
 subformulas at the current frame. The reachable states are explored breadth
-first with a state limit; the result is minimized by partition refinement.
+first within a :class:`Budget` (states, transition-table entries, seconds);
+:mod:`.compile` minimizes the result and combines such automata.
 
 Past operators over propositions and other past operators (``O (a & Y b)``)
 keep compact boolean/age memories. A past operator whose operands contain a

@@ -7,15 +7,14 @@ accepted (LTLf traces have at least one frame).
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 from framelogic.logic import ast as A
-from framelogic.logic.errors import AutomatonTooLarge, InvalidArgument, InvalidValue, TraceError
+from framelogic.logic.errors import InvalidArgument, InvalidValue, TraceError
 from framelogic.logic.printer import to_text
 from framelogic.logic.grammar import is_identifier
 from framelogic.logic.trace import TraceTable, as_trace
@@ -545,25 +544,26 @@ class _Refinement:
             return np.empty(0, dtype=np.int64)
         return np.concatenate([np.asarray(p, dtype=np.int64) for p in splitters])
 
-    def _bulk_round(self, work: np.ndarray, first: np.ndarray, count: np.ndarray, total: int) -> np.ndarray:
-        cls, n_letters = self.cls, self.n_letters
-        # every edge into a splitter
-        if total * 8 >= self.flat.size:  # a good part of all edges: scan them
-            into = np.zeros(cls.size, dtype=bool)
+    def _edges_into(self, work: np.ndarray, first: np.ndarray, count: np.ndarray, total: int) -> Iterator[np.ndarray]:
+        """Every edge into a splitter state, a chunk at a time."""
+        if total * 8 >= self.flat.size:  # a good part of all edges: scan the table
+            into = np.zeros(self.cls.size, dtype=bool)
             into[work] = True
-            edge = np.flatnonzero(into[self.flat])
+            for lo in range(0, self.flat.size, _CHUNK_CELLS):
+                yield lo + np.flatnonzero(into[self.flat[lo : lo + _CHUNK_CELLS]])
         else:  # gather them from the ragged ranges of the edges grouped by target
             starts = np.cumsum(count) - count
-            edge = self.by_target[np.arange(total) + np.repeat(first - starts, count)].astype(np.int64)
-        src = edge // n_letters
-        # signature of every source: the sum of its edges' hashes, accumulated in place
-        np.add.at(self.sig, src, _mix(cls[self.flat[edge]] * n_letters + edge % n_letters))
-        if total * 8 < cls.size:
-            aff = np.unique(src)
-        else:  # a mask is cheaper than sorting this many sources
+            yield self.by_target[np.arange(total) + np.repeat(first - starts, count)].astype(np.int64)
+
+    def _bulk_round(self, work: np.ndarray, first: np.ndarray, count: np.ndarray, total: int) -> np.ndarray:
+        cls, n_letters = self.cls, self.n_letters
+        for edge in self._edges_into(work, first, count, total):
+            src = edge // n_letters
+            # signature of every source: the sum of its edges' hashes, accumulated in place
+            np.add.at(self.sig, src, _mix(cls[self.flat[edge]] * n_letters + edge % n_letters))
             self.touched[src] = True
-            aff = np.flatnonzero(self.touched)
-            self.touched[aff] = False
+        aff = np.flatnonzero(self.touched)
+        self.touched[aff] = False
         sig = self.sig[aff]
         self.sig[aff] = 0
         blk = cls[aff]
