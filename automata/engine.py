@@ -273,6 +273,15 @@ class _Program:
             return K.decision_diagram(np.vstack([d[:, :half], d[:, half:]]))
         return K.decision_diagram(d)
 
+    @cached_property
+    def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:attr:`diagram` with children and roots as indices into one buffer
+        (states first, then nodes), so the loops below never branch on leaves."""
+        var, lo, hi, roots = self.diagram
+        nq = self.dfa.n_states
+        place = lambda c: np.where(c < 0, -c - 1, nq + c).astype(np.int64)  # noqa: E731
+        return var, place(lo), place(hi), place(roots)
+
     def run(self, sub: TraceTable) -> np.ndarray:
         if len(sub) == 0:
             return np.zeros(0)
@@ -281,10 +290,10 @@ class _Program:
             case "future":
                 if boolean:
                     return _future_bool(self.dfa, self.reverse, _letters(sub.values))
-                return _future_prob(self.dfa, self.diagram, _columns(sub.values))
+                return _future_prob(self.dfa, self.flat, _columns(sub.values))
             case "past":
-                return _past(self.dfa, self.diagram, sub, boolean)
-        return _marked(self.dfa, self.reverse, self.diagram, len(self.names), sub, boolean)
+                return _past(self.dfa, self.flat, sub, boolean)
+        return _marked(self.dfa, self.reverse, self.flat, len(self.names), sub, boolean)
 
 
 def evaluate(
@@ -336,7 +345,7 @@ def _past(dfa: Automaton, diagram: tuple, sub: TraceTable, boolean: bool) -> np.
     a = np.zeros(dfa.n_states)
     a[dfa.initial] = 1.0
     acc = dfa.accepting.astype(np.float64)
-    K.fast(K.forward_prob_dd, n)(*diagram, _columns(sub.values), a, acc, out, np.empty((0, 0)))
+    K.fast(forward_flat, n)(*diagram, _columns(sub.values), a, acc, out, np.empty((0, 0)))
     return np.clip(out, 0.0, 1.0)
 
 
@@ -357,7 +366,7 @@ def _future_prob(dfa: Automaton, diagram: tuple, values: np.ndarray) -> np.ndarr
     n = values.shape[0]
     out = np.empty(n)
     v = dfa.accepting.astype(np.float64)
-    K.fast(K.backward_prob_dd, n)(*diagram, dfa.initial, values, v, out)
+    K.fast(backward_flat, n)(*diagram, dfa.initial, values, v, out)
     return np.clip(out, 0.0, 1.0)
 
 
@@ -396,7 +405,7 @@ def _marked(
     checkpoints = np.empty((len(starts), nq))
     a = np.zeros(nq)
     a[dfa.initial] = 1.0
-    fwd = K.fast(K.forward_prob_dd, n)
+    fwd = K.fast(forward_flat, n)
     zeros, none = np.zeros(nq), np.empty((0, 0))
     for c, start in enumerate(starts):
         checkpoints[c] = a
@@ -404,7 +413,7 @@ def _marked(
         fwd(*off, chunk, a, zeros, np.empty(chunk.shape[0]), none)
     out = np.empty(n)
     v = dfa.accepting.astype(np.float64)
-    back = K.fast(K.marked_prob_dd, n)
+    back = K.fast(marked_flat, n)
     for c in range(len(starts) - 1, -1, -1):
         start = starts[c]
         chunk = values[start : start + step]
@@ -413,3 +422,91 @@ def _marked(
         fwd(*off, chunk, a, zeros, np.empty(chunk.shape[0]), alpha)
         back(var, lo, hi, roots, alpha, chunk, v, out[start : start + chunk.shape[0]])
     return np.clip(out, 0.0, 1.0)
+
+
+# ------------------------------------------------------------------ probability loops
+# The decision-diagram passes of :mod:`.kernels` with children and roots as
+# indices into one buffer (states, then nodes): no branch per child on whether
+# it is a leaf, which about doubles the speed of the compiled loops. Nodes are
+# stored children first: values sweep up, probability mass sweeps down.
+
+
+def backward_flat(
+    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray, initial: int,
+    P: np.ndarray, v: np.ndarray, out: np.ndarray,
+) -> None:
+    """``out[i]`` = acceptance probability of frames ``i..`` from ``initial``;
+    ``v`` (acceptance after the last frame of ``P``) is updated in place."""
+    nq = v.shape[0]
+    nn = var.shape[0]
+    buf = np.empty(nq + nn)
+    buf[:nq] = v
+    w = np.empty(nq)
+    for i in range(P.shape[0] - 1, -1, -1):
+        for x in range(nn):
+            p = P[i, var[x]]
+            buf[nq + x] = (1.0 - p) * buf[lo[x]] + p * buf[hi[x]]
+        for q in range(nq):
+            w[q] = buf[roots[q]]
+        for q in range(nq):
+            buf[q] = w[q]
+        out[i] = buf[initial]
+    v[:] = buf[:nq]
+
+
+def forward_flat(
+    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray,
+    P: np.ndarray, a: np.ndarray, weights: np.ndarray, out: np.ndarray, record: np.ndarray,
+) -> None:
+    """Forward distribution over states; ``a`` (before the first frame of ``P``)
+    is updated in place. ``out[i]`` = ``weights · a`` after frame ``i``; when
+    ``record`` has rows, ``record[i]`` = the distribution before frame ``i``."""
+    nq = a.shape[0]
+    nn = var.shape[0]
+    buf = np.empty(nq + nn)
+    keep = record.shape[0] > 0
+    for i in range(P.shape[0]):
+        if keep:
+            for q in range(nq):
+                record[i, q] = a[q]
+        for j in range(nq + nn):
+            buf[j] = 0.0
+        for q in range(nq):
+            buf[roots[q]] += a[q]
+        for x in range(nn - 1, -1, -1):  # parents before children
+            m = buf[nq + x]
+            p = P[i, var[x]]
+            buf[lo[x]] += m * (1.0 - p)
+            buf[hi[x]] += m * p
+        total = 0.0
+        for q in range(nq):
+            a[q] = buf[q]
+            total += weights[q] * buf[q]
+        out[i] = total
+
+
+def marked_flat(
+    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray,
+    alpha: np.ndarray, P: np.ndarray, v: np.ndarray, out: np.ndarray,
+) -> None:
+    """The marked backward pass: ``roots[:nq]`` are the marker-off successors,
+    ``roots[nq:]`` the marker-on ones; ``out[i]`` = ``sum_q alpha[i, q] ·
+    v_after(marker-on successor of q)``; ``v`` is updated in place."""
+    nq = alpha.shape[1]
+    nn = var.shape[0]
+    buf = np.empty(nq + nn)
+    buf[:nq] = v
+    w = np.empty(nq)
+    for i in range(P.shape[0] - 1, -1, -1):
+        for x in range(nn):
+            p = P[i, var[x]]
+            buf[nq + x] = (1.0 - p) * buf[lo[x]] + p * buf[hi[x]]
+        total = 0.0
+        for q in range(nq):
+            total += alpha[i, q] * buf[roots[nq + q]]
+        out[i] = total
+        for q in range(nq):
+            w[q] = buf[roots[q]]
+        for q in range(nq):
+            buf[q] = w[q]
+    v[:] = buf[:nq]
