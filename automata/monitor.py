@@ -219,24 +219,28 @@ class _StreamingPart:
         self.signal.reset()
         self._value: bool | None = None  # frame 0's value, once decided
 
+    def row(self, frame: Mapping[str, float], index: int) -> list[float]:
+        """The frame's 0/1 values for this part, or the error that it cannot follow it."""
+        row = []
+        for name in self.atoms:
+            try:
+                v = frame[name]
+            except KeyError:
+                raise TraceError(f"frame {index} has no value for {name!r}; it has {sorted(frame)}") from None
+            if v != 0 and v != 1:
+                raise AutomatonTooLarge(
+                    f"frame {index}: {name}={v!r} is a probability, but the part "
+                    f"{to_text(self.formula)!r} of the formula needs more than max_states="
+                    f"{self._max_states} automaton states, and without its automaton the monitor "
+                    "follows it on 0/1 frames only; threshold the probabilities, raise max_states, "
+                    "or shorten its time bounds"
+                ) from self._error
+            row.append(v)
+        return row
+
     def step(self, frame: Mapping[str, float], index: int) -> tuple[Verdict, float, float, float]:
         if self._value is None:
-            row = []
-            for name in self.atoms:
-                try:
-                    v = frame[name]
-                except KeyError:
-                    raise TraceError(f"frame {index} has no value for {name!r}; it has {sorted(frame)}") from None
-                if v != 0 and v != 1:
-                    raise AutomatonTooLarge(
-                        f"frame {index}: {name}={v!r} is a probability, but the part "
-                        f"{to_text(self.formula)!r} of the formula needs more than max_states="
-                        f"{self._max_states} automaton states, and without its automaton the monitor "
-                        "follows it on 0/1 frames only; threshold the probabilities, raise max_states, "
-                        "or shorten its time bounds"
-                    ) from self._error
-                row.append(v)
-            out = self.signal.push(row)
+            out = self.signal.push(self.row(frame, index))
             if out:
                 self._value = out[0][1]  # frames come in order: this is frame 0
             else:
@@ -300,6 +304,7 @@ class Monitor:
         else:  # one part (maybe negated): the whole formula's automaton is that part's
             self._plan = self._add(f)
         self._one = self._parts[0] if isinstance(self._plan, int) else None
+        self._streaming = [p for p in self._parts if isinstance(p, _StreamingPart)]
         self._stream = StreamingSignal(f)
         self.horizon: int | None = self._stream.horizon
         self.signal = bool(signal)
@@ -409,6 +414,8 @@ class Monitor:
             for name in self.atoms:  # before any part moves
                 if name not in frame:
                     raise TraceError(f"frame {i} has no value for {name!r}; it has {sorted(frame)}")
+            for part in self._streaming:
+                part.row(frame, i)
             values = [part.step(frame, i) for part in self._parts]
             p, ps, pv = _combine(self._plan, values)
             self._status = Status(i, _verdict(p, ps, pv), min(max(p, 0.0), 1.0), ps, pv, resolved)

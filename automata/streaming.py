@@ -387,14 +387,35 @@ class _Since(_Temporal):
         self.ivs: deque[tuple[int, float]] = deque()  # disjoint, non-adjacent, sorted
 
     def advance(self, n: int, final: bool) -> None:
+        b_new = self.kids[-1].new
+        a_new = self.kids[0].new if self.has_a else _ONE_TRUE
+        if len(b_new) == 1 and len(a_new) == 1 and not self.bbuf and not self.abuf:
+            # operands in step, one frame: the common case, without the general loop
+            k = self.emitted
+            ivs = self.ivs
+            if not a_new[0]:
+                ivs.clear()
+            if b_new[0] is not self.nb:
+                s = k + self.lo
+                e = _INF if self.hi is None else k + self.hi
+                if ivs and ivs[-1][1] >= s - 1:
+                    if e > ivs[-1][1]:
+                        ivs[-1] = (ivs[-1][0], e)
+                else:
+                    ivs.append((s, e))
+            while ivs and ivs[0][1] < k:
+                ivs.popleft()
+            self.new = [(bool(ivs) and ivs[0][0] <= k) is not self.nout]
+            self.emitted = k + 1
+            return
         if self.has_a:
-            self.abuf.extend(self.kids[0].new)
-            self.bbuf.extend(self.kids[1].new)
+            self.abuf.extend(a_new)
+            self.bbuf.extend(b_new)
             pairs = []
             while self.abuf and self.bbuf:
                 pairs.append((self.abuf.popleft(), self.bbuf.popleft()))
         else:
-            pairs = [(True, v) for v in self.kids[0].new]
+            pairs = [(True, v) for v in b_new]
         ivs, lo, hi, nb, nout = self.ivs, self.lo, self.hi, self.nb, self.nout
         out = []
         k = self.emitted
@@ -420,6 +441,7 @@ class _Since(_Temporal):
 
 
 _INF = float("inf")
+_ONE_TRUE = [True]  # the left operand of O / H: true at every frame
 
 
 def _max_horizon(hs: object) -> int | None:

@@ -272,3 +272,15 @@ def test_resolved_signal_needs_0_1_frames_and_the_option():
     assert plain.step({"a": 1, "b": 1}).resolved == ()
     with pytest.raises(Exception, match="signal=True"):
         plain.finish()
+
+
+def test_a_refused_frame_moves_no_part():
+    m = Monitor("G (a -> F[2,4] b) & G (c -> F[0,2] d)", max_states=8)
+    kinds = [aut is None for _, aut in m.parts]
+    assert kinds == [True, False]  # the first part streams, the second has its automaton
+    m.step({"a": 1, "b": 0, "c": 1, "d": 0})
+    with pytest.raises(AutomatonTooLarge):
+        m.step({"a": 0.5, "b": 0, "c": 0.5, "d": 0.5})
+    assert m._parts[1]._state is not None  # the automaton part did not read the refused frame
+    st_ = m.step({"a": 0, "b": 0, "c": 0, "d": 1})
+    assert st_.frame == 1 and st_.verdict is Verdict.PRESUMABLY_VIOLATED  # a's F[2,4] b cannot hold yet
