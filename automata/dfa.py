@@ -284,7 +284,9 @@ def _shannon(members: np.ndarray, atoms: Sequence[str]) -> A.Formula:
 # letters columns); Python loops run over BFS layers and refinement rounds only.
 
 _CHUNK_CELLS = 1 << 20  # product transitions generated at once (8 MB of int64 codes)
-_DENSE_PAIRS = 1 << 23  # pair spaces up to this size are indexed by a flat int32 table
+# Pair spaces up to this size are indexed by a flat int32 table. It is zero-filled
+# (calloc), so only the pages of pairs actually met take memory.
+_DENSE_PAIRS = 1 << 27
 
 
 def letter_projection(own: Sequence[str], atoms: Sequence[str]) -> np.ndarray:
@@ -324,20 +326,20 @@ class _PairIndex:
     """State numbers of product pairs coded ``p * n2 + q`` (-1: not seen yet)."""
 
     def __init__(self, size: int) -> None:
-        self.table = np.full(size, -1, dtype=np.int32) if size <= _DENSE_PAIRS else None
+        self.table = np.zeros(size, dtype=np.int32) if size <= _DENSE_PAIRS else None  # state number + 1
         self.keys = np.empty(0, dtype=np.int64)  # sorted, when the pair space is too big for a table
         self.ids = np.empty(0, dtype=np.int64)
 
     def get(self, codes: np.ndarray) -> np.ndarray:
         if self.table is not None:
-            return self.table[codes].astype(np.int64)
+            return self.table[codes].astype(np.int64) - 1
         pos = np.minimum(np.searchsorted(self.keys, codes), len(self.keys) - 1)
         return np.where(self.keys[pos] == codes, self.ids[pos], -1)
 
     def put(self, codes: np.ndarray, ids: np.ndarray) -> None:
         """Add ``codes`` (sorted, unseen) with state numbers ``ids``."""
         if self.table is not None:
-            self.table[codes] = ids
+            self.table[codes] = ids + 1
             return
         at = np.searchsorted(self.keys, codes)
         self.keys = np.insert(self.keys, at, codes)
@@ -364,9 +366,9 @@ def _product(
     budget.check_size(n, n_letters, part)
     chunk = max(1, _CHUNK_CELLS // n_letters)
     while frontier.size:
-        budget.check_time(part, n)
         layer = []
         for lo in range(0, frontier.size, chunk):
+            budget.check_time(part, n)
             codes = frontier[lo : lo + chunk]
             targets = d1[codes // n2] + d2[codes % n2]
             ids = index.get(targets)
