@@ -611,9 +611,10 @@ def _leaf(g: A.Formula, max_states: int, approx: str | None, stats: _Stats) -> _
             else "raise max_states, or use shorter time windows / a lower frame rate"
         )
         raise AutomatonTooLarge(
-            f"the part {to_text(g)} needs an automaton of more than max_states={max_states} states "
-            f"(it is not a closed form or a response counter, and its propositions are shared so it "
-            f"cannot be split exactly); {hint}"
+            f"the part {to_text(g)} has no exact evaluation within the automaton budget "
+            f"(max_states={max_states}): it is not a closed form or a response counter, and its "
+            f"propositions are shared so it cannot be split into independent parts; {hint}. "
+            f"The automaton construction said: {err}"
         ) from err
     stats.automata.append(part.n_states)
     return part

@@ -187,7 +187,7 @@ def test_closed_forms_on_long_traces(text):
 def test_too_large_part_is_named():
     f = parse("G (a -> F[0,4] b) & G (b -> O[0,3] a) & G c")
     assert plan(f, max_states=100).n_states == 18
-    with pytest.raises(AutomatonTooLarge, match=r"the part G \(a -> F\[0,4\] b\) & G \(b -> O\[0,3\] a\) needs"):
+    with pytest.raises(AutomatonTooLarge, match=r"the part G \(a -> F\[0,4\] b\) & G \(b -> O\[0,3\] a\) has no exact evaluation"):
         plan(f, max_states=20)
 
 
