@@ -241,3 +241,13 @@ def test_describe_and_names():
     assert p(np.zeros((0, 6))).shape == (0,)
     with pytest.raises(TypeError, match="must be \\(frames, 6\\)"):
         p(np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("name", ["factor", "plan"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"framelogic.automata.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
