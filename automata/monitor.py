@@ -258,6 +258,7 @@ _DETERMINISTIC = {
 }
 
 _Part = _AutomatonPart | _StreamingPart
+_SPLIT_CACHE = 1 << 16  # combined statuses of state tuples kept per monitor (0/1 path)
 # The combination plan: a part's index, ("not", plan) or ("and" | "or", (plans...)).
 _Plan = int | tuple
 
@@ -309,6 +310,13 @@ class Monitor:
         self.horizon: int | None = self._stream.horizon
         self.signal = bool(signal)
         self._fast = self._one if isinstance(self._one, _AutomatonPart) and not self.signal else None
+        if self._fast is not None:
+            self._fast_atoms = self._fast.atoms
+            self._fast_rows = self._fast._delta_rows
+            self._fast_status = self._fast._det_status
+        every_automaton = all(isinstance(p, _AutomatonPart) for p in self._parts)
+        self._split = self._parts if self._one is None and every_automaton and not self.signal else None
+        self._split_cache: dict[tuple[int, ...], tuple[Verdict, float, float, float]] = {}
         self.reset()
 
     # ------------------------------------------------------------ planning
@@ -366,6 +374,8 @@ class Monitor:
         """Forget the frames read so far."""
         for part in self._parts:
             part.reset()
+        # the one-automaton 0/1 path's state (None when that path is off or left)
+        self._state: int | None = None if self._fast is None else self._fast.automaton.initial
         self._stream.reset()
         self._frame = -1
         self._status: Status | None = None
@@ -383,24 +393,28 @@ class Monitor:
         """Read one frame: proposition -> probability (or 0/1)."""
         if not isinstance(frame, Mapping):
             raise InvalidArgument(f"frame={frame!r} must map proposition names to probabilities")
-        part = self._fast
-        if part is not None and part._state is not None:
-            # one automaton, 0/1 so far: the hot path is a few list lookups (inlined)
+        if self._state is not None:
+            # one automaton, 0/1 so far: the hot path is a few list lookups (inlined; the
+            # state lives here and goes back to the part when a probability arrives)
             letter = 0
             try:
-                for j, name in enumerate(part.atoms):
+                for j, name in enumerate(self._fast_atoms):
                     v = frame[name]
                     if v == 1:
                         letter |= 1 << j
                     elif v != 0:
                         break
                 else:
-                    q = part._state = part._delta_rows[part._state][letter]
+                    q = self._state = self._fast_rows[self._state][letter]
                     self._frame += 1
-                    self._status = Status(self._frame, *part._det_status[q])
+                    self._status = Status(self._frame, *self._fast_status[q])
                     return self._status
             except KeyError:
                 pass  # the part reports it, with the full message
+            self._fast._state = self._state  # type: ignore[union-attr]
+            self._state = None
+        elif self._split is not None and self._split_states(frame):
+            return self._status  # type: ignore[return-value]
         i = self._frame + 1
         resolved: tuple[tuple[int, float], ...] = ()
         if self.signal:  # first: it checks the whole frame before any part moves
@@ -421,6 +435,39 @@ class Monitor:
             self._status = Status(i, _verdict(p, ps, pv), min(max(p, 0.0), 1.0), ps, pv, resolved)
         self._frame = i
         return self._status
+
+    def _split_states(self, frame: Mapping[str, float]) -> bool:
+        """Several automata, 0/1 so far: step them all or none; the combined status of a
+        tuple of states is computed once. False when the frame needs the general path."""
+        states = []
+        try:
+            for part in self._split:
+                q = part._state
+                if q is None:
+                    return False
+                letter = 0
+                for j, name in enumerate(part.atoms):
+                    v = frame[name]
+                    if v == 1:
+                        letter |= 1 << j
+                    elif v != 0:
+                        return False
+                states.append(part._delta_rows[q][letter])
+        except KeyError:
+            return False  # the general path reports it
+        key = tuple(states)
+        res = self._split_cache.get(key)
+        if res is None:
+            values = [part._det_status[q] for part, q in zip(self._split, states)]
+            p, ps, pv = _combine(self._plan, values)
+            res = (_verdict(p, ps, pv), min(max(p, 0.0), 1.0), ps, pv)
+            if len(self._split_cache) < _SPLIT_CACHE:
+                self._split_cache[key] = res
+        for part, q in zip(self._split, states):
+            part._state = q
+        self._frame += 1
+        self._status = Status(self._frame, *res)
+        return True
 
     def finish(self) -> tuple[tuple[int, float], ...]:
         """End of stream (``signal=True``): the values of φ at the frames not resolved yet,
