@@ -135,13 +135,18 @@ class TraceTable:
         return {n: self.values[:, j] for j, n in enumerate(self.names)}
 
     def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
-        """CSV text (``time`` column first when known); written atomically if ``path``."""
+        """CSV text (``time`` column first when known); written atomically if ``path``.
+
+        Numbers are written in their shortest exact form, so reading the text back
+        gives the same table (six significant digits would merge the frames of
+        an hour-long video: 3600.03 s).
+        """
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         header = ([TIME_COLUMN] if self.times is not None else []) + list(self.names)
         w.writerow(header)
         for i in range(len(self)):
-            row = [f"{self.times[i]:.6g}"] if self.times is not None else []
+            row = [repr(float(self.times[i]))] if self.times is not None else []
             row += [_fmt(v) for v in self.values[i]]
             w.writerow(row)
         text = buf.getvalue()
@@ -156,7 +161,7 @@ class TraceTable:
 
 
 def _fmt(v: float) -> str:
-    return "1" if v == 1.0 else "0" if v == 0.0 else f"{v:.6g}"
+    return "1" if v == 1.0 else "0" if v == 0.0 else repr(float(v))
 
 
 def check_output_path(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
