@@ -335,22 +335,28 @@ def _read(p: Path, importer: Location | None, target: Path) -> str:
                 f"{where}import {shown}: only query files can be imported; "
                 f"give the path of a {' or '.join(QUERY_SUFFIXES)} file"
             )
+    not_regular = InputError(f"{where}{name} is not a regular file; give the path of a .tl query file")
+    too_large = InputError(f"{where}{name} is larger than {MAX_QUERY_FILE_BYTES} bytes; a query file is a few kilobytes")
     try:
         st = os.stat(p)  # stat, not open: opening a FIFO would block
-        regular = stat.S_ISREG(st.st_mode)
-        if regular:  # non-blocking too, in case it was swapped for a FIFO since the stat
-            with os.fdopen(os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
-                regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)  # the file actually opened
-                data = f.read(MAX_QUERY_FILE_BYTES + 1) if regular else b""
+        if not stat.S_ISREG(st.st_mode):
+            raise not_regular
+        if st.st_size > MAX_QUERY_FILE_BYTES:
+            raise too_large
+        # non-blocking, in case it was swapped for a FIFO since the stat
+        with os.fdopen(os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # the file actually opened
+                raise not_regular
+            data = f.read(MAX_QUERY_FILE_BYTES + 1)
+    except InputError:
+        raise
     except FileNotFoundError:
         raise InputError(f"{where}{name}: no such query file") from None
     except (OSError, ValueError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         raise InputError(f"{where}{name}: cannot read: {reason}") from None
-    if not regular:
-        raise InputError(f"{where}{name} is not a regular file; give the path of a .tl query file")
-    if len(data) > MAX_QUERY_FILE_BYTES:
-        raise InputError(f"{where}{name} is larger than {MAX_QUERY_FILE_BYTES} bytes; a query file is a few kilobytes")
+    if len(data) > MAX_QUERY_FILE_BYTES:  # it grew since the stat
+        raise too_large
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
