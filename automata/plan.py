@@ -31,6 +31,11 @@ then a :class:`SignalBounds`, never a silent approximation.
 ('a', 'b', 'c', 'd')
 >>> print(p.describe())
 exact: product of 3 independent parts; propositional: 1; closed forms: 1; counters: 1
+>>> for part in p.parts:
+...     print(part)
+counter: G (a -> F[0,2] b)
+closed form: F[0,3] c
+propositional: d
 >>> p(np.array([[1, 0, 0, 0.5], [0, 1, 1, 0.5]])).tolist()
 [0.5, 0.5]
 """
@@ -52,7 +57,7 @@ from framelogic.logic.trace import TraceTable
 from . import kernels as K
 from .factor import Factor, Indep, Leaf, Negate, factor
 
-__all__ = ["APPROX_MODES", "Plan", "SignalBounds", "plan"]
+__all__ = ["APPROX_MODES", "PartInfo", "Plan", "SignalBounds", "plan"]
 
 APPROX_MODES = (None, "bounds")
 _TEMPORAL = (
@@ -218,6 +223,20 @@ class _Stats:
     counters: int = 0
     automata: list[int] = field(default_factory=list)
     split: list[str] = field(default_factory=list)
+    parts: list[PartInfo] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PartInfo:
+    """How one leaf of the plan is evaluated."""
+
+    formula: A.Formula
+    method: str  # "propositional", "closed form", "counter" or "automaton"
+    states: int | None = None  # automaton states (automaton parts only)
+
+    def __str__(self) -> str:
+        extra = f" ({self.states} states)" if self.states is not None else ""
+        return f"{self.method}{extra}: {to_text(self.formula)}"
 
 
 class _Part:
@@ -531,6 +550,11 @@ class Plan:
         return lo
 
     @property
+    def parts(self) -> tuple[PartInfo, ...]:
+        """Every leaf with its method, left to right (``str(part)`` reads well)."""
+        return tuple(self.stats.parts)
+
+    @property
     def n_states(self) -> int:
         """The largest automaton part (0 when there is none)."""
         return max(self.stats.automata, default=0)
@@ -589,13 +613,16 @@ def _build(t: Factor, max_states: int, approx: str | None, stats: _Stats) -> _Pa
 def _leaf(g: A.Formula, max_states: int, approx: str | None, stats: _Stats) -> _Part:
     if is_propositional(g):
         stats.propositional += 1
+        stats.parts.append(PartInfo(g, "propositional"))
         return _Prop(g)
     if _has_closed_form(g):
         stats.closed += 1
+        stats.parts.append(PartInfo(g, "closed form"))
         return _Closed(g)
     rules = _response_rules(g)
     if rules is not None and _Counter.accepts(rules):
         stats.counters += 1
+        stats.parts.append(PartInfo(g, "counter"))
         return _Counter(g, rules)
     try:
         part = _Automaton(g, max_states)
@@ -617,6 +644,7 @@ def _leaf(g: A.Formula, max_states: int, approx: str | None, stats: _Stats) -> _
             f"The automaton construction said: {err}"
         ) from err
     stats.automata.append(part.n_states)
+    stats.parts.append(PartInfo(g, "automaton", part.n_states))
     return part
 
 

@@ -237,6 +237,10 @@ def test_describe_and_names():
         "exact: product of 4 independent parts; propositional: 1; closed forms: 1; counters: 1; "
         "automaton parts: 1 with <= " + str(p.n_states) + " states"
     )
+    assert [(part.method, part.states) for part in p.parts] == [
+        ("counter", None), ("closed form", None), ("propositional", None), ("automaton", p.n_states)
+    ]
+    assert str(p.parts[3]) == f"automaton ({p.n_states} states): G (e -> O[0,2] (e & f))"
     assert is_propositional(parse("a -> (b <-> !c)")) and not is_propositional(parse("a & X b"))
     assert p(np.zeros((0, 6))).shape == (0,)
     with pytest.raises(TypeError, match="must be \\(frames, 6\\)"):
