@@ -264,4 +264,7 @@ def _is_empty(d: Automaton) -> bool:
 
 def _is_universal(d: Automaton) -> bool:
     # every non-empty trace: the start, and one accepting state that never leaves
-    return d.n_states == 2 and bool(d.accepting[1]) and bool((d.delta == 1).all())
+    if d.n_states != 2:
+        return False
+    other = 1 - d.initial
+    return not d.accepting[d.initial] and bool(d.accepting[other]) and bool((d.delta == other).all())

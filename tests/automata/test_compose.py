@@ -104,6 +104,15 @@ def test_split_rules():
     assert split(A.W(A.conj(a, b), c, 1, 3)) is None  # with lo > 0 W does not distribute
 
 
+def test_absorbing_pieces_cut_folds_short():
+    a, b, c = A.atom("a"), A.atom("b"), A.atom("c")
+    rule = A.G(A.implies(b, A.F(c, 0, 40)))
+    for f, states in [(A.disj(A.F(a), A.G(A.neg(a)), rule), 2), (A.conj(A.F(a), A.G(A.neg(a)), rule), 1)]:
+        d = compile(f)
+        assert d.n_states == states
+        same_automaton(d, compile(f, compose=False))
+
+
 def test_props_order_and_extra_props():
     f = A.conj(A.G(A.implies(A.atom("b"), A.F(A.atom("a"), 0, 3))), A.F(A.atom("c")))
     for props in [("a", "b", "c"), ("c", "b", "a"), ("x", "c", "a", "b")]:
