@@ -259,7 +259,8 @@ def _search_options(args: argparse.Namespace) -> dict:
 def _inputs(query, sources: Sequence[str], args: argparse.Namespace) -> list[str]:  # type: ignore[no-untyped-def]
     """Every file a command reads, so that no output replaces one of them."""
     table = query.file.settings.get("table")
-    named = [args.query_file, *query.file.files, args.table, table, *sources]
+    sidecars = [Path(s).with_suffix(".csv") for s in sources]  # drive.mp4 -> drive.csv, read for column props
+    named = [args.query_file, *query.file.files, args.table, table, *sources, *sidecars]
     return [str(p) for p in named if p]
 
 

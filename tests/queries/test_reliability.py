@@ -68,8 +68,11 @@ def test_search_refuses_to_overwrite_a_video_found_in_a_folder(tmp_path, capsys)
     videos.mkdir()
     clip = write(videos / "clip.mp4", "not really a video")
     q = write(tmp_path / "q.tl", 'query q: F "a car"\n')
-    code, _, err = run(capsys, "search", q, videos, "--out", clip, "--format", "csv", "--quiet")
-    assert code == 2 and "refusing to write" in err and clip.read_text() == "not really a video"
+    sidecar = write(videos / "clip.csv", "a\n1\n")  # the table of a video's column propositions
+    for out in (clip, sidecar):
+        code, _, err = run(capsys, "search", q, videos, "--out", out, "--format", "csv", "--quiet")
+        assert code == 2 and "refusing to write" in err
+    assert clip.read_text() == "not really a video" and sidecar.read_text() == "a\n1\n"
 
 
 # --------------------------------------------------------------------------- item 12: unwritable outputs
