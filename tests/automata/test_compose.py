@@ -195,6 +195,14 @@ def test_refinement_rounds_agree(d, small_round):
     assert len(np.unique(cls)) == len(np.unique(full))
 
 
+@given(st.lists(st.integers(0, (1 << 40) - 1), max_size=200), st.sampled_from([1 << 10, 1 << 16, 1 << 17, 1 << 33, 1 << 40]))
+def test_radix_sort_by_key(keys, n_keys):
+    keys = np.array(keys, dtype=np.int64) % n_keys
+    order = D._sort_by(keys, n_keys)
+    assert sorted(order.tolist()) == list(range(keys.size))
+    assert (np.diff(keys[order]) >= 0).all()
+
+
 def test_minimize_of_deep_and_wide_automata():
     # a chain of 2000 states (Python rounds) and a 512-letter product (array rounds)
     d = compile(A.F(A.atom("a"), 0, 1999), compose=False)
