@@ -13,7 +13,8 @@ A state is ``(obligation, end_ok, memory)``:
 
 Reading a letter progresses the obligation with the values of atoms and past
 subformulas at the current frame. The reachable states are explored breadth
-first with a state limit; the result is minimized by partition refinement.
+first within a :class:`Budget` (states, transition-table entries, seconds);
+:mod:`.compile` minimizes the result and combines such automata.
 
 Past operators over propositions and other past operators (``O (a & Y b)``)
 keep compact boolean/age memories. A past operator whose operands contain a
@@ -28,20 +29,103 @@ operands is unrolled into ``Y`` chains (``ψ S[0,h] χ = χ | (ψ & Y (ψ S[0,h-
 
 from __future__ import annotations
 
+import math
+import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from framelogic.logic import ast as A
-from framelogic.logic.errors import AutomatonTooLarge, InvalidValue
+from framelogic.logic.errors import AutomatonTooLarge, InvalidArgument, InvalidValue
 from framelogic.logic.passes import desugar
 from framelogic.logic.printer import to_text
 
 DEFAULT_MAX_STATES = 100_000
+#: Transition-table entries (states x 2^k letters) of any one automaton built on
+#: the way: 4 bytes each, so 64 MB of table; construction peaks at a few times that.
+DEFAULT_MAX_CELLS = 1 << 24
+#: Wall-clock seconds for one construction, checked as it runs.
+DEFAULT_MAX_SECONDS = 10.0
 MAX_ATOMS = 16  # letters are enumerated explicitly: 2**16 per state at most
-MAX_CELLS = 1 << 26  # transition-table entries (states x letters): 256 MB of int32
+MAX_CELLS = DEFAULT_MAX_CELLS  # the old name
+
+# ----------------------------------------------------------------- budget
+
+
+def _whole_number(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgument(f"{name}={value!r} must be a whole number")
+    if value < 1:
+        raise InvalidValue(f"{name}={value!r} must be at least 1")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The limits of one construction (a ``compile`` call, or one product).
+
+    Every automaton built on the way, intermediate products included, is held to
+    ``max_states`` and ``max_cells``; the whole construction to ``max_seconds``.
+    Exploration checks them as it goes, so an oversized formula fails within the
+    limit instead of running for minutes or filling memory.
+    """
+
+    max_states: int = DEFAULT_MAX_STATES  # states of one automaton before minimization
+    max_cells: int = DEFAULT_MAX_CELLS  # its transition-table entries: states x 2^k letters
+    max_seconds: float = DEFAULT_MAX_SECONDS  # wall clock for the whole construction
+    formula: A.Formula | None = None  # the formula being compiled, named in messages
+    started: float = field(default_factory=time.perf_counter)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "max_states", _whole_number("max_states", self.max_states))
+        object.__setattr__(self, "max_cells", _whole_number("max_cells", self.max_cells))
+        try:
+            seconds = float(self.max_seconds)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InvalidArgument(f"max_seconds={self.max_seconds!r} must be a number of seconds") from None
+        if not seconds > 0 or math.isnan(seconds):
+            raise InvalidValue(f"max_seconds={self.max_seconds!r} must be > 0 (math.inf for no limit)")
+        object.__setattr__(self, "max_seconds", seconds)
+
+    def check_size(self, states: int, letters: int, part: A.Formula | str | None) -> None:
+        """Raise unless an automaton of ``states`` states over ``letters`` letters fits."""
+        if states > self.max_states:
+            raise self.too_large(part, f"max_states={self.max_states} ({states} states explored so far)")
+        if states * letters > self.max_cells:
+            k = max(letters.bit_length() - 1, 0)
+            raise self.too_large(
+                part,
+                f"max_cells={self.max_cells} transition-table entries ({states} states x {letters} letters "
+                f"for {k} propositions)",
+            )
+
+    def check_time(self, part: A.Formula | str | None, states: int | None = None) -> None:
+        spent = time.perf_counter() - self.started
+        if spent > self.max_seconds:
+            so_far = f", {states} states so far" if states is not None else ""
+            raise self.too_large(part, f"max_seconds={self.max_seconds:g} ({spent:.1f} s spent{so_far})")
+
+    def too_large(self, part: A.Formula | str | None, limit: str) -> AutomatonTooLarge:
+        """The error for ``part`` (the piece being built) hitting ``limit``."""
+        whole = self.formula
+        if part is None:
+            part = whole if whole is not None else "this automaton"
+        what = to_text(part) if A.is_formula(part) else str(part)
+        msg = f"the automaton of {what} exceeds {limit}"
+        if whole is not None and part != whole:
+            msg += f" while compiling {to_text(whole)}"
+        if A.is_formula(part):
+            culprit = _culprit(part)
+            if culprit != what:
+                msg += f"; its largest bound is in {culprit}"
+        return AutomatonTooLarge(
+            msg + ". Shrink large bounds (or write them in a coarser time unit with a lower --fps), "
+            "split the formula into separate queries, or raise the limit "
+            "(max_states=, max_cells=, max_seconds= of compile)"
+        )
+
 
 # ----------------------------------------------------------------- term store
 # Terms are small integers; a term's structure is a tuple. Interning makes equal
@@ -552,14 +636,22 @@ class RawDFA:
 
 
 def build(
-    formula: A.Formula, atoms: Sequence[str], *, max_states: int = DEFAULT_MAX_STATES
+    formula: A.Formula,
+    atoms: Sequence[str],
+    *,
+    max_states: int = DEFAULT_MAX_STATES,
+    budget: Budget | None = None,
 ) -> RawDFA:
-    """The (unminimized) DFA of ``formula`` over ``atoms`` (frame bounds only)."""
+    """The (unminimized) DFA of ``formula`` over ``atoms`` (frame bounds only).
+
+    ``budget`` (default: ``Budget(max_states)``) bounds the states, the
+    transition-table size and the time; exploration stops with
+    :class:`AutomatonTooLarge` as soon as one is exceeded.
+    """
+    if budget is None:
+        budget = Budget(max_states=max_states, formula=formula)
     if len(atoms) > MAX_ATOMS:
-        raise InvalidValue(
-            f"{len(atoms)} propositions in one formula; the automaton enumerates 2^k letters and "
-            f"supports at most {MAX_ATOMS}. Split the query, or combine propositions upstream"
-        )
+        raise InvalidValue(too_many_atoms(len(atoms)))
     core = desugar(formula)
     b = Builder(atoms, formula)
     root = b.future(core)
@@ -574,22 +666,29 @@ def build(
     rows: list[np.ndarray] = []
     accepting = [False]
     queue = deque([0])
-    past_cache: dict[tuple, tuple[list, tuple]] = {}
+    # Per (letter, past memory): the frame's values (one shared tuple) and the next memory.
+    past_cache: dict[tuple, tuple[tuple, tuple]] = {}
     progress_cache: dict[tuple, tuple[int, bool, tuple]] = {}  # states share obligations
+    memos: dict[tuple, dict] = {}  # per frame values and general memory: term -> progressed term
+    budget.check_size(1, n_letters, formula)
     while queue:
+        budget.check_time(formula, len(keys))
         s = queue.popleft()
         obligation, _, (memory, general) = keys[s]
         current = b.current_terms(general)
         row = np.empty(n_letters, dtype=np.int32)
         for letter in range(n_letters):
             pk = (letter, memory)
-            if pk not in past_cache:
-                past_cache[pk] = _step_past(T, b.past, k, letter, memory)
-            values, new_memory = past_cache[pk]
-            ck = (obligation, tuple(values), general)
+            hit_past = past_cache.get(pk)
+            if hit_past is None:
+                values_list, new_memory = _step_past(T, b.past, k, letter, memory)
+                hit_past = past_cache[pk] = (tuple(values_list), new_memory)
+            values, new_memory = hit_past
+            ck = (obligation, values, general)
             hit = progress_cache.get(ck)
             if hit is None:
-                memo: dict = {}
+                # subterms shared by many states (the G part of a response rule) progress once per letter
+                memo = memos.setdefault((values, general), {})
                 nxt, end_ok = _progress(T, obligation, values, current, memo)
                 new_general = b.next_memory(current, values, memo) if general else ()
                 hit = progress_cache[ck] = (T.canonical(nxt), end_ok, new_general)
@@ -598,13 +697,7 @@ def build(
             target = key_of.get(key)
             if target is None:
                 target = len(keys)
-                if target >= max_states or (target + 1) * n_letters > MAX_CELLS:
-                    raise AutomatonTooLarge(
-                        f"the automaton of {_culprit(formula)} exceeds max_states={max_states} "
-                        f"(or {MAX_CELLS:,} transitions over {k} propositions); "
-                        "shrink large bounds (or write them in a coarser time unit with a lower --fps), "
-                        "split the formula, or raise max_states"
-                    )
+                budget.check_size(target + 1, n_letters, formula)
                 key_of[key] = target
                 keys.append(key)
                 accepting.append(end_ok)
@@ -613,6 +706,15 @@ def build(
         rows.append(row)
     delta = np.stack(rows).astype(np.int32)
     return RawDFA(tuple(atoms), delta, np.array(accepting, dtype=bool), 0)
+
+
+def too_many_atoms(k: int) -> str:
+    return (
+        f"{k} propositions in one automaton; its transition table enumerates all 2^k letters per "
+        f"state and supports at most {MAX_ATOMS}. Split the query, or combine propositions upstream "
+        "(more would need symbolic transition guards, BDDs over the propositions as in MONA, "
+        "which framelogic does not have)"
+    )
 
 
 def _culprit(f: A.Formula) -> str:

@@ -7,20 +7,19 @@ accepted (LTLf traces have at least one frame).
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 from framelogic.logic import ast as A
-from framelogic.logic.errors import AutomatonTooLarge, InvalidArgument, InvalidValue, TraceError
+from framelogic.logic.errors import InvalidArgument, InvalidValue, TraceError
 from framelogic.logic.printer import to_text
 from framelogic.logic.grammar import is_identifier
 from framelogic.logic.trace import TraceTable, as_trace
 
-from .construct import DEFAULT_MAX_STATES, MAX_ATOMS, MAX_CELLS
+from .construct import DEFAULT_MAX_STATES, MAX_ATOMS, Budget, too_many_atoms
 
 
 def letters_of(trace: TraceTable, atoms: Sequence[str]) -> np.ndarray:
@@ -100,27 +99,11 @@ class Automaton:
         """States from which every continuation, including stopping now, is accepted."""
         return ~_backward_closure(self.delta, ~self.accepting)
 
-    def minimize(self) -> Automaton:
-        """The minimal equivalent automaton (Hopcroft's partition refinement)."""
-        reach = _reachable(self.delta, self.initial)
-        idx = np.flatnonzero(reach)
-        remap = np.full(self.n_states, -1, dtype=np.int64)
-        remap[idx] = np.arange(len(idx))
-        delta = remap[self.delta[idx]]
-        acc = self.accepting[idx]
-        cls = _hopcroft(delta, acc)
-        n_cls = int(cls.max()) + 1
-        # Number classes in BFS order from the initial state: a canonical form.
-        first = np.zeros(n_cls, dtype=np.int64)
-        for q in range(len(cls) - 1, -1, -1):
-            first[cls[q]] = q
-        qdelta = cls[delta[first]]
-        qacc = acc[first]
-        init = int(cls[remap[self.initial]])
-        order = _bfs_order(qdelta, init)
-        pos = np.empty(n_cls, dtype=np.int64)
-        pos[order] = np.arange(n_cls)
-        return Automaton(self.atoms, pos[qdelta[order]], qacc[order], 0, self.formula)
+    def minimize(self, *, budget: Budget | None = None) -> Automaton:
+        """The minimal equivalent automaton, its states numbered in breadth-first
+        order from the start (a canonical form: equal languages over the same
+        atoms give equal arrays)."""
+        return minimal(self, budget)
 
     # ------------------------------------------------------------ boolean ops
     def lift(self, atoms: Sequence[str]) -> Automaton:
@@ -131,58 +114,56 @@ class Automaton:
             raise InvalidArgument(f"atoms={list(atoms)} must include {missing}")
         if atoms == self.atoms:
             return self
-        letters = np.arange(1 << len(atoms))
-        proj = np.zeros_like(letters)
-        for j, a in enumerate(self.atoms):
-            proj |= ((letters >> atoms.index(a)) & 1) << j
-        return Automaton(atoms, self.delta[:, proj], self.accepting, self.initial, self.formula)
+        if len(atoms) > MAX_ATOMS:
+            raise InvalidValue(too_many_atoms(len(atoms)))
+        return Automaton(atoms, _lifted(self, atoms), self.accepting, self.initial, self.formula)
 
     def complement(self) -> Automaton:
         """Accepts exactly the non-empty traces this automaton rejects."""
-        acc = ~self.accepting
-        delta = self.delta
-        init = self.initial
-        if acc[init]:  # keep rejecting the empty trace: a fresh, never re-entered start
-            delta = np.vstack([delta, delta[init][None, :]])
-            acc = np.append(acc, False)
-            init = delta.shape[0] - 1
+        delta, acc, init = _reject_empty(self.delta, ~self.accepting, self.initial)
         f = A.neg(self.formula) if self.formula is not None else None
         return Automaton(self.atoms, delta, acc, init, f)
 
     __invert__ = complement
 
     def product(
-        self, other: Automaton, combine: Callable[[bool, bool], bool], *, max_states: int = DEFAULT_MAX_STATES
+        self,
+        other: Automaton,
+        combine: Callable[[bool, bool], bool],
+        *,
+        max_states: int = DEFAULT_MAX_STATES,
+        budget: Budget | None = None,
+        formula: A.Formula | None = None,
+        atoms: Sequence[str] | None = None,
     ) -> Automaton:
-        """The reachable product over the union of both automata's propositions."""
-        atoms = tuple(dict.fromkeys(self.atoms + other.atoms))
+        """The reachable product over the union of both automata's propositions.
+
+        A state accepts when ``combine(accepts here, accepts there)``; the empty
+        trace stays rejected. ``atoms`` orders the union (default: this
+        automaton's, then the other's new ones). ``budget`` (default:
+        ``Budget(max_states)``) bounds states, table size and time; ``formula``
+        names the result, and the culprit in a size error.
+        """
+        union = tuple(dict.fromkeys(self.atoms + other.atoms))
+        if atoms is None:
+            atoms = union
+        else:
+            atoms = tuple(atoms)
+            if sorted(atoms) != sorted(union):
+                raise InvalidArgument(f"atoms={list(atoms)} must be the union of both automata's propositions {sorted(union)}")
         if len(atoms) > MAX_ATOMS:
-            raise InvalidValue(f"the product has {len(atoms)} propositions; at most {MAX_ATOMS} are supported")
-        a, b = self.lift(atoms), other.lift(atoms)
-        index: dict[tuple[int, int], int] = {(a.initial, b.initial): 0}
-        pairs = [(a.initial, b.initial)]
-        rows = []
-        i = 0
-        while i < len(pairs):
-            p, q = pairs[i]
-            targets = np.stack([a.delta[p], b.delta[q]], axis=1)
-            row = np.empty(targets.shape[0], dtype=np.int32)
-            for s, (x, y) in enumerate(map(tuple, targets)):
-                key = (int(x), int(y))
-                t = index.get(key)
-                if t is None:
-                    if len(pairs) >= max_states or (len(pairs) + 1) * len(row) > MAX_CELLS:
-                        raise AutomatonTooLarge(
-                            f"the product of automata with {self.n_states} and {other.n_states} states "
-                            f"exceeds max_states={max_states}; minimize the operands or raise max_states"
-                        )
-                    t = index[key] = len(pairs)
-                    pairs.append(key)
-                row[s] = t
-            rows.append(row)
-            i += 1
-        acc = np.array([combine(bool(a.accepting[p]), bool(b.accepting[q])) for p, q in pairs], dtype=bool)
-        return Automaton(atoms, np.stack(rows), acc, 0, None)
+            raise InvalidValue(too_many_atoms(len(atoms)))
+        if budget is None:
+            budget = Budget(max_states=max_states, formula=formula)
+        table = np.array([[bool(combine(x, y)) for y in (False, True)] for x in (False, True)])
+        part = formula if formula is not None else (
+            f"the product of automata with {self.n_states} and {other.n_states} states"
+        )
+        delta, acc, init = _product(
+            _lifted(self, atoms), self.accepting, self.initial, _lifted(other, atoms), other.accepting, other.initial,
+            table, budget, part,
+        )
+        return Automaton(atoms, delta, acc, init, formula)
 
     def __and__(self, other: Automaton) -> Automaton:
         return self.product(other, lambda x, y: x and y)
@@ -196,31 +177,31 @@ class Automaton:
     # ------------------------------------------------------------ decisions
     def example(self) -> TraceTable | None:
         """A shortest accepted trace, or None if the language is empty."""
-        prev: dict[int, tuple[int, int]] = {}
-        seen: set[int] = set()  # the start counts as reached only after >= 1 frame
-        queue = deque([self.initial])
-        while queue:
-            q = queue.popleft()
-            for s in range(self.delta.shape[1]):
-                t = int(self.delta[q, s])
-                if t in seen:
-                    continue
-                seen.add(t)
-                prev[t] = (q, s)
-                if self.accepting[t]:
-                    return self._trace_to(t, prev)
-                queue.append(t)
+        n = self.n_states
+        parent = np.full(n, -1, dtype=np.int64)  # the start counts as reached only after >= 1 frame
+        via = np.zeros(n, dtype=np.int64)
+        seen = np.zeros(n, dtype=bool)
+        frontier = np.array([self.initial], dtype=np.int64)
+        n_letters = self.delta.shape[1]
+        while frontier.size:
+            targets = self.delta[frontier].ravel()
+            fresh, first = np.unique(targets, return_index=True)
+            keep = ~seen[fresh]
+            fresh, first = fresh[keep], first[keep]
+            seen[fresh] = True
+            parent[fresh] = frontier[first // n_letters]
+            via[fresh] = first % n_letters
+            done = fresh[self.accepting[fresh]]
+            if done.size:
+                t = int(done[np.argmin(first[self.accepting[fresh]])])
+                letters = []
+                while True:  # parents lie one layer closer to the start, which is layer 0
+                    letters.append(int(via[t]))
+                    t = int(parent[t])
+                    if t == self.initial:
+                        return self._letters_table(letters[::-1])
+            frontier = fresh[np.argsort(first, kind="stable")]
         return None
-
-    def _trace_to(self, t: int, prev: dict[int, tuple[int, int]]) -> TraceTable:
-        letters = []
-        while t in prev:
-            q, s = prev[t]
-            letters.append(s)
-            t = q
-            if t == self.initial:
-                break
-        return self._letters_table(letters[::-1])
 
     def _letters_table(self, letters: Sequence[int]) -> TraceTable:
         k = len(self.atoms)
@@ -298,49 +279,377 @@ def _shannon(members: np.ndarray, atoms: Sequence[str]) -> A.Formula:
     return go(members, 0)
 
 
-def _hopcroft(delta: np.ndarray, accepting: np.ndarray) -> np.ndarray:
+# ------------------------------------------------------------ array kernels
+# Products, reachability and minimization work on whole arrays (states are rows,
+# letters columns); Python loops run over BFS layers and refinement rounds only.
+
+_CHUNK_CELLS = 1 << 20  # product transitions generated at once (8 MB of int64 codes)
+# Pair spaces up to this size are indexed by a flat int32 table. It is zero-filled
+# (calloc), so only the pages of pairs actually met take memory.
+_DENSE_PAIRS = 1 << 27
+
+
+def letter_projection(own: Sequence[str], atoms: Sequence[str]) -> np.ndarray:
+    """``proj[σ]``: the letter over ``own`` that letter ``σ`` over ``atoms`` restricts to."""
+    pos = {a: i for i, a in enumerate(atoms)}
+    letters = np.arange(1 << len(atoms), dtype=np.int64)
+    proj = np.zeros_like(letters)
+    for j, a in enumerate(own):
+        proj |= ((letters >> pos[a]) & 1) << j
+    return proj
+
+
+def _lifted(dfa: Automaton, atoms: tuple[str, ...]) -> np.ndarray:
+    """``dfa``'s transition table over the letters of ``atoms`` (a superset)."""
+    return dfa.delta if dfa.atoms == atoms else dfa.delta[:, letter_projection(dfa.atoms, atoms)]
+
+
+def bfs_numbered(dfa: Automaton) -> Automaton:
+    """``dfa``'s reachable part with states numbered in BFS order from the start
+    (on a minimal automaton: the canonical form :meth:`Automaton.minimize` gives)."""
+    order = _bfs_order(dfa.delta, dfa.initial)
+    pos = np.full(dfa.n_states, -1, dtype=np.int64)
+    pos[order] = np.arange(order.size)
+    return Automaton(dfa.atoms, pos[dfa.delta[order]], dfa.accepting[order], 0, dfa.formula)
+
+
+def _reject_empty(delta: np.ndarray, acc: np.ndarray, init: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Keep the empty trace rejected: an accepting start gets a fresh, never
+    re-entered copy that does not accept."""
+    if not acc[init]:
+        return delta, acc, init
+    delta = np.vstack([delta, delta[init][None, :]])
+    return delta, np.append(acc, False), delta.shape[0] - 1
+
+
+class _PairIndex:
+    """State numbers of product pairs coded ``p * n2 + q`` (-1: not seen yet)."""
+
+    def __init__(self, size: int) -> None:
+        self.table = np.zeros(size, dtype=np.int32) if size <= _DENSE_PAIRS else None  # state number + 1
+        self.keys = np.empty(0, dtype=np.int64)  # sorted, when the pair space is too big for a table
+        self.ids = np.empty(0, dtype=np.int64)
+
+    def get(self, codes: np.ndarray) -> np.ndarray:
+        if self.table is not None:
+            return self.table[codes].astype(np.int64) - 1
+        pos = np.minimum(np.searchsorted(self.keys, codes), len(self.keys) - 1)
+        return np.where(self.keys[pos] == codes, self.ids[pos], -1)
+
+    def put(self, codes: np.ndarray, ids: np.ndarray) -> None:
+        """Add ``codes`` (sorted, unseen) with state numbers ``ids``."""
+        if self.table is not None:
+            self.table[codes] = ids + 1
+            return
+        at = np.searchsorted(self.keys, codes)
+        self.keys = np.insert(self.keys, at, codes)
+        self.ids = np.insert(self.ids, at, ids)
+
+
+def _product(
+    d1: np.ndarray, acc1: np.ndarray, i1: int, d2: np.ndarray, acc2: np.ndarray, i2: int,
+    table: np.ndarray, budget: Budget, part: A.Formula | str,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The reachable part of the product of two automata over the same letters,
+    explored breadth first a layer (and a chunk of it) at a time; a state
+    accepts per ``table[accepts in 1, accepts in 2]``."""
+    n1, n_letters = d1.shape
+    n2 = d2.shape[0]
+    d1 = d1.astype(np.int64) * n2  # pair codes p * n2 + q may pass int32
+    d2 = d2.astype(np.int64)
+    index = _PairIndex(n1 * n2)
+    frontier = np.array([i1 * n2 + i2], dtype=np.int64)
+    index.put(frontier, np.zeros(1, dtype=np.int64))
+    found = [frontier]  # pair codes in state-number order
+    rows: list[np.ndarray] = []
+    n = 1
+    budget.check_size(n, n_letters, part)
+    chunk = max(1, _CHUNK_CELLS // n_letters)
+    while frontier.size:
+        layer = []
+        for lo in range(0, frontier.size, chunk):
+            budget.check_time(part, n)
+            codes = frontier[lo : lo + chunk]
+            targets = d1[codes // n2] + d2[codes % n2]
+            ids = index.get(targets)
+            miss = ids < 0
+            if miss.any():
+                fresh = np.unique(targets[miss])
+                budget.check_size(n + fresh.size, n_letters, part)
+                index.put(fresh, np.arange(n, n + fresh.size))
+                n += fresh.size
+                layer.append(fresh)
+                ids[miss] = index.get(targets[miss])
+            rows.append(ids.astype(np.int32))
+        frontier = np.concatenate(layer) if layer else np.empty(0, dtype=np.int64)
+        found.append(frontier)
+    codes = np.concatenate(found)
+    acc = table[acc1[codes // n2].astype(np.intp), acc2[codes % n2].astype(np.intp)]
+    return _reject_empty(np.concatenate(rows), acc, 0)
+
+
+def minimal(
+    dfa: Automaton, budget: Budget | None = None, *, canonical: bool = True, all_reachable: bool = False
+) -> Automaton:
+    """The minimal automaton of ``dfa``; with ``canonical`` its states are in
+    BFS order from 0, else in any order. ``all_reachable`` skips the search for
+    unreachable states (products and constructions have none)."""
+    delta, acc, init = _minimal(
+        dfa.delta, dfa.accepting, dfa.initial, budget, dfa.formula, canonical=canonical, all_reachable=all_reachable
+    )
+    return Automaton(dfa.atoms, delta, acc, init, dfa.formula)
+
+
+def _minimal(
+    delta: np.ndarray, acc: np.ndarray, init: int, budget: Budget | None, part: A.Formula | str | None,
+    *, canonical: bool = True, all_reachable: bool = False,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The minimal automaton of the reachable part; with ``canonical``, states
+    in BFS order from 0 (else in any order)."""
+    reach = None if all_reachable else _reachable(delta, init)
+    if reach is not None and not reach.all():
+        idx = np.flatnonzero(reach)
+        remap = np.full(delta.shape[0], -1, dtype=np.int64)
+        remap[idx] = np.arange(idx.size)
+        delta, acc, init = remap[delta[idx]], acc[idx], int(remap[init])
+    cls = _coarsest_partition(delta, acc, budget, part)
+    n_cls = int(cls.max()) + 1
+    rep = np.empty(n_cls, dtype=np.int64)
+    rep[cls] = np.arange(cls.size)  # any member stands for its class
+    qdelta, qacc, qinit = cls[delta[rep]], acc[rep], int(cls[init])
+    if not canonical:
+        return qdelta.astype(np.int32), qacc, qinit
+    order = _bfs_order(qdelta, qinit)
+    pos = np.empty(n_cls, dtype=np.int64)
+    pos[order] = np.arange(n_cls)
+    return pos[qdelta[order]].astype(np.int32), qacc[order], 0
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64: spreads distinct keys over 64 bits, so sums of them hash sets."""
+    x = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _coarsest_partition(
+    delta: np.ndarray, acc: np.ndarray, budget: Budget | None = None, part: A.Formula | str | None = None
+) -> np.ndarray:
     """Block number of every state in the coarsest partition compatible with
-    ``delta`` that separates accepting from rejecting states (O(|Σ| n log n))."""
-    n, n_letters = delta.shape
-    preds: list[list[list[int]]] = []
-    for s in range(n_letters):
-        col = delta[:, s]
-        order = np.argsort(col, kind="stable")
-        bounds = np.searchsorted(col[order], np.arange(n + 1))
-        preds.append([order[bounds[t] : bounds[t + 1]].tolist() for t in range(n)])
-    block = np.zeros(n, dtype=np.int64)
-    members: list[set[int]] = []
-    for flag in (True, False):
-        group = set(np.flatnonzero(accepting == flag).tolist())
-        if group:
-            for q in group:
-                block[q] = len(members)
-            members.append(group)
-    work = set(range(len(members))) if len(members) == 1 else {min(range(2), key=lambda i: len(members[i]))}
-    while work:
-        splitter = work.pop()
-        targets = list(members[splitter])
-        for s in range(n_letters):
-            touched: dict[int, set[int]] = {}
-            for t in targets:
-                for q in preds[s][t]:
-                    touched.setdefault(int(block[q]), set()).add(q)
-            for y, inter in touched.items():
-                if len(inter) == len(members[y]):
-                    continue
-                z = len(members)
-                members[y] -= inter
-                members.append(inter)
-                for q in inter:
-                    block[q] = z
-                if y in work:
-                    work.add(z)
-                else:
-                    work.add(z if len(inter) <= len(members[y]) else y)
-    return block
+    ``delta`` that separates accepting from rejecting states (Myhill-Nerode)."""
+    cls = _Refinement(delta, acc).run(budget, part)
+    if not _is_congruence(delta, acc, cls):  # a 64-bit hash collision merged two blocks
+        cls = _moore(delta, cls)
+    return cls
+
+
+def _sort_by(keys: np.ndarray, n_keys: int) -> np.ndarray:
+    """A permutation putting ``keys`` (in ``[0, n_keys)``) in order: radix
+    passes of 16 bits, which numpy's stable sort runs in linear time."""
+    if n_keys <= 1 << 16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    shift = 16
+    while n_keys >> shift:
+        order = order[np.argsort(((keys[order] >> shift) & 0xFFFF).astype(np.uint16), kind="stable")]
+        shift += 16
+    return order
+
+
+class _Refinement:
+    """Hopcroft's partition refinement, a round of splitters at a time.
+
+    A round takes every pending splitter block at once. A state's signature is
+    the set of (letter, splitter block) its transitions enter; blocks split by
+    signature, and every piece but the largest becomes a splitter of the next
+    round, so each state is a splitter O(log n) times: O(|Σ| n log n) in all.
+    Rounds with many edges run on whole arrays, hashing a signature as a sum of
+    splitmix64 values (a collision can only leave blocks too coarse, which
+    :func:`_is_congruence` detects); rounds with few edges, the long tail of
+    deep automata such as ``F[0,1000] a``, run as plain Python with exact sets.
+    """
+
+    SMALL_ROUND = 512  # edges into the splitters up to which a round runs in Python
+
+    def __init__(self, delta: np.ndarray, acc: np.ndarray) -> None:
+        n, self.n_letters = delta.shape
+        self.acc = acc
+        self.cls = acc.astype(np.int64)  # block 0: rejecting, 1: accepting
+        self.sizes = np.zeros(n + 1, dtype=np.int64)
+        self.n_blocks = 2
+        self.flat = flat = delta.ravel()  # edge q * |Σ| + a goes to flat[edge]
+        self._by_target: np.ndarray | None = None
+        self.offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(flat, minlength=n), out=self.offsets[1:])
+        self.sig = np.zeros(n, dtype=np.uint64)  # scratch of the array rounds, kept zero between them
+        self.touched = np.zeros(n, dtype=bool)
+
+    @property
+    def by_target(self) -> np.ndarray:
+        """The edges grouped by target (``offsets`` delimit the groups), sorted on first use."""
+        if self._by_target is None:
+            self._by_target = _sort_by(self.flat, self.cls.size)
+        return self._by_target
+
+    def run(self, budget: Budget | None, part: A.Formula | str | None) -> np.ndarray:
+        n = self.cls.size
+        n_acc = int(self.acc.sum())
+        if n_acc in (0, n):
+            return np.zeros(n, dtype=np.int64)
+        self.sizes[0], self.sizes[1] = n - n_acc, n_acc
+        work = np.flatnonzero(self.acc if n_acc <= n - n_acc else ~self.acc)
+        while work.size:
+            if budget is not None:
+                budget.check_time(part, n)
+            first = self.offsets[work]
+            count = self.offsets[work + 1] - first
+            total = int(count.sum())
+            if total <= self.SMALL_ROUND:
+                work = self._small_round(work)
+            else:
+                work = self._bulk_round(work, first, count, total)
+        return self.cls
+
+    def _small_round(self, work: np.ndarray) -> np.ndarray:
+        cls, offsets, n_letters = self.cls, self.offsets, self.n_letters
+        signature: dict[int, set[tuple[int, int]]] = {}
+        for t in work.tolist():
+            c = int(cls[t])
+            for e in self.by_target[offsets[t] : offsets[t + 1]].tolist():
+                q, a = divmod(e, n_letters)
+                signature.setdefault(q, set()).add((a, c))
+        groups: dict[int, dict[frozenset, list[int]]] = {}
+        for q, sig in signature.items():
+            groups.setdefault(int(cls[q]), {}).setdefault(frozenset(sig), []).append(q)
+        splitters: list = []
+        for y, by_sig in groups.items():
+            pieces = list(by_sig.values())
+            rest = int(self.sizes[y]) - sum(map(len, pieces))
+            if rest == 0 and len(pieces) == 1:
+                continue
+            big = max(range(len(pieces)), key=lambda i: len(pieces[i]))
+            for i, piece in enumerate(pieces):
+                if rest == 0 and i == big:
+                    continue  # with nothing untouched, the largest piece keeps the number
+                cls[piece] = self.n_blocks
+                self.sizes[self.n_blocks] = len(piece)
+                self.sizes[y] -= len(piece)
+                self.n_blocks += 1
+            if rest >= len(pieces[big]):
+                splitters.extend(pieces)  # the untouched rest is the largest piece
+            else:
+                splitters.extend(p for i, p in enumerate(pieces) if i != big)
+                if rest:
+                    splitters.append(np.flatnonzero(cls == y))
+        if not splitters:
+            return np.empty(0, dtype=np.int64)
+        return np.concatenate([np.asarray(p, dtype=np.int64) for p in splitters])
+
+    def _edges_into(self, work: np.ndarray, first: np.ndarray, count: np.ndarray, total: int) -> Iterator[np.ndarray]:
+        """Every edge into a splitter state, a chunk at a time."""
+        if total * 8 >= self.flat.size:  # a good part of all edges: scan the table
+            into = np.zeros(self.cls.size, dtype=bool)
+            into[work] = True
+            for lo in range(0, self.flat.size, _CHUNK_CELLS):
+                yield lo + np.flatnonzero(into[self.flat[lo : lo + _CHUNK_CELLS]])
+        else:  # gather them from the ragged ranges of the edges grouped by target
+            starts = np.cumsum(count) - count
+            yield self.by_target[np.arange(total) + np.repeat(first - starts, count)].astype(np.int64)
+
+    def _bulk_round(self, work: np.ndarray, first: np.ndarray, count: np.ndarray, total: int) -> np.ndarray:
+        cls, n_letters = self.cls, self.n_letters
+        for edge in self._edges_into(work, first, count, total):
+            src = edge // n_letters
+            # signature of every source: the sum of its edges' hashes, accumulated in place
+            np.add.at(self.sig, src, _mix(cls[self.flat[edge]] * n_letters + edge % n_letters))
+            self.touched[src] = True
+        aff = np.flatnonzero(self.touched)
+        self.touched[aff] = False
+        sig = self.sig[aff]
+        self.sig[aff] = 0
+        blk = cls[aff]
+        order = np.lexsort((sig, blk))
+        aff, blk, sig = aff[order], blk[order], sig[order]
+        # groups: the affected states of one block with one signature
+        new_group = _starts(blk)
+        new_group[1:] |= sig[1:] != sig[:-1]
+        gstart = np.flatnonzero(new_group)
+        gsize = np.diff(gstart, append=aff.size)
+        gblk = blk[gstart]
+        bstart = np.flatnonzero(_starts(gblk))
+        n_groups = np.diff(bstart, append=gblk.size)
+        seg = np.repeat(np.arange(bstart.size), n_groups)
+        blocks = gblk[bstart]
+        rest = self.sizes[blocks] - np.add.reduceat(gsize, bstart)  # untouched members of each block
+        split = (n_groups > 1) | (rest > 0)
+        if not split.any():
+            return np.empty(0, dtype=np.int64)
+        gmax = np.maximum.reduceat(gsize, bstart)
+        tops = np.flatnonzero(gsize == gmax[seg])
+        largest = np.zeros(gsize.size, dtype=bool)
+        largest[tops[_starts(seg[tops])]] = True  # the first largest group of each block
+        split_g, rest_g = split[seg], rest[seg]
+        relabel = split_g & ~(largest & (rest_g == 0))  # the untouched rest, else the largest group, keeps the number
+        to_work = split_g & ~(largest & (rest_g < gmax[seg]))  # all pieces but the largest
+        n_new = int(relabel.sum())
+        gid = np.full(gsize.size, -1, dtype=np.int64)
+        gid[relabel] = np.arange(self.n_blocks, self.n_blocks + n_new)
+        self.sizes[self.n_blocks : self.n_blocks + n_new] = gsize[relabel]
+        self.sizes[: self.n_blocks] -= np.bincount(gblk[relabel], weights=gsize[relabel], minlength=self.n_blocks).astype(np.int64)
+        self.n_blocks += n_new
+        state_gid = np.repeat(gid, gsize)
+        moved = state_gid >= 0
+        cls[aff[moved]] = state_gid[moved]
+        pieces = [aff[np.repeat(to_work, gsize)]]
+        leftover = split & (rest > 0) & (rest < gmax)  # the untouched rest is not the largest piece
+        if leftover.any():
+            need = np.zeros(self.n_blocks, dtype=bool)
+            need[blocks[leftover]] = True
+            pieces.append(np.flatnonzero(need[cls]))
+        return np.concatenate(pieces)
+
+
+def _starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """``True`` where a run of equal keys begins."""
+    out = np.ones(sorted_keys.size, dtype=bool)
+    out[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    return out
+
+
+def _is_congruence(delta: np.ndarray, acc: np.ndarray, cls: np.ndarray) -> bool:
+    """Whether all members of every block agree on acceptance and on the block
+    each letter leads to (so merging them is exact)."""
+    rep = np.empty(int(cls.max()) + 1, dtype=np.int64)
+    rep[cls] = np.arange(cls.size)
+    stand_in = rep[cls]
+    if not (acc == acc[stand_in]).all():
+        return False
+    rows = max(1, _CHUNK_CELLS // max(delta.shape[1], 1))
+    for lo in range(0, delta.shape[0], rows):
+        sl = slice(lo, lo + rows)
+        if not (cls[delta[sl]] == cls[delta[stand_in[sl]]]).all():
+            return False
+    return True
+
+
+def _moore(delta: np.ndarray, cls: np.ndarray) -> np.ndarray:
+    """Exact refinement of ``cls`` by whole successor rows until stable."""
+    n_cls = -1
+    while True:
+        _, cls = np.unique(np.hstack([cls[:, None], cls[delta]]), axis=0, return_inverse=True)
+        cls = cls.reshape(-1).astype(np.int64)
+        m = int(cls.max()) + 1
+        if m == n_cls:
+            return cls
+        n_cls = m
 
 
 def _reachable(delta: np.ndarray, start: int) -> np.ndarray:
+    if delta.size <= _PY_CELLS:
+        seen = np.zeros(delta.shape[0], dtype=bool)
+        seen[_bfs_order(delta, start)] = True
+        return seen
     seen = np.zeros(delta.shape[0], dtype=bool)
     seen[start] = True
     frontier = np.array([start])
@@ -362,15 +671,37 @@ def _backward_closure(delta: np.ndarray, targets: np.ndarray) -> np.ndarray:
         mark = new
 
 
+_PY_CELLS = 1 << 20  # tables up to this size are searched in plain Python (no per-layer overhead)
+
+
 def _bfs_order(delta: np.ndarray, start: int) -> np.ndarray:
-    order = [start]
-    seen = {start}
-    i = 0
-    while i < len(order):
-        for t in delta[order[i]]:
-            t = int(t)
-            if t not in seen:
-                seen.add(t)
-                order.append(t)
-        i += 1
-    return np.array(order, dtype=np.int64)
+    """The states reachable from ``start`` in the order a breadth-first search
+    that tries letters in order first reaches them."""
+    n = delta.shape[0]
+    if delta.size <= _PY_CELLS:
+        rows = delta.tolist()
+        met = {start}
+        found = [start]
+        for q in found:  # the list grows as the search goes
+            for t in dict.fromkeys(rows[q]):  # distinct targets in letter order
+                if t not in met:
+                    met.add(t)
+                    found.append(t)
+        return np.array(found, dtype=np.int64)
+    seen = np.zeros(n, dtype=bool)
+    seen[start] = True
+    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    frontier = np.array([start], dtype=np.int64)
+    order = [frontier]
+    while frontier.size:
+        targets = delta[frontier].ravel()
+        at = np.flatnonzero(~seen[targets])
+        if not at.size:
+            break
+        fresh = targets[at]
+        np.minimum.at(first, fresh, at)  # where each new state is first met in this layer
+        fresh = np.unique(fresh)
+        frontier = fresh[np.argsort(first[fresh], kind="stable")]
+        seen[frontier] = True
+        order.append(frontier)
+    return np.concatenate(order)

@@ -3,7 +3,17 @@
 Frames are independent: proposition ``p`` holds at frame ``i`` with the given
 probability, independently of everything else. Then the signal is computed
 exactly (no t-norms: ``p & !p`` has probability 0) in time linear in the
-number of frames:
+number of frames. :class:`Evaluator` dispatches:
+
+* 0/1 tables: :class:`~framelogic.automata.boolean.BooleanProgram`, one array
+  pass per distinct subformula, flat in every bound;
+* probabilities: the :mod:`~framelogic.automata.plan` — the formula split into
+  parts over disjoint propositions, each a Shannon expansion, a closed form, a
+  response counter or a small automaton run by the passes below;
+* ``engine="automaton"``: one monolithic automaton of the whole formula, run by
+  the same passes (kept for comparison and differential tests).
+
+The automaton passes:
 
 * future-only formulas: one backward pass over the automaton of ``φ``
   (``v_i(q)`` = probability that the rest of the trace is accepted from state
@@ -17,8 +27,7 @@ Guards are evaluated through a reduced ordered decision diagram of every
 state's successor function (one multiply-add per diagram node and frame, not
 one per letter), directly on the per-proposition probabilities. Memory stays
 ``O(n·k + |Q|·2^k)``; the marker pass keeps its forward distributions in
-chunks with checkpoints.
-"""
+chunks with checkpoints."""
 
 from __future__ import annotations
 
@@ -36,6 +45,7 @@ from . import kernels as K
 from .compile import as_formula, compile
 from .construct import DEFAULT_MAX_STATES
 from .dfa import Automaton
+from .plan import APPROX_MODES, Plan, SignalBounds, plan
 
 CHUNK_CELLS = 1 << 21  # frames x states per chunk of forward distributions (marker pass)
 REVERSE_LIMIT = 50_000  # reverse-automaton states before falling back
@@ -121,40 +131,112 @@ def reverse_automaton(dfa: Automaton, limit: int = REVERSE_LIMIT) -> tuple[np.nd
     return np.stack(rows), np.stack(bits)
 
 
+ENGINES = ("exact", "automaton", "reference")
+
+
 class Evaluator:
     """A formula prepared once for its satisfaction signal on any number of traces.
 
-    The automaton, its reverse and its guard diagram are built on first use and
-    kept, so evaluating many videos (or chunks of a stream of tables) pays the
-    compilation once. Time bounds are resolved per sampling rate.
+    Everything a rate needs is built on first use and kept, so evaluating many
+    videos (or chunks of a stream of tables) pays the compilation once. Time
+    bounds are resolved per sampling rate. Engines:
+
+    * ``"exact"`` (default): 0/1 tables run the compositional
+      :class:`~framelogic.automata.boolean.BooleanProgram` (flat in every
+      bound); probabilities run the :func:`~framelogic.automata.plan.plan`
+      (independent parts, closed forms, counters, small automata). With
+      ``approx="bounds"`` a part whose automaton exceeds ``max_states`` is split
+      and the call returns certified :class:`~framelogic.automata.plan.SignalBounds`;
+    * ``"automaton"``: one monolithic automaton of the whole formula (kept for
+      comparison and differential tests).
 
     >>> ev = Evaluator("a U b")
     >>> [ev(t).tolist() for t in ({"a": [1, 0], "b": [0, 1]}, {"a": [1, 1], "b": [0, 0]})]
     [[1.0, 1.0], [0.0, 0.0]]
+    >>> print(Evaluator("G (a -> F[0,2s] b) & G c", fps=30).plan(30).describe())
+    exact: product of 2 independent parts; closed forms: 1; counters: 1
     """
 
-    def __init__(self, formula: A.Formula | str, *, fps: float | None = None, max_states: int = DEFAULT_MAX_STATES) -> None:
+    def __init__(
+        self,
+        formula: A.Formula | str,
+        *,
+        fps: float | None = None,
+        max_states: int = DEFAULT_MAX_STATES,
+        engine: str = "exact",
+        approx: str | None = None,
+    ) -> None:
+        _check_engine(engine, approx, allow_reference=False)
         self.formula = as_formula(formula)
         self.fps = fps
         self.max_states = max_states
+        self.engine = engine
+        self.approx = approx
         self._programs: dict[float | None, _Program] = {}
+        self._plans: dict[tuple[float | None, str | None], Plan] = {}
+        self._booleans: dict[float | None, object] = {}
+
+    def _key(self, rate: float | None) -> float | None:
+        return rate if has_time_bounds(self.formula) else None
 
     def program(self, rate: float | None) -> _Program:
-        key = rate if has_time_bounds(self.formula) else None
+        """The monolithic automaton at ``rate`` (the ``"automaton"`` engine)."""
+        key = self._key(rate)
         prog = self._programs.get(key)
         if prog is None:
             prog = self._programs[key] = _Program(resolve_time(self.formula, rate), self.max_states)
         return prog
 
-    def __call__(self, table: object, *, fps: float | None = None) -> np.ndarray:
+    def plan(self, rate: float | None, approx: str | None | object = ...) -> Plan:
+        """The plan the ``"exact"`` engine runs on probabilities at ``rate``
+        (``plan.describe()`` says how each part is evaluated)."""
+        approx = self.approx if approx is ... else approx
+        key = (self._key(rate), approx)
+        p = self._plans.get(key)
+        if p is None:
+            p = self._plans[key] = plan(resolve_time(self.formula, rate), max_states=self.max_states, approx=approx)  # type: ignore[arg-type]
+        return p
+
+    def boolean_program(self, rate: float | None):  # type: ignore[no-untyped-def]
+        """The program the ``"exact"`` engine runs on 0/1 tables at ``rate``."""
+        from .boolean import BooleanProgram
+
+        key = self._key(rate)
+        prog = self._booleans.get(key)
+        if prog is None:
+            prog = self._booleans[key] = BooleanProgram(resolve_time(self.formula, rate))
+        return prog
+
+    def __call__(self, table: object, *, fps: float | None = None) -> np.ndarray | SignalBounds:
         """``out[i]`` = P((w, i) |= φ) for every frame ``i`` of ``table``."""
+        return self._run(table, fps, self.engine, self.approx)
+
+    def _run(self, table: object, fps: float | None, engine: str, approx: str | None) -> np.ndarray | SignalBounds:
         t = as_trace(table)
         rate = fps if fps is not None else self.fps if self.fps is not None else t.rate
-        prog = self.program(rate)
-        return prog.run(t.select(prog.names))
+        if engine == "automaton":
+            prog = self.program(rate)
+            return prog.run(t.select(prog.names))
+        names = atom_names(self.formula)
+        sub = t.select(names)
+        if sub.is_boolean:
+            if len(sub) == 0:
+                return np.zeros(0)
+            return self.boolean_program(rate)(sub.values).astype(np.float64)
+        return self.plan(rate, approx)(sub.values)
 
     def __repr__(self) -> str:
         return f"Evaluator({to_text(self.formula)!r})"
+
+
+def _check_engine(engine: str, approx: str | None, *, allow_reference: bool) -> None:
+    allowed = ENGINES if allow_reference else ENGINES[:2]
+    if engine not in allowed:
+        raise InvalidValue(f"engine={engine!r} must be one of {', '.join(map(repr, allowed))}")
+    if approx not in APPROX_MODES:
+        raise InvalidValue(f"approx={approx!r} must be None or 'bounds'")
+    if approx is not None and engine != "exact":
+        raise InvalidValue(f"approx={approx!r} needs engine='exact' (engine={engine!r} is always exact)")
 
 
 class _Program:
@@ -191,6 +273,15 @@ class _Program:
             return K.decision_diagram(np.vstack([d[:, :half], d[:, half:]]))
         return K.decision_diagram(d)
 
+    @cached_property
+    def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:attr:`diagram` with children and roots as indices into one buffer
+        (states first, then nodes), so the loops below never branch on leaves."""
+        var, lo, hi, roots = self.diagram
+        nq = self.dfa.n_states
+        place = lambda c: np.where(c < 0, -c - 1, nq + c).astype(np.int64)  # noqa: E731
+        return var, place(lo), place(hi), place(roots)
+
     def run(self, sub: TraceTable) -> np.ndarray:
         if len(sub) == 0:
             return np.zeros(0)
@@ -199,10 +290,10 @@ class _Program:
             case "future":
                 if boolean:
                     return _future_bool(self.dfa, self.reverse, _letters(sub.values))
-                return _future_prob(self.dfa, self.diagram, _columns(sub.values))
+                return _future_prob(self.dfa, self.flat, _columns(sub.values))
             case "past":
-                return _past(self.dfa, self.diagram, sub, boolean)
-        return _marked(self.dfa, self.reverse, self.diagram, len(self.names), sub, boolean)
+                return _past(self.dfa, self.flat, sub, boolean)
+        return _marked(self.dfa, self.reverse, self.flat, len(self.names), sub, boolean)
 
 
 def evaluate(
@@ -210,20 +301,26 @@ def evaluate(
     table: object,
     *,
     fps: float | None = None,
-    engine: str = "exact",
-) -> np.ndarray:
+    engine: str | None = None,
+    approx: str | None = None,
+) -> np.ndarray | SignalBounds:
     """``out[i]`` = P((w, i) |= φ) for every frame ``i`` (exactly 0/1 on 0/1 input).
 
-    Frames are independent; the probability is exact. ``engine="reference"``
-    runs the plain reference semantics instead (boolean traces only;
-    quadratic; for checking). Pass an :class:`Evaluator` to reuse its
-    compilation across many tables.
+    Frames are independent; the probability is exact. ``engine`` is
+    ``"exact"`` (the default, or the :class:`Evaluator`'s own engine): the
+    compositional boolean program on 0/1 input, the planner of
+    :mod:`framelogic.automata.plan` on probabilities; ``"automaton"``: one
+    monolithic automaton (for comparison); ``"reference"``: the plain
+    reference semantics (boolean traces only; quadratic; for checking).
+    ``approx="bounds"`` lets the planner return certified
+    :class:`~framelogic.automata.plan.SignalBounds` instead of failing when a
+    part's automaton exceeds the state budget. Pass an :class:`Evaluator` to
+    reuse its compilation across many tables.
 
     >>> evaluate("a U b", {"a": [1, 1, 0], "b": [0, 0.5, 1]}).tolist()
     [1.0, 1.0, 1.0]
     """
-    if engine not in ("exact", "reference"):
-        raise InvalidValue(f"engine={engine!r} must be 'exact' or 'reference'")
+    _check_engine(engine or "exact", approx, allow_reference=True)
     if engine == "reference":
         from framelogic.logic.semantics import satisfaction
 
@@ -231,8 +328,9 @@ def evaluate(
         f = formula.formula if isinstance(formula, Evaluator) else as_formula(formula)
         rate = fps if fps is not None else t.rate
         return satisfaction(resolve_time(f, rate), t).astype(np.float64)
-    ev = formula if isinstance(formula, Evaluator) else Evaluator(formula)
-    return ev(table, fps=fps)
+    if isinstance(formula, Evaluator):
+        return formula._run(table, fps, engine or formula.engine, approx if approx is not None else formula.approx)
+    return Evaluator(formula, engine=engine or "exact", approx=approx)(table, fps=fps)
 
 
 def _past(dfa: Automaton, diagram: tuple, sub: TraceTable, boolean: bool) -> np.ndarray:
@@ -247,7 +345,7 @@ def _past(dfa: Automaton, diagram: tuple, sub: TraceTable, boolean: bool) -> np.
     a = np.zeros(dfa.n_states)
     a[dfa.initial] = 1.0
     acc = dfa.accepting.astype(np.float64)
-    K.fast(K.forward_prob_dd, n)(*diagram, _columns(sub.values), a, acc, out, np.empty((0, 0)))
+    K.fast(forward_flat, n)(*diagram, _columns(sub.values), a, acc, out, np.empty((0, 0)))
     return np.clip(out, 0.0, 1.0)
 
 
@@ -268,7 +366,7 @@ def _future_prob(dfa: Automaton, diagram: tuple, values: np.ndarray) -> np.ndarr
     n = values.shape[0]
     out = np.empty(n)
     v = dfa.accepting.astype(np.float64)
-    K.fast(K.backward_prob_dd, n)(*diagram, dfa.initial, values, v, out)
+    K.fast(backward_flat, n)(*diagram, dfa.initial, values, v, out)
     return np.clip(out, 0.0, 1.0)
 
 
@@ -307,7 +405,7 @@ def _marked(
     checkpoints = np.empty((len(starts), nq))
     a = np.zeros(nq)
     a[dfa.initial] = 1.0
-    fwd = K.fast(K.forward_prob_dd, n)
+    fwd = K.fast(forward_flat, n)
     zeros, none = np.zeros(nq), np.empty((0, 0))
     for c, start in enumerate(starts):
         checkpoints[c] = a
@@ -315,7 +413,7 @@ def _marked(
         fwd(*off, chunk, a, zeros, np.empty(chunk.shape[0]), none)
     out = np.empty(n)
     v = dfa.accepting.astype(np.float64)
-    back = K.fast(K.marked_prob_dd, n)
+    back = K.fast(marked_flat, n)
     for c in range(len(starts) - 1, -1, -1):
         start = starts[c]
         chunk = values[start : start + step]
@@ -324,3 +422,91 @@ def _marked(
         fwd(*off, chunk, a, zeros, np.empty(chunk.shape[0]), alpha)
         back(var, lo, hi, roots, alpha, chunk, v, out[start : start + chunk.shape[0]])
     return np.clip(out, 0.0, 1.0)
+
+
+# ------------------------------------------------------------------ probability loops
+# The decision-diagram passes of :mod:`.kernels` with children and roots as
+# indices into one buffer (states, then nodes): no branch per child on whether
+# it is a leaf, which about doubles the speed of the compiled loops. Nodes are
+# stored children first: values sweep up, probability mass sweeps down.
+
+
+def backward_flat(
+    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray, initial: int,
+    P: np.ndarray, v: np.ndarray, out: np.ndarray,
+) -> None:
+    """``out[i]`` = acceptance probability of frames ``i..`` from ``initial``;
+    ``v`` (acceptance after the last frame of ``P``) is updated in place."""
+    nq = v.shape[0]
+    nn = var.shape[0]
+    buf = np.empty(nq + nn)
+    buf[:nq] = v
+    w = np.empty(nq)
+    for i in range(P.shape[0] - 1, -1, -1):
+        for x in range(nn):
+            p = P[i, var[x]]
+            buf[nq + x] = (1.0 - p) * buf[lo[x]] + p * buf[hi[x]]
+        for q in range(nq):
+            w[q] = buf[roots[q]]
+        for q in range(nq):
+            buf[q] = w[q]
+        out[i] = buf[initial]
+    v[:] = buf[:nq]
+
+
+def forward_flat(
+    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray,
+    P: np.ndarray, a: np.ndarray, weights: np.ndarray, out: np.ndarray, record: np.ndarray,
+) -> None:
+    """Forward distribution over states; ``a`` (before the first frame of ``P``)
+    is updated in place. ``out[i]`` = ``weights · a`` after frame ``i``; when
+    ``record`` has rows, ``record[i]`` = the distribution before frame ``i``."""
+    nq = a.shape[0]
+    nn = var.shape[0]
+    buf = np.empty(nq + nn)
+    keep = record.shape[0] > 0
+    for i in range(P.shape[0]):
+        if keep:
+            for q in range(nq):
+                record[i, q] = a[q]
+        for j in range(nq + nn):
+            buf[j] = 0.0
+        for q in range(nq):
+            buf[roots[q]] += a[q]
+        for x in range(nn - 1, -1, -1):  # parents before children
+            m = buf[nq + x]
+            p = P[i, var[x]]
+            buf[lo[x]] += m * (1.0 - p)
+            buf[hi[x]] += m * p
+        total = 0.0
+        for q in range(nq):
+            a[q] = buf[q]
+            total += weights[q] * buf[q]
+        out[i] = total
+
+
+def marked_flat(
+    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray,
+    alpha: np.ndarray, P: np.ndarray, v: np.ndarray, out: np.ndarray,
+) -> None:
+    """The marked backward pass: ``roots[:nq]`` are the marker-off successors,
+    ``roots[nq:]`` the marker-on ones; ``out[i]`` = ``sum_q alpha[i, q] ·
+    v_after(marker-on successor of q)``; ``v`` is updated in place."""
+    nq = alpha.shape[1]
+    nn = var.shape[0]
+    buf = np.empty(nq + nn)
+    buf[:nq] = v
+    w = np.empty(nq)
+    for i in range(P.shape[0] - 1, -1, -1):
+        for x in range(nn):
+            p = P[i, var[x]]
+            buf[nq + x] = (1.0 - p) * buf[lo[x]] + p * buf[hi[x]]
+        total = 0.0
+        for q in range(nq):
+            total += alpha[i, q] * buf[roots[nq + q]]
+        out[i] = total
+        for q in range(nq):
+            w[q] = buf[roots[q]]
+        for q in range(nq):
+            buf[q] = w[q]
+    v[:] = buf[:nq]

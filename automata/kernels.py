@@ -79,23 +79,52 @@ def segments(
     var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray,
     accepting: np.ndarray, live: np.ndarray, P: np.ndarray, threshold: float,
     longest: bool, max_length: int, starts: np.ndarray, ends: np.ndarray, probs: np.ndarray,
+    work: np.ndarray,
 ) -> int:
     """Leftmost non-overlapping segments ``w[s..e]`` with ``P(w[s..e] |= φ) >= threshold``.
 
     From each start the automaton runs forward (a distribution over states,
     pushed through the guards' decision diagram); the scan from a start stops
     once the mass that can still reach acceptance falls below the threshold,
-    since no later end can then reach it. Returns the number of segments written.
+    since no later end can then reach it, or after ``max_length`` frames (when
+    > 0). A start is skipped without a scan when the probability that the run
+    from it accepts at some end at all (one backward pass, the same for every
+    start) is below the threshold: no single end can do better. Returns the
+    number of segments written; ``work[0]`` counts the frames passed over, at
+    most ``frames x (max_length + 1)`` (quadratic without a cap).
     """
     n = P.shape[0]
     nq = roots.shape[0]
     n_nodes = var.shape[0]
+    # reach[t]: P(the run from state 0 at frame t accepts at some end >= t)
+    reach = np.empty(n)
+    v = np.zeros(nq)
+    leaf = np.empty(nq)
+    val = np.empty(n_nodes)
+    for t in range(n - 1, -1, -1):
+        for r in range(nq):
+            leaf[r] = 1.0 if accepting[r] else v[r]
+        for x in range(n_nodes):  # children first: expected leaf value below each node
+            low = lo[x]
+            high = hi[x]
+            vl = leaf[-low - 1] if low < 0 else val[low]
+            vh = leaf[-high - 1] if high < 0 else val[high]
+            p = P[t, var[x]]
+            val[x] = (1.0 - p) * vl + p * vh
+        for q in range(nq):
+            r = roots[q]
+            v[q] = leaf[-r - 1] if r < 0 else val[r]
+        reach[t] = v[0]
+    work[0] += n
     a = np.empty(nq)
     b = np.empty(nq)
     mass = np.empty(n_nodes)
     count = 0
     s = 0
     while s < n:
+        if reach[s] < threshold - 1e-9:  # margin: rounding must never skip a match
+            s += 1
+            continue
         for q in range(nq):
             a[q] = 0.0
         a[0] = 1.0
@@ -103,6 +132,7 @@ def segments(
         best_p = 0.0
         limit = n if max_length <= 0 else min(n, s + max_length)
         for e in range(s, limit):
+            work[0] += 1
             for q in range(nq):
                 b[q] = 0.0
             for x in range(n_nodes):
@@ -152,6 +182,71 @@ def segments(
             s = best_e + 1
         else:
             s += 1
+    return count
+
+
+def segments_bool(
+    delta: np.ndarray, accepting: np.ndarray, live: np.ndarray, letters: np.ndarray,
+    longest: bool, max_length: int, starts: np.ndarray, ends: np.ndarray, work: np.ndarray,
+) -> int:
+    """:func:`segments` for a 0/1 trace (given as its ``letters``), in O(frames x states).
+
+    One backward pass finds, for every start ``s``, the first and the last end
+    ``e`` at which the run from state 0 over ``w[s..e]`` accepts: at frame ``t``
+    the first/last accepting end from each state ``q`` is ``t`` (if
+    ``delta[q, w_t]`` accepts) or the first/last end from ``delta[q, w_t]`` at
+    ``t+1``. Picking the segments left to right is then O(1) per start, so a
+    trace without any event costs one pass. Only a longest segment longer than
+    ``max_length`` (> 0) needs a scan, of at most ``max_length`` frames, for the
+    last accepting end inside the cap. ``work[0]`` counts state updates and scanned frames.
+    """
+    n = letters.shape[0]
+    nq = delta.shape[0]
+    first = np.empty(n, dtype=np.int64)
+    last = np.empty(n, dtype=np.int64)
+    f_next = np.full(nq, -1, dtype=np.int64)
+    l_next = np.full(nq, -1, dtype=np.int64)
+    f_cur = np.empty(nq, dtype=np.int64)
+    l_cur = np.empty(nq, dtype=np.int64)
+    for t in range(n - 1, -1, -1):
+        c = letters[t]
+        for q in range(nq):
+            r = delta[q, c]
+            if accepting[r]:
+                f_cur[q] = t
+                l_cur[q] = t if l_next[r] < 0 else l_next[r]
+            else:
+                f_cur[q] = f_next[r]
+                l_cur[q] = l_next[r]
+        for q in range(nq):
+            f_next[q] = f_cur[q]
+            l_next[q] = l_cur[q]
+        first[t] = f_next[0]
+        last[t] = l_next[0]
+    work[0] += n * nq
+    count = 0
+    s = 0
+    while s < n:
+        e = first[s]
+        if e < 0 or (max_length > 0 and e - s >= max_length):
+            s += 1
+            continue
+        if longest:
+            e = last[s]
+            if max_length > 0 and e - s >= max_length:  # the last accepting end inside the cap
+                e = first[s]
+                q = 0
+                for x in range(s, s + max_length):
+                    work[0] += 1
+                    q = delta[q, letters[x]]
+                    if accepting[q]:
+                        e = x
+                    if not live[q]:
+                        break
+        starts[count] = s
+        ends[count] = e
+        count += 1
+        s = e + 1
     return count
 
 

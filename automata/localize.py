@@ -20,10 +20,18 @@ Example: ``G ped`` on ``ped = 0 1 1 0`` gives ``[1, 2]``.
 
 In both segment modes an event's probability is ``P(w[s..e] |= φ)``, exact
 under per-frame independence (``G a`` on ``a = 0.5 0.5`` with threshold 0.2
-gives ``[0, 1]`` with probability 0.25). ``max_length=`` caps the length of a
-segment in frames; without it a scan from a start runs until no continuation
-can reach the threshold, which is quadratic in the worst case (``F p`` with ``p``
-never seen).
+gives ``[0, 1]`` with probability 0.25).
+
+``max_length=`` caps the length of a segment in frames (default
+:data:`DEFAULT_MAX_LENGTH`, 10,000 frames: about 5.5 minutes at 30 fps): a
+segment longer than that is not reported, and the longest segment from a start
+is the longest within the cap. On a 0/1 trace the search is linear in the
+number of frames whatever the cap (one backward pass over the automaton finds
+every start's first and last matching end). On probabilities a scan from each
+start runs until no continuation can reach the threshold or the cap is reached,
+so it costs at most frames x ``max_length`` automaton steps;
+``max_length=None`` removes the cap, and the scan is then quadratic in the worst
+case (``F p`` with ``p`` never seen).
 
 ``"tlv"`` — the ground-truth rule of the TLV benchmark (NSVS-TL's dataset),
 reproduced exactly on noise-free traces:
@@ -69,6 +77,8 @@ from .engine import evaluate
 MODES = ("runs", "shortest", "longest", "tlv")
 DEFAULT_MODE = "runs"
 DEFAULT_THRESHOLD = 0.5
+#: The default ``max_length=`` of the segment modes, in frames.
+DEFAULT_MAX_LENGTH = 10_000
 
 
 class _FromSpec:
@@ -160,7 +170,7 @@ def localize(
     fps: float | None = None,
     mode: str = DEFAULT_MODE,
     threshold: float | None | _FromSpec = FROM_SPEC,
-    max_length: int | None = None,
+    max_length: int | None = DEFAULT_MAX_LENGTH,
     default_threshold: float = DEFAULT_THRESHOLD,
 ) -> list[Event]:
     """Events where ``formula`` holds in ``table`` under the match ``mode``.
@@ -197,7 +207,7 @@ def localize(
         else:
             found = runs(signal, threshold)
     else:
-        found = _segments(f, t, threshold, longest=mode == "longest", max_length=max_length)
+        found, _ = _segments(f, t, threshold, longest=mode == "longest", max_length=max_length)
     return [Event(s, e, p, _time(t, s, rate), _time(t, e, rate)) for s, e, p in found]
 
 
@@ -209,21 +219,32 @@ def _time(t: TraceTable, i: int, rate: float | None) -> float | None:
 
 def _segments(
     f: A.Formula, t: TraceTable, threshold: float | None, *, longest: bool, max_length: int | None
-) -> list[tuple[int, int, float]]:
+) -> tuple[list[tuple[int, int, float]], int]:
+    """The segments and the kernel's work (automaton steps), which tests bound."""
     names = atom_names(f)
     sub = t.select(names)
     n = len(sub)
     if n == 0:
-        return []
+        return [], 0
     dfa = compile(f, props=names)
-    if dfa.initial != 0:  # the kernel starts every scan in state 0
+    if dfa.initial != 0:  # the kernels start every scan in state 0
         raise AssertionError("compiled automata start in state 0")  # pragma: no cover
-    P = np.ascontiguousarray(sub.values, dtype=np.float64)
-    thr = 1e-12 if threshold is None else max(threshold, 1e-12)
     starts = np.empty(n, dtype=np.int64)
     ends = np.empty(n, dtype=np.int64)
+    work = np.zeros(1, dtype=np.int64)
+    cap = max_length or 0
+    if sub.is_boolean:  # every probability is 1: linear, threshold-free
+        letters = np.zeros(n, dtype=np.int64)
+        for j in range(len(names)):
+            letters |= sub.values[:, j].astype(np.int64) << j
+        count = K.fast(K.segments_bool, n * dfa.n_states)(  # O(frames x states)
+            dfa.delta, dfa.accepting, dfa.live, letters, longest, cap, starts, ends, work
+        )
+        return [(int(starts[i]), int(ends[i]), 1.0) for i in range(count)], int(work[0])
+    P = np.ascontiguousarray(sub.values, dtype=np.float64)
+    thr = 1e-12 if threshold is None else max(threshold, 1e-12)
     probs = np.empty(n)
-    count = K.fast(K.segments, 10 * n)(  # quadratic in the worst case: compile from 2,000 frames
-        *K.decision_diagram(dfa.delta), dfa.accepting, dfa.live, P, thr, longest, max_length or 0, starts, ends, probs
+    count = K.fast(K.segments, 10 * n)(  # up to n x cap steps: compile from 2,000 frames
+        *K.decision_diagram(dfa.delta), dfa.accepting, dfa.live, P, thr, longest, cap, starts, ends, probs, work
     )
-    return [(int(starts[i]), int(ends[i]), float(min(probs[i], 1.0))) for i in range(count)]
+    return [(int(starts[i]), int(ends[i]), float(min(probs[i], 1.0))) for i in range(count)], int(work[0])

@@ -1,24 +1,53 @@
 """Streaming monitors with RV-LTL verdicts.
 
 A :class:`Monitor` reads one frame at a time (a mapping proposition ->
-probability, or 0/1) and keeps only the probability distribution over the
-states of the formula's automaton: memory O(|Q|), whatever the stream length.
+probability, or 0/1). It splits the formula into parts over disjoint
+propositions (:func:`framelogic.automata.factor.factor`), compiles one automaton
+per part and keeps only the probability distribution over each part's states:
+memory O(sum of |Q_part|), whatever the stream length. A rule set such as
+``G (red -> F[0,3s] stopped) & G (ped -> F[0,2s] brake)`` then costs the sum of
+two automata, not their product.
 
-Verdicts (RV-LTL, decided as early as certain from the automaton's sinks):
+Verdicts (RV-LTL, decided as early as certain from the automata's sinks):
 
 * ``SATISFIED`` — every continuation of the prefix, including stopping now,
-  satisfies φ (the automaton is in a state that cannot reach rejection);
-* ``VIOLATED`` — no continuation satisfies φ (no accepting state reachable);
+  satisfies φ;
+* ``VIOLATED`` — no continuation satisfies φ;
 * ``PRESUMABLY_SATISFIED`` — the prefix seen so far satisfies φ, but a
   continuation could still violate it;
 * ``PRESUMABLY_VIOLATED`` — the prefix does not satisfy φ yet, but a
   continuation could.
 
 With probabilities the state is uncertain: ``probability`` is P(prefix ⊨ φ),
-``p_satisfied``/``p_violated`` the probability mass already in the two kinds of
-sink, and the verdict is the one whose mass exceeds one half (SATISFIED, then
-VIOLATED), else PRESUMABLY_SATISFIED when ``probability >= 0.5``, else
-PRESUMABLY_VIOLATED. On 0/1 frames this is exactly the RV-LTL verdict.
+``p_satisfied``/``p_violated`` the probability that the prefix is already
+certainly satisfied / violated, and the verdict is the one whose mass exceeds
+one half (SATISFIED, then VIOLATED), else PRESUMABLY_SATISFIED when
+``probability >= 0.5``, else PRESUMABLY_VIOLATED. On 0/1 frames this is exactly
+the RV-LTL verdict.
+
+Combining the parts. Parts over disjoint propositions are independent events
+at every prefix, so for an ``and`` of parts ``P(prefix ⊨ φ)`` is the product,
+``p_satisfied`` the product and ``p_violated = 1 - Π(1 - p_violated)``; an
+``or`` is the dual and a negation swaps satisfied and violated. These are exact
+— the combined verdict equals the verdict of the one automaton of the whole
+formula — when no part constrains the *length* of the trace on its own (a part
+like ``N false``, "the trace ends here", could make two parts that are each
+still satisfiable unsatisfiable together). The monitor checks this on every
+part's automaton (every accepting state has an accepting successor, every
+rejecting one a rejecting successor) and compiles a group of parts that fails
+it as one automaton. A part whose conjuncts share propositions is one automaton
+too, so its verdict is exact.
+
+Parts too large to compile. A part whose automaton would exceed ``max_states``
+is followed on 0/1 frames by a :class:`~framelogic.automata.streaming.StreamingSignal`
+instead: its verdict is final (SATISFIED or VIOLATED) once the part's value at
+frame 0 is decided — when its future window has passed, or earlier when a frame
+settles it (a witness of an ``F``, a counterexample of a ``G``; the signal's
+``early`` mode) — and before that PRESUMABLY_*, from
+the part's value on the prefix read so far *as if the stream ended there*
+(which is what the automaton's accepting states would say). So such a part's
+final verdicts may come later than an automaton's would, never earlier and
+never different. Probabilities for such a part raise :class:`AutomatonTooLarge`.
 """
 
 from __future__ import annotations
@@ -30,12 +59,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from framelogic.logic import ast as A
-from framelogic.logic.errors import InvalidArgument, TraceError
+from framelogic.logic.errors import AutomatonTooLarge, InvalidArgument, TraceError
 from framelogic.logic.passes import atom_names, resolve_time
+from framelogic.logic.printer import to_text
 from framelogic.logic.trace import as_trace
 
 from .compile import as_formula, compile
 from .construct import DEFAULT_MAX_STATES
+from .dfa import Automaton
+from .factor import Factor, Indep, Leaf, Negate, factor, to_formula
+from .streaming import StreamingSignal
 
 
 class Verdict(enum.Enum):
@@ -59,50 +92,291 @@ class Status:
     probability: float  # P(prefix so far satisfies φ)
     p_satisfied: float  # P(already certainly satisfied)
     p_violated: float  # P(already certainly violated)
+    # (frame, value of φ at that frame) decided by this frame, oldest first; only
+    # with Monitor(..., signal=True); frame i arrives at frame i + horizon
+    resolved: tuple[tuple[int, float], ...] = ()
+
+
+def _verdict(p: float, ps: float, pv: float) -> Verdict:
+    if ps > 0.5:
+        return Verdict.SATISFIED
+    if pv > 0.5:
+        return Verdict.VIOLATED
+    return Verdict.PRESUMABLY_SATISFIED if p >= 0.5 else Verdict.PRESUMABLY_VIOLATED
+
+
+class _AutomatonPart:
+    """One part's automaton, stepped per frame: a single state while frames are 0/1,
+    a distribution over states once a probability arrives."""
+
+    def __init__(self, formula: A.Formula, automaton: Automaton) -> None:
+        d = self.automaton = automaton
+        self.formula = formula
+        self.atoms = d.atoms
+        sat, dead = d.doomed_to_accept, ~d.live
+        k = len(self.atoms)
+        # bit j of every letter, (k, 2^k): letter probabilities in one product
+        self._bitmat = ((np.arange(1 << k)[None, :] >> np.arange(k)[:, None]) & 1).astype(bool)
+        self._flat_delta = d.delta.ravel()
+        # rows: accepting, certainly satisfied, certainly violated; one product summarizes
+        self._summary = np.stack([d.accepting, sat, dead]).astype(np.float64)
+        self._small = d.n_states << k <= 64
+        self._masks = tuple([int(q) for q in np.flatnonzero(row)] for row in self._summary)
+        # plain lists: the 0/1 path costs a few list lookups per frame
+        self._delta_rows = d.delta.tolist()
+        self._det_status = [
+            (Verdict.SATISFIED if sat[q] else Verdict.VIOLATED if dead[q]
+             else Verdict.PRESUMABLY_SATISFIED if d.accepting[q] else Verdict.PRESUMABLY_VIOLATED,
+             float(d.accepting[q]), float(sat[q]), float(dead[q]))
+            for q in range(d.n_states)
+        ]  # fmt: skip
+        # Length-monotone: acceptance (rejection) reachable in k steps stays reachable
+        # in k + 1, so the lengths that accept (reject) form an upward-closed set and
+        # independent parts cannot disagree on the trace length (see the module doc).
+        acc_next = d.accepting[d.delta]
+        self.accepting_monotone = bool(np.all(~d.accepting | acc_next.any(axis=1)))
+        self.rejecting_monotone = bool(np.all(d.accepting | (~acc_next).any(axis=1)))
+        self.reset()
+
+    def reset(self) -> None:
+        self._state: int | None = self.automaton.initial  # None once uncertain
+        self._dist = np.zeros(self.automaton.n_states)
+        self._dist[self.automaton.initial] = 1.0
+        self._dist_list = self._dist.tolist()  # the small-automaton path's copy
+
+    def step(self, frame: Mapping[str, float], index: int) -> tuple[Verdict, float, float, float]:
+        """Read frame ``index``; return (verdict, P(accept), P(certainly sat), P(certainly violated))."""
+        if self._state is not None:
+            letter = 0
+            try:
+                for j, name in enumerate(self.atoms):
+                    v = frame[name]
+                    if v == 1:
+                        letter |= 1 << j
+                    elif v != 0:
+                        break
+                else:
+                    q = self._state = self._delta_rows[self._state][letter]
+                    return self._det_status[q]
+            except KeyError:
+                pass  # reported below with the full message
+            self._dist[:] = 0.0
+            self._dist[self._state] = 1.0
+            self._dist_list = self._dist.tolist()
+            self._state = None
+        ps_ = []
+        for name in self.atoms:
+            try:
+                p = float(frame[name])
+            except KeyError:
+                raise TraceError(f"frame {index} has no value for {name!r}; it has {sorted(frame)}") from None
+            if not 0.0 <= p <= 1.0:
+                raise TraceError(f"frame {index}: {name}={p!r} is not a probability in [0, 1]")
+            ps_.append(p)
+        if self._small:
+            p, ps, pv = self._step_small(ps_)
+        else:
+            pr = np.array(ps_)[:, None]
+            letter_p = np.where(self._bitmat, pr, 1.0 - pr).prod(axis=0)
+            weights = np.multiply.outer(self._dist, letter_p).ravel()
+            self._dist = np.bincount(self._flat_delta, weights=weights, minlength=self.automaton.n_states)
+            p, ps, pv = (self._summary @ self._dist).tolist()
+        return _verdict(p, ps, pv), min(max(p, 0.0), 1.0), ps, pv
+
+    def _step_small(self, ps: list[float]) -> tuple[float, float, float]:
+        # Small automata: plain floats beat numpy's per-call overhead several times over.
+        lp = [1.0]
+        for p in ps:
+            q_ = 1.0 - p
+            lp = [x * q_ for x in lp] + [x * p for x in lp]
+        new = [0.0] * len(self._dist_list)
+        for q, a in enumerate(self._dist_list):
+            if a:
+                row = self._delta_rows[q]
+                for s, x in enumerate(lp):
+                    new[row[s]] += a * x
+        self._dist_list = new
+        acc, sat, dead = self._masks
+        return sum(new[q] for q in acc), sum(new[q] for q in sat), sum(new[q] for q in dead)
+
+
+class _StreamingPart:
+    """A part too large for an automaton, followed on 0/1 frames by its satisfaction
+    signal: final once frame 0's value is decided, else the prefix's value as if the
+    stream ended now."""
+
+    accepting_monotone = rejecting_monotone = True  # its final verdicts hold at every length
+
+    def __init__(self, formula: A.Formula, error: AutomatonTooLarge, max_states: int) -> None:
+        self.formula = formula
+        self.signal = StreamingSignal(formula, early=True)  # final verdicts as soon as certain
+        self.atoms = self.signal.names
+        self._error = error
+        self._max_states = max_states
+        self.reset()
+
+    def reset(self) -> None:
+        self.signal.reset()
+        self._value: bool | None = None  # frame 0's value, once decided
+
+    def row(self, frame: Mapping[str, float], index: int) -> list[float]:
+        """The frame's 0/1 values for this part, or the error that it cannot follow it."""
+        row = []
+        for name in self.atoms:
+            try:
+                v = frame[name]
+            except KeyError:
+                raise TraceError(f"frame {index} has no value for {name!r}; it has {sorted(frame)}") from None
+            if v != 0 and v != 1:
+                raise AutomatonTooLarge(
+                    f"frame {index}: {name}={v!r} is a probability, but the part "
+                    f"{to_text(self.formula)!r} of the formula needs more than max_states="
+                    f"{self._max_states} automaton states, and without its automaton the monitor "
+                    "follows it on 0/1 frames only; threshold the probabilities, raise max_states, "
+                    "or shorten its time bounds"
+                ) from self._error
+            row.append(v)
+        return row
+
+    def step(self, frame: Mapping[str, float], index: int) -> tuple[Verdict, float, float, float]:
+        if self._value is None:
+            out = self.signal.push(self.row(frame, index))
+            if out:
+                self._value = out[0][1]  # frames come in order: this is frame 0
+            else:
+                prefix_value = self.signal.copy().finish()[0][1]
+                return _DETERMINISTIC[False, prefix_value]
+        return _DETERMINISTIC[True, self._value]
+
+
+# (final, value) -> (verdict, P(accept), P(certainly sat), P(certainly violated)) on 0/1 frames
+_DETERMINISTIC = {
+    (True, True): (Verdict.SATISFIED, 1.0, 1.0, 0.0),
+    (True, False): (Verdict.VIOLATED, 0.0, 0.0, 1.0),
+    (False, True): (Verdict.PRESUMABLY_SATISFIED, 1.0, 0.0, 0.0),
+    (False, False): (Verdict.PRESUMABLY_VIOLATED, 0.0, 0.0, 0.0),
+}
+
+_Part = _AutomatonPart | _StreamingPart
+_SPLIT_CACHE = 1 << 16  # combined statuses of state tuples kept per monitor (0/1 path)
+# The combination plan: a part's index, ("not", plan) or ("and" | "or", (plans...)).
+_Plan = int | tuple
 
 
 class Monitor:
     """Online monitor of one formula.
+
+    ``max_states`` caps each part's automaton (see the module doc for parts
+    beyond it). With ``signal=True`` every :class:`Status` also carries
+    ``resolved``: the frames whose value of φ (``(w, i) ⊨ φ``, 1.0 or 0.0) the
+    frame just read decided. Frame ``i``'s value comes out with frame
+    ``i + horizon`` (``horizon`` is φ's future lookahead in frames, 0 for a
+    past-only formula); when φ has an unbounded future operator (``horizon`` is
+    None) values come as soon as a frame settles them, the rest from
+    :meth:`finish`. The resolved signal needs 0/1 frames and costs about a
+    microsecond per formula node and frame, which is why it is opt-in.
 
     >>> m = Monitor("G (red -> F[0,2] stopped)")
     >>> m.step({"red": 1, "stopped": 0}).verdict
     <Verdict.PRESUMABLY_VIOLATED: 'presumably violated'>
     >>> m.step({"red": 0, "stopped": 1}).verdict
     <Verdict.PRESUMABLY_SATISFIED: 'presumably satisfied'>
+    >>> s = Monitor("stopped -> O[0,2] red", signal=True)
+    >>> s.horizon, s.step({"red": 1, "stopped": 0}).resolved, s.step({"red": 0, "stopped": 1}).resolved
+    (0, ((0, 1.0),), ((1, 1.0),))
     """
 
-    def __init__(self, formula: A.Formula | str, *, fps: float | None = None, max_states: int = DEFAULT_MAX_STATES) -> None:
+    def __init__(
+        self,
+        formula: A.Formula | str,
+        *,
+        fps: float | None = None,
+        max_states: int = DEFAULT_MAX_STATES,
+        signal: bool = False,
+    ) -> None:
         f = resolve_time(as_formula(formula), fps)
         self.formula = f
         self.atoms = atom_names(f)
-        self.automaton = compile(f, props=self.atoms, max_states=max_states)
-        d = self.automaton
-        self._sat = d.doomed_to_accept
-        self._dead = ~d.live
-        k = len(self.atoms)
-        # bit j of every letter, (k, 2^k): letter probabilities in one product
-        self._bitmat = ((np.arange(1 << k)[None, :] >> np.arange(k)[:, None]) & 1).astype(bool)
-        self._flat_delta = d.delta.ravel()
-        # rows: accepting, certainly satisfied, certainly violated; one product summarizes
-        self._summary = np.stack([d.accepting, d.doomed_to_accept, ~d.live]).astype(np.float64)
-        self._small = d.n_states << k <= 64
-        self._masks = tuple([int(q) for q in np.flatnonzero(row)] for row in self._summary)
-        # plain lists: the 0/1 path below costs a few list lookups per frame
-        self._delta_rows = d.delta.tolist()
-        self._det_status = [
-            (Verdict.SATISFIED if self._sat[q] else Verdict.VIOLATED if self._dead[q]
-             else Verdict.PRESUMABLY_SATISFIED if d.accepting[q] else Verdict.PRESUMABLY_VIOLATED,
-             float(d.accepting[q]), float(self._sat[q]), float(self._dead[q]))
-            for q in range(d.n_states)
-        ]  # fmt: skip
+        self.max_states = max_states
+        self.factors: Factor = factor(f)
+        self._parts: list[_Part] = []
+        if isinstance(self.factors, Indep):
+            self._plan: _Plan = self._plan_of(self.factors)
+        else:  # one part (maybe negated): the whole formula's automaton is that part's
+            self._plan = self._add(f)
+        self._one = self._parts[0] if isinstance(self._plan, int) else None
+        self._streaming = [p for p in self._parts if isinstance(p, _StreamingPart)]
+        self._stream = StreamingSignal(f)
+        self.horizon: int | None = self._stream.horizon
+        self.signal = bool(signal)
+        self._fast = self._one if isinstance(self._one, _AutomatonPart) and not self.signal else None
+        if self._fast is not None:
+            self._fast_atoms = self._fast.atoms
+            self._fast_rows = self._fast._delta_rows
+            self._fast_status = self._fast._det_status
+        every_automaton = all(isinstance(p, _AutomatonPart) for p in self._parts)
+        self._split = self._parts if self._one is None and every_automaton and not self.signal else None
+        self._split_cache: dict[tuple[int, ...], tuple[Verdict, float, float, float]] = {}
         self.reset()
 
+    # ------------------------------------------------------------ planning
+    def _add(self, f: A.Formula) -> int:
+        try:
+            part: _Part = _AutomatonPart(f, compile(f, props=atom_names(f), max_states=self.max_states))
+        except AutomatonTooLarge as e:
+            part = _StreamingPart(f, e, self.max_states)
+        self._parts.append(part)
+        return len(self._parts) - 1
+
+    def _plan_of(self, fac: Factor) -> _Plan:
+        match fac:
+            case Leaf(g):
+                return self._add(g)
+            case Negate(p):
+                return ("not", self._plan_of(p))
+            case Indep(kind, parts):
+                start = len(self._parts)
+                plans = tuple(self._plan_of(p) for p in parts)
+                need = "acc" if kind == "and" else "rej"
+                if all(self._monotone(p, need) for p in plans):
+                    return (kind, plans)
+                try:  # a part constrains the trace length: one automaton keeps the verdict exact
+                    whole = to_formula(fac)
+                    part = _AutomatonPart(whole, compile(whole, props=atom_names(whole), max_states=self.max_states))
+                except AutomatonTooLarge:
+                    return (kind, plans)  # still sound; a verdict may stay PRESUMABLY_* longer
+                del self._parts[start:]
+                self._parts.append(part)
+                return len(self._parts) - 1
+        raise InvalidArgument(f"factor={fac!r} is not a Factor")
+
+    def _monotone(self, plan: _Plan, need: str) -> bool:
+        if isinstance(plan, int):
+            part = self._parts[plan]
+            return part.accepting_monotone if need == "acc" else part.rejecting_monotone
+        if plan[0] == "not":
+            return self._monotone(plan[1], "rej" if need == "acc" else "acc")
+        return all(self._monotone(p, need) for p in plan[1])
+
+    @property
+    def automaton(self) -> Automaton | None:
+        """The formula's automaton when it is one part (None when it is split or too large)."""
+        return self._one.automaton if isinstance(self._one, _AutomatonPart) else None
+
+    @property
+    def parts(self) -> tuple[tuple[A.Formula, Automaton | None], ...]:
+        """``(formula, automaton)`` per part; the automaton is None for a part followed
+        by its streaming signal (too large to compile)."""
+        return tuple((p.formula, getattr(p, "automaton", None)) for p in self._parts)
+
+    # ------------------------------------------------------------ streaming
     def reset(self) -> None:
         """Forget the frames read so far."""
-        self._state: int | None = self.automaton.initial  # None once uncertain
-        self._dist = np.zeros(self.automaton.n_states)
-        self._dist[self.automaton.initial] = 1.0
-        self._dist_list = self._dist.tolist()  # the small-automaton path's copy
+        for part in self._parts:
+            part.reset()
+        # the one-automaton 0/1 path's state (None when that path is off or left)
+        self._state: int | None = None if self._fast is None else self._fast.automaton.initial
+        self._stream.reset()
         self._frame = -1
         self._status: Status | None = None
 
@@ -120,81 +394,116 @@ class Monitor:
         if not isinstance(frame, Mapping):
             raise InvalidArgument(f"frame={frame!r} must map proposition names to probabilities")
         if self._state is not None:
+            # one automaton, 0/1 so far: the hot path is a few list lookups (inlined; the
+            # state lives here and goes back to the part when a probability arrives)
             letter = 0
             try:
-                for j, name in enumerate(self.atoms):
+                for j, name in enumerate(self._fast_atoms):
                     v = frame[name]
                     if v == 1:
                         letter |= 1 << j
                     elif v != 0:
                         break
                 else:
-                    q = self._state = self._delta_rows[self._state][letter]
+                    q = self._state = self._fast_rows[self._state][letter]
                     self._frame += 1
-                    self._status = Status(self._frame, *self._det_status[q])
+                    self._status = Status(self._frame, *self._fast_status[q])
                     return self._status
             except KeyError:
-                pass  # reported below with the full message
-            self._dist[:] = 0.0
-            self._dist[self._state] = 1.0
-            self._dist_list = self._dist.tolist()
+                pass  # the part reports it, with the full message
+            self._fast._state = self._state  # type: ignore[union-attr]
             self._state = None
-        ps_ = []
-        for name in self.atoms:
+        elif self._split is not None and self._split_states(frame):
+            return self._status  # type: ignore[return-value]
+        i = self._frame + 1
+        resolved: tuple[tuple[int, float], ...] = ()
+        if self.signal:  # first: it checks the whole frame before any part moves
             try:
-                p = float(frame[name])
-            except KeyError:
-                raise TraceError(f"frame {self._frame + 1} has no value for {name!r}; it has {sorted(frame)}") from None
-            if not 0.0 <= p <= 1.0:
-                raise TraceError(f"frame {self._frame + 1}: {name}={p!r} is not a probability in [0, 1]")
-            ps_.append(p)
-        self._frame += 1
-        if self._small:
-            self._status = self._step_small(ps_)
-            return self._status
-        pr = np.array(ps_)[:, None]
-        letter_p = np.where(self._bitmat, pr, 1.0 - pr).prod(axis=0)
-        weights = np.multiply.outer(self._dist, letter_p).ravel()
-        self._dist = np.bincount(self._flat_delta, weights=weights, minlength=self.automaton.n_states)
-        self._status = self._summarize()
+                resolved = tuple((j, float(v)) for j, v in self._stream.push(frame))
+            except TraceError as e:
+                raise TraceError(f"{e}; Monitor(signal=True) resolves frames from 0/1 values only") from None
+        if self._one is not None:
+            self._status = Status(i, *self._one.step(frame, i), resolved)
+        else:
+            for name in self.atoms:  # before any part moves
+                if name not in frame:
+                    raise TraceError(f"frame {i} has no value for {name!r}; it has {sorted(frame)}")
+            for part in self._streaming:
+                part.row(frame, i)
+            values = [part.step(frame, i) for part in self._parts]
+            p, ps, pv = _combine(self._plan, values)
+            self._status = Status(i, _verdict(p, ps, pv), min(max(p, 0.0), 1.0), ps, pv, resolved)
+        self._frame = i
         return self._status
 
-    def _step_small(self, ps: list[float]) -> Status:
-        # Small automata: plain floats beat numpy's per-call overhead several times over.
-        lp = [1.0]
-        for p in ps:
-            q_ = 1.0 - p
-            lp = [x * q_ for x in lp] + [x * p for x in lp]
-        new = [0.0] * len(self._dist_list)
-        for q, a in enumerate(self._dist_list):
-            if a:
-                row = self._delta_rows[q]
-                for s, x in enumerate(lp):
-                    new[row[s]] += a * x
-        self._dist_list = new
-        acc, sat, dead = self._masks
-        p = sum(new[q] for q in acc)
-        ps_ = sum(new[q] for q in sat)
-        pv = sum(new[q] for q in dead)
-        return self._verdict(p, ps_, pv)
+    def _split_states(self, frame: Mapping[str, float]) -> bool:
+        """Several automata, 0/1 so far: step them all or none; the combined status of a
+        tuple of states is computed once. False when the frame needs the general path."""
+        states = []
+        try:
+            for part in self._split:
+                q = part._state
+                if q is None:
+                    return False
+                letter = 0
+                for j, name in enumerate(part.atoms):
+                    v = frame[name]
+                    if v == 1:
+                        letter |= 1 << j
+                    elif v != 0:
+                        return False
+                states.append(part._delta_rows[q][letter])
+        except KeyError:
+            return False  # the general path reports it
+        key = tuple(states)
+        res = self._split_cache.get(key)
+        if res is None:
+            values = [part._det_status[q] for part, q in zip(self._split, states)]
+            p, ps, pv = _combine(self._plan, values)
+            res = (_verdict(p, ps, pv), min(max(p, 0.0), 1.0), ps, pv)
+            if len(self._split_cache) < _SPLIT_CACHE:
+                self._split_cache[key] = res
+        for part, q in zip(self._split, states):
+            part._state = q
+        self._frame += 1
+        self._status = Status(self._frame, *res)
+        return True
 
-    def _summarize(self) -> Status:
-        p, ps, pv = (self._summary @ self._dist).tolist()
-        return self._verdict(p, ps, pv)
-
-    def _verdict(self, p: float, ps: float, pv: float) -> Status:
-        if ps > 0.5:
-            v = Verdict.SATISFIED
-        elif pv > 0.5:
-            v = Verdict.VIOLATED
-        elif p >= 0.5:
-            v = Verdict.PRESUMABLY_SATISFIED
-        else:
-            v = Verdict.PRESUMABLY_VIOLATED
-        return Status(self._frame, v, min(max(p, 0.0), 1.0), ps, pv)
+    def finish(self) -> tuple[tuple[int, float], ...]:
+        """End of stream (``signal=True``): the values of φ at the frames not resolved yet,
+        with the finite-trace semantics (windows clip at the last frame read)."""
+        if not self.signal:
+            raise InvalidArgument("finish() returns the resolved signal; create the Monitor with signal=True")
+        return tuple((j, float(v)) for j, v in self._stream.finish())
 
     def run(self, table: object) -> list[Status]:
         """The status after every frame of a trace table (the monitor is reset first)."""
         t = as_trace(table).select(self.atoms)
         self.reset()
         return [self.step(dict(zip(self.atoms, row))) for row in t.values]
+
+
+def _combine(plan: _Plan, values: list[tuple[Verdict, float, float, float]]) -> tuple[float, float, float]:
+    """(P(accept), P(certainly sat), P(certainly violated)) of a plan over independent parts."""
+    if isinstance(plan, int):
+        _, p, ps, pv = values[plan]
+        return p, ps, pv
+    if plan[0] == "not":
+        p, ps, pv = _combine(plan[1], values)
+        return 1.0 - p, pv, ps
+    p_all = ps_all = keep = 1.0  # keep: P(no part violated) for and, P(no part satisfied) for or
+    if plan[0] == "and":
+        for sub in plan[1]:
+            p, ps, pv = _combine(sub, values)
+            p_all *= p
+            ps_all *= ps
+            keep *= 1.0 - pv
+        return p_all, ps_all, 1.0 - keep
+    q_none = 1.0  # or: P(no part accepts)
+    pv_all = 1.0
+    for sub in plan[1]:
+        p, ps, pv = _combine(sub, values)
+        q_none *= 1.0 - p
+        keep *= 1.0 - ps
+        pv_all *= pv
+    return 1.0 - q_none, 1.0 - keep, pv_all

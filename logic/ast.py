@@ -16,12 +16,19 @@ operator functions (``F(a, lo=0, hi=30)``, ``U(a, b)``, ...) or Python operators
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Union
 
-from .errors import InvalidArgument, InvalidValue
+from .errors import InvalidArgument, InvalidValue, check_fps
 
 # --------------------------------------------------------------------------- bounds
+
+#: The largest finite bound: a billion frames (over a year of video at 30 fps) or
+#: a billion seconds. Larger numbers are mistakes, overflow downstream, and print
+#: as hundreds of digits; write ``inf`` for "no limit".
+MAX_BOUND_FRAMES = 10**9
+MAX_BOUND_SECONDS = 1e9
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +47,17 @@ class Bound:
     def __post_init__(self) -> None:
         if self.unit not in ("frames", "s"):
             raise InvalidValue(f"unit={self.unit!r} must be 'frames' or 's'")
+        limit, unit = (MAX_BOUND_FRAMES, "frames") if self.unit == "frames" else (MAX_BOUND_SECONDS, "s")
+        for name, x in (("lo", self.lo), ("hi", self.hi)):
+            if x is None:
+                continue
+            if isinstance(x, bool) or not isinstance(x, numbers.Real):
+                raise InvalidArgument(f"{name}={x!r} must be a number")
+            if not x <= limit:  # also NaN, and ints too large for a float
+                raise InvalidValue(
+                    f"bound end {name}={x!r} is too large: the limit is {limit:g} {unit}; "
+                    "write inf for no upper limit"
+                )
         if self.lo < 0 or (self.hi is not None and self.hi < 0):
             raise InvalidValue(f"bound [{self.lo}, {self.hi}] must not be negative")
         if self.hi is not None and self.hi < self.lo:
@@ -74,9 +92,15 @@ class Bound:
                 f"the bound {self} is in seconds but no sampling rate is known; "
                 "pass fps=... (or --fps on the command line), or use frame bounds"
             )
+        fps = check_fps("fps", fps)
         eps = 1e-9
         lo = math.ceil(self.lo * fps - eps)
         hi = None if self.hi is None else math.floor(self.hi * fps + eps)
+        if max(lo, hi or 0) > MAX_BOUND_FRAMES:
+            raise InvalidValue(
+                f"the bound {self} is {max(lo, hi or 0)} frames at {fps:g} fps, more than the "
+                f"limit {MAX_BOUND_FRAMES} frames; shorten it or sample slower"
+            )
         if hi is not None and hi < lo:
             raise InvalidValue(
                 f"the bound {self} contains no frame at {fps:g} fps; widen it or sample faster"

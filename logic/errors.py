@@ -98,6 +98,23 @@ def check_probability(name: str, value: float) -> float:
     return p
 
 
+#: The highest sampling rate framelogic accepts (frames per second). Rates come
+#: from users, video headers and time columns; above this they are a mistake
+#: (a time column in the wrong unit), and time bounds would become absurd frame counts.
+MAX_FPS = 1e6
+
+
+def check_fps(name: str, value: float) -> float:
+    """Return ``value`` as a sampling rate in (0, :data:`MAX_FPS`] or raise :class:`InvalidValue`.
+
+    The one place that decides which rates are valid.
+    """
+    x = check_positive(name, value)
+    if x > MAX_FPS:
+        raise InvalidValue(f"{name}={value!r} frames per second is more than the limit {MAX_FPS:g}; check the unit")
+    return x
+
+
 def check_positive(name: str, value: float) -> float:
     """Return ``value`` as a float > 0 or raise :class:`InvalidValue`."""
     try:

@@ -8,6 +8,7 @@ exceptions never escape.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -52,11 +53,12 @@ def parse_duration(text: str) -> tuple[float | None, str]:
     number = text[: len(text) - len(unit)] if unit else text
     value = float(number)
     if unit is None:
-        if value != int(value):
+        if math.isfinite(value) and value != int(value):
             raise InvalidArgument(
                 f"{text!r}: frame counts are whole numbers; add a unit (s, ms, min) for time"
             )
-        return int(value), "frames"
+        # too large a count stays a float; Bound refuses it with the limit
+        return (int(value) if value <= A.MAX_BOUND_FRAMES else value), "frames"
     scale = {"s": 1.0, "ms": 1e-3, "min": 60.0}[unit]
     return value * scale, "s"
 
@@ -103,10 +105,45 @@ def unquote(token: str) -> str:
 
 
 class _Build:
-    """Builds AST nodes during the LALR parse (no parse tree, no recursion)."""
+    """Builds AST nodes during the LALR parse (no parse tree, no recursion).
+
+    Every node it builds goes through :meth:`_made`, which refuses a formula as
+    soon as it nests deeper than :data:`MAX_DEPTH`, so no later pass (hashing,
+    printing, compiling: all recursive) ever sees one that deep.
+    """
 
     def __init__(self) -> None:
         self.last_token: Token | None = None
+        # id -> (node, depth); the node is kept so that its id cannot be reused
+        self._depths: dict[int, tuple[A.Formula, int]] = {}
+
+    def _depth(self, f: A.Formula) -> int:
+        known = self._depths
+        stack = [f]
+        while stack:  # iterative: nodes made inside smart constructors are not known yet
+            g = stack[-1]
+            hit = known.get(id(g))
+            if hit is not None and hit[0] is g:
+                stack.pop()
+                continue
+            kids = A.children(g)
+            missing = [c for c in kids if (h := known.get(id(c))) is None or h[0] is not c]
+            if missing:
+                stack.extend(missing)
+                continue
+            known[id(g)] = (g, 1 + max((known[id(c)][1] for c in kids), default=0))
+            stack.pop()
+        return known[id(f)][1]
+
+    def _made(self, f: A.Formula) -> A.Formula:
+        levels = self._depth(f)
+        if levels > MAX_DEPTH:
+            raise _SemanticError(
+                f"formula nests {levels} levels deep (the limit is {MAX_DEPTH})", self.last_token,
+                "split it into named sub-queries, or flatten repeated operators "
+                "(X X X a is F[3,3] a)",
+            )
+        return f
 
     # atoms
     def name(self, tok: Token) -> A.Formula:
@@ -128,19 +165,20 @@ class _Build:
 
     # boolean
     def not_(self, a: A.Formula) -> A.Formula:
-        return A.neg(a)
+        return self._made(A.neg(a))
 
-    def and_(self, a: A.Formula, b: A.Formula) -> A.Formula:
-        return A.conj(a, b)
+    # a whole chain at once: a & b & c ... is one call with every operand
+    def and_(self, *args: A.Formula) -> A.Formula:
+        return self._made(A.conj(*args))
 
-    def or_(self, a: A.Formula, b: A.Formula) -> A.Formula:
-        return A.disj(a, b)
+    def or_(self, *args: A.Formula) -> A.Formula:
+        return self._made(A.disj(*args))
 
     def implies(self, a: A.Formula, b: A.Formula) -> A.Formula:
-        return A.implies(a, b)
+        return self._made(A.implies(a, b))
 
     def iff(self, a: A.Formula, b: A.Formula) -> A.Formula:
-        return A.iff(a, b)
+        return self._made(A.iff(a, b))
 
     # bounds
     def bound(self, lbrack: Token, lo: Token | None, hi: Token) -> tuple[A.Bound, Token]:
@@ -165,7 +203,15 @@ class _Build:
                 f"bound [{lo},{hi}] is reversed (lower end above upper end)", lbrack,
                 f"write [{hi},{lo}]",
             )
-        return A.Bound(lo_v, hi_v, unit), lbrack
+        try:
+            return A.Bound(lo_v, hi_v, unit), lbrack
+        except FramelogicError as e:  # Bound decides the valid range
+            try:  # put the caret under the end that is out of range
+                A.Bound(lo_v, lo_v, unit)
+                where = hi
+            except FramelogicError:
+                where = lo
+            raise _SemanticError(str(e), where) from None
 
     def _b(self, bound: tuple[A.Bound, Token] | None) -> A.Bound:
         return A.UNBOUNDED if bound is None else bound[0]
@@ -180,43 +226,43 @@ class _Build:
 
     def next_(self, bound, a):  # type: ignore[no-untyped-def]
         self._single_step("X", bound)
-        return A.X(a)
+        return self._made(A.X(a))
 
     def weak_next(self, bound, a):  # type: ignore[no-untyped-def]
         self._single_step("N", bound)
-        return A.N(a)
+        return self._made(A.N(a))
 
     def prev(self, bound, a):  # type: ignore[no-untyped-def]
         self._single_step("Y", bound)
-        return A.Y(a)
+        return self._made(A.Y(a))
 
     def eventually(self, bound, a):  # type: ignore[no-untyped-def]
-        return A.temporal(A.Eventually, a, bound=self._b(bound))
+        return self._made(A.temporal(A.Eventually, a, bound=self._b(bound)))
 
     def always(self, bound, a):  # type: ignore[no-untyped-def]
-        return A.temporal(A.Always, a, bound=self._b(bound))
+        return self._made(A.temporal(A.Always, a, bound=self._b(bound)))
 
     def once(self, bound, a):  # type: ignore[no-untyped-def]
-        return A.temporal(A.Once, a, bound=self._b(bound))
+        return self._made(A.temporal(A.Once, a, bound=self._b(bound)))
 
     def historically(self, bound, a):  # type: ignore[no-untyped-def]
-        return A.temporal(A.Historically, a, bound=self._b(bound))
+        return self._made(A.temporal(A.Historically, a, bound=self._b(bound)))
 
     # binary temporal
     def until(self, a, bound, b):  # type: ignore[no-untyped-def]
-        return A.temporal(A.Until, a, b, bound=self._b(bound))
+        return self._made(A.temporal(A.Until, a, b, bound=self._b(bound)))
 
     def release(self, a, bound, b):  # type: ignore[no-untyped-def]
-        return A.temporal(A.Release, a, b, bound=self._b(bound))
+        return self._made(A.temporal(A.Release, a, b, bound=self._b(bound)))
 
     def weak_until(self, a, bound, b):  # type: ignore[no-untyped-def]
-        return A.temporal(A.WeakUntil, a, b, bound=self._b(bound))
+        return self._made(A.temporal(A.WeakUntil, a, b, bound=self._b(bound)))
 
     def strong_release(self, a, bound, b):  # type: ignore[no-untyped-def]
-        return A.temporal(A.StrongRelease, a, b, bound=self._b(bound))
+        return self._made(A.temporal(A.StrongRelease, a, b, bound=self._b(bound)))
 
     def since(self, a, bound, b):  # type: ignore[no-untyped-def]
-        return A.temporal(A.Since, a, b, bound=self._b(bound))
+        return self._made(A.temporal(A.Since, a, b, bound=self._b(bound)))
 
     # top level
     def prob_threshold(self, cmp: Token, num: Token, f: A.Formula) -> Spec:

@@ -138,6 +138,14 @@ def read_table(
                 "fix the column, or map the proposition to another one (--columns NAME=COLUMN)"
             )
         # other text / timestamp columns (labels, ids) are not propositions: ignored
+    if not arrays and not require and not mapping:
+        text = [c for c, a in cols.items() if a.dtype.kind not in "biufmM"]
+        if text:
+            bad = next((i for i, v in enumerate(cols[text[0]]) if not _is_number(v)), 0)
+            raise TraceError(
+                f"{_where(p, kind, bad)}: column {text[0]!r} holds text, and no column holds numbers; "
+                "a trace table needs a column of probabilities (0/1 or numbers in [0, 1])"
+            )
     absent = [n for n in require if n not in out_names]
     if absent:
         raise TraceError(
@@ -189,9 +197,15 @@ def _read_columns(p: _Source, kind: str, names: Sequence[str] | None) -> dict[st
         if kind == "csv":
             _explain_csv(p)  # the line-by-line parser names the line and column of the mistake
         raise InputError(f"{p}: cannot read as {kind}: {_arrow_message(e)}") from None
+    try:
+        column_names = table.column_names
+    except UnicodeDecodeError:  # pyarrow does not check the header's encoding
+        if kind == "csv":
+            _explain_csv(p)
+        raise InputError(f"{p}: the header is not UTF-8 text") from None
     out: dict[str, np.ndarray] = {}
-    for name, col in zip(table.column_names, table.columns):
-        name = str(name).strip()
+    for k, (name, col) in enumerate(zip(column_names, table.columns)):
+        name = str(name).replace("\ufeff", "").strip()  # byte order marks are not part of names
         if not name:
             raise TraceError(f"{p}:1: empty column name in the header {table.column_names}")
         if name in out:
@@ -203,11 +217,16 @@ def _read_columns(p: _Source, kind: str, names: Sequence[str] | None) -> dict[st
 def _explain_csv(p: _Source) -> None:
     from .trace import parse_csv
 
+    import csv
+
     try:
         text = p.text()
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"{str(p)!r}: cannot read: {e}") from None
-    parse_csv(text, source=str(p))
+    try:
+        parse_csv(text, source=str(p))
+    except csv.Error as e:
+        raise InputError(f"{p}: not a CSV table: {e}") from None
 
 
 def _arrow_message(e: Exception) -> str:

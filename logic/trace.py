@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, InvalidArgument, TraceError, check_positive
+from .errors import InputError, InvalidArgument, TraceError, check_fps
 
 TIME_COLUMN = "time"
 
@@ -62,12 +62,15 @@ class TraceTable:
             times = np.asarray(self.times, dtype=np.float64)
             if times.shape != (values.shape[0],):
                 raise TraceError(f"times has shape {times.shape}, expected ({values.shape[0]},)")
+            if not np.all(np.isfinite(times)):
+                i = int(np.argmin(np.isfinite(times)))
+                raise TraceError(f"time {float(times[i])!r} at frame {i} is not a finite number of seconds")
             if times.size > 1 and not np.all(np.diff(times) > 0):
                 raise TraceError("times must be strictly increasing")
             times.setflags(write=False)
             object.__setattr__(self, "times", times)
         if self.fps is not None:
-            object.__setattr__(self, "fps", check_positive("fps", self.fps))
+            object.__setattr__(self, "fps", check_fps("fps", self.fps))
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
@@ -132,13 +135,18 @@ class TraceTable:
         return {n: self.values[:, j] for j, n in enumerate(self.names)}
 
     def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
-        """CSV text (``time`` column first when known); written atomically if ``path``."""
+        """CSV text (``time`` column first when known); written atomically if ``path``.
+
+        Numbers are written in their shortest exact form, so reading the text back
+        gives the same table (six significant digits would merge the frames of
+        an hour-long video: 3600.03 s).
+        """
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         header = ([TIME_COLUMN] if self.times is not None else []) + list(self.names)
         w.writerow(header)
         for i in range(len(self)):
-            row = [f"{self.times[i]:.6g}"] if self.times is not None else []
+            row = [repr(float(self.times[i]))] if self.times is not None else []
             row += [_fmt(v) for v in self.values[i]]
             w.writerow(row)
         text = buf.getvalue()
@@ -153,16 +161,44 @@ class TraceTable:
 
 
 def _fmt(v: float) -> str:
-    return "1" if v == 1.0 else "0" if v == 0.0 else f"{v:.6g}"
+    return "1" if v == 1.0 else "0" if v == 0.0 else repr(float(v))
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file and rename: never a partial file."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+def check_output_path(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+    """Raise :class:`InputError` if writing ``path`` would replace one of ``inputs``.
+
+    The one place that decides it: the same file by inode (so hard links, symlinks,
+    ``..`` and relative spellings all count), not by spelling.
+    """
+    try:
+        out = os.stat(path)
+    except (OSError, ValueError):
+        return  # nothing there yet (or an impossible name, which the write reports)
+    for src in inputs:
+        try:
+            st = os.stat(src)
+        except (OSError, ValueError):
+            continue
+        if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
+            raise InputError(
+                f"refusing to write {str(path)!r}: it is the input {str(src)!r}, which would be "
+                "overwritten; choose another output path"
+            )
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+def atomic_write_text(
+    path: str | os.PathLike[str], text: str, *, inputs: Iterable[str | os.PathLike[str]] = ()
+) -> None:
+    """Write ``text`` to ``path`` through a temp file and rename: never a partial file,
+    and never one of ``inputs`` (see :func:`check_output_path`)."""
+    atomic_write_bytes(path, text.encode("utf-8"), inputs=inputs)
+
+
+def atomic_write_bytes(
+    path: str | os.PathLike[str], data: bytes, *, inputs: Iterable[str | os.PathLike[str]] = ()
+) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder and rename."""
+    check_output_path(path, inputs)
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -171,12 +207,21 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {str(path)!r}: {e.strerror or e}") from None
+    except (OSError, ValueError) as e:
+        _discard(tmp)
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise InputError(f"cannot write {str(path)!r}: {reason}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temp file if it exists; never raises (the write's own error is the one to report)."""
+    try:
+        tmp.unlink(missing_ok=True)
+    except (OSError, ValueError):
+        pass
 
 
 def as_trace(
@@ -246,7 +291,7 @@ def _read_csv_text(path: str | os.PathLike[str], *, fps: float | None = None) ->
     """Read a trace CSV with the pure-Python parser; errors name the file, line and column."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"{str(p)!r}: no such file; give the path of a trace CSV") from None
     except (OSError, UnicodeDecodeError) as e:
@@ -255,34 +300,69 @@ def _read_csv_text(path: str | os.PathLike[str], *, fps: float | None = None) ->
 
 
 def parse_csv(text: str, *, source: str = "<csv>", fps: float | None = None) -> TraceTable:
-    rows = list(csv.reader(io.StringIO(text)))
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if not rows:
+    """Parse trace CSV text; errors name ``source``, the line (blank lines counted)
+    and the column."""
+    if text.startswith("\ufeff"):  # a UTF-8 byte order mark (spreadsheet exports)
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text))
+    header: list[str] | None = None
+    lines: list[int] = []
+    body: list[list[str]] = []
+    for row in reader:
+        if not any(c.strip() for c in row):
+            continue
+        if header is None:
+            header = check_header(row, source, reader.line_num)
+            continue
+        if len(row) != len(header):
+            raise TraceError(f"{source}:{reader.line_num}: row has {len(row)} values, header has {len(header)}")
+        body.append(row)
+        lines.append(reader.line_num)
+    if header is None:
         raise TraceError(f"{source}: empty file; expected a header row of proposition names")
-    header = [h.strip() for h in rows[0]]
-    if any(not h for h in header):
-        raise TraceError(f"{source}:1: empty column name in header {header}")
-    body = rows[1:]
     values = np.empty((len(body), len(header)), dtype=np.float64)
     for i, row in enumerate(body):
-        if len(row) != len(header):
-            raise TraceError(
-                f"{source}:{i + 2}: row has {len(row)} values, header has {len(header)}"
-            )
         for j, cell in enumerate(row):
             try:
                 values[i, j] = float(cell)
             except ValueError:
                 raise TraceError(
-                    f"{source}:{i + 2}:{j + 1}: {cell!r} in column {header[j]!r} is not a number"
+                    f"{source}:{lines[i]}:{j + 1}: {cell!r} in column {header[j]!r} is not a number"
                 ) from None
     times = None
     if TIME_COLUMN in header:
         t = header.index(TIME_COLUMN)
         times = values[:, t].copy()
+        for i in range(len(times)):
+            if not np.isfinite(times[i]):
+                raise TraceError(f"{source}:{lines[i]}:{t + 1}: time {body[i][t].strip()!r} is not a finite number of seconds")
+            if i and not times[i] > times[i - 1]:
+                raise TraceError(
+                    f"{source}:{lines[i]}:{t + 1}: time {body[i][t].strip()} is not after the previous "
+                    f"row's {body[i - 1][t].strip()}; times must be strictly increasing"
+                )
         values = np.delete(values, t, axis=1)
         header.pop(t)
     try:
         return TraceTable(tuple(header), values, times, fps)
     except TraceError as e:
         raise TraceError(f"{source}: {e}") from None
+
+
+def check_header(row: Sequence[str], source: str, line: int = 1) -> list[str]:
+    """The column names of a CSV header row, stripped; raises :class:`TraceError`
+    naming the line and column of an empty or repeated name."""
+    header = [h.strip() for h in row]
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:].strip()
+    first: dict[str, int] = {}
+    for j, h in enumerate(header):
+        if not h:
+            raise TraceError(f"{source}:{line}:{j + 1}: empty column name in header {header}")
+        if h in first:
+            raise TraceError(
+                f"{source}:{line}:{j + 1}: column {h!r} appears twice (columns {first[h] + 1} and {j + 1}); "
+                "give each column its own name"
+            )
+        first[h] = j
+    return header

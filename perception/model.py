@@ -223,6 +223,7 @@ def load_encoder(spec: str = BUNDLED, device: str | None = None, precision: str 
         from .train import PREPROCESS_CFG
 
         extra["force_preprocess_cfg"] = dict(PREPROCESS_CFG)
+    weights = _weights_file(name, separate_weights or pretrained)
     try:
         if separate_weights:
             model = open_clip.create_model(name, load_weights=False, precision=precision, device=device, **extra)
@@ -230,12 +231,13 @@ def load_encoder(spec: str = BUNDLED, device: str | None = None, precision: str 
         else:
             model = open_clip.create_model(name, pretrained=pretrained, precision=precision, device=device, **extra)
         tokenizer = open_clip.get_tokenizer(name)
-    except (RuntimeError, ValueError, FileNotFoundError, OSError) as e:
-        raise InputError(
-            f"cannot load model {spec!r}: {e}. Give an open_clip name with a pretrained tag "
-            "(ViT-B-32:laion2b_s34b_b79k), hf-hub:org/name, local-dir:PATH, ARCH:/path/to/weights, "
-            f"or {BUNDLED!r} (offline)"
-        ) from None
+    except Exception as e:  # noqa: BLE001 - whatever a corrupt third-party file raises (SafetensorError,
+        # UnpicklingError, EOFError, IndexError, KeyError, RuntimeError, ...) becomes one clear error
+        raise _load_error(spec, weights, e) from None
+    try:
+        weights_id = _weights_id(name, separate_weights or pretrained)
+    except OSError as e:
+        raise InputError(f"model={spec!r}: cannot read {str(weights)!r} ({e.strerror or e})") from None
     model.eval()
     cfg = getattr(model.visual, "preprocess_cfg", None) or {}
     size = cfg.get("size", model.visual.image_size)
@@ -249,26 +251,49 @@ def load_encoder(spec: str = BUNDLED, device: str | None = None, precision: str 
     del torch
     return Encoder(
         spec, model, tokenizer, device, dtype, size, mean, std, "squash" if mode == "squash" else "shortest",
-        weights_id=_weights_id(name, separate_weights or pretrained),
+        weights_id=weights_id,
+    )
+
+
+def _weights_file(name: str, pretrained: str | None) -> Path | None:
+    """The local weights file a spec loads, if any."""
+    if pretrained and Path(pretrained).is_file():
+        return Path(pretrained)
+    if name.startswith("local-dir:"):
+        folder = Path(name[len("local-dir:") :])
+        found = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")) + sorted(folder.glob("*.pt*"))
+        return found[0] if found else None
+    return None
+
+
+def _load_error(spec: str, weights: Path | None, error: Exception) -> InputError:
+    # the first line only: torch's unpickling errors go on to suggest weights_only=False,
+    # which would run arbitrary code from the file
+    first = (str(error).strip().splitlines() or [""])[0]
+    first = first if len(first) <= 120 else first[:117] + "..."
+    detail = f"{type(error).__name__}: {first}" if first else type(error).__name__
+    if weights is not None:
+        return InputError(
+            f"cannot load model {spec!r} with the checkpoint {str(weights)!r} ({detail}). If the file is truncated, "
+            "corrupt or not a weights file, download or export it again; check that the architecture before ':' "
+            f"matches it; or use {BUNDLED!r} (offline)"
+        )
+    return InputError(
+        f"cannot load model {spec!r} ({detail}). Give an open_clip name with a pretrained tag "
+        "(ViT-B-32:laion2b_s34b_b79k), hf-hub:org/name, local-dir:PATH, ARCH:/path/to/checkpoint, "
+        f"or {BUNDLED!r} (offline)"
     )
 
 
 def _weights_id(name: str, pretrained: str | None) -> str:
-    """Size and a hash of the first MiB of a local weights file ('' for hub tags)."""
-    import hashlib
+    """Size and BLAKE2b of every byte of the local weights file ('' for hub tags):
+    a retrained model of the same size is another model."""
+    from .sources import content_digest
 
-    path: Path | None = None
-    if pretrained and Path(pretrained).is_file():
-        path = Path(pretrained)
-    elif name.startswith("local-dir:"):
-        folder = Path(name[len("local-dir:") :])
-        found = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")) + sorted(folder.glob("*.pt*"))
-        path = found[0] if found else None
+    path = _weights_file(name, pretrained)
     if path is None:
         return ""
-    with open(path, "rb") as f:
-        head = f.read(1 << 20)
-    return f"{path.stat().st_size}:{hashlib.sha256(head).hexdigest()[:16]}"
+    return f"{path.stat().st_size}:{content_digest([path])[:32]}"
 
 
 def check_weights(spec: str, allow_random_weights: bool = False) -> None:

@@ -47,9 +47,13 @@ def embed_video(
     rate (videos know theirs). ``fps`` (a target rate, nearest frames) or
     ``stride`` sample the source. ``precision`` is 'fp32', 'fp16' or 'bf16'
     (default: fp16 on CUDA, fp32 elsewhere). The embeddings are cached under
-    ``cache_dir`` (default ``$FRAMELOGIC_CACHE``, else the user cache dir).
-    An open_clip architecture named without pretrained weights is refused
-    unless ``allow_random_weights``.
+    ``cache_dir`` (default ``$FRAMELOGIC_CACHE``, else the user cache dir); a
+    cache that cannot be written only costs a warning. An open_clip
+    architecture named without pretrained weights is refused unless
+    ``allow_random_weights``.
+
+    The embeddings are always rounded to float16, the cache's precision, so a
+    result never depends on whether it came from the cache.
     """
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise InvalidValue(f"batch_size={batch_size!r} must be a whole number >= 1")
@@ -57,11 +61,11 @@ def embed_video(
     src = open_source(source, fps=fps, stride=stride, source_fps=source_fps)
     encoder = load_encoder(model, device, precision)
     cache = EmbeddingCache(cache_dir) if use_cache else None
-    fingerprint = src.fingerprint() if cache is not None else ""
+    fingerprint = src.fingerprint(cache.digest) if cache is not None else ""
     key = entry_key(fingerprint, model, encoder.preprocessing, src.sampling) if cache is not None else ""
     if cache is not None:
         hit = cache.get(key)
-        if hit is not None:
+        if hit is not None and _agrees(hit, src):
             return Embedded(hit.embeddings, hit.times, hit.indices, hit.rate, True)
     bs = batch_size or (512 if encoder.device == "cuda" else 64)
     parts, times, idx = [], [], []
@@ -77,13 +81,20 @@ def embed_video(
     finally:
         if bar is not None:
             bar.close()
-    emb = np.concatenate(parts)
+    emb = np.concatenate(parts).astype(np.float16).astype(np.float32)  # exactly what the cache returns
     out = Embedded(emb, np.concatenate(times), np.concatenate(idx), src.rate, False)
     if cache is not None:
         meta = {"source": src.name, "fingerprint": fingerprint, "model": model,
                 "preprocessing": encoder.preprocessing, "sampling": src.sampling}  # fmt: skip
         cache.put(key, Entry(out.embeddings, out.times, out.indices, out.rate), meta=meta)
     return out
+
+
+def _agrees(hit: Entry, src: Source) -> bool:
+    """A cached entry matches the source it is read for: its rate, and its frames
+    (a prefix of the source's: decoding may stop early in a truncated file)."""
+    n = len(hit.indices)
+    return hit.rate == src.rate and 0 < n <= len(src) and bool(np.array_equal(hit.indices, src.indices[:n]))
 
 
 def _bar(progress: bool, total: int, src: Source):  # type: ignore[no-untyped-def]

@@ -37,6 +37,22 @@ class Calibration:
     xs: tuple[float, ...] = ()  # isotonic: breakpoints (scores) ...
     ys: tuple[float, ...] = ()  # ... and their probabilities (interpolated)
 
+    def __post_init__(self) -> None:
+        # a calibration file is user input: NaN parameters would reach the automata as NaN probabilities
+        if self.kind not in ("identity", "platt", "isotonic"):
+            raise InvalidValue(f"kind={self.kind!r} must be 'identity', 'platt' or 'isotonic'")
+        for name in ("a", "b"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+                raise InvalidValue(f"{name}={v!r} must be a finite number")
+        xs, ys = np.asarray(self.xs, dtype=np.float64), np.asarray(self.ys, dtype=np.float64)
+        if xs.shape != ys.shape or xs.ndim != 1 or (self.kind == "isotonic" and len(xs) == 0):
+            raise InvalidValue(f"xs and ys must be two lists of one length (>= 1 for isotonic), got {len(self.xs)} and {len(self.ys)}")
+        if not (np.isfinite(xs).all() and np.all(np.diff(xs) >= 0)):
+            raise InvalidValue("xs must be finite and non-decreasing")
+        if not (np.isfinite(ys).all() and np.all((ys >= 0) & (ys <= 1))):
+            raise InvalidValue("ys must be probabilities in [0, 1]")
+
     def __call__(self, scores: np.ndarray) -> np.ndarray:
         s = np.asarray(scores, dtype=np.float64)
         if self.kind == "platt":
@@ -57,11 +73,11 @@ class Calibration:
     def load(cls, path: str | os.PathLike[str]) -> Calibration:
         try:
             d = json.loads(Path(path).read_text())
-            return cls(d["kind"], float(d["a"]), float(d["b"]), tuple(d.get("xs", ())), tuple(d.get("ys", ())))
+            return cls(d["kind"], float(d["a"]), float(d["b"]), tuple(map(float, d.get("xs", ()))), tuple(map(float, d.get("ys", ()))))
         except FileNotFoundError:
             raise InputError(f"{str(path)!r}: no such calibration file") from None
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise InputError(f"{str(path)!r}: not a calibration file ({e})") from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
+            raise InputError(f"{str(path)!r}: not a valid calibration file ({type(e).__name__}: {e})") from None
 
 
 def auroc(scores: np.ndarray, labels: np.ndarray) -> float:

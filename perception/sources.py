@@ -13,11 +13,12 @@ model inference; long videos can be decoded as disjoint segments in parallel
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import queue
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,33 @@ import numpy as np
 from framelogic.logic.errors import InputError, InvalidValue
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})
+MAX_FPS = 1000.0  # a header rate above this (or <= 0, NaN) is treated as unknown
+CHUNK = 4 << 20  # bytes read at a time when hashing content
+
+
+def content_digest(paths: Sequence[Path]) -> str:
+    """BLAKE2b-256 (hex) of every byte of ``paths``, streamed in 4 MiB chunks.
+
+    One file: the digest of its bytes (``b2sum -l 256`` gives the same). Several
+    files: each is framed by its name and size, so moving bytes between files
+    or renaming one changes the digest.
+    """
+    h = hashlib.blake2b(digest_size=32)
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    for p in paths:
+        try:
+            with open(p, "rb", buffering=0) as f:
+                if len(paths) != 1:
+                    h.update(f"{Path(p).name}\0{os.fstat(f.fileno()).st_size}\0".encode())
+                while n := f.readinto(buf):
+                    h.update(view[:n])
+        except OSError as e:
+            raise InputError(f"{str(p)!r}: cannot read ({e.strerror or e})") from None
+    return h.hexdigest()
+
+
+Digest = Callable[[Sequence[Path]], str]
 
 
 @dataclass(frozen=True)
@@ -88,12 +116,16 @@ class Source:
             for i, t, img in zip(b.indices, b.times, b.images):
                 yield Frame(int(i), float(t), img)
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, digest: Digest = content_digest) -> str:
+        """What the frames are made of, for cache keys; files are hashed with
+        ``digest`` (the embedding cache passes its memoized one)."""
         raise NotImplementedError
 
     @property
     def sampling(self) -> str:
-        return f"{len(self.indices)}@{self.rate:.6g}:{hashlib.sha1(self.indices.tobytes()).hexdigest()[:12]}"
+        # exact rates: two rates that print alike must not share cached timestamps
+        idx = hashlib.sha256(np.asarray(self.indices, dtype=np.int64).tobytes()).hexdigest()[:16]
+        return f"{len(self.indices)}@{self.rate!r}/{self.native_fps!r}:{idx}"
 
 
 class ArraySource(Source):
@@ -112,8 +144,10 @@ class ArraySource(Source):
             idx = self.indices[i : i + size]
             yield Batch(idx, idx / self.native_fps, self.frames[idx])
 
-    def fingerprint(self) -> str:
-        return "array:" + hashlib.sha256(self.frames.tobytes()).hexdigest()
+    def fingerprint(self, digest: Digest = content_digest) -> str:
+        h = hashlib.sha256(f"{self.frames.shape}".encode())
+        h.update(np.ascontiguousarray(self.frames).reshape(-1).data)
+        return "array:" + h.hexdigest()
 
 
 class FolderSource(Source):
@@ -145,12 +179,9 @@ class FolderSource(Source):
             imgs = [_fit(im, shape) for im in imgs]
             yield Batch(idx, idx / self.native_fps, np.stack(imgs))
 
-    def fingerprint(self) -> str:
-        h = hashlib.sha256()
-        for p in self.files:
-            st = p.stat()
-            h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}".encode())
-        return "folder:" + h.hexdigest()
+    def fingerprint(self, digest: Digest = content_digest) -> str:
+        """Every image's name and bytes."""
+        return "folder:" + digest(self.files)
 
 
 def _fit(img: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -160,9 +191,18 @@ def _fit(img: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 class VideoSource(Source):
-    """A video file decoded with OpenCV."""
+    """A video file decoded with OpenCV.
 
-    def __init__(self, path: str | Path, *, fps: float | None = None, stride: int | None = None) -> None:
+    The header's frame rate is used when it is valid (finite, in (0, MAX_FPS]);
+    an invalid one is unknown, not 30 or 2**31 - 1: the rate is then measured
+    from the frames' timestamps, with a warning, or must be given, as
+    ``source_fps`` or (when the timestamps are broken too) as ``fps``, which
+    then takes every frame at that rate. ``source_fps`` always overrides the
+    header.
+    """
+
+    def __init__(self, path: str | Path, *, fps: float | None = None, stride: int | None = None,
+                 source_fps: float | None = None) -> None:  # fmt: skip
         import cv2
 
         self.path = Path(path)
@@ -173,15 +213,46 @@ class VideoSource(Source):
         try:
             if not cap.isOpened():
                 raise InputError(f"{self.name!r}: cannot open as a video (unreadable or corrupt file)")
-            native = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-            count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+            header = _number(cap.get(cv2.CAP_PROP_FPS))
+            count = _number(cap.get(cv2.CAP_PROP_FRAME_COUNT))
             ok, first = cap.read()
         finally:
             cap.release()
         if not ok or first is None:
             raise InputError(f"{self.name!r}: the video has no readable frames")
-        self.native_fps = native if native > 0 else 30.0
-        self.n_frames = max(count, 1)
+        header_ok = math.isfinite(header) and 0 < header <= MAX_FPS
+        # seeking converts frame numbers to times with the header's rate: without
+        # a valid one, frames are only read in order
+        self.seekable = header_ok
+        if not (math.isfinite(count) and 1 <= count <= 1e9) or not header_ok:
+            count, measured = _probe(self.name)  # the container's count is derived from the rate
+        else:
+            measured = None
+        if source_fps is not None:
+            self.native_fps = float(source_fps)
+        elif header_ok:
+            self.native_fps = header
+        elif measured is None and fps is not None:
+            # nothing in the file tells the rate: the one rate the user gave is the frames' rate
+            warnings.warn(
+                f"{self.name}: the frame rate in the video's header ({header!r}) is invalid and its frames carry "
+                f"no timestamps; every frame is taken, at the given fps={fps!r}",
+                stacklevel=3,
+            )
+            self.native_fps, fps = float(fps), None
+        else:
+            if measured is None:
+                raise InputError(
+                    f"{self.name!r}: the frame rate in the video's header ({header!r}) is invalid and its frames "
+                    "carry no usable timestamps; give the video's frame rate: --fps RATE (source_fps= in Python)"
+                )
+            warnings.warn(
+                f"{self.name}: the frame rate in the video's header ({header!r}) is invalid; "
+                f"using {measured:.6g} fps measured from the frame timestamps (give source_fps= to override)",
+                stacklevel=3,
+            )
+            self.native_fps = measured
+        self.n_frames = int(count)
         self.indices, self.rate = select(self.n_frames, self.native_fps, fps, stride)
 
     def batches(self, size: int, workers: int | None = None) -> Iterator[Batch]:
@@ -189,7 +260,7 @@ class VideoSource(Source):
         are decoded as disjoint segments in parallel, each worker seeking to its start."""
         if workers is None:
             workers = max(1, min(8, (os.cpu_count() or 1) - 1)) if (os.cpu_count() or 1) > 2 else 1
-        if workers > 1 and len(self.indices) >= 4 * size:
+        if workers > 1 and self.seekable and len(self.indices) >= 4 * size:
             yield from self._parallel_batches(size, workers)
             return
         yield from self._sequential_batches(size)
@@ -249,15 +320,40 @@ class VideoSource(Source):
             )
             self.indices = kept
 
-    def fingerprint(self) -> str:
-        """Content fingerprint: size and hashes of the start, middle and end bytes."""
-        st = self.path.stat()
-        h = hashlib.sha256(str(st.st_size).encode())
-        with open(self.path, "rb") as f:
-            for off in (0, max(0, st.st_size // 2 - 512 * 1024), max(0, st.st_size - 1024 * 1024)):
-                f.seek(off)
-                h.update(f.read(1024 * 1024))
-        return "video:" + h.hexdigest()
+    def fingerprint(self, digest: Digest = content_digest) -> str:
+        """Every byte of the file: a same-size change is a different video."""
+        return "video:" + digest([self.path])
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _probe(name: str) -> tuple[int, float | None]:
+    """Count the frames by reading them all, and measure the rate from the
+    timestamps of the first ones (None if they give no plausible rate)."""
+    import cv2
+
+    cap = cv2.VideoCapture(name)
+    stamps: list[float] = []
+    n = 0
+    try:
+        while cap.grab():
+            n += 1
+            if len(stamps) < 200:
+                stamps.append(_number(cap.get(cv2.CAP_PROP_POS_MSEC)))
+    finally:
+        cap.release()
+    steps = np.diff(np.asarray(stamps, dtype=np.float64))
+    good = steps[np.isfinite(steps) & (steps > 0)]
+    measured = None
+    if len(steps) and len(good) * 2 >= len(steps):  # mostly increasing timestamps
+        rate = 1000.0 / float(np.median(good))
+        measured = rate if 0 < rate <= MAX_FPS else None
+    return max(n, 1), measured
 
 
 def open_source(
@@ -265,10 +361,13 @@ def open_source(
 ) -> Source:
     """A :class:`Source` for a video path, an image folder or an array of frames.
 
-    ``source_fps`` is the frame rate of a folder or array (videos know their own).
+    ``source_fps`` is the frame rate of a folder or array; for a video it
+    overrides the rate in the header (needed only when that is broken and the
+    frames carry no timestamps).
     """
     _check_sampling(fps, stride)
-    if source_fps is not None and not source_fps > 0:
+    if source_fps is not None and (isinstance(source_fps, bool) or not isinstance(source_fps, (int, float))
+                                   or not math.isfinite(source_fps) or not source_fps > 0):
         raise InvalidValue(f"source_fps={source_fps!r} must be > 0")
     native = source_fps or 1.0
     if isinstance(source, Source):
@@ -277,7 +376,7 @@ def open_source(
         p = Path(source)
         if p.is_dir():
             return FolderSource(p, native_fps=native, fps=fps, stride=stride)
-        return VideoSource(p, fps=fps, stride=stride)
+        return VideoSource(p, fps=fps, stride=stride, source_fps=source_fps)
     if isinstance(source, np.ndarray):
         return ArraySource(source, native_fps=native, fps=fps, stride=stride)
     if isinstance(source, Iterable) and not isinstance(source, (bytes, bytearray, Mapping)):
@@ -376,11 +475,13 @@ def decode_parallel(path: str | Path, indices: np.ndarray, workers: int) -> np.n
 
 def read_frames(source: object, indices: Sequence[int]) -> dict[int, np.ndarray]:
     """Frames at source ``indices`` (for thumbnails)."""
-    src = open_source(source)
+    # indices need no frame rate: a placeholder one keeps a video whose header
+    # rate is broken (and which was searched with an explicit fps) readable here
+    src = open_source(source, source_fps=1.0)
     want = sorted(set(int(i) for i in indices))
     if not want:
         return {}
-    if isinstance(src, VideoSource):
+    if isinstance(src, VideoSource) and src.seekable:
         return dict(zip(want, decode_parallel(src.path, np.array(want), 1)))
     out = {}
     for b in src.batches(64):

@@ -1,7 +1,11 @@
-"""The ``framelogic`` command line.
+"""The ``framelogic`` command line: each command parses its arguments, calls a
+library function and prints what it returns.
 
-Exit codes: 0 success; 1 when ``--fail-on-*`` conditions hold; 2 usage or input
-error (the message says which file, line and column, and what to do).
+Exit codes: 0 success; 1 a finding (``--fail-on-*`` fired, ``check`` found an
+unsatisfiable or vacuous query, ``monitor`` saw ``violated``); 2 usage or input
+error (the message says which file, line and column, and what to do; also when
+a search skipped a file it could not read); 3 an internal error (a bug: the
+message names the exception; please report it).
 """
 
 from __future__ import annotations
@@ -15,14 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from framelogic.logic import analysis as bounded_analysis
-from framelogic.logic.errors import FramelogicError, InputError
+from framelogic.logic.errors import FramelogicError, InputError, check_fps
 from framelogic.logic.grammar import Spec, parse_spec
 from framelogic.logic.passes import atom_names, atoms, depth, has_time_bounds, nnf, resolve_time, size
 from framelogic.logic.printer import to_text
-from framelogic.logic.trace import TraceTable, as_trace, atomic_write_text
+from framelogic.logic.trace import TraceTable, atomic_write_text, check_output_path
 
-EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 log = logging.getLogger("framelogic")
 
 
@@ -74,11 +77,11 @@ def _label(name: str) -> str:
     return ("!" if neg else "") + text
 
 
-def _emit(args: argparse.Namespace, text: str) -> None:
-    """Write a command's output: to ``--out`` (atomically) when given, else stdout."""
+def _emit(args: argparse.Namespace, text: str, inputs: Sequence[str] = ()) -> None:
+    """Write a command's output: to ``--out`` (atomically, never over one of ``inputs``), else stdout."""
     out = getattr(args, "out", None)
     if out and getattr(args, "command", None) in ("eval", "search"):
-        atomic_write_text(out, text)
+        atomic_write_text(out, text, inputs=inputs)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -211,6 +214,8 @@ def _columns(args: argparse.Namespace) -> dict[str, str]:
 def cmd_eval(args: argparse.Namespace) -> int:
     from framelogic.automata import evaluate
 
+    if args.out:
+        check_output_path(args.out, [args.table])
     spec = parse_spec(args.formula, source="FORMULA")
     table = _read_table_arg(args, atom_names(spec.formula))
     fps = table.rate if table.rate is not None else args.fps
@@ -219,7 +224,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         {"frame": i, **({"time": table.time_of(i)} if table.time_of(i) is not None else {}), "value": float(v)}
         for i, v in enumerate(values)
     ]
-    _emit(args, _render_rows(rows, args.format, value_name="holds" if table.is_boolean else "probability"))
+    _emit(args, _render_rows(rows, args.format, value_name="holds" if table.is_boolean else "probability"), [args.table])
     return EXIT_OK
 
 
@@ -257,12 +262,33 @@ def _options(args: argparse.Namespace) -> dict:
     return given
 
 
+def _inputs(query, sources: Sequence[str], args: argparse.Namespace) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every file a command reads, so that no output replaces one of them."""
+    table = query.file.settings.get("table")
+    sidecars = [Path(s).with_suffix(".csv") for s in sources]  # drive.mp4 -> drive.csv, read for column props
+    named = [args.query_file, *query.file.files, args.table, table, *sources, *sidecars]
+    return [str(p) for p in named if p]
+
+
+def _inputs(query, sources: Sequence[object], args: argparse.Namespace, table: str | None) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every file a command reads, so that no output replaces one of them."""
+    sidecars = [Path(s).with_suffix(".csv") for s in sources if isinstance(s, (str, Path)) and Path(s).suffix != ".csv"]
+    named = [args.query_file, *query.file.files, table, query.file.settings.get("table"), *sources, *sidecars]
+    return [str(p) for p in named if isinstance(p, (str, Path)) and p]
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from framelogic.queries.results import Results, render
     from framelogic.queries.search import load_query
 
+    from framelogic.queries.search import expand_sources
+
     query = load_query(args.query_file)
     opts = query.options(**_options(args))
+    query.selected(args.query)  # unknown names fail before any video is decoded
+    inputs = _inputs(query, expand_sources(args.sources), args, opts.table)
+    if args.out:
+        check_output_path(args.out, inputs)  # before any video is decoded
     found, failures = [], []
     stream = args.out is None and args.format in ("table", "jsonl", "csv")
     header_done = False
@@ -276,12 +302,12 @@ def cmd_search(args: argparse.Namespace) -> int:
             header_done = True
             if args.format == "table" and (len(args.sources) > 1 or k > 0 or Path(args.sources[0]).is_dir()):
                 text = f"== {source}\n{text}"
-            _emit(args, text)
+            _emit(args, text, inputs)
         if not results.failures:
             log.info("%s: %d match(es)", source, len(results))
     all_results = Results(found, failures)
     if not stream:
-        _emit(args, render(all_results, args.format))
+        _emit(args, render(all_results, args.format), inputs)
     for f in failures:
         log.error("%s: not searched: %s", f.video, f.error)
     if failures:
@@ -316,9 +342,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     from framelogic.queries.report import build_report
     from framelogic.queries.search import load_query
 
+    from framelogic.queries.search import expand_sources
+
     query = load_query(args.query_file)
-    report = build_report(query, args.sources, names=args.query, **_options(args))
-    path = report.write(args.out)
+    given = _options(args)
+    target = Path(args.out) if args.out.lower().endswith((".html", ".htm")) else Path(args.out) / "index.html"
+    inputs = _inputs(query, expand_sources(args.sources), args, given.get("table"))
+    check_output_path(target, inputs)  # before any video is decoded
+    report = build_report(query, args.sources, names=args.query, **given)
+    path = report.write(args.out, inputs=inputs)
     for f in report.failures:
         log.error("%s: not in the report: %s", f.video, f.error)
     _emit(args, _json({**report.to_dict(), "path": str(path)}) if args.format == "json" else f"report: {path}\n")
@@ -418,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-len", type=_positive_int, default=None,
         help="search only traces up to this length with z3 (default: exact, every length, with automata)",
     )
-    c.add_argument("--fps", type=_positive_float, help="sampling rate, to turn time bounds (2s) into frames")
+    c.add_argument("--fps", type=_fps, help="sampling rate, to turn time bounds (2s) into frames")
     c.add_argument("--assume", action="append", default=[], metavar="FORMULA", help="domain assumption, e.g. 'G !(red & green)' (repeatable)")
     _add_common(c, ["text", "json"])
     c.set_defaults(run=cmd_check)
@@ -435,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("formula", metavar="FORMULA")
     e.add_argument("table", metavar="TABLE")
-    e.add_argument("--fps", type=_positive_float, help="sampling rate for time bounds when the table has no time column")
+    e.add_argument("--fps", type=_fps, help="sampling rate for time bounds when the table has no time column")
     _add_table_options(e)
     _add_common(e, ["table", "json", "jsonl", "csv"])
     e.add_argument("--out", metavar="FILE", help="write the result to FILE (atomically) instead of stdout")
@@ -551,7 +583,7 @@ def _add_match_options(s: argparse.ArgumentParser) -> None:
 
 
 def _add_video_options(s: argparse.ArgumentParser) -> None:
-    s.add_argument("--fps", type=_positive_float, help="sample the video at this rate (default: the query file's 'set fps', else every frame)")
+    s.add_argument("--fps", type=_fps, help="sample the video at this rate (default: the query file's 'set fps', else every frame)")
     s.add_argument("--stride", type=_positive_int, help="or take every n-th frame")
     s.add_argument("--model", metavar="SPEC", help="open_clip model spec such as ViT-B-32:laion2b_s34b_b79k (default: the query file's, else framelogic-tiny)")
     s.add_argument("--allow-random-weights", action="store_true", help="accept an architecture named without pretrained weights")
@@ -585,6 +617,17 @@ def _positive_int(s: str) -> int:
     if v < 1:
         raise argparse.ArgumentTypeError(f"{s!r} must be at least 1")
     return v
+
+
+def _fps(s: str) -> float:
+    try:
+        value = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
+    try:
+        return check_fps("--fps", value)
+    except FramelogicError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _positive_float(s: str) -> float:
@@ -639,6 +682,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as e:  # noqa: BLE001 - never exit 1 ("found") on a bug
+        print(
+            f"framelogic {args.command}: internal error: {type(e).__name__}: {e}\n"
+            "this is a bug in framelogic; please report it with the command line",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -80,11 +80,14 @@ def run_demo(
     report: bool = True,
     echo=print,  # type: ignore[no-untyped-def]
 ) -> list[Score]:
+    out = Path(out)
+    try:  # before the heavy imports: a bad --out fails at once
+        (out / "videos").mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create the demo folder {str(out)!r}: {e.strerror or e}") from None
     from framelogic.perception.render import SCENARIOS as ALL
     from framelogic.perception.render import write_scenario
 
-    out = Path(out)
-    (out / "videos").mkdir(parents=True, exist_ok=True)
     q = Query.from_file(query_file or examples_dir() / "driving.tl")
     scores: list[Score] = []
     sections: list[VideoSection] = []

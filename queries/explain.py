@@ -217,22 +217,24 @@ def monitor(
 
 def csv_rows(stream: IO[str], source: str = "<stdin>") -> Iterator[dict[str, float | None]]:
     """Rows of a CSV arriving on a stream, as they arrive (header first); errors name the line."""
+    from framelogic.logic.trace import check_header
+
     reader = csv.reader(stream)
     header = None
-    for lineno, row in enumerate(reader, 1):
+    for row in reader:
         if not row or not any(c.strip() for c in row):
             continue
+        lineno = reader.line_num
         if header is None:
-            header = [h.strip().lstrip("\ufeff") for h in row]
-            dup = sorted({h for h in header if header.count(h) > 1})
-            if dup:
-                raise InputError(f"{source}:{lineno}: column {dup[0]!r} appears twice in the header")
+            header = check_header(row, source, lineno)  # strips a BOM; refuses repeated names
             continue
         if len(row) != len(header):
             raise InputError(f"{source}:{lineno}: row has {len(row)} values, header has {len(header)}")
-        try:
-            values: dict[str, float | None] = {h: float(v) for h, v in zip(header, row)}
-        except ValueError:
-            raise InputError(f"{source}:{lineno}: a value is not a number: {row}") from None
+        values: dict[str, float | None] = {}
+        for j, (h, v) in enumerate(zip(header, row)):
+            try:
+                values[h] = float(v)
+            except ValueError:
+                raise InputError(f"{source}:{lineno}:{j + 1}: {v!r} in column {h!r} is not a number") from None
         values.setdefault("time", None)
         yield values

@@ -21,8 +21,11 @@ and column, show the line with a caret, and suggest close names.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -33,9 +36,9 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 from framelogic.logic import ast as A
-from framelogic.logic.errors import FormulaSyntaxError, InputError
+from framelogic.logic.errors import FormulaSyntaxError, FramelogicError, InputError, check_fps
 from framelogic.logic.grammar import _CALLBACKS, Spec, _Build, _SemanticError, _syntax_error, unquote
-from framelogic.logic.passes import atoms, depth
+from framelogic.logic.passes import atoms
 
 #: Settings a query file may give with ``set KEY = VALUE``, and their types.
 SETTINGS: Mapping[str, type] = {
@@ -51,6 +54,19 @@ SETTINGS: Mapping[str, type] = {
 
 #: Values of ``set scorer``.
 SCORERS = ("clip", "table")
+
+
+#: Query files (and their imports) larger than this are refused before reading:
+#: real ones are a few kilobytes, and the limit keeps ``import "/dev/zero"``-like
+#: mistakes from exhausting memory.
+MAX_QUERY_FILE_BYTES = 1 << 20
+
+#: The suffixes an imported file must have (the file itself and, for a symlink,
+#: its target), so an import can never show the content of an unrelated file.
+QUERY_SUFFIXES = (".tl", ".ltl")
+
+#: The largest ``set stride``.
+MAX_STRIDE = 10**9
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +118,7 @@ class QueryFile:
     assumptions: tuple[A.Formula, ...]
     queries: tuple[QueryDecl, ...]
     settings: Mapping[str, object] = field(default_factory=dict)
+    files: tuple[str, ...] = ()  # the files read: this one, then its imports
 
     def query(self, name: str) -> QueryDecl:
         for q in self.queries:
@@ -128,7 +145,7 @@ def _grammar() -> str:
 
 _STATEMENTS = (
     "start", "import_stmt", "set_stmt", "str_value", "num_value", "name_value", "prop_stmt",
-    "set_key", "prompt_source", "column_source", "prompts", "opt_threshold", "opt_calibration",
+    "prompt_source", "column_source", "prompts", "opt_threshold", "opt_calibration",
     "opt_templates", "assume_stmt", "mutex_stmt", "query_stmt", "opt_mode", "string",
 )  # fmt: skip
 
@@ -203,14 +220,16 @@ class _FileBuild(_Build):
         return str(tok), tok
 
     def file_prompts(self, *strings):  # type: ignore[no-untyped-def]
+        for text, tok in strings:
+            _non_blank(text, tok, "prompt")
         return tuple(s for s, _ in strings)
 
     # statements
     def file_import_stmt(self, s):  # type: ignore[no-untyped-def]
+        if "\0" in s[0]:
+            raise _SemanticError("the import path contains a NUL character", s[1], "remove the \\0 from the path")
+        _non_blank(s[0], s[1], "import path")
         self.statements.append(("import", s[0], s[1]))
-
-    def file_set_key(self, tok: Token) -> Token:
-        return tok
 
     def file_set_stmt(self, key: Token, value):  # type: ignore[no-untyped-def]
         self.statements.append(("set", (str(key), value[0]), key))
@@ -219,6 +238,7 @@ class _FileBuild(_Build):
         return {"prompts": prompts, "contrast": contrast or ()}
 
     def file_column_source(self, s):  # type: ignore[no-untyped-def]
+        _non_blank(s[0], s[1], "column name")
         return {"column": s[0]}
 
     def file_opt_threshold(self, tok: Token):  # type: ignore[no-untyped-def]
@@ -237,7 +257,7 @@ class _FileBuild(_Build):
         return {"templates": prompts}
 
     def file_opt_mode(self, tok: Token):  # type: ignore[no-untyped-def]
-        return {"mode": _check_mode(str(tok), tok)}
+        return {"mode": _mode(str(tok), tok)}
 
     def file_prop_stmt(self, name: Token, source, *options):  # type: ignore[no-untyped-def]
         fields = dict(source)
@@ -274,13 +294,20 @@ class _FileBuild(_Build):
         return self.statements
 
 
-def _check_mode(mode: str, tok: Token | None) -> str:
-    """``mode`` if it is one of the match modes (the one list: ``automata.localize.MODES``)."""
-    from framelogic.automata.localize import MODES
+def _non_blank(text: str, tok: Token, what: str) -> None:
+    if not text.strip():
+        raise _SemanticError(f"empty {what}", tok, 'write what it should say, e.g. "a red light"' if what == "prompt" else None)
 
-    if mode not in MODES:
-        raise _SemanticError(f"unknown match mode {mode!r}{_did_you_mean(mode, MODES)}", tok, f"modes are {', '.join(MODES)}")
-    return mode
+
+def _mode(name: str, tok: Token) -> str:
+    """``name`` if it is a match mode of :func:`framelogic.automata.localize`."""
+    from framelogic.automata.localize import MODES  # the one list of modes; no heavy imports
+
+    if name not in MODES:
+        raise _SemanticError(
+            f"unknown match mode {name!r}{_did_you_mean(name, MODES)}", tok, f"modes are {', '.join(MODES)}"
+        )
+    return name
 
 
 def _plain_number(text: str) -> bool:
@@ -298,22 +325,59 @@ def load_query_file(path: str | Path) -> QueryFile:
     return _load_path(p, stack=(), importer=None)
 
 
-def _read(p: Path, importer: Location | None) -> str:
+def _read(p: Path, importer: Location | None, target: Path) -> str:
+    """The text of a query file: a regular UTF-8 file of at most
+    :data:`MAX_QUERY_FILE_BYTES`; an import must also end in ``.tl`` or ``.ltl``
+    (its symlink target too). Errors never quote the file's content."""
     where = f"{importer}: " if importer else ""
+    name = repr(str(p))
+    if importer is not None:
+        if p.suffix.lower() not in QUERY_SUFFIXES or target.suffix.lower() not in QUERY_SUFFIXES:
+            shown = name if target == p.absolute() else f"{name} (-> {str(target)!r})"
+            raise InputError(
+                f"{where}import {shown}: only query files can be imported; "
+                f"give the path of a {' or '.join(QUERY_SUFFIXES)} file"
+            )
+    not_regular = InputError(f"{where}{name} is not a regular file; give the path of a .tl query file")
+    too_large = InputError(f"{where}{name} is larger than {MAX_QUERY_FILE_BYTES} bytes; a query file is a few kilobytes")
     try:
-        return p.read_text(encoding="utf-8")
+        st = os.stat(p)  # stat, not open: opening a FIFO would block
+        if not stat.S_ISREG(st.st_mode):
+            raise not_regular
+        if st.st_size > MAX_QUERY_FILE_BYTES:
+            raise too_large
+        # non-blocking, in case it was swapped for a FIFO since the stat
+        with os.fdopen(os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # the file actually opened
+                raise not_regular
+            data = f.read(MAX_QUERY_FILE_BYTES + 1)
+    except InputError:
+        raise
     except FileNotFoundError:
-        raise InputError(f"{where}{str(p)!r}: no such query file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{where}{str(p)!r}: cannot read: {e}") from None
+        raise InputError(f"{where}{name}: no such query file") from None
+    except (OSError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise InputError(f"{where}{name}: cannot read: {reason}") from None
+    if len(data) > MAX_QUERY_FILE_BYTES:  # it grew since the stat
+        raise too_large
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{where}{name} is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
 
 
 def _load_path(p: Path, stack: tuple[Path, ...], importer: Location | None) -> QueryFile:
-    resolved = p.resolve()
+    try:
+        resolved = p.resolve()
+    except (OSError, RuntimeError, ValueError) as e:  # RuntimeError: a symlink loop
+        where = f"{importer}: " if importer else ""
+        raise InputError(f"{where}{str(p)!r}: cannot resolve the path: {e}") from None
     if resolved in stack:
         cycle = " -> ".join(str(s.name) for s in (*stack, resolved))
         raise InputError(f"{importer}: import cycle {cycle}; remove one of these imports")
-    return _load_text(_read(p, importer), str(p), p.parent, stack=(*stack, resolved))
+    text = _read(p, importer, resolved)
+    qf = _load_text(text, str(p), p.parent, stack=(*stack, resolved))
+    return dataclasses.replace(qf, files=(str(p), *qf.files))
 
 
 def _parse_statements(text: str, source: str) -> tuple[list, dict[str, Token]]:
@@ -343,6 +407,11 @@ def _parse_statements(text: str, source: str) -> tuple[list, dict[str, Token]]:
         raise _syntax_error(e, text, source) from None
     except UnexpectedInput as e:
         raise _syntax_error(e, text, source) from None
+    except RecursionError:  # pragma: no cover - the builder's depth limit comes first
+        raise FormulaSyntaxError(
+            "a formula nests too deeply", text=text, line=1, column=1, source=source,
+            hint="split it into named sub-queries",
+        ) from None
     return statements, builder.name_tokens
 
 
@@ -357,10 +426,12 @@ def _load_text(text: str, source: str, base: Path, stack: tuple[Path, ...]) -> Q
     assumptions: list[A.Formula] = []
     queries: dict[str, QueryDecl] = {}
     settings: dict[str, object] = {}
+    files: list[str] = []
     for kind, value, tok in statements:
         if kind == "import":
             target = base / str(value)
             imported = _load_path(target, stack, Location(source, tok.line, tok.column))
+            files.extend(imported.files)
             for name, decl in imported.props.items():
                 props.setdefault(name, decl)
             assumptions.extend(imported.assumptions)
@@ -400,15 +471,10 @@ def _load_text(text: str, source: str, base: Path, stack: tuple[Path, ...]) -> Q
                     tok,
                     f'declare it: prop {a.name} = "what the frame shows", or quote it as an inline prompt',
                 )
-    for f in assumptions:
-        if depth(f) > 200:  # pragma: no cover - the parser enforces this already
-            raise err("assumption nests too deeply", None)
-    return QueryFile(source, props, tuple(assumptions), tuple(queries.values()), settings)
+    return QueryFile(source, props, tuple(assumptions), tuple(queries.values()), settings, tuple(files))
 
 
 def _replace(decl: PropDecl, **changes: object) -> PropDecl:
-    import dataclasses
-
     return dataclasses.replace(decl, **changes)  # type: ignore[arg-type]
 
 
@@ -421,22 +487,25 @@ def _setting(key: str, raw: object, tok: Token, err, base: Path) -> object:  # t
             raise err(f"set {key} needs a number, not {raw!r}", tok)
         if key == "threshold" and not 0.0 <= raw <= 1.0:
             raise err(f"set threshold = {raw:g} is not a probability in [0, 1]", tok)
-        if key == "fps" and not raw > 0:
-            raise err(f"set fps = {raw:g} must be > 0", tok)
+        if key == "fps":
+            try:
+                check_fps("fps", raw)
+            except FramelogicError as e:
+                raise err(f"set {e}", tok) from None
         return raw
     if kind is int:
-        if not isinstance(raw, float) or raw != int(raw) or raw < 1:
-            raise err(f"set {key} needs a whole number >= 1, not {raw!r}", tok)
+        if not isinstance(raw, float) or not 1 <= raw <= MAX_STRIDE or raw != int(raw):
+            raise err(f"set {key} needs a whole number from 1 to {MAX_STRIDE}, not {raw!r}", tok)
         return int(raw)
     if not isinstance(raw, str):
         raise err(f"set {key} needs a string, not {raw!r}", tok, f'write: set {key} = "..."')
-    if key == "table":
-        return str(base / raw)
     if key == "mode":
         try:
-            return _check_mode(raw, tok)
+            return _mode(raw, tok)
         except _SemanticError as e:
             raise err(e.message, tok, e.hint) from None
+    if key == "table":
+        return str(base / raw)
     if key == "scorer" and raw not in SCORERS:
         raise err(f"set scorer = {raw!r}: unknown scorer{_did_you_mean(raw, SCORERS)}", tok, f"scorers are {', '.join(SCORERS)}")
     return raw

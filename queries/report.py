@@ -320,8 +320,8 @@ class Report:
             sections = tuple(replace(s, href=_relative(s.href, Path(base))) if s.href else s for s in sections)
         return render_report(sections, title=self.title)
 
-    def write(self, path: str | os.PathLike[str]) -> Path:
-        """Write the page (atomically) to ``path``; a folder gets ``index.html``."""
+    def write(self, path: str | os.PathLike[str], *, inputs: Sequence[str | os.PathLike[str]] = ()) -> Path:
+        """Write the page (atomically) to ``path``; a folder gets ``index.html``. Never over one of ``inputs``."""
         from framelogic.logic.errors import InputError
         from framelogic.logic.trace import atomic_write_text
 
@@ -332,7 +332,7 @@ class Report:
             except OSError as e:
                 raise InputError(f"cannot create {str(p)!r}: {e.strerror}") from None
             p = p / "index.html"
-        atomic_write_text(p, self.html(base=p.parent))
+        atomic_write_text(p, self.html(base=p.parent), inputs=inputs)
         return p
 
     def to_dict(self) -> dict[str, Any]:

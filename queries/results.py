@@ -118,8 +118,9 @@ class Results(Sequence[Match]):
             raise InvalidValue("to_arrow() needs pyarrow: pip install pyarrow") from None
         return pa.Table.from_pylist(self.to_records())
 
-    def write(self, path: str, fmt: str = "json") -> None:
-        atomic_write_text(path, render(self, fmt))
+    def write(self, path: str, fmt: str = "json", *, inputs: Iterable[str] = ()) -> None:
+        """Write the results atomically; refuses a ``path`` that is one of ``inputs``."""
+        atomic_write_text(path, render(self, fmt), inputs=inputs)
 
 
 _COLUMNS = ("query", "video", "start", "end", "start_time", "end_time", "probability")

@@ -20,6 +20,13 @@ def test_acceptance_equals_reference_semantics(f, t):
     assert dfa.accepts(t) == bool(satisfaction(f, t)[0])
 
 
+@given(formulas(ATOMS, max_depth=4, max_bound=3), traces(ATOMS, max_len=7))
+def test_monolithic_acceptance_equals_reference_semantics(f, t):
+    # the reference construction (progression over all letters) that compositional compile must match
+    dfa = compile(f, props=ATOMS, compose=False)
+    assert dfa.accepts(t) == bool(satisfaction(f, t)[0])
+
+
 @given(formulas(ATOMS, max_depth=4, max_bound=3))
 def test_minimized_is_equivalent_and_no_larger(f):
     raw = compile(f, props=ATOMS, minimize=False)
@@ -82,6 +89,8 @@ def test_size_guard_names_the_subformula():
     with pytest.raises(AutomatonTooLarge, match="max_states=30"):
         d.product(e, lambda x, y: x and y, max_states=30)
     assert (d & e).n_states > 30
+    with pytest.raises(AutomatonTooLarge, match=r"max_cells=100 transition-table entries \(26 states x 4 letters"):
+        compile("G (a -> F[0,30] b)", max_cells=100)
 
 
 @given(

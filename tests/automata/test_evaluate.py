@@ -19,7 +19,9 @@ ATOMS = ("a", "b", "c")
 
 @given(formulas(ATOMS, max_depth=4, max_bound=3), traces(ATOMS, max_len=8))
 def test_boolean_signal_equals_reference_at_every_frame(f, t):
-    assert np.array_equal(evaluate(f, t), satisfaction(f, t).astype(float))
+    expected = satisfaction(f, t).astype(float)
+    assert np.array_equal(evaluate(f, t), expected)
+    assert np.array_equal(evaluate(f, t, engine="automaton"), expected)
 
 
 def brute_force(f, t):
@@ -39,7 +41,9 @@ def brute_force(f, t):
     traces(("a", "b"), min_len=1, max_len=6, probabilistic=True),
 )
 def test_exact_probability_equals_enumeration_of_all_worlds(f, t):
-    assert np.allclose(evaluate(f, t), brute_force(f, t), atol=1e-9)
+    expected = brute_force(f, t)
+    assert np.allclose(evaluate(f, t), expected, atol=1e-9)
+    assert np.allclose(evaluate(f, t, engine="automaton"), expected, atol=1e-9)
 
 
 def test_exact_not_t_norm():
@@ -56,23 +60,25 @@ def test_compiled_loops_equal_plain_python(text, monkeypatch):
     n = 2000
     probs = {"a": rng.random(n), "b": rng.random(n)}
     bools = {k: (v > 0.5).astype(float) for k, v in probs.items()}
-    monkeypatch.setattr(kernels, "JIT_THRESHOLD", 10**9)
-    plain = evaluate(text, probs), evaluate(text, bools)
-    monkeypatch.setattr(kernels, "JIT_THRESHOLD", 0)
-    jitted = evaluate(text, probs), evaluate(text, bools)
-    assert np.allclose(plain[0], jitted[0], atol=1e-12)
-    assert np.array_equal(plain[1], jitted[1])
-    assert np.array_equal(jitted[1], satisfaction(parse(text), bools).astype(float))
+    for engine in ("exact", "automaton"):
+        monkeypatch.setattr(kernels, "JIT_THRESHOLD", 10**9)
+        plain = evaluate(text, probs, engine=engine), evaluate(text, bools, engine=engine)
+        monkeypatch.setattr(kernels, "JIT_THRESHOLD", 0)
+        jitted = evaluate(text, probs, engine=engine), evaluate(text, bools, engine=engine)
+        assert np.allclose(plain[0], jitted[0], atol=1e-12)
+        assert np.array_equal(plain[1], jitted[1])
+        assert np.array_equal(jitted[1], satisfaction(parse(text), bools).astype(float))
 
 
 def test_chunked_evaluation_equals_single_chunk(monkeypatch):
     rng = np.random.default_rng(1)
     t = {"a": rng.random(300), "b": rng.random(300), "c": rng.random(300)}
     for text in ["(a & b) U c", "G (a -> O[0,3] b) & F c"]:
-        whole = evaluate(text, t)
-        monkeypatch.setattr("framelogic.automata.engine.CHUNK_CELLS", 64)
-        assert np.allclose(evaluate(text, t), whole, atol=1e-12)
-        monkeypatch.undo()
+        for engine in ("exact", "automaton"):  # the planner runs the marked pass on G (a -> O[0,3] b)
+            whole = evaluate(text, t, engine=engine)
+            monkeypatch.setattr("framelogic.automata.engine.CHUNK_CELLS", 64)
+            assert np.allclose(evaluate(text, t, engine=engine), whole, atol=1e-12)
+            monkeypatch.undo()
 
 
 def test_reverse_automaton_fallback_agrees(monkeypatch):
@@ -81,7 +87,7 @@ def test_reverse_automaton_fallback_agrees(monkeypatch):
     for text in ["G (a -> F[0,5] b)", "F (b & O[1,3] a)"]:
         expected = satisfaction(parse(text), t).astype(float)
         monkeypatch.setattr("framelogic.automata.engine.REVERSE_LIMIT", 1)
-        ev = Evaluator(text)
+        ev = Evaluator(text, engine="automaton")
         assert np.array_equal(ev(t), expected)
         assert ev.program(None).reverse is None  # the fallback really ran
         monkeypatch.undo()
@@ -93,10 +99,13 @@ def test_evaluator_compiles_once_per_rate():
     t5 = {"time": [i / 5 for i in range(30)], "a": t10["a"], "b": [0.0] * 5 + [1.0] + [0.0] * 24}
     assert ev(t10)[0] == 1.0 and ev(t5)[0] == 1.0  # 10 frames at 10 fps, 5 frames at 5 fps
     assert ev(t10, fps=5)[0] == 0.0  # frame 10 is 2 s later at 5 fps
-    first = ev.program(10.0)
+    first = ev.boolean_program(10.0)
     ev(t10)
-    assert ev.program(10.0) is first and len(ev._programs) == 2
+    assert ev.boolean_program(10.0) is first and len(ev._booleans) == 2
+    probs = {**t10, "b": [0.5] * 30}
+    assert ev(probs)[0] == 1 - 0.5**11 and ev.plan(10.0) is ev.plan(10.0) and len(ev._plans) == 1
     assert np.array_equal(evaluate(ev, t5), ev(t5))
+    assert np.array_equal(evaluate(ev, t5, engine="automaton"), ev(t5)) and len(ev._programs) == 1
     assert repr(Evaluator("a U b")) == "Evaluator('a U b')"
 
 
@@ -104,7 +113,13 @@ def test_time_bounds_and_engines():
     t = {"time": [0.0, 0.5, 1.0, 1.5], "a": [0, 0, 0, 1]}
     assert evaluate("F[0,1s] a", t).tolist() == [0.0, 1.0, 1.0, 1.0]
     assert evaluate("F[0,1s] a", t, engine="reference").tolist() == [0.0, 1.0, 1.0, 1.0]
+    assert evaluate("F[0,1s] a", t, engine="automaton").tolist() == [0.0, 1.0, 1.0, 1.0]
     assert evaluate("a", {"a": []}).shape == (0,)
+    assert evaluate("a U b", {"a": [], "b": []}, engine="automaton").shape == (0,)
+    with pytest.raises(ValueError, match="engine='fast'"):
+        evaluate("a", {"a": [1]}, engine="fast")
+    with pytest.raises(ValueError, match="approx='bounds' needs engine='exact'"):
+        evaluate("a", {"a": [1]}, engine="automaton", approx="bounds")
 
 
 @given(st.integers(1, 40), st.data())

@@ -1,0 +1,357 @@
+"""Satisfaction signals of formulas over boolean (0/1) traces, compositionally.
+
+A formula's automaton can be exponential in its bounds (``G (a -> F[60,120] b)``
+needs 2^60 states), but on a 0/1 trace every subformula has a definite truth
+value at every frame. :class:`BooleanProgram` evaluates the formula's DAG bottom
+up, each distinct subformula once, with a few whole-array numpy operations per
+node: O(frames x nodes) time, the same for any bound (``F[0,3]`` and
+``F[0,10**9]`` cost alike).
+
+How the temporal operators become array operations (windows clip at the end of
+the trace and at frame 0, as in :mod:`framelogic.logic.semantics`):
+
+* ``F G O H`` with a finite bound ``[lo, hi]``: prefix counts (``np.cumsum``)
+  give how many frames of the window hold the argument; slices of the counts
+  line up every frame's window at once. Unbounded: one fill after the last (or
+  first) frame where the argument holds or fails.
+* ``a U[0,hi] b``: the answer at ``i`` is decided by the first frame ``k >= i``
+  where ``b`` holds or ``a`` fails. Code each frame ``k`` as ``2k`` (``b``),
+  ``2k+1`` (``a`` fails, no ``b``) or a large odd number (neither); a reversed
+  ``np.minimum.accumulate`` gives every frame its first such ``k``, and ``a U b``
+  holds iff that code is even and ``k`` is inside the window. ``a W b`` fails
+  iff the code is odd and inside the window. ``S`` mirrors this with
+  ``np.maximum.accumulate``. A lower bound ``lo > 0`` splits off the first
+  ``lo`` frames: ``a U[lo,hi] b`` at ``i`` is ``a`` on ``[i, i+lo)`` and
+  ``a U[0,hi-lo] b`` at ``i+lo``.
+* ``R M`` are the duals: ``a R b = !(!a U !b)`` and ``a M b = !(!a W !b)`` over
+  the same window.
+
+>>> import numpy as np
+>>> from framelogic.logic.grammar import parse
+>>> prog = BooleanProgram(parse("ped U stopped"))
+>>> prog.names
+('ped', 'stopped')
+>>> prog(np.array([[0, 0], [1, 0], [1, 0], [0, 1], [0, 0]])).astype(int)
+array([0, 1, 1, 1, 0])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from framelogic.logic import ast as A
+from framelogic.logic.errors import InvalidArgument, InvalidValue, TraceError
+from framelogic.logic.passes import atom_names, has_time_bounds, resolve_time, subformulas
+from framelogic.logic.trace import as_trace
+
+__all__ = ["BooleanProgram", "boolean_signal"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One node of the program: ``op`` over the signals in ``args`` (slots)."""
+
+    op: str
+    args: tuple[int, ...]
+    lo: int = 0
+    hi: int | None = None  # None: unbounded
+    column: int = -1  # atoms: the trace column
+    value: bool = False  # constants
+
+
+_UNARY_TEMPORAL = {A.Eventually: "F", A.Always: "G", A.Once: "O", A.Historically: "H"}
+_BINARY_TEMPORAL = {A.Until: "U", A.Release: "R", A.WeakUntil: "W", A.StrongRelease: "M", A.Since: "S"}
+
+
+class BooleanProgram:
+    """The satisfaction signal of ``formula`` on 0/1 traces, in O(frames x nodes).
+
+    ``formula`` must have frame bounds only (resolve time bounds first with
+    :func:`framelogic.logic.resolve_time`). ``names`` are the trace columns the
+    program reads, in the order of :func:`framelogic.logic.passes.atom_names`.
+    Calling the program on an ``(n, len(names))`` array of 0/1 values (bool,
+    int or float) returns a bool array ``out`` of length ``n`` with
+    ``out[i] = (w, i) |= formula`` — the same as
+    :func:`framelogic.logic.semantics.satisfaction`.
+    """
+
+    __slots__ = ("formula", "names", "_steps", "_last_use")
+
+    def __init__(self, formula: A.Formula) -> None:
+        if not A.is_formula(formula):
+            raise InvalidArgument(f"formula={formula!r} is not a formula; build one with parse('...')")
+        if has_time_bounds(formula):
+            raise InvalidValue(
+                f"formula={formula} has time bounds; convert them to frames first with "
+                "resolve_time(formula, fps), or use boolean_signal(formula, table, fps=...)"
+            )
+        self.formula = formula
+        self.names = atom_names(formula)
+        column = {name: j for j, name in enumerate(self.names)}
+        nodes = subformulas(formula)  # distinct, children first
+        slot = {g: k for k, g in enumerate(nodes)}
+        steps = []
+        for g in nodes:
+            args = tuple(slot[c] for c in A.children(g))
+            match g:
+                case A.Const(v):
+                    steps.append(_Step("const", (), value=bool(v)))
+                case A.Atom(name):
+                    steps.append(_Step("atom", (), column=column[name]))
+                case A.Not() | A.And() | A.Or() | A.Implies() | A.Iff():
+                    steps.append(_Step(type(g).__name__.lower(), args))
+                case A.Next() | A.WeakNext() | A.Prev():
+                    steps.append(_Step(type(g).__name__.lower(), args))
+                case _:
+                    lo, hi = g.bound.frames(None)  # type: ignore[union-attr]
+                    op = _UNARY_TEMPORAL.get(type(g)) or _BINARY_TEMPORAL[type(g)]
+                    steps.append(_Step(op, args, lo, hi))
+        last_use = list(range(len(steps)))
+        for k, step in enumerate(steps):
+            for a in step.args:
+                last_use[a] = k
+        last_use[-1] = len(steps)  # the result outlives the loop
+        self._steps = tuple(steps)
+        self._last_use = tuple(last_use)
+
+    @property
+    def size(self) -> int:
+        """Number of distinct subformulas: the array passes one call makes."""
+        return len(self._steps)
+
+    def __repr__(self) -> str:
+        return f"BooleanProgram({str(self.formula)!r}, {self.size} nodes)"
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        """``out[i] = (w, i) |= formula`` for the trace ``values`` (frames x ``names``)."""
+        columns, n = self._columns(values)
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        w = _Frames(n)
+        signals: list[np.ndarray | None] = [None] * len(self._steps)
+        dying: dict[int, list[int]] = {}
+        for k, u in enumerate(self._last_use):
+            dying.setdefault(u, []).append(k)
+        for k, step in enumerate(self._steps):
+            args = [signals[a] for a in step.args]
+            signals[k] = _run(step, args, columns, w)
+            for d in dying.get(k, ()):  # free what no later node reads
+                if d != k:
+                    signals[d] = None
+        out = signals[-1]
+        # atoms and shared constants may alias caller-visible or reused arrays
+        return out.copy() if self._steps[-1].op in ("atom", "const") else out
+
+    def _columns(self, values: object) -> tuple[list[np.ndarray], int]:
+        v = np.asarray(values)
+        k = len(self.names)
+        if v.ndim != 2 or v.shape[1] != k:
+            raise TraceError(
+                f"values has shape {v.shape}, expected (frames, {k}) with columns {list(self.names)}"
+            )
+        if v.dtype != np.bool_:
+            if v.dtype.kind not in "biuf":
+                raise TraceError(f"values has dtype {v.dtype}; expected 0/1 as bool, int or float")
+            bad = (v != 0) & (v != 1)
+            if bad.any():
+                i, j = map(int, np.argwhere(bad)[0])
+                raise TraceError(
+                    f"value {v[i, j]!r} of {self.names[j]!r} at frame {i} is not 0 or 1; "
+                    "BooleanProgram needs a boolean trace (use framelogic.evaluate for probabilities)"
+                )
+            v = v != 0
+        return [np.ascontiguousarray(v[:, j]) for j in range(k)], int(v.shape[0])
+
+
+def boolean_signal(formula: A.Formula, table: object, *, fps: float | None = None) -> np.ndarray:
+    """The satisfaction signal of ``formula`` on the boolean trace ``table`` (anything
+    :func:`framelogic.logic.trace.as_trace` accepts); time bounds are converted with
+    ``fps``, else the table's own rate.
+
+    >>> from framelogic.logic.grammar import parse
+    >>> boolean_signal(parse("F[0,1s] b"), {"b": [0, 0, 0, 1]}, fps=2).astype(int)
+    array([0, 1, 1, 1])
+    """
+    t = as_trace(table)
+    f = resolve_time(formula, fps if fps is not None else t.rate)
+    prog = BooleanProgram(f)
+    return prog(t.select(prog.names).values)
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+class _Frames:
+    """Per-call index arrays, made on first use."""
+
+    __slots__ = ("n", "itype", "_base2")
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        # codes reach 4n; int32 halves the memory traffic when they fit
+        self.itype = np.int32 if 4 * n + 8 < 2**31 else np.int64
+        self._base2: np.ndarray | None = None
+
+    @property
+    def base2(self) -> np.ndarray:
+        """``2 * i`` for every frame ``i``."""
+        if self._base2 is None:
+            self._base2 = np.arange(0, 2 * self.n, 2, dtype=self.itype)
+        return self._base2
+
+    def clip(self, lo: int, hi: int | None) -> tuple[int, int | None]:
+        """``(lo, hi)`` with ``hi = None`` when the window always reaches the trace's
+        end (or frame 0); keeps huge bounds out of index arithmetic."""
+        return lo, None if hi is None or hi >= self.n - 1 else hi
+
+
+def _run(step: _Step, args: list, columns: list[np.ndarray], w: _Frames) -> np.ndarray:
+    n = w.n
+    match step.op:
+        case "const":
+            return np.full(n, step.value, dtype=bool)
+        case "atom":
+            return columns[step.column]
+        case "not":
+            return ~args[0]
+        case "and" | "or":
+            fn = np.logical_and if step.op == "and" else np.logical_or
+            out = fn(args[0], args[1])
+            for x in args[2:]:
+                fn(out, x, out=out)
+            return out
+        case "implies":
+            return ~args[0] | args[1]
+        case "iff":
+            return args[0] == args[1]
+        case "next" | "weaknext":
+            out = np.empty(n, dtype=bool)
+            out[:-1] = args[0][1:]
+            out[-1] = step.op == "weaknext"
+            return out
+        case "prev":
+            out = np.empty(n, dtype=bool)
+            out[1:] = args[0][:-1]
+            out[0] = False
+            return out
+    lo, hi = w.clip(step.lo, step.hi)
+    match step.op:
+        case "F":
+            return _future_any(args[0], lo, hi, w)
+        case "G":
+            return ~_future_any(~args[0], lo, hi, w)
+        case "O":
+            return _past_any(args[0], lo, hi, w)
+        case "H":
+            return ~_past_any(~args[0], lo, hi, w)
+        case "U":
+            return _until(args[1], ~args[0], lo, hi, w, weak=False)
+        case "W":
+            return _until(args[1], ~args[0], lo, hi, w, weak=True)
+        case "R":  # !(!a U !b)
+            return ~_until(~args[1], args[0], lo, hi, w, weak=False)
+        case "M":  # !(!a W !b)
+            return ~_until(~args[1], args[0], lo, hi, w, weak=True)
+        case "S":
+            return _since(args[1], ~args[0], lo, hi, w)
+    raise AssertionError(f"unknown step {step.op!r}")  # pragma: no cover
+
+
+def _future_any(x: np.ndarray, lo: int, hi: int | None, w: _Frames) -> np.ndarray:
+    """``out[i]``: ``x`` at some ``j`` with ``i+lo <= j <= min(i+hi, n-1)``."""
+    n = w.n
+    out = np.zeros(n, dtype=bool)
+    if lo >= n:
+        return out
+    if hi is None:  # j <= n-1 only: holds up to the last x, shifted by lo
+        last = n - 1 - int(np.argmax(x[::-1])) if x.any() else -1
+        out[: max(last - lo + 1, 0)] = True
+        return out
+    c = _prefix_counts(x, w)  # c[j] = number of x in [0, j)
+    h1 = hi + 1  # window [i+lo, i+hi] is c[i+h1] - c[i+lo] while i+h1 <= n
+    k = n - h1 + 1
+    np.greater(c[h1 : n + 1], c[lo : lo + k], out=out[:k])
+    m = n - lo
+    np.greater(c[n], c[lo + k : n], out=out[k:m])
+    return out
+
+
+def _past_any(x: np.ndarray, lo: int, hi: int | None, w: _Frames) -> np.ndarray:
+    """``out[i]``: ``x`` at some ``j`` with ``max(i-hi, 0) <= j <= i-lo``."""
+    n = w.n
+    out = np.zeros(n, dtype=bool)
+    if lo >= n:
+        return out
+    if hi is None:  # holds from the first x on, shifted by lo
+        if x.any():
+            out[int(np.argmax(x)) + lo :] = True
+        return out
+    c = _prefix_counts(x, w)
+    # i in [lo, hi]: window [0, i-lo];  i in (hi, n): window [i-hi, i-lo]
+    np.greater(c[1 : hi - lo + 2], 0, out=out[lo : hi + 1])
+    np.greater(c[hi - lo + 2 : n - lo + 1], c[1 : n - hi], out=out[hi + 1 :])
+    return out
+
+
+def _prefix_counts(x: np.ndarray, w: _Frames) -> np.ndarray:
+    c = np.empty(w.n + 1, dtype=w.itype)
+    c[0] = 0
+    np.cumsum(x, dtype=w.itype, out=c[1:])
+    return c
+
+
+def _until(hit: np.ndarray, stop: np.ndarray, lo: int, hi: int | None, w: _Frames, *, weak: bool) -> np.ndarray:
+    """``left U[lo,hi] right`` (``weak``: ``left W[lo,hi] right``) from ``hit`` =
+    where ``right`` holds and ``stop`` = where ``left`` fails."""
+    n = w.n
+    if lo >= n:  # empty window everywhere: U fails, W holds (G of nothing)
+        return np.full(n, weak, dtype=bool)
+    h = None if hi is None else hi - lo
+    base2 = w.base2
+    # code[k]: 2k where right holds, 2k+1 where only left fails, odd >= 2n+1 where neither
+    nohit = ~hit
+    code = base2 + nohit
+    code += (nohit & ~stop) * w.itype(2 * n)
+    rev = code[::-1]
+    np.minimum.accumulate(rev, out=rev)  # code[i]: the first deciding frame k >= i
+    odd = (code & 1).astype(bool)
+    # inside: the deciding frame k <= min(i+h, n-1), i.e. code < 2(i+h+1) (< 2n at the end)
+    inside = code < 2 * n
+    if h is not None:
+        k = n - 1 - h
+        np.less(code[:k], base2[h + 1 :], out=inside[:k])
+    if lo == 0:
+        return ~(odd & inside) if weak else ~odd & inside
+    m = n - lo
+    out = np.zeros(n, dtype=bool)
+    # a U[lo,hi] b at i: a on [i, i+lo) and a U[0,hi-lo] b at i+lo
+    np.logical_and(~odd[lo:], inside[lo:], out=out[:m])
+    out[:m] &= ~_future_any(stop, 0, lo - 1, w)[:m]
+    if weak:  # (a U b) | G a over the same window
+        out |= ~_future_any(stop, lo, hi, w)
+    return out
+
+
+def _since(hit: np.ndarray, stop: np.ndarray, lo: int, hi: int | None, w: _Frames) -> np.ndarray:
+    """``left S[lo,hi] right`` from ``hit`` = where ``right`` holds and ``stop`` =
+    where ``left`` fails."""
+    n = w.n
+    out = np.zeros(n, dtype=bool)
+    if lo >= n:
+        return out
+    h = None if hi is None else hi - lo
+    base2 = w.base2
+    # code[k]: 2k+1 where right holds, 2k where only left fails, negative where neither
+    code = base2 + hit
+    code -= (~hit & ~stop) * w.itype(2 * n + 2)
+    np.maximum.accumulate(code, out=code)  # code[i]: the last deciding frame k <= i
+    s = (code & 1).astype(bool)  # the deciding frame has right (negative codes are even)
+    if h is not None:  # and k >= i - h, i.e. code > 2(i-h)
+        s[h + 1 :] &= code[h + 1 :] > base2[1 : n - h]
+    if lo == 0:
+        return s
+    # a S[lo,hi] b at i: a on (i-lo, i] and a S[0,hi-lo] b at i-lo
+    np.logical_and(s[: n - lo], ~_past_any(stop, 0, lo - 1, w)[lo:], out=out[lo:])
+    return out

@@ -1,0 +1,659 @@
+"""Exact satisfaction probabilities without one monolithic automaton.
+
+Under per-frame independence (every proposition at every frame an independent
+coin) :func:`plan` splits a frame-bounded formula into parts over disjoint
+propositions (:mod:`.factor`), which are independent events at every frame,
+and evaluates every part by the cheapest exact method:
+
+* **propositional** parts: Shannon expansion over the part's atoms (memoized
+  cofactors), vectorized over frames;
+* **closed forms**, ``O(n)`` and flat in the bound, for ``X N Y F G O H U S R
+  W M`` over propositional operands (which may share atoms): every one is a
+  composition of per-frame affine maps ``x -> c_k + a_k x`` over a window
+  (decomposition on the first frame that settles it), computed with the van
+  Herk / Gil-Werman block scheme. All coefficients are non-negative, so nothing
+  cancels; past operators are the future ones on the reversed trace;
+* **counters** for the response pattern ``G (p -> F[0,b] q)`` and
+  conjunctions of such rules sharing ``q`` (``O(n)``, flat in the bounds): a
+  backward recursion over the first ``q`` frame with tail subtraction;
+* **automaton** parts: everything else, through the exact automaton passes of
+  :mod:`.engine` (future / past / marked), with ``max_states`` as the budget.
+
+The parts' signals combine exactly: ``and`` multiplies, ``or`` is ``1 -
+prod(1 - p)``, ``not`` is ``1 - p``. With ``approx="bounds"`` a conjunction
+(disjunction) part whose automaton exceeds the budget is split into its
+arguments and certified Fréchet bounds are propagated instead; the result is
+then a :class:`SignalBounds`, never a silent approximation.
+
+>>> from framelogic.logic import parse
+>>> p = plan(parse("G (a -> F[0,2] b) & F[0,3] c & !d"), max_states=1000)
+>>> p.names
+('a', 'b', 'c', 'd')
+>>> print(p.describe())
+exact: product of 3 independent parts; propositional: 1; closed forms: 1; counters: 1
+>>> for part in p.parts:
+...     print(part)
+counter: G (a -> F[0,2] b)
+closed form: F[0,3] c
+propositional: d
+>>> p(np.array([[1, 0, 0, 0.5], [0, 1, 1, 0.5]])).tolist()
+[0.5, 0.5]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from framelogic.logic import ast as A
+from framelogic.logic.errors import AutomatonTooLarge, InvalidArgument, InvalidValue
+from framelogic.logic.passes import atom_names, has_time_bounds, map_children
+from framelogic.logic.printer import to_text
+from framelogic.logic.trace import TraceTable
+
+from . import kernels as K
+from .factor import Factor, Indep, Leaf, Negate, factor
+
+__all__ = ["APPROX_MODES", "PartInfo", "Plan", "SignalBounds", "plan"]
+
+APPROX_MODES = (None, "bounds")
+_TEMPORAL = (
+    A.Next, A.WeakNext, A.Prev, A.Until, A.Since, A.Eventually, A.Always, A.Once, A.Historically,
+    A.Release, A.WeakUntil, A.StrongRelease,
+)  # fmt: skip
+
+
+class SignalBounds(NamedTuple):
+    """Certified bounds ``lower[i] <= P((w, i) |= φ) <= upper[i]`` (``approx="bounds"``)."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def is_propositional(f: A.Formula) -> bool:
+    stack = [f]
+    while stack:
+        g = stack.pop()
+        if isinstance(g, _TEMPORAL):
+            return False
+        stack.extend(A.children(g))
+    return True
+
+
+# ------------------------------------------------------------------ propositional parts
+
+
+class _Columns:
+    """Per-frame probabilities of propositional formulas over one values array,
+    memoized by formula (Shannon cofactors repeat across parts)."""
+
+    def __init__(self, values: np.ndarray, index: dict[str, int]) -> None:
+        self.values = values
+        self.index = index
+        self.n = values.shape[0]
+        self.memo: dict[A.Formula, np.ndarray] = {}
+
+    def prob(self, f: A.Formula) -> np.ndarray:
+        hit = self.memo.get(f)
+        if hit is not None:
+            return hit
+        match f:
+            case A.Const(v):
+                out = np.full(self.n, 1.0 if v else 0.0)
+            case A.Atom(name):
+                out = self.values[:, self.index[name]]
+            case A.Not(a):
+                out = 1.0 - self.prob(a)
+            case _:
+                # Shannon expansion on the first atom: P(f) = p P(f|x) + (1-p) P(f|!x)
+                x = atom_names(f)[0]
+                p = self.values[:, self.index[x]]
+                hi, lo = self.prob(_cofactor(f, x, True)), self.prob(_cofactor(f, x, False))
+                out = p * hi + (1.0 - p) * lo
+        self.memo[f] = out
+        return out
+
+
+def _cofactor(f: A.Formula, name: str, value: bool) -> A.Formula:
+    """``f`` with atom ``name`` replaced by a constant (smart constructors fold it)."""
+
+    def go(g: A.Formula) -> A.Formula:
+        if isinstance(g, A.Atom):
+            return A.Const(value) if g.name == name else g
+        return map_children(g, go)
+
+    return go(f)
+
+
+# ------------------------------------------------------------------ loops (plain Python; numba on long traces)
+# A window of frames s..s+L-1 is the composition f_s ∘ ... ∘ f_{s+L-1} of the
+# affine maps f_k(x) = c_k + a_k x, evaluated at x_end (the value when nothing
+# in the window settled it). Compositions are associative, so the van Herk /
+# Gil-Werman scheme gives every window from one prefix and one suffix scan per
+# block of L frames: O(n) whatever L. All coefficients are >= 0: no cancellation.
+
+
+def window_compose(a: np.ndarray, c: np.ndarray, L: int, x_end: float, out: np.ndarray) -> None:
+    """``out[s]`` = composition over ``[s, s+L)`` at ``x_end``; needs ``len(a) >= len(out) + L - 1``."""
+    N = a.shape[0]
+    pa = np.empty(N)
+    pc = np.empty(N)
+    sa = np.empty(N)
+    sc = np.empty(N)
+    for b0 in range(0, N, L):
+        b1 = min(b0 + L, N)
+        A_ = 1.0
+        C_ = 0.0
+        for j in range(b0, b1):
+            C_ = C_ + A_ * c[j]
+            A_ = A_ * a[j]
+            pa[j] = A_
+            pc[j] = C_
+        A_ = 1.0
+        C_ = 0.0
+        for j in range(b1 - 1, b0 - 1, -1):
+            C_ = c[j] + a[j] * C_
+            A_ = a[j] * A_
+            sa[j] = A_
+            sc[j] = C_
+    for s in range(out.shape[0]):
+        if s % L == 0:
+            out[s] = sc[s] + sa[s] * x_end
+        else:
+            e = s + L - 1
+            out[s] = sc[s] + sa[s] * (pc[e] + pa[e] * x_end)
+
+
+def suffix_compose(a: np.ndarray, c: np.ndarray, x_end: float, out: np.ndarray) -> None:
+    """``out[s]`` = composition over ``[s, len(a))`` at ``x_end``."""
+    v = x_end
+    for s in range(a.shape[0] - 1, -1, -1):
+        v = c[s] + a[s] * v
+        out[s] = v
+
+
+def response_counter(
+    c: np.ndarray, e: np.ndarray, bounds: np.ndarray, pi: np.ndarray, out: np.ndarray
+) -> None:
+    """``out[i]`` = P(every frame k >= i satisfies its rules), for rules
+    ``p_r -> F[0,b_r] q`` (``b_1 < ... < b_m``) sharing ``q``.
+
+    ``c[k]`` = P(q_k); ``e[r, k]`` = P(!q_k & !p_1 & ... & !p_r) (``e[0]`` = P(!q));
+    ``pi[r, x]`` = the product over the frames before ``x + b_{r+1}`` back to ``x``
+    of their zone's ``e`` (precomputed, see :class:`_Counter`). Decomposing on
+    the first ``q`` frame ``j >= i``: a frame at distance ``d = j - k`` must avoid
+    every ``p_r`` with ``b_r < d``. ``B[r]`` sums the terms with ``j - i <= b_{r+1}``
+    (``b_{m+1} = inf``), each level from the one below with tail subtraction.
+    """
+    n = out.shape[0]
+    m = bounds.shape[0]
+    B = np.zeros(m + 1)
+    Bprev = np.zeros(m + 1)
+    t = np.zeros(m)
+    es = 1.0  # no q from i to the end: every p must be false too
+    for i in range(n - 1, -1, -1):
+        for r in range(m + 1):
+            Bprev[r] = B[r]
+        # t[r] = the term of level r's window at its far end, seen from i + 1
+        for r in range(m):
+            j = i + 1 + bounds[r]
+            t[r] = pi[r, i + 1] * c[j] * out[j + 1] if j < n - 1 else (pi[r, i + 1] * c[j] if j == n - 1 else 0.0)
+        h = c[i] * (out[i + 1] if i + 1 < n else 1.0)
+        B[0] = h + e[0, i] * (Bprev[0] - t[0]) if m > 0 else h + e[0, i] * Bprev[0]
+        for r in range(1, m + 1):
+            tail = Bprev[r] - Bprev[r - 1] + t[r - 1]
+            if r < m:
+                tail -= t[r]
+            B[r] = B[r - 1] + e[r, i] * tail
+        es = e[m, i] * es
+        v = B[m] + es
+        out[i] = min(max(v, 0.0), 1.0)
+
+
+# ------------------------------------------------------------------ parts
+
+
+@dataclass
+class _Stats:
+    propositional: int = 0
+    closed: int = 0
+    counters: int = 0
+    automata: list[int] = field(default_factory=list)
+    split: list[str] = field(default_factory=list)
+    parts: list[PartInfo] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PartInfo:
+    """How one leaf of the plan is evaluated."""
+
+    formula: A.Formula
+    method: str  # "propositional", "closed form", "counter" or "automaton"
+    states: int | None = None  # automaton states (automaton parts only)
+
+    def __str__(self) -> str:
+        extra = f" ({self.states} states)" if self.states is not None else ""
+        return f"{self.method}{extra}: {to_text(self.formula)}"
+
+
+class _Part:
+    """One evaluated node: ``__call__(cols) -> (lower, upper)`` (the same array when exact)."""
+
+    exact = True
+
+    def __call__(self, cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+class _Prop(_Part):
+    def __init__(self, f: A.Formula) -> None:
+        self.f = f
+
+    def __call__(self, cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
+        x = cols.prob(self.f)
+        return x, x
+
+
+def _pad(x: np.ndarray, front: int, back: int, value: float) -> np.ndarray:
+    return np.concatenate([np.full(front, value), x, np.full(back, value)])
+
+
+def _window(a: np.ndarray, c: np.ndarray, start: int, length: int | None, x_end: float, n: int) -> np.ndarray:
+    """``out[i]`` (``i < n``) = composition over ``[i+start, i+start+length)`` clipped at
+    the end of the ``len(a)`` frames (frames past the end are the identity map)."""
+    size = len(a)
+    if start >= size:
+        return np.full(n, x_end)
+    if length is None or length >= size:  # no window reaches past the trace: unbounded
+        full = np.empty(size)
+        K.fast(suffix_compose, size)(np.ascontiguousarray(a), np.ascontiguousarray(c), float(x_end), full)
+        res = _pad(full, 0, start + n, x_end)[start : start + n]
+        return res
+    if length == 0:
+        return np.full(n, x_end)
+    total = start + n
+    pa = _pad(a, 0, max(0, total + length - size), 1.0)
+    pc = _pad(c, 0, max(0, total + length - size), 0.0)
+    full = np.empty(total)
+    K.fast(window_compose, total)(pa, pc, int(length), float(x_end), full)
+    return full[start:]
+
+
+class _Closed(_Part):
+    """``X N Y F G O H U S R W M`` over propositional operands."""
+
+    def __init__(self, f: A.Formula) -> None:
+        self.f = f
+
+    def __call__(self, cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
+        x = np.clip(closed_form(self.f, cols.prob), 0.0, 1.0)
+        return x, x
+
+
+def closed_form(f: A.Formula, prob: Callable[[A.Formula], np.ndarray]) -> np.ndarray:
+    """The signal of a temporal operator over propositional operands, exactly."""
+    n = len(prob(A.TRUE))
+    if isinstance(f, (A.Prev, A.Once, A.Historically, A.Since)):  # the future dual on the reversed trace
+        future = {A.Prev: A.Next, A.Once: A.Eventually, A.Historically: A.Always}
+        g = A.Until(f.left, f.right, f.bound) if isinstance(f, A.Since) else (
+            future[type(f)](f.arg) if isinstance(f, A.Prev) else future[type(f)](f.arg, f.bound)
+        )
+        return closed_form(g, lambda h: prob(h)[::-1])[::-1]
+    match f:
+        case A.Next(p):
+            return np.append(prob(p)[1:], 0.0)
+        case A.WeakNext(p):
+            return np.append(prob(p)[1:], 1.0)
+        case A.Eventually(p, bd):
+            lo, hi = bd.frames(None)
+            pp = prob(p)
+            return _window(1.0 - pp, pp, lo, None if hi is None else hi - lo + 1, 0.0, n)
+        case A.Always(p, bd):
+            lo, hi = bd.frames(None)
+            return _window(prob(p), np.zeros(n), lo, None if hi is None else hi - lo + 1, 1.0, n)
+        case A.Until(p, q, bd):
+            return _until(prob, p, q, bd, 0.0, n)
+        case A.WeakUntil(p, q, bd):
+            return _until(prob, p, q, bd, 1.0, n)
+        case A.Release(p, q, bd):  # a R b = !(!a U !b)
+            return 1.0 - _until(prob, A.neg(p), A.neg(q), bd, 0.0, n)
+        case A.StrongRelease(p, q, bd):  # a M b = !(!a W !b)
+            return 1.0 - _until(prob, A.neg(p), A.neg(q), bd, 1.0, n)
+    raise InvalidValue(f"no closed form for {to_text(f)}")  # pragma: no cover - plan() checks first
+
+
+def _until(prob: Callable, p: A.Formula, q: A.Formula, bd: A.Bound, x_end: float, n: int) -> np.ndarray:
+    """``p U[lo,hi] q`` (``x_end=0``) or ``p W[lo,hi] q`` (``x_end=1``).
+
+    Decomposing on the first ``q`` frame of the window: ``p`` on the frames
+    before the window, ``p & !q`` inside it up to that frame. For ``W`` with
+    ``lo > 0`` the ``G p`` alternative does not require ``p`` before the window:
+    ``P = pre·S_W + (1 - pre)·P(p on the whole window)``.
+    """
+    lo, hi = bd.frames(None)
+    length = None if hi is None else hi - lo + 1
+    r = prob(p)
+    inside = _window(prob(A.conj(p, A.neg(q))), prob(q), lo, length, x_end, n)
+    if lo == 0:
+        return inside
+    pre = _window(r, np.zeros(n), 0, lo, 1.0, n)
+    out = pre * inside
+    if x_end:
+        out = out + (1.0 - pre) * _window(r, np.zeros(n), lo, length, 1.0, n)
+    return out
+
+
+def _response_rules(f: A.Formula) -> list[tuple[A.Formula, A.Formula, int, int | None]] | None:
+    """``[(p, q, lo, hi)]`` when ``f`` is a conjunction of ``G (p -> F[lo,hi] q)``
+    with propositional ``p`` and ``q`` (``G F q`` counts, with ``p = true``)."""
+    rules = []
+    for g in f.args if isinstance(f, A.And) else (f,):
+        if not isinstance(g, A.Always) or not g.bound.is_trivial:
+            return None
+        body = g.arg
+        match body:
+            case A.Implies(p, A.Eventually(q, bd)):
+                pass
+            case A.Or(args) if len(args) == 2 and any(isinstance(x, A.Eventually) for x in args):
+                ev = next(x for x in args if isinstance(x, A.Eventually))
+                other = next(x for x in args if x is not ev)
+                p, q, bd = A.neg(other), ev.arg, ev.bound
+            case A.Eventually(q, bd):
+                p = A.TRUE
+            case _:
+                return None
+        if not (is_propositional(p) and is_propositional(q)):
+            return None
+        lo, hi = bd.frames(None)
+        rules.append((p, q, lo, hi))
+    return rules
+
+
+class _Counter(_Part):
+    """Conjunctions of ``G (p_r -> F[lo_r, b_r] q)`` sharing one propositional ``q``:
+    see :func:`response_counter`. ``lo > 0`` is a shift of ``p`` when there is one
+    rule and ``p`` and ``q`` share no atom (the shifted pairs stay independent)."""
+
+    def __init__(self, f: A.Formula, rules: list) -> None:
+        self.f = f
+        self.q = rules[0][1]
+        self.shift = rules[0][2]
+        merged: dict[int | None, A.Formula] = {}
+        for p, _, _, hi in rules:
+            key = None if hi is None else hi - self.shift
+            merged[key] = A.disj(merged.get(key, A.FALSE), p)
+        self.unbounded = merged.pop(None, None)
+        self.levels = sorted(merged.items())  # [(b_r, p_r)] by bound
+
+    @staticmethod
+    def accepts(rules: list) -> bool:
+        if len({to_text(q) for _, q, _, _ in rules}) != 1:
+            return False
+        if all(lo == 0 for *_, lo, _ in rules):
+            return True
+        p, q, lo, _ = rules[0]
+        return len(rules) == 1 and not set(atom_names(p)) & set(atom_names(q))
+
+    def __call__(self, cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
+        n = cols.n
+        s = self.shift
+        size = n + s
+        c = _pad(cols.prob(self.q), 0, s, 0.0)
+
+        def not_p(p: A.Formula) -> np.ndarray:  # P(!p) at the shifted frame, with !q there
+            if s == 0:
+                return cols.prob(A.conj(A.neg(self.q), A.neg(p)))
+            return _pad(1.0 - cols.prob(p), s, 0, 1.0) * (1.0 - c)
+
+        levels = list(self.levels)
+        if self.unbounded is not None:
+            # G (p -> F q): a q at any later frame will do, the same as a bound
+            # beyond the trace end (p is then only excluded when no q follows)
+            levels.append((max([size, *(b for b, _ in levels)]) + 1, self.unbounded))
+        ps = [p for _, p in levels]
+        bounds = np.array([b for b, _ in levels], dtype=np.int64)
+        m = len(ps)
+        e = np.empty((m + 1, size))
+        e[0] = 1.0 - c
+        for r in range(1, m + 1):
+            e[r] = not_p(A.disj(*ps[:r]))
+        # pi[r, x]: the frames [x + b_{r+1} - b_{z+1}, x + b_{r+1} - b_z) are in zone z <= r
+        pi = np.ones((m, size + 1))
+        edges = np.concatenate([[0], bounds])
+        for r in range(m):
+            top = bounds[r]
+            for z in range(r + 1):
+                start, length = top - edges[z + 1], edges[z + 1] - edges[z]
+                if length > 0:
+                    pi[r, :size] *= _window(e[z], np.zeros(size), int(start), int(length), 1.0, size)
+        out = np.empty(size)
+        K.fast(response_counter, size)(c, e, bounds, pi, out)
+        res = out[s : s + n]
+        return res, res
+
+
+class _Automaton(_Part):
+    """Any other part, through the exact automaton passes of :mod:`.engine`."""
+
+    def __init__(self, f: A.Formula, max_states: int) -> None:
+        from .engine import _Program
+
+        self.f = f
+        self.program = _Program(f, max_states)
+        self.names = self.program.names
+
+    @property
+    def n_states(self) -> int:
+        return self.program.dfa.n_states
+
+    def __call__(self, cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
+        if not self.names:
+            x = self.program.run(TraceTable((), np.zeros((cols.n, 0))))
+        else:
+            idx = [cols.index[nm] for nm in self.names]
+            x = self.program.run(TraceTable(self.names, cols.values[:, idx]))
+        return x, x
+
+
+class _Combine(_Part):
+    """Independent parts: exact ``and``/``or``; bounds combine monotonically."""
+
+    def __init__(self, kind: str, parts: list[_Part]) -> None:
+        self.kind = kind
+        self.parts = parts
+        self.exact = all(p.exact for p in parts)
+
+    def __call__(self, cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
+        vals = [p(cols) for p in self.parts]
+        lo = _indep(self.kind, [v[0] for v in vals])
+        hi = lo if self.exact else _indep(self.kind, [v[1] for v in vals])
+        return lo, hi
+
+
+def _indep(kind: str, xs: list[np.ndarray]) -> np.ndarray:
+    if kind == "and":
+        out = xs[0].copy()
+        for x in xs[1:]:
+            out *= x
+        return out
+    miss = 1.0 - xs[0]
+    for x in xs[1:]:
+        miss = miss * (1.0 - x)
+    return 1.0 - miss
+
+
+class _Not(_Part):
+    def __init__(self, part: _Part) -> None:
+        self.part = part
+        self.exact = part.exact
+
+    def __call__(self, cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self.part(cols)
+        return (1.0 - hi, 1.0 - lo) if not self.exact else ((x := 1.0 - lo), x)
+
+
+class _Frechet(_Part):
+    """Certified bounds for a conjunction (disjunction) of dependent parts."""
+
+    exact = False
+
+    def __init__(self, kind: str, parts: list[_Part]) -> None:
+        self.kind = kind
+        self.parts = parts
+
+    def __call__(self, cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
+        vals = [p(cols) for p in self.parts]
+        los = np.stack([v[0] for v in vals])
+        his = np.stack([v[1] for v in vals])
+        m = len(vals)
+        if self.kind == "and":
+            return np.maximum(0.0, los.sum(axis=0) - (m - 1)), his.min(axis=0)
+        return los.max(axis=0), np.minimum(1.0, his.sum(axis=0))
+
+
+# ------------------------------------------------------------------ the plan
+
+
+class Plan:
+    """A formula split into independent parts, each with its exact method.
+
+    ``plan(...)(values)`` gives ``P((w, i) |= φ)`` for every frame ``i`` of a
+    ``(n, k)`` array of probabilities in :attr:`names` order (a
+    :class:`SignalBounds` when :attr:`approximate`).
+    """
+
+    def __init__(self, formula: A.Formula, root: _Part, tree: Factor, stats: _Stats) -> None:
+        self.formula = formula
+        self.names = atom_names(formula)
+        self.root = root
+        self.tree = tree
+        self.stats = stats
+        self.approximate = not root.exact
+        self._index = {nm: j for j, nm in enumerate(self.names)}
+
+    def __call__(self, values: np.ndarray) -> np.ndarray | SignalBounds:
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != len(self.names):
+            raise InvalidArgument(
+                f"values of shape {values.shape} must be (frames, {len(self.names)}) in the order {list(self.names)}"
+            )
+        if values.shape[0] == 0:
+            empty = np.zeros(0)
+            return SignalBounds(empty, empty) if self.approximate else empty
+        lo, hi = self.root(_Columns(values, self._index))
+        lo = np.clip(lo, 0.0, 1.0)
+        if self.approximate:
+            return SignalBounds(lo, np.clip(hi, 0.0, 1.0))
+        return lo
+
+    @property
+    def parts(self) -> tuple[PartInfo, ...]:
+        """Every leaf with its method, left to right (``str(part)`` reads well)."""
+        return tuple(self.stats.parts)
+
+    @property
+    def n_states(self) -> int:
+        """The largest automaton part (0 when there is none)."""
+        return max(self.stats.automata, default=0)
+
+    def describe(self) -> str:
+        """How each part is evaluated, e.g. ``exact: product of 3 independent parts;
+        closed forms: 2; automaton parts: 1 with <= 93 states``."""
+        t = self.tree
+        if isinstance(t, Indep):
+            shape = f"{'product' if t.kind == 'and' else 'union'} of {len(t.parts)} independent parts"
+        elif isinstance(t, Negate) and isinstance(t.part, Indep):
+            shape = f"complement of a {'product' if t.part.kind == 'and' else 'union'} of {len(t.part.parts)} independent parts"
+        else:
+            shape = "one part"
+        s = self.stats
+        items = [("propositional", s.propositional), ("closed forms", s.closed), ("counters", s.counters)]
+        text = ", ".join([shape]) + "".join(f"; {name}: {k}" for name, k in items if k)
+        if s.automata:
+            text += f"; automaton parts: {len(s.automata)} with <= {max(s.automata)} states"
+        if self.approximate:
+            split = "; ".join(s.split)
+            return f"approximate (certified Fréchet bounds): {text}; split for the state budget: {split}"
+        return f"exact: {text}"
+
+    def __repr__(self) -> str:
+        return f"<Plan for {to_text(self.formula)}: {self.describe()}>"
+
+
+def plan(f: A.Formula, *, max_states: int, approx: str | None = None) -> Plan:
+    """Split ``f`` (frame bounds only) into independent parts and choose an exact
+    method for each; see the module doc. Raises :class:`AutomatonTooLarge` naming
+    the part whose automaton exceeds ``max_states`` unless ``approx="bounds"``."""
+    if approx not in APPROX_MODES:
+        raise InvalidValue(f"approx={approx!r} must be None or 'bounds'")
+    if not A.is_formula(f):
+        raise InvalidArgument(f"f={f!r} must be a Formula")
+    if has_time_bounds(f):
+        raise InvalidValue(f"{to_text(f)} has time bounds; resolve them first (framelogic.logic.resolve_time)")
+    tree = factor(f)
+    stats = _Stats()
+    root = _build(tree, max_states, approx, stats)
+    return Plan(f, root, tree, stats)
+
+
+def _build(t: Factor, max_states: int, approx: str | None, stats: _Stats) -> _Part:
+    match t:
+        case Negate(p):
+            return _Not(_build(p, max_states, approx, stats))
+        case Indep(kind, parts):
+            return _Combine(kind, [_build(p, max_states, approx, stats) for p in parts])
+        case Leaf(g):
+            return _leaf(g, max_states, approx, stats)
+    raise InvalidArgument(f"t={t!r} is not a Factor")  # pragma: no cover
+
+
+def _leaf(g: A.Formula, max_states: int, approx: str | None, stats: _Stats) -> _Part:
+    if is_propositional(g):
+        stats.propositional += 1
+        stats.parts.append(PartInfo(g, "propositional"))
+        return _Prop(g)
+    if _has_closed_form(g):
+        stats.closed += 1
+        stats.parts.append(PartInfo(g, "closed form"))
+        return _Closed(g)
+    rules = _response_rules(g)
+    if rules is not None and _Counter.accepts(rules):
+        stats.counters += 1
+        stats.parts.append(PartInfo(g, "counter"))
+        return _Counter(g, rules)
+    try:
+        part = _Automaton(g, max_states)
+    except AutomatonTooLarge as err:
+        if approx == "bounds" and isinstance(g, (A.And, A.Or)):
+            kind = "and" if isinstance(g, A.And) else "or"
+            stats.split.append(f"{to_text(g)} into its {len(g.args)} {'conjuncts' if kind == 'and' else 'disjuncts'}")
+            subs = [_build(factor(a), max_states, approx, stats) for a in g.args]
+            return _Frechet(kind, subs)
+        hint = (
+            "raise max_states, or pass approx='bounds' for certified lower/upper bounds"
+            if isinstance(g, (A.And, A.Or))
+            else "raise max_states, or use shorter time windows / a lower frame rate"
+        )
+        raise AutomatonTooLarge(
+            f"the part {to_text(g)} has no exact evaluation within the automaton budget "
+            f"(max_states={max_states}): it is not a closed form or a response counter, and its "
+            f"propositions are shared so it cannot be split into independent parts; {hint}. "
+            f"The automaton construction said: {err}"
+        ) from err
+    stats.automata.append(part.n_states)
+    stats.parts.append(PartInfo(g, "automaton", part.n_states))
+    return part
+
+
+def _has_closed_form(g: A.Formula) -> bool:
+    match g:
+        case A.Next(p) | A.WeakNext(p) | A.Prev(p):
+            return is_propositional(p)
+        case A.Eventually(p, _) | A.Always(p, _) | A.Once(p, _) | A.Historically(p, _):
+            return is_propositional(p)
+        case A.Until(p, q, _) | A.Since(p, q, _) | A.Release(p, q, _) | A.WeakUntil(p, q, _) | A.StrongRelease(p, q, _):
+            return is_propositional(p) and is_propositional(q)
+    return False

@@ -1,0 +1,282 @@
+"""The planner (independent parts, closed forms, counters, small automata)
+against the monolithic automaton, brute-force enumeration and the oracle."""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import assume, event, given
+from hypothesis import strategies as st
+
+from framelogic.automata import evaluate
+from framelogic.automata.engine import Evaluator
+from framelogic.automata.factor import Indep, Leaf, Negate, atoms, factor, leaves, normalize, to_formula
+from framelogic.automata.plan import SignalBounds, is_propositional, plan
+from framelogic.logic import ast as A
+from framelogic.logic import parse, satisfaction
+from framelogic.logic.errors import AutomatonTooLarge
+from framelogic.logic.passes import atom_names
+from framelogic.logic.strategies import formulas, traces
+from framelogic.logic.trace import TraceTable
+
+ATOMS = ("a", "b", "c", "d")
+
+
+def columns(f, t):
+    return t.select(atom_names(f)).values
+
+
+def automaton(f, t, max_states=100_000):
+    return evaluate(f, t, engine="automaton") if max_states is None else Evaluator(f, max_states=max_states, engine="automaton")(t)
+
+
+def brute_force(f, t):
+    """P((w,i) |= f) by enumerating every 0/1 world of the probabilistic trace."""
+    n, k = t.values.shape
+    out = np.zeros(n)
+    for bits in itertools.product([0, 1], repeat=n * k):
+        world = np.array(bits, dtype=float).reshape(n, k)
+        weight = np.prod(np.where(world == 1, t.values, 1 - t.values))
+        if weight:
+            out += weight * satisfaction(f, TraceTable(t.names, world)).astype(float)
+    return out
+
+
+# ------------------------------------------------------------------ factor
+
+
+def _check_disjoint(part):
+    match part:
+        case Indep(_, parts):
+            assert len(parts) >= 2
+            seen = set()
+            for p in parts:
+                names = atoms(p)
+                assert not (names & seen), f"parts share {names & seen}"
+                seen |= names
+                _check_disjoint(p)
+        case Negate(p):
+            assert not isinstance(p, Negate)
+            _check_disjoint(p)
+
+
+@given(formulas(ATOMS, max_depth=5, max_bound=3), traces(ATOMS, max_len=8))
+def test_factor_parts_are_disjoint_and_equivalent(f, t):
+    part = factor(f)
+    _check_disjoint(part)
+    assert atoms(part) <= set(atom_names(f))
+    expected = satisfaction(f, t)
+    assert np.array_equal(satisfaction(normalize(f), t), expected)
+    assert np.array_equal(satisfaction(to_formula(part), t), expected)
+
+
+def test_factor_examples():
+    spec = parse("G (red -> F[0,3] stopped) & G (ped -> F[0,2] brake) & G (stop_sign -> F[0,5] stopped)")
+    part = factor(spec)
+    assert isinstance(part, Indep) and part.kind == "and" and len(part.parts) == 2
+    assert [sorted(atoms(p)) for p in part.parts] == [["red", "stop_sign", "stopped"], ["brake", "ped"]]
+    assert factor(parse("G (a & (b | c)) & F (d | X e)")) == Indep(
+        "and", (Leaf(parse("G a")), Leaf(parse("G (b | c)")), Indep("or", (Leaf(parse("F d")), Leaf(parse("F X e")))))
+    )
+    # G ((a|b) & (a|c)) shares a: it stays one G over a propositional operand
+    assert factor(parse("G ((a | b) & (a | c))")) == Leaf(parse("G ((a | b) & (a | c))"))
+    assert factor(parse("!(a | X (b & c))")) == Negate(Indep("or", (Leaf(parse("a")), Indep("and", (Leaf(parse("X b")), Leaf(parse("X c")))))))
+    assert factor(parse("a & !a")) == Leaf(A.FALSE)
+    assert leaves(factor(parse("a -> G b"))) == [parse("a"), parse("G b")]
+
+
+# ------------------------------------------------------------------ planner vs the other engines
+
+
+@given(
+    formulas(("a", "b", "c"), max_depth=4, max_bound=3),
+    traces(("a", "b", "c"), min_len=1, max_len=12, probabilistic=True),
+)
+def test_plan_equals_monolithic_automaton(f, t):
+    try:
+        expected = automaton(f, t, max_states=5000)
+    except AutomatonTooLarge:
+        assume(False)
+    p = plan(f, max_states=100_000)
+    assert np.allclose(p(columns(f, t)), expected, atol=1e-9)
+
+
+@given(
+    formulas(("a", "b", "c"), max_depth=4, max_bound=3),
+    st.integers(1, 4).flatmap(lambda n: traces(("a", "b", "c"), min_len=n, max_len=n, probabilistic=True)),
+)
+def test_plan_equals_enumeration_of_all_worlds(f, t):
+    names = atom_names(f)
+    assume(len(t) * max(len(names), 1) <= 9)
+    sub = t.select(names)
+    assert np.allclose(plan(f, max_states=100_000)(sub.values), brute_force(f, sub), atol=1e-9)
+
+
+PROPS = st.sampled_from([parse(s) for s in ["a", "b", "!a", "a & b", "a | !b", "c", "a & !c", "b | c", "true"]])
+
+
+def responses(atoms_q=("b", "c")):
+    """Conjunctions of response rules G (p -> F[lo,hi] q) sharing q."""
+
+    @st.composite
+    def build(draw):
+        q = draw(st.sampled_from([A.atom(x) for x in atoms_q] + [parse("b | c"), parse("b & !a")]))
+        rules = []
+        for _ in range(draw(st.integers(1, 3))):
+            p = draw(PROPS)
+            lo = draw(st.sampled_from([0, 0, 0, 1, 2]))
+            hi = draw(st.one_of(st.none(), st.integers(lo, lo + 6)))
+            rules.append(A.Always(A.implies(p, A.F(q, lo, hi))))
+        return A.conj(*rules)
+
+    return build()
+
+
+@given(responses(), traces(("a", "b", "c"), min_len=1, max_len=14, probabilistic=True))
+def test_response_counters_equal_automaton(f, t):
+    p = plan(f, max_states=100_000)
+    assert np.allclose(p(columns(f, t)), automaton(f, t), atol=1e-9)
+
+
+@given(responses(), st.integers(1, 3).flatmap(lambda n: traces(("a", "b", "c"), min_len=n, max_len=n, probabilistic=True)))
+def test_response_counters_equal_enumeration(f, t):
+    sub = t.select(atom_names(f))
+    assert np.allclose(plan(f, max_states=100_000)(sub.values), brute_force(f, sub), atol=1e-9)
+
+
+def test_counters_cover_the_response_specs():
+    spec = parse("G (red -> F[0,90] stopped) & G (stop_sign -> F[0,150] stopped)")
+    assert plan(spec, max_states=20).describe() == "exact: one part; counters: 1"
+    assert "counters: 1" in plan(parse("G (a -> F[60,120] b)"), max_states=20).describe()
+    # p and q share an atom and lo > 0: not a counter, an automaton
+    assert "automaton parts: 1" in plan(parse("G (a -> F[2,4] (a & b))"), max_states=1000).describe()
+
+
+CLOSED = [
+    "F[0,40] (a & !b)", "F[5,60] a", "F (a & b & c)", "G[0,50] (a | b)", "G[3,30] (a | b | c)", "G (a | b | c)",
+    "O[0,40] (a & b)", "O[10,50] a", "H[0,30] (a | b)", "H[2,25] (a | c)", "O a", "H (a | b | c)",
+    "X (a & b)", "N (a | b)", "Y (a & !b)",
+    "a U[0,40] b", "(a | c) U[3,30] (b & !a)", "a U (a & b)", "a S[0,40] b", "(a | b) S[5,30] c", "a S b",
+    "a R[0,40] b", "a R b", "a W[4,30] b", "(a | b) W c", "a M[2,30] b", "a M b",
+    "G (a -> F[0,40] b)", "G (a -> F[0,20] c) & G (b -> F[0,35] c) & G (a & b -> F[0,5] c)",
+    "G (a -> F[5,12] c)", "G (a -> F c)", "G F[0,30] b",
+]
+
+
+@pytest.mark.parametrize("text", CLOSED)
+def test_closed_forms_on_long_traces(text):
+    """10^5 frames, probabilities near 0 and 1 included: the closed forms and
+    counters agree with the monolithic automaton to 1e-9."""
+    f = parse(text)
+    rng = np.random.default_rng(abs(hash(text)) % 2**32)
+    n = 100_000
+    values = rng.random((n, 3))
+    values = np.where(rng.random((n, 3)) < 0.3, values**8, values)  # many small probabilities
+    values[rng.random((n, 3)) < 0.01] = 1.0
+    values[rng.random((n, 3)) < 0.01] = 0.0
+    t = TraceTable(("a", "b", "c"), values)
+    p = plan(f, max_states=1000)
+    assert p.describe().startswith("exact") and "automaton" not in p.describe()
+    got = p(columns(f, t))
+    assert np.abs(got - automaton(f, t)).max() < 1e-9
+
+
+# ------------------------------------------------------------------ budget and bounds
+
+
+def test_too_large_part_is_named():
+    f = parse("G (a -> F[0,4] b) & G (b -> O[0,3] a) & G c")
+    assert plan(f, max_states=100).n_states == 18
+    with pytest.raises(AutomatonTooLarge, match=r"the part G \(a -> F\[0,4\] b\) & G \(b -> O\[0,3\] a\) has no exact evaluation"):
+        plan(f, max_states=20)
+
+
+_SMALL = formulas(("a", "b"), max_depth=2, max_bound=2)
+_TEMPORAL = st.one_of(
+    st.builds(lambda x, y: A.U(x, y, 0, 2), _SMALL, _SMALL),
+    st.builds(lambda x, y: A.S(x, y, 0, 2), _SMALL, _SMALL),
+    st.builds(lambda x, y: A.conj(x, A.X(y)), _SMALL, _SMALL),
+    st.builds(lambda x: A.F(x, 1, 3), _SMALL),
+    st.builds(lambda x: A.O(x, 0, 2), _SMALL),
+)
+NESTED = st.builds(
+    lambda op, p, g, hi: op(A.implies(p, g), 0, hi),
+    st.sampled_from([A.G, A.F, A.H, A.O]),
+    st.sampled_from([A.atom("a"), A.atom("b"), A.neg(A.atom("a")), A.TRUE]),
+    _TEMPORAL,
+    st.one_of(st.none(), st.integers(1, 4)),
+)  # a temporal operator over a temporal formula: rarely a closed form, so the budget splits often
+
+
+@given(
+    st.lists(NESTED, min_size=2, max_size=3),
+    st.booleans(),
+    traces(("a", "b"), min_len=1, max_len=10, probabilistic=True),
+)
+def test_bounds_contain_the_exact_value(parts, conjunction, t):
+    f = A.conj(*parts) if conjunction else A.disj(*parts)
+    try:
+        exact = automaton(f, t, max_states=20_000)
+    except AutomatonTooLarge:
+        assume(False)
+    for budget in (2**k for k in range(1, 15)):  # the smallest budget the planner can meet
+        try:
+            p = plan(f, max_states=budget, approx="bounds")
+            break
+        except AutomatonTooLarge:
+            continue
+    else:
+        assume(False)
+    got = p(columns(f, t))
+    event("bounds" if isinstance(got, SignalBounds) else "exact")
+    if isinstance(got, SignalBounds):
+        assert p.approximate and p.describe().startswith("approximate")
+        assert np.all(got.lower <= exact + 1e-9) and np.all(exact <= got.upper + 1e-9)
+        assert np.all(got.lower <= got.upper + 1e-12)
+    else:
+        assert not p.approximate and np.allclose(got, exact, atol=1e-9)
+
+
+def test_bounds_through_the_engine():
+    f = "G (a -> F[0,4] b) & G (b -> O[0,3] a) & G c"  # the first two share a and b: 18 states together
+    t = {"a": [0.5, 0.2, 0.9, 0.1, 0.7], "b": [0.3, 0.8, 0.4, 0.6, 0.2], "c": [1.0, 0.9, 0.9, 1.0, 1.0]}
+    exact = evaluate(f, t)
+    with pytest.raises(AutomatonTooLarge):
+        Evaluator(f, max_states=20)(t)
+    got = Evaluator(f, max_states=20, approx="bounds")(t)
+    assert isinstance(got, SignalBounds)
+    assert np.all(got.lower <= exact + 1e-12) and np.all(exact <= got.upper + 1e-12)
+    assert np.any(got.lower < got.upper)
+    # Fréchet for the and of the two rules, times the exact G c
+    rule1, rule2, gc = evaluate("G (a -> F[0,4] b)", t), evaluate("G (b -> O[0,3] a)", t), evaluate("G c", t)
+    assert np.allclose(got.lower, np.maximum(0, rule1 + rule2 - 1) * gc) and np.allclose(got.upper, np.minimum(rule1, rule2) * gc)
+    assert isinstance(evaluate(f, {k: np.round(v) for k, v in t.items()}, approx="bounds"), np.ndarray)  # 0/1: exact
+    described = Evaluator(f, max_states=20, approx="bounds").plan(None).describe()
+    assert described.startswith("approximate") and "into its 2 conjuncts" in described
+
+
+def test_describe_and_names():
+    p = plan(parse("G (a -> F[0,2] b) & F[0,3] c & !d & G (e -> O[0,2] (e & f))"), max_states=1000)
+    assert p.names == ("a", "b", "c", "d", "e", "f")
+    assert p.describe() == (
+        "exact: product of 4 independent parts; propositional: 1; closed forms: 1; counters: 1; "
+        "automaton parts: 1 with <= " + str(p.n_states) + " states"
+    )
+    assert [(part.method, part.states) for part in p.parts] == [
+        ("counter", None), ("closed form", None), ("propositional", None), ("automaton", p.n_states)
+    ]
+    assert str(p.parts[3]) == f"automaton ({p.n_states} states): G (e -> O[0,2] (e & f))"
+    assert is_propositional(parse("a -> (b <-> !c)")) and not is_propositional(parse("a & X b"))
+    assert p(np.zeros((0, 6))).shape == (0,)
+    with pytest.raises(TypeError, match="must be \\(frames, 6\\)"):
+        p(np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("name", ["factor", "plan"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"framelogic.automata.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
