@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -45,15 +46,17 @@ def main() -> None:
     ap.add_argument("--model", default=BUNDLED)
     ap.add_argument("--frames", type=int, default=1500)
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--record", action="store_true", help="write the AUROCs to the bundled model's quality.json")
+    ap.add_argument("--record", metavar="FILE", type=Path,
+                    help="write the AUROCs to FILE, e.g. perception/assets/framelogic-tiny/quality.json of a source "
+                    "checkout (never into the installed package)")
     args = ap.parse_args()
     res = evaluate_model(args.model, frames=args.frames)
     if args.record:
-        from .model import bundled_dir
-
         record = {"frames": args.frames, "seed": HELD_OUT_SEED, "auroc": {k: round(v["auroc"], 4) for k, v in res.items()},
                   "ece_calibrated": {k: round(v["ece_calibrated"], 4) for k, v in res.items()}}  # fmt: skip
-        (bundled_dir() / "quality.json").write_text(json.dumps(record, indent=1) + "\n")
+        from framelogic.logic.trace import atomic_write_text
+
+        atomic_write_text(args.record, json.dumps(record, indent=1) + "\n")
     if args.json:
         print(json.dumps(res, indent=1))
         return

@@ -120,7 +120,9 @@ def train(out: Path, *, seed: int, n_train: int, epochs: int, batch: int, thread
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="train the bundled framelogic-tiny model on rendered scenes")
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "assets" / "framelogic-tiny")
+    ap.add_argument("--out", type=Path, required=True,
+                    help="where to write the model, e.g. perception/assets/framelogic-tiny of a source checkout "
+                    "(never into the installed package)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--frames", type=int, default=14_000)
     ap.add_argument("--epochs", type=int, default=7)

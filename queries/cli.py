@@ -308,9 +308,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     all_results = Results(found, failures)
     if not stream:
         _emit(args, render(all_results, args.format), inputs)
-    for f in failures:
-        log.error("%s: not searched: %s", f.video, f.error)
-    if failures:
+    if failures:  # each was reported (logged) as it happened
         return EXIT_USAGE
     if args.fail_on_match and len(all_results) > 0:
         return EXIT_FOUND

@@ -308,15 +308,22 @@ class Query:
         opts = self.options(options, **given)
         self.selected(query)  # unknown names fail before any video is decoded
         sources = expand_sources(source)
-        for src in sources:
-            try:
-                results = self.search_one(src, query=query, options=opts)
-            except FramelogicError as e:
-                if not (opts.keep_going and len(sources) > 1):
-                    raise
-                log.warning("%s: skipped: %s", _name(src), e)
-                results = Results((), [Failure(_name(src), str(e))])
-            yield _name(src), results
+        bar = _overall_bar(opts.progress, len(sources))
+        try:
+            for src in sources:
+                try:
+                    results = self.search_one(src, query=query, options=opts)
+                except FramelogicError as e:
+                    if not (opts.keep_going and len(sources) > 1):
+                        raise
+                    log.warning("%s: not searched: %s", _name(src), e)
+                    results = Results((), [Failure(_name(src), str(e))])
+                if bar is not None:
+                    bar.update(1)
+                yield _name(src), results
+        finally:
+            if bar is not None:
+                bar.close()
 
     def search_one(self, source: Any, *, query: str | Sequence[str] | None = None, options: SearchOptions | None = None) -> Results:
         """Matches in one source (a video, an image folder, an array, a table)."""
@@ -360,6 +367,17 @@ class Query:
                           t.time_of(int(e.start)), t.time_of(int(e.end)), inside)  # fmt: skip
                 )
         return Results(out)
+
+
+def _overall_bar(progress: bool, total: int):  # type: ignore[no-untyped-def]
+    """A bar over all the videos (with an ETA) above each video's own bar; none for one video."""
+    if not progress or total < 2:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc="videos", unit="video", position=0, leave=True)
 
 
 def query_spec(q: QueryDecl) -> Spec:

@@ -2,7 +2,7 @@
 
 Held-out rendered scenes (a seed never used in training); the recorded levels
 live next to the weights in quality.json (written by
-``python -m framelogic.perception.quality --record``).
+``python -m framelogic.perception.quality --record perception/assets/framelogic-tiny/quality.json``).
 """
 
 import json
