@@ -80,18 +80,19 @@ from framelogic.automata.analysis import equivalent, satisfiable, valid
 from framelogic.automata.analysis import implies as entails
 from framelogic.queries.queryfile import QueryFile, load_query_file
 from framelogic.queries.results import Match, Results
-from framelogic.queries.search import Query, search
+from framelogic.logic.tables import read_table
+from framelogic.queries.search import Query, SearchOptions, search
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Automaton", "Evaluator", "Event", "Match", "Monitor", "Query", "QueryFile", "Results", "Status",
+    "Automaton", "Evaluator", "Event", "Match", "Monitor", "Query", "QueryFile", "Results", "SearchOptions", "Status",
     "Verdict", "compile", "entails", "equivalent", "evaluate", "load_query_file", "localize",
     "satisfiable", "search", "valid",
     "FALSE", "TRUE", "Atom", "AutomatonTooLarge", "Bound", "F", "Formula", "FormulaSyntaxError",
     "FramelogicError", "G", "H", "InputError", "InvalidArgument", "InvalidValue", "M", "N", "O",
     "R", "S", "Spec", "TraceError", "TraceTable", "U", "UnknownRateError", "W", "X", "Y",
     "__version__", "as_trace", "atom", "atom_names", "atoms", "conj", "depth", "desugar", "disj",
-    "iff", "implies", "neg", "nnf", "parse", "parse_spec", "read_csv", "resolve_time",
+    "iff", "implies", "neg", "nnf", "parse", "parse_spec", "read_csv", "read_table", "resolve_time",
     "satisfaction", "size", "substitute", "to_text",
 ]  # fmt: skip

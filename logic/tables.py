@@ -236,13 +236,14 @@ def _arrow_message(e: Exception) -> str:
 
 def _to_numpy(col) -> np.ndarray:  # type: ignore[no-untyped-def]
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     t = col.type
+    if pa.types.is_null(t):
+        return np.full(len(col), np.nan)
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)  # nulls -> NaN
     if pa.types.is_boolean(t):
-        return pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
-    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_null(t):
-        return pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)  # nulls -> NaN
+        return np.array([np.nan if v is None else float(v) for v in col.to_pylist()])
     if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_duration(t):
         return col.to_numpy(zero_copy_only=False)
     return np.asarray(col.to_pylist(), dtype=object)
