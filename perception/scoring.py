@@ -306,7 +306,7 @@ class ClipConfig:
 
 @dataclass(frozen=True)
 class TableConfig:
-    path: str  # CSV (header = proposition names, optional 'time'), .npy (N x K) or .parquet
+    path: str  # CSV, Parquet, Feather or NumPy (header = proposition names, optional 'time')
     names: tuple[str, ...] = ()  # column names for .npy tables
 
 
@@ -345,20 +345,10 @@ class TableScorer:
 
 
 def _read_table(config: TableConfig):  # type: ignore[no-untyped-def]
-    from framelogic.logic.trace import TraceTable, as_trace
+    """The one table reader (CSV, Parquet, Feather, NumPy): :func:`framelogic.logic.tables.read_table`."""
+    from framelogic.logic.tables import read_table
 
-    p = Path(config.path)
-    if p.suffix == ".npy":
-        try:
-            arr = np.load(p)
-        except (OSError, ValueError) as e:
-            raise InputError(f"{str(p)!r}: cannot read: {e}") from None
-        return TraceTable(tuple(config.names), arr)
-    if p.suffix == ".parquet":
-        import pandas as pd
-
-        return as_trace(pd.read_parquet(p))
-    return as_trace(str(p))
+    return read_table(config.path, names=config.names or None)
 
 
 class CallableScorer:
