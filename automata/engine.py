@@ -36,8 +36,8 @@ from functools import cached_property
 import numpy as np
 
 from framelogic.logic import ast as A
-from framelogic.logic.errors import InvalidValue
-from framelogic.logic.passes import atom_names, has_time_bounds, resolve_time
+from framelogic.logic.errors import AutomatonTooLarge, InvalidValue
+from framelogic.logic.passes import atom_names, has_time_bounds, map_children, resolve_time
 from framelogic.logic.printer import to_text
 from framelogic.logic.trace import TraceTable, as_trace
 
@@ -239,6 +239,89 @@ def _check_engine(engine: str, approx: str | None, *, allow_reference: bool) -> 
         raise InvalidValue(f"approx={approx!r} needs engine='exact' (engine={engine!r} is always exact)")
 
 
+def _maximal_past(f: A.Formula) -> list[A.Formula] | None:
+    """The maximal pure-past subformulas that contain a past operator, or None
+    when some past operator has a future operator inside (``Y F a``)."""
+    out: dict[A.Formula, None] = {}
+
+    def go(g: A.Formula) -> bool:
+        if has_past(g) and not has_future(g):
+            out.setdefault(g, None)
+            return True
+        if isinstance(g, (A.Prev, A.Since, A.Once, A.Historically)):
+            return False
+        return all(go(c) for c in A.children(g))
+
+    return list(out) if go(f) else None
+
+
+def marked_product(f: A.Formula, names: tuple[str, ...], max_states: int) -> Automaton | None:
+    """The automaton of ``F (m & φ)`` built as a product instead of by progression.
+
+    Every maximal pure-past subformula ``π_k`` of ``φ`` becomes a fresh atom
+    ``z_k``; the small automaton of "``π_k`` holds at the last frame" tells
+    ``z_k`` at every frame, and the future-only remainder ``φ[z/π]`` gets its
+    own automaton. Before the marker only the past automata run; on the marker
+    the future one starts, reading each frame's letter and the ``z`` bits of the
+    past automata after that frame. The product has at most ``|P| (1 + |F|)``
+    states however the progression of ``φ`` itself would grow (``G (turn ->
+    H[0,60] signal) & G (signal -> F[0,90] turn)``: about 6,000 states, where
+    progression exceeds 100,000). None when a past operator has a future
+    operand (then progression is the only construction).
+    """
+    pasts = _maximal_past(f)
+    if not pasts:
+        return None
+    zs = tuple(f"\0past{k}" for k in range(len(pasts)))
+    table = {pi: A.Atom(z, True) for pi, z in zip(pasts, zs)}
+
+    def swap(g: A.Formula) -> A.Formula:
+        hit = table.get(g)
+        return hit if hit is not None else map_children(g, swap)
+
+    rest = swap(f)
+    if has_past(rest):  # pragma: no cover - every past operator sits in some π_k
+        return None
+    k = len(names)
+    past = [compile(A.F(A.conj(pi, A.neg(A.X(A.TRUE)))), props=names, max_states=max_states) for pi in pasts]
+    fut = compile(rest, props=(*names, *zs), max_states=max_states)
+    n_letters = 1 << k
+    letters = np.arange(n_letters)
+    index: dict[tuple, int] = {}
+    keys: list[tuple] = []
+
+    def state(key: tuple) -> int:
+        s = index.get(key)
+        if s is None:
+            if len(keys) >= max_states:
+                raise AutomatonTooLarge(
+                    f"the product automaton of {to_text(f)} (past parts x future part) exceeds "
+                    f"max_states={max_states}; raise max_states or shorten the windows"
+                )
+            s = index[key] = len(keys)
+            keys.append(key)
+        return s
+
+    state((None, tuple(d.initial for d in past)))  # before the marker: past states only
+    rows = []
+    i = 0
+    while i < len(keys):
+        fs, ps = keys[i]
+        nxt = [d.delta[p] for d, p in zip(past, ps)]  # (letter,) -> next past state, per past part
+        z = np.zeros(n_letters, dtype=np.int64)
+        for j, (d, col) in enumerate(zip(past, nxt)):
+            z |= d.accepting[col].astype(np.int64) << (k + j)
+        start = fut.initial if fs is None else fs
+        fnext = fut.delta[start, letters | z]
+        on = [state((int(fnext[x]), tuple(int(c[x]) for c in nxt))) for x in range(n_letters)]
+        off = on if fs is not None else [state((None, tuple(int(c[x]) for c in nxt))) for x in range(n_letters)]
+        rows.append(off + on)  # marker bit k: off letters first, then on
+        i += 1
+    accepting = np.array([fs is not None and bool(fut.accepting[fs]) for fs, _ in keys])
+    dfa = Automaton((*names, MARK), np.array(rows, dtype=np.int32), accepting, 0, A.F(A.conj(A.Atom(MARK, True), f)))
+    return dfa.minimize()
+
+
 class _Program:
     """The compiled artifacts of one frame-bounded formula.
 
@@ -247,7 +330,7 @@ class _Program:
     * mixed: the automaton of ``F (m & φ)`` with the marker ``m``.
     """
 
-    def __init__(self, f: A.Formula, max_states: int) -> None:
+    def __init__(self, f: A.Formula, max_states: int, *, split_past: bool = False) -> None:
         self.formula = f
         self.names = atom_names(f)
         past, future = has_past(f), has_future(f)
@@ -256,7 +339,10 @@ class _Program:
             self.dfa = compile(A.F(A.conj(f, A.neg(A.X(A.TRUE)))), props=self.names, max_states=max_states)
         elif past:
             self.kind = "marked"
-            self.dfa = compile(A.F(A.conj(A.Atom(MARK, True), f)), props=(*self.names, MARK), max_states=max_states)
+            dfa = marked_product(f, self.names, max_states) if split_past else None
+            if dfa is None:
+                dfa = compile(A.F(A.conj(A.Atom(MARK, True), f)), props=(*self.names, MARK), max_states=max_states)
+            self.dfa = dfa
         else:
             self.kind = "future"
             self.dfa = compile(f, props=self.names, max_states=max_states)

@@ -442,7 +442,7 @@ class _Automaton(_Part):
         from .engine import _Program
 
         self.f = f
-        self.program = _Program(f, max_states)
+        self.program = _Program(f, max_states, split_past=True)
         self.names = self.program.names
 
     @property
