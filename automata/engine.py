@@ -368,6 +368,31 @@ class _Program:
         place = lambda c: np.where(c < 0, -c - 1, nq + c).astype(np.int64)  # noqa: E731
         return var, place(lo), place(hi), place(roots)
 
+    @cached_property
+    def before_marker(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """``(states, flat diagram)`` of the states reachable before the marker
+        (closed under marker-off letters, numbered ``0..len(states)``): the
+        forward pass of the marked run needs only these, often a small share."""
+        d = self.dfa.delta
+        off = d[:, : d.shape[1] // 2]
+        seen = np.zeros(self.dfa.n_states, dtype=bool)
+        seen[self.dfa.initial] = True
+        frontier = np.array([self.dfa.initial])
+        while len(frontier):
+            nxt = np.unique(off[frontier].ravel())
+            nxt = nxt[~seen[nxt]]
+            seen[nxt] = True
+            frontier = nxt
+        states = np.flatnonzero(seen)
+        # the initial state first: the forward pass starts there
+        states = np.concatenate([[self.dfa.initial], states[states != self.dfa.initial]])
+        local = np.full(self.dfa.n_states, -1, dtype=np.int64)
+        local[states] = np.arange(len(states))
+        var, lo, hi, roots = K.decision_diagram(local[off[states]])
+        m = len(states)
+        place = lambda c: np.where(c < 0, -c - 1, m + c).astype(np.int64)  # noqa: E731
+        return states, (var, place(lo), place(hi), place(roots))
+
     def run(self, sub: TraceTable) -> np.ndarray:
         if len(sub) == 0:
             return np.zeros(0)
@@ -379,7 +404,7 @@ class _Program:
                 return _future_prob(self.dfa, self.flat, _columns(sub.values))
             case "past":
                 return _past(self.dfa, self.flat, sub, boolean)
-        return _marked(self.dfa, self.reverse, self.flat, len(self.names), sub, boolean)
+        return _marked(self, sub, boolean)
 
 
 def evaluate(
@@ -456,10 +481,9 @@ def _future_prob(dfa: Automaton, diagram: tuple, values: np.ndarray) -> np.ndarr
     return np.clip(out, 0.0, 1.0)
 
 
-def _marked(
-    dfa: Automaton, rev: tuple[np.ndarray, np.ndarray] | None, diagram: tuple, k: int, sub: TraceTable, boolean: bool
-) -> np.ndarray:
-    mark = 1 << k
+def _marked(prog: _Program, sub: TraceTable, boolean: bool) -> np.ndarray:
+    dfa = prog.dfa
+    mark = 1 << len(prog.names)
     n = len(sub)
     if boolean:
         letters = _letters(sub.values)
@@ -469,6 +493,7 @@ def _marked(
         before[0] = dfa.initial
         before[1:] = after[:-1]
         marked = dfa.delta[before, letters | mark]
+        rev = prog.reverse
         if rev is not None:
             rdelta, rbits = rev
             rs = np.empty(n, dtype=np.int32)
@@ -482,17 +507,18 @@ def _marked(
             v = v[dfa.delta[:, letters[i]]]
         return out
     values = _columns(sub.values)
-    nq = dfa.n_states
-    var, lo, hi, roots = diagram
-    off = (var, lo, hi, roots[:nq])
-    step = max(1, CHUNK_CELLS // nq)
+    var, lo, hi, roots = prog.flat
+    states, off = prog.before_marker  # the forward pass runs on the pre-marker states only
+    m = len(states)
+    on = np.ascontiguousarray(roots[dfa.n_states + states])  # their marker-on successors
+    step = max(1, CHUNK_CELLS // m)
     # forward pass: checkpoints of the state distribution at chunk starts
     starts = list(range(0, n, step))
-    checkpoints = np.empty((len(starts), nq))
-    a = np.zeros(nq)
-    a[dfa.initial] = 1.0
+    checkpoints = np.empty((len(starts), m))
+    a = np.zeros(m)
+    a[0] = 1.0
     fwd = K.fast(forward_flat, n)
-    zeros, none = np.zeros(nq), np.empty((0, 0))
+    zeros, none = np.zeros(m), np.empty((0, 0))
     for c, start in enumerate(starts):
         checkpoints[c] = a
         chunk = values[start : start + step]
@@ -503,10 +529,10 @@ def _marked(
     for c in range(len(starts) - 1, -1, -1):
         start = starts[c]
         chunk = values[start : start + step]
-        alpha = np.empty((chunk.shape[0], nq))
+        alpha = np.empty((chunk.shape[0], m))
         a = checkpoints[c].copy()
         fwd(*off, chunk, a, zeros, np.empty(chunk.shape[0]), alpha)
-        back(var, lo, hi, roots, alpha, chunk, v, out[start : start + chunk.shape[0]])
+        back(var, lo, hi, roots, on, alpha, chunk, v, out[start : start + chunk.shape[0]])
     return np.clip(out, 0.0, 1.0)
 
 
@@ -572,14 +598,17 @@ def forward_flat(
 
 
 def marked_flat(
-    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray,
+    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray, on: np.ndarray,
     alpha: np.ndarray, P: np.ndarray, v: np.ndarray, out: np.ndarray,
 ) -> None:
-    """The marked backward pass: ``roots[:nq]`` are the marker-off successors,
-    ``roots[nq:]`` the marker-on ones; ``out[i]`` = ``sum_q alpha[i, q] ·
-    v_after(marker-on successor of q)``; ``v`` is updated in place."""
-    nq = alpha.shape[1]
+    """The marked backward pass: ``roots[:nq]`` are the marker-off successors
+    (``nq = len(v)``); ``on[r]`` is the buffer index of the marker-on successor of
+    pre-marker state ``r``, whose probability before frame ``i`` is ``alpha[i, r]``.
+    ``out[i]`` = ``sum_r alpha[i, r] · (acceptance after the marked frame i)``;
+    ``v`` is updated in place."""
+    nq = v.shape[0]
     nn = var.shape[0]
+    m = on.shape[0]
     buf = np.empty(nq + nn)
     buf[:nq] = v
     w = np.empty(nq)
@@ -588,8 +617,8 @@ def marked_flat(
             p = P[i, var[x]]
             buf[nq + x] = (1.0 - p) * buf[lo[x]] + p * buf[hi[x]]
         total = 0.0
-        for q in range(nq):
-            total += alpha[i, q] * buf[roots[nq + q]]
+        for r in range(m):
+            total += alpha[i, r] * buf[on[r]]
         out[i] = total
         for q in range(nq):
             w[q] = buf[roots[q]]
