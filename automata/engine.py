@@ -21,7 +21,9 @@ The automaton passes:
   lookup per frame whatever the bounds;
 * formulas with past operators: the automaton of ``F (m & φ)`` with a marker
   ``m`` on frame ``i`` alone; a forward pass gives the state distribution
-  before ``i`` and a backward pass the acceptance probability after it.
+  before ``i`` (over the pre-marker states only) and a backward pass the
+  acceptance probability after it. The planner builds that automaton as a
+  product of past and future automata (:func:`marked_product`).
 
 Guards are evaluated through a reduced ordered decision diagram of every
 state's successor function (one multiply-add per diagram node and frame, not
