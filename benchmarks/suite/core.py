@@ -176,6 +176,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     command: str = ""  # how the run was started, for the report
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start and at the end
 
 
 # ---------------------------------------------------------------- cells (run in children)
@@ -408,6 +409,7 @@ def run(cfg: Config = Config(), log=print) -> Result:  # type: ignore[no-untyped
     """Measure everything ``cfg`` asks for; ``log`` gets one line per cell as it finishes."""
     t_start = time.perf_counter()
     res = Result(cfg)
+    load_start = os.getloadavg()[0]
     res.notes.append(M.old_engine_note())
     warm(log)
     have_reelay, have_rtamt = _peer_available("reelay"), _peer_available("rtamt")
@@ -482,6 +484,7 @@ def run(cfg: Config = Config(), log=print) -> Result:  # type: ignore[no-untyped
     if cfg.legacy:
         res.legacy = legacy_rows(log)
     res.seconds = time.perf_counter() - t_start
+    res.load = (load_start, os.getloadavg()[0])
     return res
 
 

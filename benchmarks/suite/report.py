@@ -95,7 +95,8 @@ def render(res: Result) -> str:
     parts = [
         "# framelogic driving-spec suite (issue 9)\n",
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared), Python "
-        f"{platform.python_version()}; numba/OpenMP pinned to one thread; run took {res.seconds:.0f} s.\n"
+        f"{platform.python_version()}; numba/OpenMP pinned to one thread; run took {res.seconds:.0f} s; load average "
+        f"{res.load[0]:.1f} at the start, {res.load[1]:.1f} at the end (other work shared the cores: expect noise).\n"
         f"Command: `{res.command or 'benchmarks.suite.core.run(...)'}`. "
         f"Traces: {cfg.n_bool:,} boolean frames and {cfg.n_prob:,} probability frames per spec and fps, persistent "
         "propositions (on for 0.5-3 s, off for 1-8 s, geometric run lengths), detector-like probabilities "
@@ -169,9 +170,15 @@ def render(res: Result) -> str:
                  f"{cfg.n_check:,} frames.")  # fmt: skip
 
     parts.append("\n## Monitor step latency (µs per frame)\n")
-    rows = [[r.spec, f"{r.fps:g}", ms(r.build_s) if not r.error else r.error,
-             "—" if r.us_bool is None else f"{r.us_bool:.2f}", "—" if r.us_prob is None else f"{r.us_prob:.2f}"]
-            for r in res.monitor_rows]  # fmt: skip
+    n_mb, n_mp = cfg.n_monitor, max(cfg.n_monitor // 4, 1)
+
+    def us(x: float | None, done: int, of: int) -> str:
+        if x is None:
+            return "—"
+        return f"{x:.2f}" + ("" if done >= of else f" ({done:,} frames in the {cfg.loop_budget_s:g} s budget)")
+
+    rows = [[r.spec, f"{r.fps:g}", ms(r.build_s) if not r.error else r.error, us(r.us_bool, r.n_bool, n_mb),
+             us(r.us_prob, r.n_prob, n_mp)] for r in res.monitor_rows]  # fmt: skip
     parts.append(table(["spec", "fps", "build (ms)", "0/1 frames", "probability frames"], rows))
     parts.append(f"\n`Monitor.step` on {cfg.n_monitor:,} 0/1 frames and {max(cfg.n_monitor // 4, 1):,} probability frames (dicts).")
 
