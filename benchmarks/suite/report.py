@@ -118,7 +118,8 @@ def render(res: Result) -> str:
             r.spec, f"{r.fps:g}", rate(r.rate) if not r.error else r.error, rate(r.rate_incl),
             rate(r.kernel_rate), ms(r.compile_s),
             "—" if r.memory_mib is None else f"{r.memory_mib:.0f}",
-            rate(o.bool_rate) if not o.error else o.error, "—" if o.compile_s is None else f"{o.compile_s:.2f}",
+            rate(o.bool_rate) if not o.error else o.error,
+            "—" if o.compile_s is None else f"{o.compile_s:.2f}" + ("" if o.states is None else f" ({o.states:,} states)"),
             ratio(r.rate / o.bool_rate) if r.rate and o.bool_rate else "—",
             mark(None if r.rate is None else r.rate >= BOOL_TARGET),
         ])  # fmt: skip
@@ -130,7 +131,9 @@ def render(res: Result) -> str:
                  f"evaluation) (tables are passed as a `TraceTable`, so converting input is excluded). Peak memory: {mem}, during one "
                  "evaluation; the input table alone is frames × atoms × 8 bytes. Program alone: `Evaluator.boolean_program(fps)` "
                  "called on the already selected columns (what the evaluation costs without the table handling: "
-                 "selecting, validating and checking the columns for 0/1); the target is judged on the first column.")  # fmt: skip
+                 "selecting, validating and checking the columns for 0/1); the target is judged on the first column. "
+                 f"Old engine: `Evaluator(f, engine=\"automaton\")` on the first {cfg.n_old:,} frames of the same traces "
+                 "(its rate is per frame); its compile is the monolithic DFA plus its reverse automaton and guard diagram.")  # fmt: skip
 
     parts.append(f"\n## Probabilities ({cfg.n_prob:,} frames)\n")
     rows = []
