@@ -100,6 +100,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         assume = [resolve_time(a, args.fps) for a in assume]
         print(f"at {args.fps:g} fps: {to_text(f)}", file=out)
     an = _analysis(args)
+    print(f"plan:       {_plan(f)}", file=out)
     print(f"automaton:  {_dfa_size(f)}", file=out)
     witness = an.satisfiable(f, assume=assume)
     if witness is None:
@@ -167,6 +168,7 @@ def _check_query_file(args: argparse.Namespace) -> int:
         f = resolve_time(q.formula, fps)
         resolved[q.name] = f
         an = _analysis(args)
+        print(f"      plan: {_plan(f)}", file=out)
         print(f"      automaton: {_dfa_size(f)}", file=out)
         witness = an.satisfiable(f, assume=assume)
         if witness is None:
@@ -694,6 +696,17 @@ def _scope(args: argparse.Namespace, quantifier: str) -> str:
     """"no trace", "every trace", "all traces" — limited to --max-len frames if given."""
     phrase = {"no": "no trace", "every": "every trace", "all": "all traces"}[quantifier]
     return phrase if args.max_len is None else f"{phrase} of up to {args.max_len} frames"
+
+
+def _plan(f) -> str:  # type: ignore[no-untyped-def]
+    """How ``evaluate`` computes exact probabilities for ``f`` (frame bounds)."""
+    from framelogic.automata import Evaluator
+    from framelogic.logic.errors import FramelogicError
+
+    try:
+        return Evaluator(f).plan(None).describe()
+    except FramelogicError as e:
+        return f"no exact plan ({e})"
 
 
 def _dfa_size(f) -> str:  # type: ignore[no-untyped-def]
