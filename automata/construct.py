@@ -44,8 +44,9 @@ from framelogic.logic.printer import to_text
 
 DEFAULT_MAX_STATES = 100_000
 #: Transition-table entries (states x 2^k letters) of any one automaton built on
-#: the way: 4 bytes each, so 64 MB of table; construction peaks at a few times that.
-DEFAULT_MAX_CELLS = 1 << 24
+#: the way: 4 bytes each, so 128 MB of table (512 states over 16 propositions);
+#: construction peaks at a few times that.
+DEFAULT_MAX_CELLS = 1 << 25
 #: Wall-clock seconds for one construction, checked as it runs.
 DEFAULT_MAX_SECONDS = 10.0
 MAX_ATOMS = 16  # letters are enumerated explicitly: 2**16 per state at most

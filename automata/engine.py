@@ -21,7 +21,9 @@ The automaton passes:
   lookup per frame whatever the bounds;
 * formulas with past operators: the automaton of ``F (m & φ)`` with a marker
   ``m`` on frame ``i`` alone; a forward pass gives the state distribution
-  before ``i`` and a backward pass the acceptance probability after it.
+  before ``i`` (over the pre-marker states only) and a backward pass the
+  acceptance probability after it. The planner builds that automaton as a
+  product of past and future automata (:func:`marked_product`).
 
 Guards are evaluated through a reduced ordered decision diagram of every
 state's successor function (one multiply-add per diagram node and frame, not
@@ -36,8 +38,8 @@ from functools import cached_property
 import numpy as np
 
 from framelogic.logic import ast as A
-from framelogic.logic.errors import InvalidValue
-from framelogic.logic.passes import atom_names, has_time_bounds, resolve_time
+from framelogic.logic.errors import AutomatonTooLarge, InvalidValue
+from framelogic.logic.passes import atom_names, has_time_bounds, map_children, resolve_time
 from framelogic.logic.printer import to_text
 from framelogic.logic.trace import TraceTable, as_trace
 
@@ -239,6 +241,89 @@ def _check_engine(engine: str, approx: str | None, *, allow_reference: bool) -> 
         raise InvalidValue(f"approx={approx!r} needs engine='exact' (engine={engine!r} is always exact)")
 
 
+def _maximal_past(f: A.Formula) -> list[A.Formula] | None:
+    """The maximal pure-past subformulas that contain a past operator, or None
+    when some past operator has a future operator inside (``Y F a``)."""
+    out: dict[A.Formula, None] = {}
+
+    def go(g: A.Formula) -> bool:
+        if has_past(g) and not has_future(g):
+            out.setdefault(g, None)
+            return True
+        if isinstance(g, (A.Prev, A.Since, A.Once, A.Historically)):
+            return False
+        return all(go(c) for c in A.children(g))
+
+    return list(out) if go(f) else None
+
+
+def marked_product(f: A.Formula, names: tuple[str, ...], max_states: int) -> Automaton | None:
+    """The automaton of ``F (m & φ)`` built as a product instead of by progression.
+
+    Every maximal pure-past subformula ``π_k`` of ``φ`` becomes a fresh atom
+    ``z_k``; the small automaton of "``π_k`` holds at the last frame" tells
+    ``z_k`` at every frame, and the future-only remainder ``φ[z/π]`` gets its
+    own automaton. Before the marker only the past automata run; on the marker
+    the future one starts, reading each frame's letter and the ``z`` bits of the
+    past automata after that frame. The product has at most ``|P| (1 + |F|)``
+    states however the progression of ``φ`` itself would grow (``G (turn ->
+    H[0,60] signal) & G (signal -> F[0,90] turn)``: about 6,000 states, where
+    progression exceeds 100,000). None when a past operator has a future
+    operand (then progression is the only construction).
+    """
+    pasts = _maximal_past(f)
+    if not pasts:
+        return None
+    zs = tuple(f"\0past{k}" for k in range(len(pasts)))
+    table = {pi: A.Atom(z, True) for pi, z in zip(pasts, zs)}
+
+    def swap(g: A.Formula) -> A.Formula:
+        hit = table.get(g)
+        return hit if hit is not None else map_children(g, swap)
+
+    rest = swap(f)
+    if has_past(rest):  # pragma: no cover - every past operator sits in some π_k
+        return None
+    k = len(names)
+    past = [compile(A.F(A.conj(pi, A.neg(A.X(A.TRUE)))), props=names, max_states=max_states) for pi in pasts]
+    fut = compile(rest, props=(*names, *zs), max_states=max_states)
+    n_letters = 1 << k
+    letters = np.arange(n_letters)
+    index: dict[tuple, int] = {}
+    keys: list[tuple] = []
+
+    def state(key: tuple) -> int:
+        s = index.get(key)
+        if s is None:
+            if len(keys) >= max_states:
+                raise AutomatonTooLarge(
+                    f"the product automaton of {to_text(f)} (past parts x future part) exceeds "
+                    f"max_states={max_states}; raise max_states or shorten the windows"
+                )
+            s = index[key] = len(keys)
+            keys.append(key)
+        return s
+
+    state((None, tuple(d.initial for d in past)))  # before the marker: past states only
+    rows = []
+    i = 0
+    while i < len(keys):
+        fs, ps = keys[i]
+        nxt = [d.delta[p] for d, p in zip(past, ps)]  # (letter,) -> next past state, per past part
+        z = np.zeros(n_letters, dtype=np.int64)
+        for j, (d, col) in enumerate(zip(past, nxt)):
+            z |= d.accepting[col].astype(np.int64) << (k + j)
+        start = fut.initial if fs is None else fs
+        fnext = fut.delta[start, letters | z]
+        on = [state((int(fnext[x]), tuple(int(c[x]) for c in nxt))) for x in range(n_letters)]
+        off = on if fs is not None else [state((None, tuple(int(c[x]) for c in nxt))) for x in range(n_letters)]
+        rows.append(off + on)  # marker bit k: off letters first, then on
+        i += 1
+    accepting = np.array([fs is not None and bool(fut.accepting[fs]) for fs, _ in keys])
+    dfa = Automaton((*names, MARK), np.array(rows, dtype=np.int32), accepting, 0, A.F(A.conj(A.Atom(MARK, True), f)))
+    return dfa.minimize()
+
+
 class _Program:
     """The compiled artifacts of one frame-bounded formula.
 
@@ -247,7 +332,7 @@ class _Program:
     * mixed: the automaton of ``F (m & φ)`` with the marker ``m``.
     """
 
-    def __init__(self, f: A.Formula, max_states: int) -> None:
+    def __init__(self, f: A.Formula, max_states: int, *, split_past: bool = False) -> None:
         self.formula = f
         self.names = atom_names(f)
         past, future = has_past(f), has_future(f)
@@ -256,7 +341,10 @@ class _Program:
             self.dfa = compile(A.F(A.conj(f, A.neg(A.X(A.TRUE)))), props=self.names, max_states=max_states)
         elif past:
             self.kind = "marked"
-            self.dfa = compile(A.F(A.conj(A.Atom(MARK, True), f)), props=(*self.names, MARK), max_states=max_states)
+            dfa = marked_product(f, self.names, max_states) if split_past else None
+            if dfa is None:
+                dfa = compile(A.F(A.conj(A.Atom(MARK, True), f)), props=(*self.names, MARK), max_states=max_states)
+            self.dfa = dfa
         else:
             self.kind = "future"
             self.dfa = compile(f, props=self.names, max_states=max_states)
@@ -282,6 +370,31 @@ class _Program:
         place = lambda c: np.where(c < 0, -c - 1, nq + c).astype(np.int64)  # noqa: E731
         return var, place(lo), place(hi), place(roots)
 
+    @cached_property
+    def before_marker(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """``(states, flat diagram)`` of the states reachable before the marker
+        (closed under marker-off letters, numbered ``0..len(states)``): the
+        forward pass of the marked run needs only these, often a small share."""
+        d = self.dfa.delta
+        off = d[:, : d.shape[1] // 2]
+        seen = np.zeros(self.dfa.n_states, dtype=bool)
+        seen[self.dfa.initial] = True
+        frontier = np.array([self.dfa.initial])
+        while len(frontier):
+            nxt = np.unique(off[frontier].ravel())
+            nxt = nxt[~seen[nxt]]
+            seen[nxt] = True
+            frontier = nxt
+        states = np.flatnonzero(seen)
+        # the initial state first: the forward pass starts there
+        states = np.concatenate([[self.dfa.initial], states[states != self.dfa.initial]])
+        local = np.full(self.dfa.n_states, -1, dtype=np.int64)
+        local[states] = np.arange(len(states))
+        var, lo, hi, roots = K.decision_diagram(local[off[states]])
+        m = len(states)
+        place = lambda c: np.where(c < 0, -c - 1, m + c).astype(np.int64)  # noqa: E731
+        return states, (var, place(lo), place(hi), place(roots))
+
     def run(self, sub: TraceTable) -> np.ndarray:
         if len(sub) == 0:
             return np.zeros(0)
@@ -293,7 +406,7 @@ class _Program:
                 return _future_prob(self.dfa, self.flat, _columns(sub.values))
             case "past":
                 return _past(self.dfa, self.flat, sub, boolean)
-        return _marked(self.dfa, self.reverse, self.flat, len(self.names), sub, boolean)
+        return _marked(self, sub, boolean)
 
 
 def evaluate(
@@ -370,10 +483,9 @@ def _future_prob(dfa: Automaton, diagram: tuple, values: np.ndarray) -> np.ndarr
     return np.clip(out, 0.0, 1.0)
 
 
-def _marked(
-    dfa: Automaton, rev: tuple[np.ndarray, np.ndarray] | None, diagram: tuple, k: int, sub: TraceTable, boolean: bool
-) -> np.ndarray:
-    mark = 1 << k
+def _marked(prog: _Program, sub: TraceTable, boolean: bool) -> np.ndarray:
+    dfa = prog.dfa
+    mark = 1 << len(prog.names)
     n = len(sub)
     if boolean:
         letters = _letters(sub.values)
@@ -383,6 +495,7 @@ def _marked(
         before[0] = dfa.initial
         before[1:] = after[:-1]
         marked = dfa.delta[before, letters | mark]
+        rev = prog.reverse
         if rev is not None:
             rdelta, rbits = rev
             rs = np.empty(n, dtype=np.int32)
@@ -396,17 +509,18 @@ def _marked(
             v = v[dfa.delta[:, letters[i]]]
         return out
     values = _columns(sub.values)
-    nq = dfa.n_states
-    var, lo, hi, roots = diagram
-    off = (var, lo, hi, roots[:nq])
-    step = max(1, CHUNK_CELLS // nq)
+    var, lo, hi, roots = prog.flat
+    states, off = prog.before_marker  # the forward pass runs on the pre-marker states only
+    m = len(states)
+    on = np.ascontiguousarray(roots[dfa.n_states + states])  # their marker-on successors
+    step = max(1, CHUNK_CELLS // m)
     # forward pass: checkpoints of the state distribution at chunk starts
     starts = list(range(0, n, step))
-    checkpoints = np.empty((len(starts), nq))
-    a = np.zeros(nq)
-    a[dfa.initial] = 1.0
+    checkpoints = np.empty((len(starts), m))
+    a = np.zeros(m)
+    a[0] = 1.0
     fwd = K.fast(forward_flat, n)
-    zeros, none = np.zeros(nq), np.empty((0, 0))
+    zeros, none = np.zeros(m), np.empty((0, 0))
     for c, start in enumerate(starts):
         checkpoints[c] = a
         chunk = values[start : start + step]
@@ -417,10 +531,10 @@ def _marked(
     for c in range(len(starts) - 1, -1, -1):
         start = starts[c]
         chunk = values[start : start + step]
-        alpha = np.empty((chunk.shape[0], nq))
+        alpha = np.empty((chunk.shape[0], m))
         a = checkpoints[c].copy()
         fwd(*off, chunk, a, zeros, np.empty(chunk.shape[0]), alpha)
-        back(var, lo, hi, roots, alpha, chunk, v, out[start : start + chunk.shape[0]])
+        back(var, lo, hi, roots, on, alpha, chunk, v, out[start : start + chunk.shape[0]])
     return np.clip(out, 0.0, 1.0)
 
 
@@ -486,14 +600,17 @@ def forward_flat(
 
 
 def marked_flat(
-    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray,
+    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray, on: np.ndarray,
     alpha: np.ndarray, P: np.ndarray, v: np.ndarray, out: np.ndarray,
 ) -> None:
-    """The marked backward pass: ``roots[:nq]`` are the marker-off successors,
-    ``roots[nq:]`` the marker-on ones; ``out[i]`` = ``sum_q alpha[i, q] ·
-    v_after(marker-on successor of q)``; ``v`` is updated in place."""
-    nq = alpha.shape[1]
+    """The marked backward pass: ``roots[:nq]`` are the marker-off successors
+    (``nq = len(v)``); ``on[r]`` is the buffer index of the marker-on successor of
+    pre-marker state ``r``, whose probability before frame ``i`` is ``alpha[i, r]``.
+    ``out[i]`` = ``sum_r alpha[i, r] · (acceptance after the marked frame i)``;
+    ``v`` is updated in place."""
+    nq = v.shape[0]
     nn = var.shape[0]
+    m = on.shape[0]
     buf = np.empty(nq + nn)
     buf[:nq] = v
     w = np.empty(nq)
@@ -502,8 +619,8 @@ def marked_flat(
             p = P[i, var[x]]
             buf[nq + x] = (1.0 - p) * buf[lo[x]] + p * buf[hi[x]]
         total = 0.0
-        for q in range(nq):
-            total += alpha[i, q] * buf[roots[nq + q]]
+        for r in range(m):
+            total += alpha[i, r] * buf[on[r]]
         out[i] = total
         for q in range(nq):
             w[q] = buf[roots[q]]

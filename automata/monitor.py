@@ -258,6 +258,9 @@ _DETERMINISTIC = {
 }
 
 _Part = _AutomatonPart | _StreamingPart
+# A monitor is built at the start of a stream: a part whose automaton takes longer
+# than this to build is followed by its streaming signal instead of stalling the start.
+MONITOR_MAX_SECONDS = 2.0
 _SPLIT_CACHE = 1 << 16  # combined statuses of state tuples kept per monitor (0/1 path)
 # The combination plan: a part's index, ("not", plan) or ("and" | "or", (plans...)).
 _Plan = int | tuple
@@ -266,8 +269,8 @@ _Plan = int | tuple
 class Monitor:
     """Online monitor of one formula.
 
-    ``max_states`` caps each part's automaton (see the module doc for parts
-    beyond it). With ``signal=True`` every :class:`Status` also carries
+    ``max_states`` and ``max_seconds`` cap each part's automaton (see the module
+    doc for parts beyond them). With ``signal=True`` every :class:`Status` also carries
     ``resolved``: the frames whose value of φ (``(w, i) ⊨ φ``, 1.0 or 0.0) the
     frame just read decided. Frame ``i``'s value comes out with frame
     ``i + horizon`` (``horizon`` is φ's future lookahead in frames, 0 for a
@@ -292,12 +295,14 @@ class Monitor:
         *,
         fps: float | None = None,
         max_states: int = DEFAULT_MAX_STATES,
+        max_seconds: float = MONITOR_MAX_SECONDS,
         signal: bool = False,
     ) -> None:
         f = resolve_time(as_formula(formula), fps)
         self.formula = f
         self.atoms = atom_names(f)
         self.max_states = max_states
+        self.max_seconds = max_seconds
         self.factors: Factor = factor(f)
         self._parts: list[_Part] = []
         if isinstance(self.factors, Indep):
@@ -320,9 +325,12 @@ class Monitor:
         self.reset()
 
     # ------------------------------------------------------------ planning
+    def _compile(self, f: A.Formula) -> Automaton:
+        return compile(f, props=atom_names(f), max_states=self.max_states, max_seconds=self.max_seconds)
+
     def _add(self, f: A.Formula) -> int:
         try:
-            part: _Part = _AutomatonPart(f, compile(f, props=atom_names(f), max_states=self.max_states))
+            part: _Part = _AutomatonPart(f, self._compile(f))
         except AutomatonTooLarge as e:
             part = _StreamingPart(f, e, self.max_states)
         self._parts.append(part)
@@ -342,7 +350,7 @@ class Monitor:
                     return (kind, plans)
                 try:  # a part constrains the trace length: one automaton keeps the verdict exact
                     whole = to_formula(fac)
-                    part = _AutomatonPart(whole, compile(whole, props=atom_names(whole), max_states=self.max_states))
+                    part = _AutomatonPart(whole, self._compile(whole))
                 except AutomatonTooLarge:
                     return (kind, plans)  # still sound; a verdict may stay PRESUMABLY_* longer
                 del self._parts[start:]

@@ -18,6 +18,10 @@ and evaluates every part by the cheapest exact method:
   backward recursion over the first ``q`` frame with tail subtraction;
 * **automaton** parts: everything else, through the exact automaton passes of
   :mod:`.engine` (future / past / marked), with ``max_states`` as the budget.
+  A part mixing past and future operators is built as the product of the
+  automata of its pure-past subformulas and of its future remainder
+  (:func:`.engine.marked_product`), far smaller to construct than the
+  progression of the whole part.
 
 The parts' signals combine exactly: ``and`` multiplies, ``or`` is ``1 -
 prod(1 - p)``, ``not`` is ``1 - p``. With ``approx="bounds"`` a conjunction
@@ -442,7 +446,7 @@ class _Automaton(_Part):
         from .engine import _Program
 
         self.f = f
-        self.program = _Program(f, max_states)
+        self.program = _Program(f, max_states, split_past=True)
         self.names = self.program.names
 
     @property

@@ -32,6 +32,7 @@ class Analysis:
     witness: TraceTable | None  # a shortest satisfying trace; None: unsatisfiable
     counterexample: TraceTable | None  # a shortest violating trace; None: valid (vacuous)
     max_len: int | None = None  # traces of up to this many frames only (bounded z3 search)
+    plan: str = ""  # how evaluate computes exact probabilities (independent parts, closed forms, ...)
 
     @property
     def satisfiable(self) -> bool:
@@ -111,7 +112,7 @@ def _analysis_dict(a: Analysis | None) -> dict[str, Any]:
     if a is None:
         return {"analysed": False}
     return {
-        "analysed": True, "automaton": a.automaton, "satisfiable": a.satisfiable, "vacuous": a.vacuous,
+        "analysed": True, "plan": a.plan, "automaton": a.automaton, "satisfiable": a.satisfiable, "vacuous": a.vacuous,
         "witness": None if a.witness is None else _rows(a.witness),
         "counterexample": None if a.counterexample is None else _rows(a.counterexample), "max_len": a.max_len,
     }  # fmt: skip
@@ -133,7 +134,17 @@ def analyse(f: A.Formula, assume: Sequence[A.Formula] = (), *, max_len: int | No
 
         witness = bounded.satisfiable(f, max_len=max_len, assume=assume)
         counter = bounded.valid(f, max_len=max_len, assume=assume) if witness is not None else None
-    return Analysis(dfa_size(f), witness, counter, max_len)
+    return Analysis(dfa_size(f), witness, counter, max_len, evaluation_plan(f))
+
+
+def evaluation_plan(f: A.Formula) -> str:
+    """How ``evaluate`` computes exact probabilities for ``f`` (frame bounds)."""
+    from framelogic.automata import Evaluator
+
+    try:
+        return Evaluator(f).plan(None).describe()
+    except FramelogicError as e:
+        return f"no exact plan ({e})"
 
 
 def _differ_on_a_sample(

@@ -129,6 +129,7 @@ def _format_formula_check(c, max_len: int | None) -> str:  # type: ignore[no-unt
     if has_time_bounds(f):
         lines.append(f"at {c.fps:g} fps: {to_text(c.resolved)}")
     a = c.analysis
+    lines.append(f"plan:       {a.plan}")
     lines.append(f"automaton:  {a.automaton}")
     if not a.satisfiable:
         lines.append(f"satisfiable: NO — {_scope(max_len, 'no')} satisfies it (unsatisfiable query)")
@@ -184,6 +185,7 @@ def _format_file_check(c, max_len: int | None) -> str:  # type: ignore[no-untype
         if a is None:
             lines.append("      time bounds: give 'set fps' or --fps to analyse")
             continue
+        lines.append(f"      plan: {a.plan}")
         lines.append(f"      automaton: {a.automaton}")
         if not a.satisfiable:
             lines.append(f"      UNSATISFIABLE: {_scope(max_len, 'no')} matches it")

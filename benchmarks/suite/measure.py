@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import multiprocessing as mp
+import subprocess
 import time
 import traceback
 from collections.abc import Callable
@@ -40,7 +41,7 @@ def _child(fn: Callable[[], Any], conn: Any) -> None:
     try:
         conn.send((True, fn(), ""))
     except BaseException as e:  # noqa: BLE001 - reported to the parent, which prints it
-        if not isinstance(e, FramelogicError):
+        if not isinstance(e, (FramelogicError, subprocess.TimeoutExpired)):
             traceback.print_exc()
         conn.send((False, None, f"{type(e).__name__}: {e}"))
     finally:

@@ -186,7 +186,7 @@ def test_closed_forms_on_long_traces(text):
 
 def test_too_large_part_is_named():
     f = parse("G (a -> F[0,4] b) & G (b -> O[0,3] a) & G c")
-    assert plan(f, max_states=100).n_states == 18
+    assert plan(f, max_states=100).n_states == 19  # the marked product: past part x future part, minimized
     with pytest.raises(AutomatonTooLarge, match=r"the part G \(a -> F\[0,4\] b\) & G \(b -> O\[0,3\] a\) has no exact evaluation"):
         plan(f, max_states=20)
 
@@ -238,7 +238,7 @@ def test_bounds_contain_the_exact_value(parts, conjunction, t):
 
 
 def test_bounds_through_the_engine():
-    f = "G (a -> F[0,4] b) & G (b -> O[0,3] a) & G c"  # the first two share a and b: 18 states together
+    f = "G (a -> F[0,4] b) & G (b -> O[0,3] a) & G c"  # the first two share a and b: 19 states together
     t = {"a": [0.5, 0.2, 0.9, 0.1, 0.7], "b": [0.3, 0.8, 0.4, 0.6, 0.2], "c": [1.0, 0.9, 0.9, 1.0, 1.0]}
     exact = evaluate(f, t)
     with pytest.raises(AutomatonTooLarge):
@@ -280,3 +280,48 @@ def test_docstring_examples(name):
     module = importlib.import_module(f"framelogic.automata.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+_PAST_ONLY = formulas(("a", "b", "c"), max_depth=3, max_bound=3, operators=["!", "&", "|", "Y", "O", "H", "S"], constants=False)
+_FUTURE_ONLY = formulas(("a", "b", "c"), max_depth=3, max_bound=3, past=False, constants=False)
+MIXED = st.builds(
+    lambda wrap, x, y: wrap(x, y),
+    st.sampled_from([
+        lambda x, y: A.G(A.implies(x, y)),
+        lambda x, y: A.F(A.conj(x, y), 0, 3),
+        lambda x, y: A.U(y, x, 0, 4),
+        lambda x, y: A.conj(A.X(x), y),
+        lambda x, y: A.G(A.implies(y, A.F(x, 0, 2))),
+        lambda x, y: A.conj(A.G(A.implies(x, y)), A.G(A.implies(y, A.F(x, 0, 3)))),
+    ]),
+    _FUTURE_ONLY,
+    _PAST_ONLY,
+)  # fmt: skip
+
+
+@given(MIXED, traces(("a", "b", "c"), min_len=1, max_len=10, probabilistic=True))
+def test_marked_product_equals_progression(f, t):
+    """Mixed past/future parts: the product of past and future automata gives the
+    same signal as the automaton of F (m & φ) built by progression."""
+    from framelogic.automata.engine import _Program
+
+    try:
+        old = _Program(f, 5000)
+    except AutomatonTooLarge:
+        assume(False)
+    assume(old.kind == "marked")
+    new = _Program(f, 100_000, split_past=True)
+    sub = t.select(old.names)
+    assert np.allclose(new.run(sub), old.run(sub), atol=1e-9)
+    rounded = TraceTable(sub.names, np.round(sub.values))
+    assert np.array_equal(new.run(rounded), satisfaction(f, rounded).astype(float))
+
+
+def test_marked_product_is_small_where_progression_explodes():
+    from framelogic.automata.engine import _Program
+
+    f = parse("G (turn -> H[0,60] signal) & G (signal -> F[0,90] turn)")
+    prog = _Program(f, 10_000, split_past=True)
+    assert prog.kind == "marked" and prog.dfa.n_states < 10_000
+    with pytest.raises(AutomatonTooLarge):
+        _Program(f, 10_000)

@@ -56,8 +56,7 @@ texts = st.one_of(
     mutated(printed),
     soup,
     mutated(soup, max_edits=2),
-    extremes(),
-    mutated(extremes(), max_edits=2),
+    extremes(),  # long inputs: one branch of six keeps the average example cheap
     st.text(max_size=60),
 )
 

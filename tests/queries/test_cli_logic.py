@@ -153,3 +153,13 @@ def test_eval_probabilities_and_reference_engine(tmp_path, capsys):
     assert code == 0 and out.splitlines() == ["frame,probability", "0,0.4", "1,0.5"]
     code, _, err = run(capsys, "eval", "a U b", str(p), "--engine", "reference")
     assert code == 2 and "boolean" in err
+
+
+def test_check_shows_the_evaluation_plan(capsys):
+    spec = "G (red -> F[0,3s] stopped) & G (ped -> F[0,2s] brake) & G (stop_sign -> F[0,5s] stopped)"
+    code, out, _ = run(capsys, "check", spec, "--fps", "30")
+    assert code == 0
+    # the two rules sharing `stopped` form one part, independent of the `ped`/`brake` rule
+    assert "plan:       exact: product of 2 independent parts" in out
+    code, out, _ = run(capsys, "check", "G (a -> (b U c))")
+    assert "plan:       exact:" in out and "automaton parts: 1" in out
