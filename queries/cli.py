@@ -506,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "the videos as its searches will (its 'set fps' and 'set model'); otherwise give the same "
                        "--fps/--model as the searches. Example: framelogic index examples/queries/driving.tl videos/")  # fmt: skip
     x.add_argument("sources", metavar="[Q.tl] VIDEO_OR_DIR", nargs="+")
-    _add_video_options(x)
+    _add_video_options(x, tables=False)
     _add_common(x, ["text", "json"])
     x.set_defaults(run=cmd_index)
 
@@ -582,18 +582,19 @@ def _add_match_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--mode", choices=list(MODES), help="match mode for every query (overrides the file)")
 
 
-def _add_video_options(s: argparse.ArgumentParser) -> None:
+def _add_video_options(s: argparse.ArgumentParser, tables: bool = True) -> None:
     s.add_argument("--fps", type=_fps, help="sample the video at this rate (default: the query file's 'set fps', else every frame)")
     s.add_argument("--stride", type=_positive_int, help="or take every n-th frame")
     s.add_argument("--model", metavar="SPEC", help="open_clip model spec such as ViT-B-32:laion2b_s34b_b79k (default: the query file's, else framelogic-tiny)")
     s.add_argument("--allow-random-weights", action="store_true", help="accept an architecture named without pretrained weights")
-    s.add_argument("--scorer", choices=["clip", "table"], help="table: read every proposition from the table instead of scoring frames")
-    s.add_argument("--table", metavar="TABLE", help="probability / telemetry table for 'column' propositions (default: VIDEO.csv beside the video)")
-    _add_table_options(s)
-    s.add_argument("--tolerance", type=float, metavar="SECONDS",
-                   help="how far a table row may be from a frame to stand for it (default: half the table's row spacing)")
-    s.add_argument("--fill", type=_probability, metavar="P",
-                   help="probability of frames the table does not cover (default: an error; never extrapolated)")
+    if tables:  # what 'column' propositions read (index embeds frames only)
+        s.add_argument("--scorer", choices=["clip", "table"], help="table: read every proposition from the table instead of scoring frames")
+        s.add_argument("--table", metavar="TABLE", help="probability / telemetry table for 'column' propositions (default: VIDEO.csv beside the video)")
+        _add_table_options(s)
+        s.add_argument("--tolerance", type=float, metavar="SECONDS",
+                       help="how far a table row may be from a frame to stand for it (default: half the table's row spacing)")
+        s.add_argument("--fill", type=_probability, metavar="P",
+                       help="probability of frames the table does not cover (default: an error; never extrapolated)")
     s.add_argument("--cache-dir", metavar="DIR", help="embedding cache (default: $FRAMELOGIC_CACHE or ~/.cache/framelogic)")
     s.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
     s.add_argument("--device", help="cuda, cpu, mps (default: the best available)")
