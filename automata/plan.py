@@ -46,6 +46,16 @@ closed form: F[0,3] c
 propositional: d
 >>> p(np.array([[1, 0, 0, 0.5], [0, 1, 1, 0.5]])).tolist()
 [0.5, 0.5]
+
+Over the budget, an ``F`` part gets certified bounds (the exact values here
+are 0.4375, 0.25 and 0):
+
+>>> b = plan(parse("F[0,2] (a & X b)"), max_states=3, approx="bounds")
+>>> print(b.describe())
+approximate: one part; propositional: 1; closed forms: 1; certified bounds for F[0,2] (a & X b)
+>>> lower, upper = b(np.full((3, 2), 0.5))
+>>> lower.tolist(), upper.tolist()
+([0.25, 0.25, 0.0], [0.5, 0.25, 0.0])
 """
 
 from __future__ import annotations
