@@ -26,8 +26,12 @@ and evaluates every part by the cheapest exact method:
 The parts' signals combine exactly: ``and`` multiplies, ``or`` is ``1 -
 prod(1 - p)``, ``not`` is ``1 - p``. With ``approx="bounds"`` a conjunction
 (disjunction) part whose automaton exceeds the budget is split into its
-arguments and certified Fréchet bounds are propagated instead; the result is
-then a :class:`SignalBounds`, never a silent approximation.
+arguments and certified Fréchet bounds are propagated instead; an over-budget
+``F``/``O`` (``G``/``H``) part, a disjunction (conjunction) over a window, gets
+certified bounds from its operand's per-frame signal (planned recursively:
+exact when it fits, else its own bounds): the window's largest operand
+probability and the union bound (:class:`_WindowBounds`). The result is then a
+:class:`SignalBounds`, never a silent approximation.
 
 >>> from framelogic.logic import parse
 >>> p = plan(parse("G (a -> F[0,2] b) & F[0,3] c & !d"), max_states=1000)
@@ -42,6 +46,16 @@ closed form: F[0,3] c
 propositional: d
 >>> p(np.array([[1, 0, 0, 0.5], [0, 1, 1, 0.5]])).tolist()
 [0.5, 0.5]
+
+Over the budget, an ``F`` part gets certified bounds (the exact values here
+are 0.4375, 0.25 and 0):
+
+>>> b = plan(parse("F[0,2] (a & X b)"), max_states=3, approx="bounds")
+>>> print(b.describe())
+approximate: one part; propositional: 1; closed forms: 1; certified bounds for F[0,2] (a & X b)
+>>> lower, upper = b(np.full((3, 2), 0.5))
+>>> lower.tolist(), upper.tolist()
+([0.25, 0.25, 0.0], [0.5, 0.25, 0.0])
 """
 
 from __future__ import annotations
@@ -227,6 +241,7 @@ class _Stats:
     counters: int = 0
     automata: list[int] = field(default_factory=list)
     split: list[str] = field(default_factory=list)
+    windows: list[str] = field(default_factory=list)  # window parts given certified bounds
     parts: list[PartInfo] = field(default_factory=list)
 
 
@@ -235,7 +250,7 @@ class PartInfo:
     """How one leaf of the plan is evaluated."""
 
     formula: A.Formula
-    method: str  # "propositional", "closed form", "counter" or "automaton"
+    method: str  # "propositional", "closed form", "counter", "automaton" or "certified bounds"
     states: int | None = None  # automaton states (automaton parts only)
 
     def __str__(self) -> str:
@@ -518,6 +533,69 @@ class _Frechet(_Part):
         return los.max(axis=0), np.minimum(1.0, his.sum(axis=0))
 
 
+def sliding(x: np.ndarray, start: int, length: int | None, op: np.ufunc) -> np.ndarray:
+    """``out[i]`` = ``op`` (``np.maximum`` or ``np.add``) over ``x[i+start : i+start+length]``
+    clipped at the end of ``x`` (``length=None``: to the end); 0 for an empty window.
+
+    Needs ``x >= 0`` (0 is then the identity of both). ``O(n)`` whatever the
+    length: van Herk / Gil-Werman prefix and suffix scans per block of
+    ``length`` frames, so a sum only ever adds the terms of its own window and
+    its rounding error is relative to the window sum, not to a trace-long prefix.
+    """
+    n = len(x)
+    if start >= n or length == 0:
+        return np.zeros(n)
+    y = x[start:]
+    m = len(y)
+    if length is None or length >= m:  # every window reaches the trace end
+        res = op.accumulate(y[::-1])[::-1]
+    else:
+        L = length
+        size = -(-(m + L - 1) // L) * L
+        blocks = np.concatenate([y, np.zeros(size - m)]).reshape(-1, L)
+        pre = op.accumulate(blocks, axis=1).ravel()
+        suf = op.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
+        res = op(suf[:m], pre[L - 1 : L - 1 + m])
+        res[::L] = suf[:m:L]  # a window starting a block is that block's suffix alone
+    return np.concatenate([res, np.zeros(start)])
+
+
+class _WindowBounds(_Part):
+    """Certified bounds for ``F O`` (``G H``) over a window, from the operand's bounds
+    ``c_lo <= P(χ_t) <= c_hi`` at every frame ``t`` of the window ``W_i``:
+
+    * ``F``: ``max_W c_lo <= P(∃t χ_t) <= min(1, Σ_W c_hi)`` (one frame; union bound);
+    * ``G = !F!``: ``max(0, 1 - Σ_W (1 - c_lo)) <= P(∀t χ_t) <= min_W c_hi``.
+
+    An empty window (clipped at the trace ends) gives ``F`` 0 and ``G`` 1 exactly.
+    Past windows are the future ones on the reversed trace."""
+
+    exact = False
+
+    def __init__(self, f: A.Formula, operand: _Part) -> None:
+        self.f = f
+        self.operand = operand
+        self.past = isinstance(f, (A.Once, A.Historically))
+        self.universal = isinstance(f, (A.Always, A.Historically))
+        lo, hi = f.bound.frames(None)
+        self.start = lo
+        self.length = None if hi is None else hi - lo + 1
+
+    def __call__(self, cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = (np.clip(x, 0.0, 1.0) for x in self.operand(cols))
+        if self.universal:
+            lo, hi = 1.0 - hi, 1.0 - lo
+        if self.past:
+            lo, hi = lo[::-1], hi[::-1]
+        lower = sliding(np.ascontiguousarray(lo), self.start, self.length, np.maximum)
+        upper = np.minimum(1.0, sliding(np.ascontiguousarray(hi), self.start, self.length, np.add))
+        if self.past:
+            lower, upper = lower[::-1], upper[::-1]
+        if self.universal:
+            lower, upper = 1.0 - upper, 1.0 - lower
+        return lower, upper
+
+
 # ------------------------------------------------------------------ the plan
 
 
@@ -579,8 +657,12 @@ class Plan:
         if s.automata:
             text += f"; automaton parts: {len(s.automata)} with <= {max(s.automata)} states"
         if self.approximate:
-            split = "; ".join(s.split)
-            return f"approximate (certified Fréchet bounds): {text}; split for the state budget: {split}"
+            how = []
+            if s.split:
+                how.append("Fréchet bounds, split for the state budget: " + "; ".join(s.split))
+            if s.windows:
+                how.append("certified bounds for " + "; ".join(s.windows))
+            return f"approximate: {text}; " + "; ".join(how)
         return f"exact: {text}"
 
     def __repr__(self) -> str:
@@ -636,11 +718,15 @@ def _leaf(g: A.Formula, max_states: int, approx: str | None, stats: _Stats) -> _
             stats.split.append(f"{to_text(g)} into its {len(g.args)} {'conjuncts' if kind == 'and' else 'disjuncts'}")
             subs = [_build(factor(a), max_states, approx, stats) for a in g.args]
             return _Frechet(kind, subs)
-        hint = (
-            "raise max_states, or pass approx='bounds' for certified lower/upper bounds"
-            if isinstance(g, (A.And, A.Or))
-            else "raise max_states, or use shorter time windows / a lower frame rate"
-        )
+        if approx == "bounds" and isinstance(g, _WINDOWED):
+            stats.windows.append(to_text(g))
+            stats.parts.append(PartInfo(g, "certified bounds"))
+            return _WindowBounds(g, _build(factor(g.arg), max_states, approx, stats))
+        covers = "approx='bounds' covers parts with &, |, F, G, O or H at the top"
+        if isinstance(g, (A.And, A.Or, *_WINDOWED)):
+            hint = f"raise max_states, or pass approx='bounds' for certified lower/upper bounds ({covers})"
+        else:
+            hint = f"raise max_states, or use shorter time windows / a lower frame rate ({covers}, not this part)"
         raise AutomatonTooLarge(
             f"the part {to_text(g)} has no exact evaluation within the automaton budget "
             f"(max_states={max_states}): it is not a closed form or a response counter, and its "
@@ -650,6 +736,9 @@ def _leaf(g: A.Formula, max_states: int, approx: str | None, stats: _Stats) -> _
     stats.automata.append(part.n_states)
     stats.parts.append(PartInfo(g, "automaton", part.n_states))
     return part
+
+
+_WINDOWED = (A.Eventually, A.Always, A.Once, A.Historically)
 
 
 def _has_closed_form(g: A.Formula) -> bool:

@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", help="write the markdown report here too")
     ap.add_argument("--n-bool", type=int, help="frames per boolean trace (default 1,000,000; quick 100,000)")
     ap.add_argument("--n-prob", type=int, help="frames per probability trace (default 100,000; quick 20,000)")
+    ap.add_argument("--cap", type=float, help="seconds one new-engine cell may take (default 60; quick 5)")
     ap.add_argument("--legacy", action=argparse.BooleanOptionalAction, default=None,
                     help="re-run run_automata's NSVS-TL and TLV rows at its quick sizes (default: on, off with --quick)")
     args = ap.parse_args(argv)
@@ -37,6 +38,8 @@ def main(argv: list[str] | None = None) -> None:
         changes["n_bool"] = args.n_bool
     if args.n_prob:
         changes["n_prob"] = args.n_prob
+    if args.cap:
+        changes["cap_s"] = args.cap
     cfg = dataclasses.replace(cfg, **changes)
     res = run(cfg, log=lambda line: print(line, file=sys.stderr, flush=True))
     res.command = " ".join(["python -m benchmarks.run_suite", *(sys.argv[1:] if argv is None else argv)])

@@ -41,7 +41,7 @@ def _child(fn: Callable[[], Any], conn: Any) -> None:
     try:
         conn.send((True, fn(), ""))
     except BaseException as e:  # noqa: BLE001 - reported to the parent, which prints it
-        if not isinstance(e, (FramelogicError, subprocess.TimeoutExpired)):
+        if not isinstance(e, (FramelogicError, subprocess.TimeoutExpired, RecursionError)):
             traceback.print_exc()
         conn.send((False, None, f"{type(e).__name__}: {e}"))
     finally:

@@ -15,7 +15,7 @@ from framelogic.automata.plan import SignalBounds, is_propositional, plan
 from framelogic.logic import ast as A
 from framelogic.logic import parse, satisfaction
 from framelogic.logic.errors import AutomatonTooLarge
-from framelogic.logic.passes import atom_names
+from framelogic.logic.passes import atom_names, resolve_time
 from framelogic.logic.strategies import formulas, traces
 from framelogic.logic.trace import TraceTable
 
@@ -325,3 +325,119 @@ def test_marked_product_is_small_where_progression_explodes():
     assert prog.kind == "marked" and prog.dfa.n_states < 10_000
     with pytest.raises(AutomatonTooLarge):
         _Program(f, 10_000)
+
+
+# ------------------------------------------------------------------ certified bounds for F G O H parts over the budget
+
+WINDOW_OPS = {"F": A.F, "G": A.G, "O": A.O, "H": A.H}
+
+
+@given(
+    st.integers(1, 30),
+    st.integers(0, 8),
+    st.one_of(st.none(), st.integers(0, 12)),
+    st.sampled_from([np.maximum, np.add]),
+    st.data(),
+)
+def test_sliding_windows_equal_direct_reduction(n, start, length, op, data):
+    from framelogic.automata.plan import sliding
+
+    x = np.array(data.draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)))
+    end = lambda i: n if length is None else min(n, i + start + length)  # noqa: E731
+    ref = [op.reduce(x[i + start : end(i)]) if i + start < end(i) else 0.0 for i in range(n)]
+    assert np.allclose(sliding(x, start, length, op), ref, rtol=1e-12, atol=1e-12)
+
+
+WINDOWED = st.builds(
+    lambda op, arg, lo, width: WINDOW_OPS[op](arg, lo, None if width is None else lo + width),
+    st.sampled_from(sorted(WINDOW_OPS)),
+    st.one_of(_TEMPORAL, formulas(("a", "b"), max_depth=3, max_bound=2)),
+    st.integers(0, 2),
+    st.one_of(st.none(), st.integers(0, 4)),
+)
+
+
+@given(WINDOWED, traces(("a", "b"), min_len=1, max_len=10, probabilistic=True))
+def test_window_bounds_contain_the_exact_value(f, t):
+    """An F/G/O/H part over the budget: the exact value lies within its certified
+    bounds at every frame (the smallest budget the planner can meet forces them)."""
+    try:
+        exact = automaton(f, t, max_states=20_000)
+    except AutomatonTooLarge:
+        assume(False)
+    for budget in (2**k for k in range(0, 15)):
+        try:
+            p = plan(f, max_states=budget, approx="bounds")
+            break
+        except AutomatonTooLarge:
+            continue
+    else:
+        assume(False)
+    got = p(columns(f, t))
+    windowed = any(part.method == "certified bounds" for part in p.parts)
+    event("window bounds" if windowed else ("other bounds" if p.approximate else "exact"))
+    if not p.approximate:
+        assert np.allclose(got, exact, atol=1e-9)
+        return
+    assert isinstance(got, SignalBounds) and p.describe().startswith("approximate")
+    if windowed:
+        assert "certified bounds for" in p.describe()
+    assert np.all(got.lower <= exact + 1e-12) and np.all(exact <= got.upper + 1e-12)
+    assert np.all(got.lower <= got.upper + 1e-12) and np.all(got.lower >= 0) and np.all(got.upper <= 1)
+
+
+def test_window_bounds_from_an_exact_operand():
+    """F[0,600] (ped & χ) with χ exact: lower = the window's max of P(ped) P(χ),
+    upper = min(1, the window's sum); the window is clipped at the trace end."""
+    f = resolve_time(parse("F[0,10s] (ped & F[0,1s] (brake & F[0,500ms] stopped))"), 60)
+    p = plan(f, max_states=5000, approx="bounds")
+    assert p.approximate
+    assert p.describe().startswith("approximate") and "certified bounds for F[0,600] (ped & F[0,60]" in p.describe()
+    assert [part.method for part in p.parts] == ["certified bounds", "propositional", "automaton"]
+    rng = np.random.default_rng(7)
+    values = rng.random((2000, 3)) ** 6  # small probabilities: the union bound stays below 1
+    got = p(values)
+    assert isinstance(got, SignalBounds)
+    assert np.all(np.isfinite(got.lower)) and np.all(np.isfinite(got.upper))
+    assert np.all((0 <= got.lower) & (got.lower <= got.upper) & (got.upper <= 1))
+    inner = plan(f.arg.args[1], max_states=5000)
+    assert not inner.approximate
+    c = values[:, p.names.index("ped")] * inner(values[:, [p.names.index(x) for x in inner.names]])
+    lower = [c[i : i + 601].max() for i in range(2000)]
+    upper = [min(1.0, c[i : i + 601].sum()) for i in range(2000)]
+    assert np.allclose(got.lower, lower, rtol=1e-12, atol=1e-15) and np.allclose(got.upper, upper, rtol=1e-12, atol=1e-15)
+    assert np.any(got.upper < 1) and np.any(got.lower < got.upper)
+
+
+def test_nested_driving_spec_bounds_contain_the_exact_value_at_5_fps():
+    f = resolve_time(parse("F[0,10s] (ped & F[0,1s] (brake & F[0,500ms] stopped))"), 5)
+    rng = np.random.default_rng(3)
+    values = rng.random((2000, 3)) ** 4
+    exact = plan(f, max_states=100_000)
+    assert not exact.approximate
+    want = exact(values)
+    for budget in (8, 64):
+        bounds = plan(f, max_states=budget, approx="bounds")
+        assert bounds.names == exact.names and bounds.approximate
+        got = bounds(values)
+        assert np.all(got.lower <= want + 1e-12) and np.all(want <= got.upper + 1e-12)
+        assert np.all(got.lower <= got.upper)
+
+
+@pytest.mark.parametrize("text", ["G[0,20] (a -> (b U[0,4] (a & X b)))", "H[0,20] (a -> O[0,5] (b & Y a))"])
+def test_window_bounds_for_g_and_h(text):
+    f = parse(text)
+    rng = np.random.default_rng(5)
+    values = 1 - rng.random((300, 2)) ** 5  # probabilities near 1: G's lower bound stays above 0
+    exact = plan(f, max_states=100_000)(values)
+    p = plan(f, max_states=20, approx="bounds")  # the operand fits, the window part does not
+    assert [part.method for part in p.parts] == ["certified bounds", "automaton"]
+    got = p(values)
+    assert np.all(got.lower <= exact + 1e-12) and np.all(exact <= got.upper + 1e-12)
+    assert np.any(got.lower > 0)
+
+
+def test_other_parts_over_the_budget_still_raise():
+    f = parse("a U[0,6] (b & F[0,3] a)")
+    with pytest.raises(AutomatonTooLarge, match=r"approx='bounds' covers parts with &, \|, F, G, O or H at the top"):
+        plan(f, max_states=2, approx="bounds")
