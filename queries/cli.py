@@ -255,7 +255,7 @@ def _render_rows(rows: list[dict], fmt: str, *, value_name: str) -> str:
 def _options(args: argparse.Namespace) -> dict:
     """The options given on the command line (None: not given, so the query file's ``set`` applies)."""
     names = ("fps", "stride", "model", "scorer", "table", "columns", "nan", "tolerance", "fill", "threshold", "mode",
-             "cache_dir", "device")  # fmt: skip
+             "max_length", "cache_dir", "device")  # fmt: skip
     given = {n: getattr(args, n, None) for n in names}
     given["use_cache"] = False if getattr(args, "no_cache", False) else None
     given["allow_random_weights"] = True if getattr(args, "allow_random_weights", False) else None
@@ -576,10 +576,12 @@ def _add_table_options(s: argparse.ArgumentParser) -> None:
 
 
 def _add_match_options(s: argparse.ArgumentParser) -> None:
-    from framelogic.automata.localize import MODES
+    from framelogic.automata.localize import DEFAULT_MAX_LENGTH, MODES
 
     s.add_argument("--threshold", type=_probability, help="probability threshold for every query (overrides the file)")
     s.add_argument("--mode", choices=list(MODES), help="match mode for every query (overrides the file)")
+    s.add_argument("--max-length", type=_nonnegative_int, metavar="FRAMES",
+                   help=f"longest event of the shortest/longest modes (default {DEFAULT_MAX_LENGTH:,}; 0: no limit, quadratic at worst)")
 
 
 def _add_video_options(s: argparse.ArgumentParser, tables: bool = True) -> None:
@@ -608,6 +610,10 @@ def _probability(s: str) -> float:
     if not 0.0 <= v <= 1.0:
         raise argparse.ArgumentTypeError(f"{s!r} must be a probability in [0, 1]")
     return v
+
+
+def _nonnegative_int(s: str) -> int:
+    return 0 if s.strip() == "0" else _positive_int(s)
 
 
 def _positive_int(s: str) -> int:

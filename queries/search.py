@@ -37,6 +37,7 @@ from framelogic.logic.passes import atom_names
 from framelogic.logic.tables import FORMATS as TABLE_FORMATS
 from framelogic.logic.tables import NAN_POLICIES, parse_columns, read_table
 from framelogic.logic.trace import TraceTable, as_trace
+from framelogic.automata.localize import DEFAULT_MAX_LENGTH, DEFAULT_MODE, DEFAULT_THRESHOLD, MODES
 
 from .queryfile import SCORERS, PropDecl, QueryDecl, QueryFile, load_query_file, parse_query_text
 from .results import Failure, Match, Results
@@ -45,9 +46,7 @@ log = logging.getLogger("framelogic")
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 TABLE_SUFFIXES = frozenset(TABLE_FORMATS)
-DEFAULT_THRESHOLD = 0.5
 DEFAULT_MODEL = "framelogic-tiny"
-DEFAULT_MODE = "runs"
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,7 @@ class SearchOptions:
     mode: str | None = None  # overrides every query's match mode
     default_threshold: float = DEFAULT_THRESHOLD  # for queries without their own
     default_mode: str = DEFAULT_MODE  # for queries without their own
+    max_length: int = DEFAULT_MAX_LENGTH  # longest event of the segment modes, in frames (0: no limit)
     contrast: str | None = None  # default contrast prompt
     cache_dir: str | None = None  # embedding cache directory
     use_cache: bool = True
@@ -115,8 +115,6 @@ def resolve_options(settings: Mapping[str, object] | None = None, /, **given: An
 
 
 def _validate(o: SearchOptions) -> None:
-    from framelogic.automata.localize import MODES
-
     if o.fps is not None and (isinstance(o.fps, bool) or not isinstance(o.fps, (int, float)) or not 0 < o.fps < math.inf):
         raise InvalidValue(f"fps={o.fps!r} must be a number > 0")
     if o.stride is not None and (isinstance(o.stride, bool) or not isinstance(o.stride, int) or o.stride < 1):
@@ -133,6 +131,8 @@ def _validate(o: SearchOptions) -> None:
         raise InvalidValue(f"scorer={o.scorer!r} must be one of {', '.join(SCORERS)}")
     if o.nan not in NAN_POLICIES:
         raise InvalidValue(f"nan={o.nan!r} must be one of {', '.join(NAN_POLICIES)}")
+    if isinstance(o.max_length, bool) or not isinstance(o.max_length, int) or o.max_length < 0:
+        raise InvalidValue(f"max_length={o.max_length!r} must be a whole number of frames >= 1 (0: no limit)")
     if o.tolerance is not None and not (isinstance(o.tolerance, (int, float)) and 0 <= o.tolerance < math.inf):
         raise InvalidValue(f"tolerance={o.tolerance!r} must be a number of seconds >= 0")
 
@@ -358,7 +358,8 @@ class Query:
             sub = t.select(names)
             threshold = FROM_SPEC if opts.threshold is None else opts.threshold
             events = localize(
-                query_spec(q), sub, mode=query_mode(q, opts), threshold=threshold, default_threshold=opts.default_threshold
+                query_spec(q), sub, mode=query_mode(q, opts), threshold=threshold,
+                default_threshold=opts.default_threshold, max_length=opts.max_length or None,
             )
             for e in events:
                 inside = {n: float(np.mean(sub.column(n)[e.start : e.end + 1])) for n in names}

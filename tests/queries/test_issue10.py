@@ -382,3 +382,13 @@ def test_commands_needing_the_video_extra_say_how_to_install_it(monkeypatch, tmp
         fl.Query.from_text('query q: "a car"').search(str(video))
     core = (ROOT / "pyproject.toml").read_text().split("[project.optional-dependencies]")[0]
     assert "torch" not in core and "open-clip" not in core and "opencv" not in core
+
+
+def test_segment_modes_take_a_maximum_event_length():
+    q = fl.Query.from_text('query all_p: G "p"')
+    table = {"p": [1, 1, 1, 1, 1, 0]}
+    assert [(m.start, m.end) for m in q.search_table(table, mode="longest")] == [(0, 4)]
+    assert [(m.start, m.end) for m in q.search_table(table, mode="longest", max_length=2)] == [(0, 1), (2, 3), (4, 4)]
+    assert [(m.start, m.end) for m in q.search_table(table, mode="longest", max_length=0)] == [(0, 4)]  # 0: no limit
+    with pytest.raises(fl.InvalidValue, match="max_length"):
+        q.search_table(table, max_length=-1)
