@@ -472,8 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(e, ["table", "json", "jsonl", "csv"])
     e.add_argument("--out", metavar="FILE", help="write the result to FILE (atomically) instead of stdout")
     e.add_argument(
-        "--engine", choices=["exact", "reference"], default="exact",
-        help="exact: the automaton engine (probabilities allowed); reference: the plain oracle (0/1 only)",
+        "--engine", choices=["exact", "automaton", "reference"], default="exact",
+        help="exact: compositional signals and the probability planner (default); automaton: one "
+        "monolithic automaton (the old engine, for comparison); reference: the plain oracle (0/1 only)",
     )
     e.set_defaults(run=cmd_eval)
 
