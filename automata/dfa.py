@@ -20,6 +20,7 @@ from framelogic.logic.grammar import is_identifier
 from framelogic.logic.trace import TraceTable, as_trace
 
 from .construct import DEFAULT_MAX_STATES, MAX_ATOMS, Budget, too_many_atoms
+from .letters import decode, encode, projection
 
 
 def letters_of(trace: TraceTable, atoms: Sequence[str]) -> np.ndarray:
@@ -27,10 +28,7 @@ def letters_of(trace: TraceTable, atoms: Sequence[str]) -> np.ndarray:
     t = trace.select(atoms) if atoms else trace
     if not t.is_boolean:
         raise TraceError("this needs a boolean trace (0/1); use framelogic.evaluate for probabilities")
-    letters = np.zeros(len(t), dtype=np.int64)
-    for j in range(len(atoms)):
-        letters |= t.values[:, j].astype(np.int64) << j
-    return letters
+    return encode(t.values[:, : len(atoms)])
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,8 +203,7 @@ class Automaton:
 
     def _letters_table(self, letters: Sequence[int]) -> TraceTable:
         k = len(self.atoms)
-        values = np.array([[(s >> j) & 1 for j in range(k)] for s in letters], dtype=np.float64).reshape(len(letters), k)
-        return TraceTable(self.atoms, values)
+        return TraceTable(self.atoms, decode(letters, k))
 
     def is_empty(self) -> bool:
         return self.example() is None
@@ -289,19 +286,9 @@ _CHUNK_CELLS = 1 << 20  # product transitions generated at once (8 MB of int64 c
 _DENSE_PAIRS = 1 << 27
 
 
-def letter_projection(own: Sequence[str], atoms: Sequence[str]) -> np.ndarray:
-    """``proj[σ]``: the letter over ``own`` that letter ``σ`` over ``atoms`` restricts to."""
-    pos = {a: i for i, a in enumerate(atoms)}
-    letters = np.arange(1 << len(atoms), dtype=np.int64)
-    proj = np.zeros_like(letters)
-    for j, a in enumerate(own):
-        proj |= ((letters >> pos[a]) & 1) << j
-    return proj
-
-
 def _lifted(dfa: Automaton, atoms: tuple[str, ...]) -> np.ndarray:
     """``dfa``'s transition table over the letters of ``atoms`` (a superset)."""
-    return dfa.delta if dfa.atoms == atoms else dfa.delta[:, letter_projection(dfa.atoms, atoms)]
+    return dfa.delta if dfa.atoms == atoms else dfa.delta[:, projection(dfa.atoms, atoms)]
 
 
 def bfs_numbered(dfa: Automaton) -> Automaton:

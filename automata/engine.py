@@ -47,23 +47,13 @@ from . import kernels as K
 from .compile import as_formula, compile
 from .construct import DEFAULT_MAX_STATES
 from .dfa import Automaton
+from .letters import encode
+from .letters import letter_probabilities as letter_probabilities  # the baselines' import path
 from .plan import APPROX_MODES, Plan, SignalBounds, plan
 
 CHUNK_CELLS = 1 << 21  # frames x states per chunk of forward distributions (marker pass)
 REVERSE_LIMIT = 50_000  # reverse-automaton states before falling back
 MARK = "\0marker"
-
-
-def letter_probabilities(values: np.ndarray) -> np.ndarray:
-    """``L[i, s]`` = probability of letter ``s`` (bit j = proposition j) at frame ``i``."""
-    n, k = values.shape
-    letters = np.arange(1 << k)
-    L = np.ones((n, 1 << k))
-    for j in range(k):
-        bit = ((letters >> j) & 1).astype(bool)
-        p = values[:, j : j + 1]
-        L *= np.where(bit[None, :], p, 1.0 - p)
-    return L
 
 
 def has_past(f: A.Formula) -> bool:
@@ -92,13 +82,6 @@ def _columns(values: np.ndarray) -> np.ndarray:
     out = np.ascontiguousarray(values, dtype=np.float64).view()
     out.setflags(write=False)
     return out
-
-
-def _letters(values: np.ndarray) -> np.ndarray:
-    letters = np.zeros(values.shape[0], dtype=np.int64)
-    for j in range(values.shape[1]):
-        letters |= values[:, j].astype(np.int64) << j
-    return letters
 
 
 def reverse_automaton(dfa: Automaton, limit: int = REVERSE_LIMIT) -> tuple[np.ndarray, np.ndarray] | None:
@@ -402,7 +385,7 @@ class _Program:
         match self.kind:
             case "future":
                 if boolean:
-                    return _future_bool(self.dfa, self.reverse, _letters(sub.values))
+                    return _future_bool(self.dfa, self.reverse, encode(sub.values))
                 return _future_prob(self.dfa, self.flat, _columns(sub.values))
             case "past":
                 return _past(self.dfa, self.flat, sub, boolean)
@@ -452,7 +435,7 @@ def _past(dfa: Automaton, diagram: tuple, sub: TraceTable, boolean: bool) -> np.
     n = len(sub)
     if boolean:
         states = np.empty(n, dtype=np.int32)
-        K.fast(K.run_states, n)(dfa.delta, _letters(sub.values), dfa.initial, states)
+        K.fast(K.run_states, n)(dfa.delta, encode(sub.values), dfa.initial, states)
         return dfa.accepting[states].astype(np.float64)
     out = np.empty(n)
     a = np.zeros(dfa.n_states)
@@ -488,7 +471,7 @@ def _marked(prog: _Program, sub: TraceTable, boolean: bool) -> np.ndarray:
     mark = 1 << len(prog.names)
     n = len(sub)
     if boolean:
-        letters = _letters(sub.values)
+        letters = encode(sub.values)
         before = np.empty(n, dtype=np.int32)
         after = np.empty(n, dtype=np.int32)
         K.fast(K.run_states, n)(dfa.delta, letters, dfa.initial, after)

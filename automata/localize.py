@@ -73,6 +73,7 @@ from framelogic.logic.trace import TraceTable, as_trace
 from . import kernels as K
 from .compile import as_formula, compile
 from .engine import evaluate
+from .letters import encode
 
 MODES = ("runs", "shortest", "longest", "tlv")
 DEFAULT_MODE = "runs"
@@ -234,9 +235,7 @@ def _segments(
     work = np.zeros(1, dtype=np.int64)
     cap = max_length or 0
     if sub.is_boolean:  # every probability is 1: linear, threshold-free
-        letters = np.zeros(n, dtype=np.int64)
-        for j in range(len(names)):
-            letters |= sub.values[:, j].astype(np.int64) << j
+        letters = encode(sub.values)
         count = K.fast(K.segments_bool, n * dfa.n_states)(  # O(frames x states)
             dfa.delta, dfa.accepting, dfa.live, letters, longest, cap, starts, ends, work
         )

@@ -68,6 +68,7 @@ from .compile import as_formula, compile
 from .construct import DEFAULT_MAX_STATES
 from .dfa import Automaton
 from .factor import Factor, Indep, Leaf, Negate, factor, to_formula
+from .letters import bit_matrix
 from .streaming import StreamingSignal
 
 
@@ -116,7 +117,7 @@ class _AutomatonPart:
         sat, dead = d.doomed_to_accept, ~d.live
         k = len(self.atoms)
         # bit j of every letter, (k, 2^k): letter probabilities in one product
-        self._bitmat = ((np.arange(1 << k)[None, :] >> np.arange(k)[:, None]) & 1).astype(bool)
+        self._bitmat = bit_matrix(k)
         self._flat_delta = d.delta.ravel()
         # rows: accepting, certainly satisfied, certainly violated; one product summarizes
         self._summary = np.stack([d.accepting, sat, dead]).astype(np.float64)

@@ -12,6 +12,7 @@ from framelogic.automata import Automaton, compile
 from framelogic.automata import dfa as D
 from framelogic.automata.compile import _Composer, split
 from framelogic.automata.construct import Budget
+from framelogic.automata.letters import projection
 from framelogic.logic import ast as A
 from framelogic.logic import atom_names, satisfaction
 from framelogic.logic.errors import AutomatonTooLarge, InvalidArgument, InvalidValue
@@ -222,7 +223,7 @@ def test_products_accept_per_combine(d, e, op, data):
     p = d.product(e, combine)
     assert set(p.atoms) == set(d.atoms) | set(e.atoms)
     assert not p.accepting[p.initial]  # the empty trace stays rejected
-    to_d, to_e = D.letter_projection(d.atoms, p.atoms), D.letter_projection(e.atoms, p.atoms)
+    to_d, to_e = projection(d.atoms, p.atoms), projection(e.atoms, p.atoms)
     for w in data.draw(st.lists(st.lists(st.integers(0, (1 << len(p.atoms)) - 1), min_size=1, max_size=6), max_size=30)):
         assert run_word(p, w) == combine(run_word(d, [to_d[s] for s in w]), run_word(e, [to_e[s] for s in w]))
     n = data.draw(st.integers(1, 5))

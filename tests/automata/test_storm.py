@@ -9,7 +9,7 @@ pytest.importorskip("stormpy")
 
 from benchmarks.baselines.storm_dtmc import layered_dtmc, probability  # noqa: E402
 from framelogic.automata import evaluate  # noqa: E402
-from framelogic.automata.engine import letter_probabilities  # noqa: E402
+from framelogic.automata.letters import letter_probabilities  # noqa: E402
 from framelogic.logic.strategies import traces  # noqa: E402
 
 # (our LTLf formula, the PCTL path formula on the layered DTMC; "end" marks the trace end,
