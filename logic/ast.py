@@ -20,7 +20,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Union
 
-from .errors import InvalidArgument, InvalidValue, check_fps
+from .errors import BoundError, InvalidArgument, InvalidValue, UnknownRateError, check_fps
+from .lexical import format_bound_end, is_identifier, parse_duration
 
 # --------------------------------------------------------------------------- bounds
 
@@ -38,6 +39,10 @@ class Bound:
     ``unit`` is ``"frames"`` (integers) or ``"s"`` (seconds, floats); ``hi=None`` is
     infinity. Time bounds become frame bounds with :func:`framelogic.logic.resolve_time`
     once the sampling rate is known: offsets ``k`` with ``lo <= k/fps <= hi``.
+
+    ``Bound`` is the one place that decides which bounds are valid (the parser,
+    the operator functions ``F(a, 0, '2s')`` and ``resolve_time`` all build one);
+    its errors are :class:`BoundError` naming the end at fault.
     """
 
     lo: float = 0
@@ -47,34 +52,81 @@ class Bound:
     def __post_init__(self) -> None:
         if self.unit not in ("frames", "s"):
             raise InvalidValue(f"unit={self.unit!r} must be 'frames' or 's'")
-        limit, unit = (MAX_BOUND_FRAMES, "frames") if self.unit == "frames" else (MAX_BOUND_SECONDS, "s")
+        limit = MAX_BOUND_FRAMES if self.unit == "frames" else MAX_BOUND_SECONDS
         for name, x in (("lo", self.lo), ("hi", self.hi)):
             if x is None:
+                if name == "lo":
+                    raise BoundError("the lower end of a bound cannot be inf; write [n,inf]", "lo")
                 continue
             if isinstance(x, bool) or not isinstance(x, numbers.Real):
                 raise InvalidArgument(f"{name}={x!r} must be a number")
             if not x <= limit:  # also NaN, and ints too large for a float
-                raise InvalidValue(
-                    f"bound end {name}={x!r} is too large: the limit is {limit:g} {unit}; "
-                    "write inf for no upper limit"
+                raise BoundError(
+                    f"bound end {name}={x!r} is too large: the limit is {limit:g} {self.unit}; "
+                    "write inf for no upper limit",
+                    name,
                 )
-        if self.lo < 0 or (self.hi is not None and self.hi < 0):
-            raise InvalidValue(f"bound [{self.lo}, {self.hi}] must not be negative")
+            if x < 0:
+                raise BoundError(f"bound {self._text()} must not be negative", name)
         if self.hi is not None and self.hi < self.lo:
-            raise InvalidValue(
-                f"bound [{self.lo}, {self.hi}] is reversed; write the smaller number first"
+            raise BoundError(
+                f"bound {self._text()} is reversed (lower end above upper end); "
+                f"write [{format_bound_end(self.hi, self.unit)},{format_bound_end(self.lo, self.unit)}]"
             )
         if self.hi is None and self.lo == 0:
             object.__setattr__(self, "unit", "frames")  # [0,inf) is the same in any unit
         if self.unit == "frames":
-            if self.lo != int(self.lo) or (self.hi is not None and self.hi != int(self.hi)):
-                raise InvalidValue(
-                    f"frame bound [{self.lo}, {self.hi}] must be whole frames; "
-                    "add a unit such as 's' or 'ms' for time"
-                )
+            for name, x in (("lo", self.lo), ("hi", self.hi)):
+                if x is not None and x != int(x):
+                    raise BoundError(
+                        f"frame bound {self._text()} must be whole frames; "
+                        "add a unit such as 's' or 'ms' for time",
+                        name,
+                    )
             object.__setattr__(self, "lo", int(self.lo))
             if self.hi is not None:
                 object.__setattr__(self, "hi", int(self.hi))
+
+    @classmethod
+    def of(
+        cls, lo: float | str | None = None, hi: float | str | None = None, unit: str | None = None
+    ) -> Bound:
+        """A bound from user input: each end a number (frames, or ``unit``), a string
+        such as ``'30'``, ``'2.5s'``, ``'500ms'`` or ``'inf'``, or ``None`` (lower end
+        0, upper end no limit). Both ends must be in one unit (a zero or ``inf`` end
+        written without a unit fits either)."""
+        ends: list[float | None] = []
+        units: set[str] = set()
+        for name, v in (("lo", lo), ("hi", hi)):
+            if v is None:
+                v, u = (0, None) if name == "lo" else (None, None)
+            elif isinstance(v, str):
+                try:
+                    v, u = parse_duration(v)
+                except InvalidArgument as e:
+                    raise BoundError(str(e), name) from None
+            elif isinstance(v, numbers.Real) and not isinstance(v, bool):
+                u = unit
+                if math.isinf(v) and v > 0:
+                    v = None
+            else:
+                raise InvalidArgument(f"{name}={v!r} must be a number of frames or a duration like '2s'")
+            if v is None and name == "lo":
+                raise BoundError("the lower end of a bound cannot be inf; write [n,inf]", "lo")
+            if u is not None and (v not in (0, None) or u == "s"):
+                units.add(u)
+            elif u is None and v not in (0, None):
+                units.add("frames")
+            ends.append(v)
+        if len(units) > 1:
+            shown = ",".join("" if x is None and n == "lo" else str(x) for n, x in (("lo", lo), ("hi", hi)))
+            raise BoundError(
+                f"bound [{shown}] mixes frames and seconds; give both ends in one unit, e.g. [0,2s] or [0,60]"
+            )
+        return cls(ends[0], ends[1], units.pop() if units else (unit or "frames"))
+
+    def _text(self) -> str:
+        return f"[{format_bound_end(self.lo, self.unit)},{format_bound_end(self.hi, self.unit)}]"
 
     @property
     def is_trivial(self) -> bool:
@@ -86,8 +138,6 @@ class Bound:
         if self.unit == "frames":
             return int(self.lo), None if self.hi is None else int(self.hi)
         if fps is None:
-            from .errors import UnknownRateError
-
             raise UnknownRateError(
                 f"the bound {self} is in seconds but no sampling rate is known; "
                 "pass fps=... (or --fps on the command line), or use frame bounds"
@@ -97,26 +147,18 @@ class Bound:
         lo = math.ceil(self.lo * fps - eps)
         hi = None if self.hi is None else math.floor(self.hi * fps + eps)
         if max(lo, hi or 0) > MAX_BOUND_FRAMES:
-            raise InvalidValue(
+            raise BoundError(
                 f"the bound {self} is {max(lo, hi or 0)} frames at {fps:g} fps, more than the "
                 f"limit {MAX_BOUND_FRAMES} frames; shorten it or sample slower"
             )
         if hi is not None and hi < lo:
-            raise InvalidValue(
+            raise BoundError(
                 f"the bound {self} contains no frame at {fps:g} fps; widen it or sample faster"
             )
         return lo, hi
 
     def __str__(self) -> str:
-        def num(x: float | None) -> str:
-            if x is None:
-                return "inf"
-            if self.unit == "frames":
-                return str(int(x))
-            r = repr(float(x))
-            return (r[:-2] if r.endswith(".0") else r) + "s"
-
-        return f"[{num(self.lo)},{num(self.hi)}]"
+        return self._text()
 
 
 UNBOUNDED = Bound()
@@ -302,29 +344,7 @@ def _check(name: str, f: object) -> Formula:
 
 def _bound(lo: float | str | None, hi: float | str | None, unit: str | None) -> Bound:
     """Build a bound from ``lo``/``hi`` numbers (frames) or strings like ``'2.5s'``."""
-    from .grammar import parse_duration  # the grammar owns the unit syntax
-
-    units = set()
-    vals: list[float | None] = []
-    for name, v in (("lo", lo), ("hi", hi)):
-        if v is None or (isinstance(v, float) and math.isinf(v)):
-            vals.append(None if name == "hi" else 0)
-            continue
-        if isinstance(v, str):
-            value, u = parse_duration(v)
-            if value is None:
-                vals.append(None if name == "hi" else 0)
-                continue
-            vals.append(value)
-            units.add(u)
-        elif isinstance(v, (int, float)) and not isinstance(v, bool):
-            vals.append(v)
-            units.add(unit or "frames")
-        else:
-            raise InvalidArgument(f"{name}={v!r} must be a number of frames or a duration like '2s'")
-    if len(units) > 1:
-        raise InvalidValue(f"bound [{lo}, {hi}] mixes frames and seconds; use one unit")
-    return Bound(vals[0] or 0, vals[1], units.pop() if units else "frames")
+    return Bound.of(lo, hi, unit)
 
 
 def atom(name: str, *, quoted: bool | None = None) -> Atom:
@@ -332,8 +352,6 @@ def atom(name: str, *, quoted: bool | None = None) -> Atom:
     if not isinstance(name, str) or not name:
         raise InvalidArgument(f"name={name!r} must be a non-empty string")
     if quoted is None:
-        from .grammar import is_identifier
-
         quoted = not is_identifier(name)
     return Atom(name, quoted)
 
@@ -512,12 +530,6 @@ def _rshift(self: Formula, other: Formula) -> Formula:
     return implies(self, other)
 
 
-def _str(self: Formula) -> str:
-    from .printer import to_text
-
-    return to_text(self)
-
-
 for _cls in NODE_TYPES:
     _cls.__and__ = _and  # type: ignore[attr-defined]
     _cls.__rand__ = _rand  # type: ignore[attr-defined]
@@ -525,5 +537,4 @@ for _cls in NODE_TYPES:
     _cls.__ror__ = _ror  # type: ignore[attr-defined]
     _cls.__invert__ = _invert  # type: ignore[attr-defined]
     _cls.__rshift__ = _rshift  # type: ignore[attr-defined]
-    _cls.__str__ = _str  # type: ignore[attr-defined]
 del _cls

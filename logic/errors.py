@@ -62,6 +62,18 @@ class InvalidValue(FramelogicError, ValueError):
     """An argument or input has a value framelogic cannot use."""
 
 
+class BoundError(InvalidValue):
+    """A time or frame bound ``[lo, hi]`` is not valid (raised by :class:`framelogic.logic.Bound`).
+
+    ``end`` is ``"lo"`` or ``"hi"`` when one end is at fault, ``None`` when the
+    pair is (reversed, mixed units), so that the parser can point at it.
+    """
+
+    def __init__(self, message: str, end: str | None = None) -> None:
+        super().__init__(message)
+        self.end = end
+
+
 class TraceError(FramelogicError, ValueError):
     """A trace table is malformed: wrong shape, missing column, bad value."""
 

@@ -8,59 +8,25 @@ exceptions never escape.
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark import Lark, Token, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.visitors import Transformer_NonRecursive
 
 from . import ast as A
+from .errors import BoundError, FormulaSyntaxError, FramelogicError, InvalidArgument
+from .lexical import KEYWORDS, is_identifier, parse_duration, unquote  # noqa: F401 (re-exported)
 from .passes import depth
-from .errors import FormulaSyntaxError, FramelogicError, InvalidArgument
+from .printer import to_text
 
 #: Formulas nesting deeper than this are refused (with a clear error) so that no
 #: pass can hit Python's recursion limit; real queries nest a few levels.
 MAX_DEPTH = 200
-
-KEYWORDS = frozenset(
-    """X N WX F G Y O H U R W M S P true false inf not and or implies iff next weak_next
-    eventually always previously once historically until release weak_until strong_release
-    since""".split()
-)
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(ms|min|s)?\Z")
-
-
-def is_identifier(name: str) -> bool:
-    """True if ``name`` can be written bare (not a keyword, identifier syntax)."""
-    return bool(_IDENT.match(name)) and name not in KEYWORDS
-
-
-def parse_duration(text: str) -> tuple[float | None, str]:
-    """``'2.5s'`` -> ``(2.5, 's')``, ``'500ms'`` -> ``(0.5, 's')``, ``'30'`` -> ``(30, 'frames')``,
-    ``'inf'`` -> ``(None, 'frames')``."""
-    text = text.strip()
-    if text == "inf":
-        return None, "frames"
-    m = _DURATION.match(text)
-    if not m:
-        raise InvalidArgument(f"{text!r} is not a bound: write frames (30), seconds (2.5s), ms or min")
-    unit = m.group(2)
-    number = text[: len(text) - len(unit)] if unit else text
-    value = float(number)
-    if unit is None:
-        if math.isfinite(value) and value != int(value):
-            raise InvalidArgument(
-                f"{text!r}: frame counts are whole numbers; add a unit (s, ms, min) for time"
-            )
-        # too large a count stays a float; Bound refuses it with the limit
-        return (int(value) if value <= A.MAX_BOUND_FRAMES else value), "frames"
-    scale = {"s": 1.0, "ms": 1e-3, "min": 60.0}[unit]
-    return value * scale, "s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +43,6 @@ class Spec:
     query: bool = False
 
     def __str__(self) -> str:
-        from .printer import to_text
-
         body = to_text(self.formula)
         if self.query:
             return f"P=? [ {body} ]"
@@ -95,24 +59,18 @@ class _SemanticError(FramelogicError):
         self.message, self.token, self.hint = message, token, hint
 
 
-_UNESCAPE = re.compile(r"\\(.)")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}
+@v_args(inline=True)
+class _Build(Transformer_NonRecursive):
+    """Builds AST nodes from one parse tree, bottom-up and without recursion.
 
-
-def unquote(token: str) -> str:
-    """The text of a quoted string token, with backslash escapes resolved."""
-    return _UNESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(1)), token[1:-1])
-
-
-class _Build:
-    """Builds AST nodes during the LALR parse (no parse tree, no recursion).
-
-    Every node it builds goes through :meth:`_made`, which refuses a formula as
+    One is made for each parse (its depth table is that parse's data; nothing
+    per parse lives at module level). Every node it builds goes through :meth:`_made`, which refuses a formula as
     soon as it nests deeper than :data:`MAX_DEPTH`, so no later pass (hashing,
     printing, compiling: all recursive) ever sees one that deep.
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.last_token: Token | None = None
         # id -> (node, depth); the node is kept so that its id cannot be reused
         self._depths: dict[int, tuple[A.Formula, int]] = {}
@@ -183,34 +141,10 @@ class _Build:
     # bounds
     def bound(self, lbrack: Token, lo: Token | None, hi: Token) -> tuple[A.Bound, Token]:
         self.last_token = lbrack
-        try:
-            lo_v, lo_u = parse_duration(str(lo)) if lo is not None else (0, None)
-            hi_v, hi_u = parse_duration(str(hi))
-        except InvalidArgument as e:
-            raise _SemanticError(str(e), lo if lo is not None else hi) from None
-        units = {u for u, v in ((lo_u, lo_v), (hi_u, hi_v)) if u is not None and v is not None and v != 0}
-        units |= {u for u, t in ((lo_u, lo), (hi_u, hi)) if t is not None and str(t) != "inf" and u == "s"}
-        if len(units) > 1:
-            raise _SemanticError(
-                f"bound [{lo or ''},{hi}] mixes frames and seconds", lbrack,
-                "give both ends in one unit, e.g. [0,2s] or [0,60]",
-            )
-        unit = units.pop() if units else "frames"
-        if lo_v is None:
-            raise _SemanticError("the lower end of a bound cannot be inf", lo, "write [n,inf]")
-        if hi_v is not None and hi_v < lo_v:
-            raise _SemanticError(
-                f"bound [{lo},{hi}] is reversed (lower end above upper end)", lbrack,
-                f"write [{hi},{lo}]",
-            )
-        try:
-            return A.Bound(lo_v, hi_v, unit), lbrack
-        except FramelogicError as e:  # Bound decides the valid range
-            try:  # put the caret under the end that is out of range
-                A.Bound(lo_v, lo_v, unit)
-                where = hi
-            except FramelogicError:
-                where = lo
+        try:  # Bound decides what is valid; the error names the end at fault
+            return A.Bound.of(None if lo is None else str(lo), str(hi)), lbrack
+        except BoundError as e:
+            where = {"lo": lo, "hi": hi}.get(e.end or "") or lbrack
             raise _SemanticError(str(e), where) from None
 
     def _b(self, bound: tuple[A.Bound, Token] | None) -> A.Bound:
@@ -287,60 +221,34 @@ def _grammar_text() -> str:
     return resources.files(__package__).joinpath("formula.lark").read_text(encoding="utf-8")
 
 
+#: The formula callbacks of :class:`_Build` (queries/queryfile.py forwards these).
 _CALLBACKS = (
     "name", "prompt", "true", "false", "not_", "and_", "or_", "implies", "iff", "bound",
     "next_", "weak_next", "prev", "eventually", "always", "once", "historically", "until",
     "release", "weak_until", "strong_release", "since", "prob_threshold", "prob_query", "start",
 )  # fmt: skip
 
-
-class _Dispatch(Transformer):
-    """Forwards each parser callback to the builder of the parse in progress.
-
-    lark binds callbacks when a parser is built, and building the LALR tables
-    costs tens of milliseconds, so one parser is built once and the per-parse
-    state (the depth table) lives in a fresh :class:`_Build` set before each parse.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.current: _Build | None = None
-
-
-def _forwarder(name: str):  # type: ignore[no-untyped-def]
-    def forward(self, *children):  # type: ignore[no-untyped-def]
-        return getattr(self.current, name)(*children)
-
-    forward.__name__ = name
-    return v_args(inline=True)(forward)
-
-
-for _name in _CALLBACKS:
-    setattr(_Dispatch, _name, _forwarder(_name))
-del _name
-
+#: Not used here: the formula parser holds no per-parse state. Kept only because
+#: queries/queryfile.py still shares one dispatcher behind this lock.
 _LOCK = threading.Lock()
 
 
 @cache
-def _parser() -> tuple[Lark, _Dispatch]:
-    dispatch = _Dispatch()
+def _parser() -> Lark:
+    """The LALR parser: immutable configuration, built once (its tables cost tens
+    of milliseconds). It builds a plain tree; a fresh :class:`_Build` per parse
+    turns that into a formula."""
     # The basic lexer keeps keywords keywords everywhere (the contextual one would
     # read a misplaced "U" as a proposition and hide the real mistake).
-    return (
-        Lark(_grammar_text(), parser="lalr", lexer="basic", transformer=dispatch, maybe_placeholders=True),
-        dispatch,
-    )
+    return Lark(_grammar_text(), parser="lalr", lexer="basic", maybe_placeholders=True)
 
 
-def _parse_with(builder: _Build, text: str) -> Spec:
-    parser, dispatch = _parser()
-    with _LOCK:
-        dispatch.current = builder
-        try:
-            return parser.parse(text)
-        finally:
-            dispatch.current = None
+def _parse_tree(text: str) -> Spec:
+    tree: Tree = _parser().parse(text)
+    try:
+        return _Build().transform(tree)
+    except VisitError as e:  # lark wraps what a callback raises
+        raise e.orig_exc from None
 
 
 def parse_spec(text: str, *, source: str | None = None) -> Spec:
@@ -348,7 +256,7 @@ def parse_spec(text: str, *, source: str | None = None) -> Spec:
     if not isinstance(text, str):
         raise InvalidArgument(f"text={text!r} must be a string")
     try:
-        spec = _parse_with(_Build(), text)
+        spec = _parse_tree(text)
     except RecursionError:
         spec = None
     except _SemanticError as e:

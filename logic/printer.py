@@ -2,13 +2,18 @@
 
 Two styles: ``"symbols"`` (``G (ped -> F[0,30] stopped)``) and ``"words"``
 (``always (ped implies eventually[0,30] stopped)``).
+
+Every formula node prints with this printer: ``str(f) == to_text(f)``. The printer
+installs that ``__str__`` (the AST does not import the printer, so that the two
+modules form no import circle); :mod:`framelogic.logic` imports the printer, so
+every import of a node type has it.
 """
 
 from __future__ import annotations
 
 from . import ast as A
 from .errors import InvalidValue
-from .grammar import is_identifier
+from .lexical import is_identifier, quote
 
 _SYMBOLS = {
     "not": "!", "and": " & ", "or": " | ", "implies": " -> ", "iff": " <-> ",
@@ -44,13 +49,6 @@ def _level(f: A.Formula) -> int:
             return _ATOM
         case _:
             return _UNARY
-
-
-def quote(text: str) -> str:
-    """A double-quoted prompt literal that the grammar reads back as ``text``."""
-    body = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-    body = body.replace("\r", "\\r").replace("\0", "\\0")
-    return f'"{body}"'
 
 
 def to_text(f: A.Formula, style: str = "symbols") -> str:
@@ -91,3 +89,12 @@ def to_text(f: A.Formula, style: str = "symbols") -> str:
         raise InvalidValue(f"not a formula: {g!r}")
 
     return go(f)
+
+
+def _str(f: A.Formula) -> str:
+    return to_text(f)
+
+
+for _cls in A.NODE_TYPES:
+    _cls.__str__ = _str  # type: ignore[assignment]
+del _cls
