@@ -337,21 +337,13 @@ class _Program:
         return reverse_automaton(self.dfa, REVERSE_LIMIT)
 
     @cached_property
-    def diagram(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The :func:`~framelogic.automata.kernels.flat_diagram` of the transitions."""
         d = self.dfa.delta
         if self.kind == "marked":  # marker off (first half of the letters), then on
             half = d.shape[1] // 2
-            return K.decision_diagram(np.vstack([d[:, :half], d[:, half:]]))
-        return K.decision_diagram(d)
-
-    @cached_property
-    def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """:attr:`diagram` with children and roots as indices into one buffer
-        (states first, then nodes), so the loops below never branch on leaves."""
-        var, lo, hi, roots = self.diagram
-        nq = self.dfa.n_states
-        place = lambda c: np.where(c < 0, -c - 1, nq + c).astype(np.int64)  # noqa: E731
-        return var, place(lo), place(hi), place(roots)
+            return K.flat_diagram(np.vstack([d[:, :half], d[:, half:]]), self.dfa.n_states)
+        return K.flat_diagram(d)
 
     @cached_property
     def before_marker(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
@@ -373,10 +365,7 @@ class _Program:
         states = np.concatenate([[self.dfa.initial], states[states != self.dfa.initial]])
         local = np.full(self.dfa.n_states, -1, dtype=np.int64)
         local[states] = np.arange(len(states))
-        var, lo, hi, roots = K.decision_diagram(local[off[states]])
-        m = len(states)
-        place = lambda c: np.where(c < 0, -c - 1, m + c).astype(np.int64)  # noqa: E731
-        return states, (var, place(lo), place(hi), place(roots))
+        return states, K.flat_diagram(local[off[states]])
 
     def run(self, sub: TraceTable) -> np.ndarray:
         if len(sub) == 0:
@@ -441,7 +430,7 @@ def _past(dfa: Automaton, diagram: tuple, sub: TraceTable, boolean: bool) -> np.
     a = np.zeros(dfa.n_states)
     a[dfa.initial] = 1.0
     acc = dfa.accepting.astype(np.float64)
-    K.fast(forward_flat, n)(*diagram, _columns(sub.values), a, acc, out, np.empty((0, 0)))
+    K.fast(K.forward_prob, n)(*diagram, _columns(sub.values), a, acc, out, np.empty((0, 0)))
     return np.clip(out, 0.0, 1.0)
 
 
@@ -462,7 +451,7 @@ def _future_prob(dfa: Automaton, diagram: tuple, values: np.ndarray) -> np.ndarr
     n = values.shape[0]
     out = np.empty(n)
     v = dfa.accepting.astype(np.float64)
-    K.fast(backward_flat, n)(*diagram, dfa.initial, values, v, out)
+    K.fast(K.backward_prob, n)(*diagram, dfa.initial, values, v, out)
     return np.clip(out, 0.0, 1.0)
 
 
@@ -502,7 +491,7 @@ def _marked(prog: _Program, sub: TraceTable, boolean: bool) -> np.ndarray:
     checkpoints = np.empty((len(starts), m))
     a = np.zeros(m)
     a[0] = 1.0
-    fwd = K.fast(forward_flat, n)
+    fwd = K.fast(K.forward_prob, n)
     zeros, none = np.zeros(m), np.empty((0, 0))
     for c, start in enumerate(starts):
         checkpoints[c] = a
@@ -510,7 +499,7 @@ def _marked(prog: _Program, sub: TraceTable, boolean: bool) -> np.ndarray:
         fwd(*off, chunk, a, zeros, np.empty(chunk.shape[0]), none)
     out = np.empty(n)
     v = dfa.accepting.astype(np.float64)
-    back = K.fast(marked_flat, n)
+    back = K.fast(K.marked_prob, n)
     for c in range(len(starts) - 1, -1, -1):
         start = starts[c]
         chunk = values[start : start + step]
@@ -519,94 +508,3 @@ def _marked(prog: _Program, sub: TraceTable, boolean: bool) -> np.ndarray:
         fwd(*off, chunk, a, zeros, np.empty(chunk.shape[0]), alpha)
         back(var, lo, hi, roots, on, alpha, chunk, v, out[start : start + chunk.shape[0]])
     return np.clip(out, 0.0, 1.0)
-
-
-# ------------------------------------------------------------------ probability loops
-# The decision-diagram passes of :mod:`.kernels` with children and roots as
-# indices into one buffer (states, then nodes): no branch per child on whether
-# it is a leaf, which about doubles the speed of the compiled loops. Nodes are
-# stored children first: values sweep up, probability mass sweeps down.
-
-
-def backward_flat(
-    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray, initial: int,
-    P: np.ndarray, v: np.ndarray, out: np.ndarray,
-) -> None:
-    """``out[i]`` = acceptance probability of frames ``i..`` from ``initial``;
-    ``v`` (acceptance after the last frame of ``P``) is updated in place."""
-    nq = v.shape[0]
-    nn = var.shape[0]
-    buf = np.empty(nq + nn)
-    buf[:nq] = v
-    w = np.empty(nq)
-    for i in range(P.shape[0] - 1, -1, -1):
-        for x in range(nn):
-            p = P[i, var[x]]
-            buf[nq + x] = (1.0 - p) * buf[lo[x]] + p * buf[hi[x]]
-        for q in range(nq):
-            w[q] = buf[roots[q]]
-        for q in range(nq):
-            buf[q] = w[q]
-        out[i] = buf[initial]
-    v[:] = buf[:nq]
-
-
-def forward_flat(
-    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray,
-    P: np.ndarray, a: np.ndarray, weights: np.ndarray, out: np.ndarray, record: np.ndarray,
-) -> None:
-    """Forward distribution over states; ``a`` (before the first frame of ``P``)
-    is updated in place. ``out[i]`` = ``weights · a`` after frame ``i``; when
-    ``record`` has rows, ``record[i]`` = the distribution before frame ``i``."""
-    nq = a.shape[0]
-    nn = var.shape[0]
-    buf = np.empty(nq + nn)
-    keep = record.shape[0] > 0
-    for i in range(P.shape[0]):
-        if keep:
-            for q in range(nq):
-                record[i, q] = a[q]
-        for j in range(nq + nn):
-            buf[j] = 0.0
-        for q in range(nq):
-            buf[roots[q]] += a[q]
-        for x in range(nn - 1, -1, -1):  # parents before children
-            m = buf[nq + x]
-            p = P[i, var[x]]
-            buf[lo[x]] += m * (1.0 - p)
-            buf[hi[x]] += m * p
-        total = 0.0
-        for q in range(nq):
-            a[q] = buf[q]
-            total += weights[q] * buf[q]
-        out[i] = total
-
-
-def marked_flat(
-    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray, on: np.ndarray,
-    alpha: np.ndarray, P: np.ndarray, v: np.ndarray, out: np.ndarray,
-) -> None:
-    """The marked backward pass: ``roots[:nq]`` are the marker-off successors
-    (``nq = len(v)``); ``on[r]`` is the buffer index of the marker-on successor of
-    pre-marker state ``r``, whose probability before frame ``i`` is ``alpha[i, r]``.
-    ``out[i]`` = ``sum_r alpha[i, r] · (acceptance after the marked frame i)``;
-    ``v`` is updated in place."""
-    nq = v.shape[0]
-    nn = var.shape[0]
-    m = on.shape[0]
-    buf = np.empty(nq + nn)
-    buf[:nq] = v
-    w = np.empty(nq)
-    for i in range(P.shape[0] - 1, -1, -1):
-        for x in range(nn):
-            p = P[i, var[x]]
-            buf[nq + x] = (1.0 - p) * buf[lo[x]] + p * buf[hi[x]]
-        total = 0.0
-        for r in range(m):
-            total += alpha[i, r] * buf[on[r]]
-        out[i] = total
-        for q in range(nq):
-            w[q] = buf[roots[q]]
-        for q in range(nq):
-            buf[q] = w[q]
-    v[:] = buf[:nq]

@@ -21,6 +21,7 @@ JIT_THRESHOLD = 20_000
 def _jit(fn: Callable) -> Callable:
     try:
         import numba
+        from numba.extending import register_jitable
     except ImportError:  # exact either way; only slower (about 100x on long traces)
         warnings.warn(
             "numba is not installed: framelogic's long-trace loops run as plain Python; "
@@ -29,7 +30,15 @@ def _jit(fn: Callable) -> Callable:
             stacklevel=3,
         )
         return fn
+    _register_steps(register_jitable)
     return numba.njit(cache=False, nogil=True)(fn)
+
+
+@cache
+def _register_steps(register_jitable: Callable) -> None:
+    # the per-frame diagram steps are plain functions that the compiled loops call
+    for step in (pull, push):
+        register_jitable(step)
 
 
 def fast(fn: Callable, n: int) -> Callable:
@@ -84,41 +93,30 @@ def segments(
     """Leftmost non-overlapping segments ``w[s..e]`` with ``P(w[s..e] |= φ) >= threshold``.
 
     From each start the automaton runs forward (a distribution over states,
-    pushed through the guards' decision diagram); the scan from a start stops
-    once the mass that can still reach acceptance falls below the threshold,
-    since no later end can then reach it, or after ``max_length`` frames (when
-    > 0). A start is skipped without a scan when the probability that the run
-    from it accepts at some end at all (one backward pass, the same for every
-    start) is below the threshold: no single end can do better. Returns the
-    number of segments written; ``work[0]`` counts the frames passed over, at
-    most ``frames x (max_length + 1)`` (quadratic without a cap).
+    pushed through the :func:`flat_diagram` of its transitions); the scan from a
+    start stops once the mass that can still reach acceptance falls below the
+    threshold, since no later end can then reach it, or after ``max_length``
+    frames (when > 0). A start is skipped without a scan when the probability
+    that the run from it accepts at some end at all (one backward pass, the same
+    for every start) is below the threshold: no single end can do better.
+    Returns the number of segments written; ``work[0]`` counts the frames passed
+    over, at most ``frames x (max_length + 1)`` (quadratic without a cap).
     """
     n = P.shape[0]
     nq = roots.shape[0]
-    n_nodes = var.shape[0]
+    buf = np.empty(nq + var.shape[0])
     # reach[t]: P(the run from state 0 at frame t accepts at some end >= t)
     reach = np.empty(n)
     v = np.zeros(nq)
-    leaf = np.empty(nq)
-    val = np.empty(n_nodes)
     for t in range(n - 1, -1, -1):
         for r in range(nq):
-            leaf[r] = 1.0 if accepting[r] else v[r]
-        for x in range(n_nodes):  # children first: expected leaf value below each node
-            low = lo[x]
-            high = hi[x]
-            vl = leaf[-low - 1] if low < 0 else val[low]
-            vh = leaf[-high - 1] if high < 0 else val[high]
-            p = P[t, var[x]]
-            val[x] = (1.0 - p) * vl + p * vh
+            buf[r] = 1.0 if accepting[r] else v[r]
+        pull(var, lo, hi, P[t], buf)
         for q in range(nq):
-            r = roots[q]
-            v[q] = leaf[-r - 1] if r < 0 else val[r]
+            v[q] = buf[roots[q]]
         reach[t] = v[0]
     work[0] += n
     a = np.empty(nq)
-    b = np.empty(nq)
-    mass = np.empty(n_nodes)
     count = 0
     s = 0
     while s < n:
@@ -133,40 +131,15 @@ def segments(
         limit = n if max_length <= 0 else min(n, s + max_length)
         for e in range(s, limit):
             work[0] += 1
-            for q in range(nq):
-                b[q] = 0.0
-            for x in range(n_nodes):
-                mass[x] = 0.0
-            for q in range(nq):
-                m = a[q]
-                if m != 0.0:
-                    r = roots[q]
-                    if r < 0:
-                        b[-r - 1] += m
-                    else:
-                        mass[r] += m
-            for x in range(n_nodes - 1, -1, -1):  # parents before children
-                m = mass[x]
-                if m != 0.0:
-                    p = P[e, var[x]]
-                    low = lo[x]
-                    high = hi[x]
-                    if low < 0:
-                        b[-low - 1] += m * (1.0 - p)
-                    else:
-                        mass[low] += m * (1.0 - p)
-                    if high < 0:
-                        b[-high - 1] += m * p
-                    else:
-                        mass[high] += m * p
+            push(var, lo, hi, roots, P[e], a, buf)
             p_acc = 0.0
             p_live = 0.0
             for q in range(nq):
-                a[q] = b[q]
+                a[q] = buf[q]
                 if accepting[q]:
-                    p_acc += b[q]
+                    p_acc += buf[q]
                 if live[q]:
-                    p_live += b[q]
+                    p_live += buf[q]
             if p_acc >= threshold:
                 best_e = e
                 best_p = p_acc
@@ -257,8 +230,10 @@ def segments_bool(
 # successor function (shared across states) costs one multiply-add per node,
 # and most guards test only a few propositions. Node x tests proposition
 # var[x]; lo/hi are child nodes, or leaves -(state+1). Nodes are stored
-# children first, so one sweep up evaluates values and one sweep down pushes
-# probability mass.
+# children first, so one sweep up evaluates values (:func:`pull`) and one sweep
+# down pushes probability mass (:func:`push`). The loops take the diagram in
+# its flat layout (:func:`flat_diagram`): no branch per child on whether it is
+# a leaf, which about doubles the speed of the compiled loops.
 
 
 def decision_diagram(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -296,104 +271,106 @@ def decision_diagram(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return as_array(var), as_array(lo), as_array(hi), as_array(roots)
 
 
-def backward_prob_dd(
+def flat_diagram(rows: np.ndarray, n_leaves: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`decision_diagram` of ``rows`` (values ``0..n_leaves-1``; by default
+    the number of rows) with children and roots as indices into one buffer:
+    the ``n_leaves`` leaf values first, then one slot per node."""
+    var, lo, hi, roots = decision_diagram(rows)
+    m = rows.shape[0] if n_leaves is None else n_leaves
+    place = lambda c: np.where(c < 0, -c - 1, m + c).astype(np.int64)  # noqa: E731
+    return var, place(lo), place(hi), place(roots)
+
+
+def pull(var: np.ndarray, lo: np.ndarray, hi: np.ndarray, p: np.ndarray, buf: np.ndarray) -> None:
+    """One frame backwards: with the leaf values in ``buf[:m]``, fill every node's
+    slot with the expected leaf value below it under the per-proposition
+    probabilities ``p``; ``buf[roots[q]]`` is then state ``q``'s expected successor value."""
+    m = buf.shape[0] - var.shape[0]
+    for x in range(var.shape[0]):  # children first
+        px = p[var[x]]
+        buf[m + x] = (1.0 - px) * buf[lo[x]] + px * buf[hi[x]]
+
+
+def push(var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray, p: np.ndarray, a: np.ndarray, buf: np.ndarray) -> None:
+    """One frame forwards: ``buf[:len(a)]`` = the distribution over successors of
+    the state distribution ``a`` under the per-proposition probabilities ``p``."""
+    m = a.shape[0]
+    nn = var.shape[0]
+    for j in range(m + nn):
+        buf[j] = 0.0
+    for q in range(m):
+        buf[roots[q]] += a[q]
+    for x in range(nn - 1, -1, -1):  # parents before children
+        mass = buf[m + x]
+        px = p[var[x]]
+        buf[lo[x]] += mass * (1.0 - px)
+        buf[hi[x]] += mass * px
+
+
+def backward_prob(
     var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray, initial: int,
     P: np.ndarray, v: np.ndarray, out: np.ndarray,
 ) -> None:
-    """Exact backward pass (like :func:`backward_prob`) over per-proposition
-    probabilities ``P[i, j]``; ``v`` is updated in place."""
-    nq = roots.shape[0]
-    val = np.empty(var.shape[0])
+    """``out[i]`` = acceptance probability of frames ``i..`` from ``initial``;
+    ``v`` (acceptance after the last frame of ``P``) is updated in place."""
+    nq = v.shape[0]
+    buf = np.empty(nq + var.shape[0])
+    buf[:nq] = v
     w = np.empty(nq)
     for i in range(P.shape[0] - 1, -1, -1):
-        for x in range(var.shape[0]):  # children first: expected v below each node
-            low = lo[x]
-            high = hi[x]
-            vl = v[-low - 1] if low < 0 else val[low]
-            vh = v[-high - 1] if high < 0 else val[high]
-            p = P[i, var[x]]
-            val[x] = (1.0 - p) * vl + p * vh
+        pull(var, lo, hi, P[i], buf)
         for q in range(nq):
-            r = roots[q]
-            w[q] = v[-r - 1] if r < 0 else val[r]
+            w[q] = buf[roots[q]]
         for q in range(nq):
-            v[q] = w[q]
-        out[i] = v[initial]
+            buf[q] = w[q]
+        out[i] = buf[initial]
+    v[:] = buf[:nq]
 
 
-def forward_prob_dd(
+def forward_prob(
     var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray,
     P: np.ndarray, a: np.ndarray, weights: np.ndarray, out: np.ndarray, record: np.ndarray,
 ) -> None:
-    """Forward distribution over states; ``a`` (before the first frame of ``P``) is
-    updated in place. ``out[i]`` = ``weights · a`` after frame ``i``; when
+    """Forward distribution over states; ``a`` (before the first frame of ``P``)
+    is updated in place. ``out[i]`` = ``weights · a`` after frame ``i``; when
     ``record`` has rows, ``record[i]`` = the distribution before frame ``i``."""
-    nq = roots.shape[0]
-    n_nodes = var.shape[0]
-    mass = np.empty(n_nodes)
-    b = np.empty(nq)
+    nq = a.shape[0]
+    buf = np.empty(nq + var.shape[0])
     keep = record.shape[0] > 0
     for i in range(P.shape[0]):
-        for x in range(n_nodes):
-            mass[x] = 0.0
-        for q in range(nq):
-            if keep:
+        if keep:
+            for q in range(nq):
                 record[i, q] = a[q]
-            b[q] = 0.0
-        for q in range(nq):
-            m = a[q]
-            if m != 0.0:
-                r = roots[q]
-                if r < 0:
-                    b[-r - 1] += m
-                else:
-                    mass[r] += m
-        for x in range(n_nodes - 1, -1, -1):  # parents before children
-            m = mass[x]
-            if m != 0.0:
-                p = P[i, var[x]]
-                low = lo[x]
-                high = hi[x]
-                if low < 0:
-                    b[-low - 1] += m * (1.0 - p)
-                else:
-                    mass[low] += m * (1.0 - p)
-                if high < 0:
-                    b[-high - 1] += m * p
-                else:
-                    mass[high] += m * p
+        push(var, lo, hi, roots, P[i], a, buf)
         total = 0.0
         for q in range(nq):
-            a[q] = b[q]
-            total += weights[q] * b[q]
+            a[q] = buf[q]
+            total += weights[q] * buf[q]
         out[i] = total
 
 
-def marked_prob_dd(
-    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray,
+def marked_prob(
+    var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray, on: np.ndarray,
     alpha: np.ndarray, P: np.ndarray, v: np.ndarray, out: np.ndarray,
 ) -> None:
-    """:func:`marked_prob` over a decision diagram: ``roots[:nq]`` are the
-    marker-off successor functions, ``roots[nq:]`` the marker-on ones."""
-    nq = alpha.shape[1]
-    val = np.empty(var.shape[0])
+    """The marked backward pass: ``roots[:nq]`` are the marker-off successors
+    (``nq = len(v)``); ``on[r]`` is the buffer index of the marker-on successor of
+    pre-marker state ``r``, whose probability before frame ``i`` is ``alpha[i, r]``.
+    ``out[i]`` = ``sum_r alpha[i, r] · (acceptance after the marked frame i)``;
+    ``v`` is updated in place."""
+    nq = v.shape[0]
+    m = on.shape[0]
+    buf = np.empty(nq + var.shape[0])
+    buf[:nq] = v
     w = np.empty(nq)
     for i in range(P.shape[0] - 1, -1, -1):
-        for x in range(var.shape[0]):  # children first: expected v below each node
-            low = lo[x]
-            high = hi[x]
-            vl = v[-low - 1] if low < 0 else val[low]
-            vh = v[-high - 1] if high < 0 else val[high]
-            p = P[i, var[x]]
-            val[x] = (1.0 - p) * vl + p * vh
+        pull(var, lo, hi, P[i], buf)
         total = 0.0
-        for q in range(nq):
-            if alpha[i, q] != 0.0:
-                r = roots[nq + q]
-                total += alpha[i, q] * (v[-r - 1] if r < 0 else val[r])
+        for r in range(m):
+            total += alpha[i, r] * buf[on[r]]
         out[i] = total
         for q in range(nq):
-            r = roots[q]
-            w[q] = v[-r - 1] if r < 0 else val[r]
+            w[q] = buf[roots[q]]
         for q in range(nq):
-            v[q] = w[q]
+            buf[q] = w[q]
+    v[:] = buf[:nq]

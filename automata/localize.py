@@ -244,6 +244,6 @@ def _segments(
     thr = 1e-12 if threshold is None else max(threshold, 1e-12)
     probs = np.empty(n)
     count = K.fast(K.segments, 10 * n)(  # up to n x cap steps: compile from 2,000 frames
-        *K.decision_diagram(dfa.delta), dfa.accepting, dfa.live, P, thr, longest, cap, starts, ends, probs, work
+        *K.flat_diagram(dfa.delta), dfa.accepting, dfa.live, P, thr, longest, cap, starts, ends, probs, work
     )
     return [(int(starts[i]), int(ends[i]), float(min(probs[i], 1.0))) for i in range(count)], int(work[0])

@@ -27,7 +27,7 @@ def scanned(f, t, longest, max_length):
     dfa = compile(f, props=names)
     starts, ends, probs = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n)
     count = kernels.segments(
-        *kernels.decision_diagram(dfa.delta), dfa.accepting, dfa.live,
+        *kernels.flat_diagram(dfa.delta), dfa.accepting, dfa.live,
         np.ascontiguousarray(sub.values), 0.5, longest, max_length or 0, starts, ends, probs, np.zeros(1, np.int64),
     )
     return [(int(starts[i]), int(ends[i])) for i in range(count)]
