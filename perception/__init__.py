@@ -13,7 +13,7 @@ _EXPORTS = {
     "create_scorer": "scoring", "list_scorers": "scoring", "auroc": "scoring", "ece": "scoring",
     "ClipConfig": "scoring", "TableConfig": "scoring", "DEFAULT_CONTRAST": "scoring",
     "open_source": "sources", "read_frames": "sources", "thumbnails": "sources", "EmbeddingCache": "cache",
-    "load_encoder": "model", "BUNDLED": "model",
+    "load_encoder": "model", "BUNDLED": "config", "EmbedConfig": "config", "ScoredTable": "scoring",
 }  # fmt: skip
 
 __all__ = sorted(_EXPORTS)

@@ -17,7 +17,10 @@ torch ops on the model's device (open_clip's PIL transform is ~100x slower).
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -28,7 +31,36 @@ import numpy as np
 
 from framelogic.logic.errors import InputError, InvalidValue
 
-BUNDLED = "framelogic-tiny"
+from .config import BUNDLED
+
+log = logging.getLogger(__name__)
+_OPEN_CLIP_LOG = logging.getLogger("framelogic.perception.open_clip")
+
+
+@contextmanager
+def open_clip_logs() -> Iterator[None]:
+    """Route open_clip's root-logger lines below WARNING to the
+    ``framelogic.perception.open_clip`` logger at DEBUG while open_clip runs.
+
+    open_clip logs with ``logging.info(...)``, straight on the root logger, so an
+    application that configures logging would print every "Loaded model config"
+    line. A filter on the root logger sees only records logged on the root
+    logger itself (records of named loggers propagate past it), so the lines of
+    other libraries are untouched; warnings still reach the root logger.
+    """
+
+    def route(record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        _OPEN_CLIP_LOG.debug("%s", record.getMessage())
+        return False
+
+    root = logging.getLogger()
+    root.addFilter(route)
+    try:
+        yield
+    finally:
+        root.removeFilter(route)
 
 
 def bundled_dir() -> Path:
@@ -225,12 +257,13 @@ def load_encoder(spec: str = BUNDLED, device: str | None = None, precision: str 
         extra["force_preprocess_cfg"] = dict(PREPROCESS_CFG)
     weights = _weights_file(name, separate_weights or pretrained)
     try:
-        if separate_weights:
-            model = open_clip.create_model(name, load_weights=False, precision=precision, device=device, **extra)
-            open_clip.load_checkpoint(model, separate_weights, device=device)
-        else:
-            model = open_clip.create_model(name, pretrained=pretrained, precision=precision, device=device, **extra)
-        tokenizer = open_clip.get_tokenizer(name)
+        with open_clip_logs():
+            if separate_weights:
+                model = open_clip.create_model(name, load_weights=False, precision=precision, device=device, **extra)
+                open_clip.load_checkpoint(model, separate_weights, device=device)
+            else:
+                model = open_clip.create_model(name, pretrained=pretrained, precision=precision, device=device, **extra)
+            tokenizer = open_clip.get_tokenizer(name)
     except Exception as e:  # noqa: BLE001 - whatever a corrupt third-party file raises (SafetensorError,
         # UnpicklingError, EOFError, IndexError, KeyError, RuntimeError, ...) becomes one clear error
         raise _load_error(spec, weights, e) from None
@@ -239,6 +272,7 @@ def load_encoder(spec: str = BUNDLED, device: str | None = None, precision: str 
     except OSError as e:
         raise InputError(f"model={spec!r}: cannot read {str(weights)!r} ({e.strerror or e})") from None
     model.eval()
+    log.debug("loaded model %r on %s (%s)", spec, device, precision)
     cfg = getattr(model.visual, "preprocess_cfg", None) or {}
     size = cfg.get("size", model.visual.image_size)
     size = (size, size) if isinstance(size, int) else tuple(size)

@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from framelogic.logic.errors import InputError, InvalidArgument, InvalidValue
-from framelogic.logic.trace import atomic_write_text
+from framelogic.logic.trace import TraceTable, atomic_write_text
+
+from .config import EmbedConfig, embed_config
 
 DEFAULT_CONTRAST = "a photo of a street"
 EPS = 1e-4
@@ -296,98 +298,166 @@ def probabilities(encoder: Any, embeddings: np.ndarray, props: Sequence[Proposit
 
 
 # ------------------------------------------------------------------ scorers
-@dataclass(frozen=True)
-class ClipConfig:
-    model: str = "framelogic-tiny"  # open_clip model spec (see framelogic.perception.model)
-    device: str | None = None  # "cuda", "mps", "cpu"; None picks the best available
-    batch_size: int = 256  # frames per forward pass (halved on CUDA out-of-memory)
-    precision: str | None = None  # "fp32", "fp16", "bf16"; None: fp16 on CUDA, fp32 elsewhere
+@dataclass(frozen=True, eq=False)
+class ScoredTable(TraceTable):
+    """A :class:`TraceTable` that also knows where its rows came from:
+    ``source_frames[i]`` is the index in the source (video, folder, array or
+    table) of the frame row ``i`` was scored on. Every scorer returns one."""
+
+    source_frames: np.ndarray | None = None  # (frames,) int64, increasing
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.source_frames is None:
+            object.__setattr__(self, "source_frames", np.arange(len(self), dtype=np.int64))
+        frames = np.asarray(self.source_frames)
+        if frames.shape != (len(self),) or (frames.size and not np.issubdtype(frames.dtype, np.integer)):
+            raise InvalidValue(f"source_frames has shape {frames.shape} and dtype {frames.dtype}, expected ({len(self)},) integers")
+        frames = frames.astype(np.int64)
+        if frames.size and (frames[0] < 0 or np.any(np.diff(frames) <= 0)):
+            raise InvalidValue("source_frames must be increasing frame indices >= 0")
+        frames.setflags(write=False)
+        object.__setattr__(self, "source_frames", frames)
+
+
+#: The clip scorer's config is the embedding config: one object for sampling, model and cache.
+ClipConfig = EmbedConfig
 
 
 @dataclass(frozen=True)
 class TableConfig:
     path: str  # CSV, Parquet, Feather or NumPy (header = proposition names, optional 'time')
     names: tuple[str, ...] = ()  # column names for .npy tables
+    columns: tuple[tuple[str, str], ...] = ()  # (proposition, column) renames, e.g. (("ped", "pedestrian_prob"),)
+    nan: str = "error"  # missing values: "error", "zero" or "drop" (framelogic.logic.tables.NAN_POLICIES)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.path, (str, os.PathLike)):
+            raise InvalidValue(f"path={self.path!r} must be the path of a table file")
+        columns = self.columns.items() if isinstance(self.columns, Mapping) else self.columns
+        object.__setattr__(self, "columns", tuple((str(k), str(v)) for k, v in columns))
+        object.__setattr__(self, "names", tuple(self.names))
+
+
+Props = Sequence[Proposition] | Mapping[str, str | Sequence[str]]
+
+
+def _table(names: Sequence[str], columns: Sequence[np.ndarray], times: Any, fps: Any, frames: Any) -> ScoredTable:
+    values = np.stack([np.asarray(c, dtype=np.float64) for c in columns], 1) if columns else np.zeros((len(frames), 0))
+    return ScoredTable(tuple(names), values, times, fps, np.asarray(frames, dtype=np.int64))
 
 
 class ClipScorer:
-    """Scores frames with an open_clip model."""
+    """Scores the frames of a source (video, image folder, frames) with an open_clip model."""
 
-    def __init__(self, config: ClipConfig) -> None:
+    def __init__(self, config: EmbedConfig) -> None:
         self.config = config
-        self._encoder = None
 
     @property
     def encoder(self):  # type: ignore[no-untyped-def]
-        if self._encoder is None:
-            from .model import load_encoder
+        from .model import load_encoder
 
-            self._encoder = load_encoder(self.config.model, self.config.device, self.config.precision)
-        return self._encoder
+        return load_encoder(self.config.model, self.config.device, self.config.precision)  # cached per process
 
-    def embed(self, frames: np.ndarray) -> np.ndarray:
-        return self.encoder.encode_images(frames, self.config.batch_size)
+    def __call__(self, source: object, props: Props) -> ScoredTable:
+        from .pipeline import embed_video
 
-    def __call__(self, frames: np.ndarray, props: Sequence[Proposition]) -> dict[str, np.ndarray]:
-        probs = probabilities(self.encoder, self.embed(frames), props)
-        return {p.name: probs[:, j] for j, p in enumerate(props)}
+        props = as_propositions(props)
+        emb = embed_video(source, self.config)
+        values = probabilities(self.encoder, emb.embeddings, props)
+        times = emb.times.astype(np.float64)
+        if len(times) > 1 and not np.all(np.diff(times) > 0):  # pragma: no cover - sources are ordered
+            times = None
+        return ScoredTable(tuple(p.name for p in props), values, times, emb.rate, emb.indices)
 
 
 class TableScorer:
-    """Probabilities precomputed by any external detector."""
+    """Probabilities precomputed by any external detector: row ``i`` is source frame ``i``."""
 
     def __init__(self, config: TableConfig) -> None:
         self.config = config
         self.table = _read_table(config)
 
-    def __call__(self, frames: np.ndarray | None, props: Sequence[Proposition]) -> dict[str, np.ndarray]:
-        return {p.name: self.table.column(p.name) for p in props}
+    def __call__(self, source: object, props: Props | None = None) -> ScoredTable:
+        """The columns of ``props`` (None: every column); ``source`` is not read."""
+        t = self.table
+        names = list(t.names) if props is None else [p.name for p in as_propositions(props)]
+        return _table(names, [t.column(n) for n in names], t.times, t.fps, np.arange(len(t)))
 
 
 def _read_table(config: TableConfig):  # type: ignore[no-untyped-def]
     """The one table reader (CSV, Parquet, Feather, NumPy): :func:`framelogic.logic.tables.read_table`."""
     from framelogic.logic.tables import read_table
 
-    return read_table(config.path, names=config.names or None)
+    return read_table(config.path, names=config.names or None, columns=dict(config.columns), nan=config.nan)
 
 
 class CallableScorer:
-    """A user function ``frames -> {proposition name: probabilities}``."""
+    """A user function ``frames -> {proposition name: probabilities}``, called on
+    batches of the sampled frames (``config``: sampling and batch size)."""
 
-    def __init__(self, fn: Callable[[np.ndarray], Mapping[str, np.ndarray]]) -> None:
+    def __init__(self, fn: Callable[[np.ndarray], Mapping[str, np.ndarray]], config: EmbedConfig | None = None) -> None:
         self.fn = fn
+        self.config = config or EmbedConfig()
 
-    def __call__(self, frames: np.ndarray, props: Sequence[Proposition]) -> dict[str, np.ndarray]:
-        out = self.fn(frames)
-        missing = [p.name for p in props if p.name not in out]
-        if missing:
-            raise InvalidValue(f"the scorer returned no probabilities for {missing}")
-        return {p.name: np.clip(np.asarray(out[p.name], dtype=float), 0, 1) for p in props}
+    def __call__(self, source: object, props: Props) -> ScoredTable:
+        from .sources import open_source
+
+        props = as_propositions(props)
+        cfg = self.config
+        src = open_source(source, fps=cfg.fps, stride=cfg.stride, source_fps=cfg.source_fps)
+        parts: dict[str, list[np.ndarray]] = {p.name: [] for p in props}
+        times, frames = [], []
+        for batch in src.batches(cfg.batch_size or 256):
+            out = self.fn(batch.images)
+            missing = [p.name for p in props if p.name not in out]
+            if missing:
+                raise InvalidValue(f"the scorer returned no probabilities for {missing}")
+            for p in props:
+                col = np.asarray(out[p.name], dtype=np.float64).reshape(-1)
+                if col.shape != (len(batch.indices),):
+                    raise InvalidValue(f"the scorer returned {col.shape[0]} values of {p.name!r} for {len(batch.indices)} frames")
+                parts[p.name].append(np.clip(col, 0, 1))
+            times.append(batch.times)
+            frames.append(batch.indices)
+        cols = [np.concatenate(parts[p.name]) for p in props]
+        return _table([p.name for p in props], cols, np.concatenate(times).astype(np.float64), src.rate, np.concatenate(frames))
 
 
-_REGISTRY: dict[str, tuple[type, type]] = {"clip": (ClipConfig, ClipScorer), "table": (TableConfig, TableScorer)}
+_REGISTRY: dict[str, tuple[type, type]] = {"clip": (EmbedConfig, ClipScorer), "table": (TableConfig, TableScorer)}
 
 
 def list_scorers() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def create_scorer(name: str | Callable, **config: Any):  # type: ignore[no-untyped-def]
-    """A scorer by registry name (``clip``, ``table``) with its config, or from a callable."""
+def create_scorer(name: str | Callable, config: Any = None, /, **options: Any):  # type: ignore[no-untyped-def]
+    """A scorer by registry name (``clip``, ``table``) or from a callable.
+
+    ``config`` is the scorer's config object (an :class:`EmbedConfig` for
+    ``clip`` and callables, a :class:`TableConfig` for ``table``); ``options``
+    are its fields as keywords. Every scorer is called as
+    ``scorer(source, propositions)`` and returns a :class:`ScoredTable`.
+    """
     if callable(name) and not isinstance(name, str):
-        return CallableScorer(name)
+        try:
+            return CallableScorer(name, embed_config(config, **options))
+        except TypeError as e:
+            raise InvalidArgument(f"bad config for a callable scorer: {e}") from None
     try:
         cfg_cls, cls = _REGISTRY[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise InvalidValue(f"scorer={name!r} is unknown; choose from {list_scorers()} or pass a callable") from None
+    if config is not None and not isinstance(config, cfg_cls):
+        raise InvalidArgument(f"config={config!r} of scorer {name!r} must be a {cfg_cls.__name__}")
     try:
-        cfg = cfg_cls(**config)
+        cfg = replace(config, **options) if config is not None else cfg_cls(**options)
     except TypeError as e:
         raise InvalidArgument(f"bad config for scorer {name!r}: {e}") from None
     return cls(cfg)
 
 
 __all__ = [
-    "Calibration", "ClipConfig", "Proposition", "TableConfig", "auroc", "create_scorer", "ece",
+    "Calibration", "ClipConfig", "EmbedConfig", "Proposition", "ScoredTable", "TableConfig", "auroc", "create_scorer", "ece",
     "fit_calibration", "list_scorers", "probabilities", "raw_scores",
 ]  # fmt: skip

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .render import PROPOSITIONS, dataset
+
+log = logging.getLogger(__name__)
 
 CONTRAST = "a photo of a street"
 MODEL_CFG = {
@@ -111,7 +114,7 @@ def train(out: Path, *, seed: int, n_train: int, epochs: int, batch: int, thread
                 model.logit_scale.clamp_(0, 4.6052)
             step += 1
             if step % 50 == 0:
-                print(f"epoch {epoch} step {step}/{steps} loss {loss.item():.3f} ({time.time() - t0:.0f}s)", flush=True)
+                log.info("epoch %d step %d/%d loss %.3f (%.0fs)", epoch, step, steps, loss.item(), time.time() - t0)
     model.eval()
     save(model, out)
     return {"seed": seed, "train_frames": n_train, "epochs": epochs, "batch": batch, "steps": steps,
@@ -129,6 +132,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 leaves the other cores to others)")
     args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # a script: its progress lines on stderr
     write_config(args.out.parent / "configs")
     info = train(args.out, seed=args.seed, n_train=args.frames, epochs=args.epochs, batch=args.batch, threads=args.threads)
     (args.out / "training.json").write_text(json.dumps(info, indent=1) + "\n")

@@ -35,7 +35,7 @@ from framelogic.logic.errors import FramelogicError, InputError, InvalidArgument
 from framelogic.logic.grammar import Spec, parse_spec
 from framelogic.logic.passes import atom_names
 from framelogic.logic.tables import FORMATS as TABLE_FORMATS
-from framelogic.logic.tables import NAN_POLICIES, parse_columns, read_table
+from framelogic.logic.tables import NAN_POLICIES, parse_columns
 from framelogic.logic.trace import TraceTable, as_trace
 from framelogic.automata.localize import DEFAULT_MAX_LENGTH, DEFAULT_MODE, DEFAULT_THRESHOLD, MODES
 
@@ -416,7 +416,9 @@ def _name(source: Any) -> str:
 
 def _as_table(source: Any, opts: SearchOptions, props: Sequence[PropDecl]) -> TraceTable:
     if isinstance(source, (str, os.PathLike)):
-        return read_table(source, columns=opts.column_map, nan=opts.nan)
+        from framelogic.perception import create_scorer  # light: the table scorer needs no video extra
+
+        return create_scorer("table", path=source, columns=opts.column_map, nan=opts.nan)(source)
     t = as_trace(source)
     if opts.column_map:
         missing = [c for c in opts.column_map.values() if c not in t.names]
@@ -472,8 +474,8 @@ def score(source: Any, props: Sequence[PropDecl], opts: SearchOptions) -> TraceT
     ext = _as_table(table_path, opts, [*columns, *mapped])
     ext = _columns_for(ext, [*columns, *mapped], opts, table_path)
     values = [scored.values, align(ext, scored, tolerance=opts.tolerance, fill=opts.fill, where=table_path)]
-    names = scored.names + ext.names
-    return TraceTable(names, np.concatenate(values, axis=1), scored.times, scored.fps)
+    # replace() keeps what the scorer's table carries besides its columns (its source frames)
+    return replace(scored, names=scored.names + ext.names, values=np.concatenate(values, axis=1))
 
 
 #: Modules of the ``video`` extra.
@@ -501,12 +503,17 @@ def _score_frames(source: Any, props: Sequence[PropDecl], opts: SearchOptions) -
 
 
 def _score_frames_now(perception: Any, source: Any, props: Sequence[PropDecl], opts: SearchOptions) -> TraceTable:
-    return perception.score_video(
-        source,
-        [_to_perception(p, opts.contrast) for p in props],
-        model=opts.model, fps=opts.fps, stride=opts.stride, device=opts.device,
-        cache_dir=opts.cache_dir, use_cache=opts.use_cache, progress=opts.progress,
-        allow_random_weights=opts.allow_random_weights,
+    scorer = perception.create_scorer(opts.scorer, embed_config(opts))
+    return scorer(source, [_to_perception(p, opts.contrast) for p in props])
+
+
+def embed_config(opts: SearchOptions) -> Any:
+    """The perception config of a search: the one place options become an ``EmbedConfig``."""
+    from framelogic.perception import EmbedConfig
+
+    return EmbedConfig(
+        model=opts.model, fps=opts.fps, stride=opts.stride, device=opts.device, cache_dir=opts.cache_dir,
+        use_cache=opts.use_cache, progress=opts.progress, allow_random_weights=opts.allow_random_weights,
     )  # fmt: skip
 
 
@@ -597,10 +604,7 @@ def index(source: Any, *, query: Query | None = None, options: SearchOptions | N
     for video in expand_sources(source):
         start = time.perf_counter()
         with video_extra(f"indexing {video}"):
-            emb = perception.embed_video(
-                video, model=opts.model, fps=opts.fps, stride=opts.stride, device=opts.device, cache_dir=opts.cache_dir,
-                progress=opts.progress, allow_random_weights=opts.allow_random_weights,
-            )  # fmt: skip
+            emb = perception.embed_video(video, embed_config(opts))
         yield Indexed(str(video), len(emb.times), float(emb.rate), bool(emb.cached), time.perf_counter() - start)
 
 
