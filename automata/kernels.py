@@ -223,6 +223,91 @@ def segments_bool(
     return count
 
 
+# ------------------------------------------------------------------ windows and counters
+# A window of frames s..s+L-1 is the composition f_s ∘ ... ∘ f_{s+L-1} of the
+# affine maps f_k(x) = c_k + a_k x, evaluated at x_end (the value when nothing
+# in the window settled it). Compositions are associative, so the van Herk /
+# Gil-Werman scheme gives every window from one prefix and one suffix scan per
+# block of L frames: O(n) whatever L. All coefficients are >= 0: no cancellation.
+
+
+def window_compose(a: np.ndarray, c: np.ndarray, L: int, x_end: float, out: np.ndarray) -> None:
+    """``out[s]`` = composition over ``[s, s+L)`` at ``x_end``; needs ``len(a) >= len(out) + L - 1``."""
+    N = a.shape[0]
+    pa = np.empty(N)
+    pc = np.empty(N)
+    sa = np.empty(N)
+    sc = np.empty(N)
+    for b0 in range(0, N, L):
+        b1 = min(b0 + L, N)
+        A_ = 1.0
+        C_ = 0.0
+        for j in range(b0, b1):
+            C_ = C_ + A_ * c[j]
+            A_ = A_ * a[j]
+            pa[j] = A_
+            pc[j] = C_
+        A_ = 1.0
+        C_ = 0.0
+        for j in range(b1 - 1, b0 - 1, -1):
+            C_ = c[j] + a[j] * C_
+            A_ = a[j] * A_
+            sa[j] = A_
+            sc[j] = C_
+    for s in range(out.shape[0]):
+        if s % L == 0:
+            out[s] = sc[s] + sa[s] * x_end
+        else:
+            e = s + L - 1
+            out[s] = sc[s] + sa[s] * (pc[e] + pa[e] * x_end)
+
+
+def suffix_compose(a: np.ndarray, c: np.ndarray, x_end: float, out: np.ndarray) -> None:
+    """``out[s]`` = composition over ``[s, len(a))`` at ``x_end``."""
+    v = x_end
+    for s in range(a.shape[0] - 1, -1, -1):
+        v = c[s] + a[s] * v
+        out[s] = v
+
+
+def response_counter(
+    c: np.ndarray, e: np.ndarray, bounds: np.ndarray, pi: np.ndarray, out: np.ndarray
+) -> None:
+    """``out[i]`` = P(every frame k >= i satisfies its rules), for rules
+    ``p_r -> F[0,b_r] q`` (``b_1 < ... < b_m``) sharing ``q``.
+
+    ``c[k]`` = P(q_k); ``e[r, k]`` = P(!q_k & !p_1 & ... & !p_r) (``e[0]`` = P(!q));
+    ``pi[r, x]`` = the product over the frames before ``x + b_{r+1}`` back to ``x``
+    of their zone's ``e`` (precomputed, see :class:`framelogic.automata.plan._Counter`). Decomposing on
+    the first ``q`` frame ``j >= i``: a frame at distance ``d = j - k`` must avoid
+    every ``p_r`` with ``b_r < d``. ``B[r]`` sums the terms with ``j - i <= b_{r+1}``
+    (``b_{m+1} = inf``), each level from the one below with tail subtraction.
+    """
+    n = out.shape[0]
+    m = bounds.shape[0]
+    B = np.zeros(m + 1)
+    Bprev = np.zeros(m + 1)
+    t = np.zeros(m)
+    es = 1.0  # no q from i to the end: every p must be false too
+    for i in range(n - 1, -1, -1):
+        for r in range(m + 1):
+            Bprev[r] = B[r]
+        # t[r] = the term of level r's window at its far end, seen from i + 1
+        for r in range(m):
+            j = i + 1 + bounds[r]
+            t[r] = pi[r, i + 1] * c[j] * out[j + 1] if j < n - 1 else (pi[r, i + 1] * c[j] if j == n - 1 else 0.0)
+        h = c[i] * (out[i + 1] if i + 1 < n else 1.0)
+        B[0] = h + e[0, i] * (Bprev[0] - t[0]) if m > 0 else h + e[0, i] * Bprev[0]
+        for r in range(1, m + 1):
+            tail = Bprev[r] - Bprev[r - 1] + t[r - 1]
+            if r < m:
+                tail -= t[r]
+            B[r] = B[r - 1] + e[r, i] * tail
+        es = e[m, i] * es
+        v = B[m] + es
+        out[i] = min(max(v, 0.0), 1.0)
+
+
 # ------------------------------------------------------------------ decision diagrams
 # Exact probabilities need, for every state, the probability of each successor
 # under independent per-proposition probabilities. Enumerating the 2^k letters
