@@ -98,3 +98,23 @@ def test_open_clip_logs_routes_only_root_lines_below_warning(caplog):
     assert ("root", "from open_clip") not in names
     logging.info("after")  # the filter is gone
     assert ("root", "after") in {(r.name, r.getMessage()) for r in caplog.records}
+
+
+def test_the_search_path_scores_through_the_registry(scenario_video, tiny_model_dir, tmp_path, monkeypatch):
+    from framelogic.perception import scoring
+    from framelogic.queries import search
+    from framelogic.queries.queryfile import PropDecl
+
+    path, _ = scenario_video
+    used = []
+    real = scoring.create_scorer
+    monkeypatch.setattr(scoring, "create_scorer", lambda name, *a, **k: used.append(name) or real(name, *a, **k))
+    opts = search.resolve_options(model=f"local-dir:{tiny_model_dir}", stride=4, cache_dir=str(tmp_path), device="cpu")
+    t = search.score(path, [PropDecl("red", ("a red traffic light",))], opts)
+    assert used == ["clip"] and isinstance(t, ScoredTable)
+    assert t.source_frames.tolist() == list(range(0, 40, 4)) and t.fps == 2.5  # a 10 fps video, every 4th frame
+    (tmp_path / "probs.csv").write_text("time,ped_prob\n" + "".join(f"{i / 10},{0.5}\n" for i in range(40)))
+    both = search.score(path, [PropDecl("red", ("a red traffic light",)), PropDecl("ped", column="ped_prob")],
+                        dataclasses.replace(opts, table=str(tmp_path / "probs.csv")))  # fmt: skip
+    assert both.names == ("red", "ped") and both.source_frames.tolist() == t.source_frames.tolist()
+    assert "table" in used  # the table columns are read by the registry's table scorer
