@@ -22,6 +22,7 @@ second) and every format follows the same rules:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -132,7 +133,7 @@ def read_table(
             arrays.append(arr.astype(np.float64))
             out_names.append(name)
         elif name in wanted:
-            bad = next(i for i, v in enumerate(arr) if not _is_number(v))
+            bad = next((i for i, v in enumerate(arr) if not _is_number(v)), 0)
             raise TraceError(
                 f"{_where(p, kind, bad)}: column {c!r} holds text ({arr[bad]!r}), not probabilities; "
                 "fix the column, or map the proposition to another one (--columns NAME=COLUMN)"
@@ -161,12 +162,15 @@ def read_table(
         raise TraceError(_with_line(str(e), p, kind)) from None
 
 
+# A cell a table reader takes for a number: plain decimal notation (Python's float()
+# also accepts "1_0" and padded text, which the readers keep as strings).
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.IGNORECASE)
+
+
 def _is_number(v: object) -> bool:
-    try:
-        float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-    return True
+    if isinstance(v, (int, float, np.number)):
+        return True
+    return isinstance(v, str) and _NUMBER.fullmatch(v) is not None
 
 
 def _read_columns(p: _Source, kind: str, names: Sequence[str] | None) -> dict[str, np.ndarray]:
@@ -283,7 +287,7 @@ def _seconds(p: _Source, kind: str, name: str, arr: np.ndarray) -> np.ndarray:
     elif arr.dtype.kind in "biuf":
         t = arr.astype(np.float64)
     else:
-        bad = next(i for i, v in enumerate(arr) if not _is_number(v))
+        bad = next((i for i, v in enumerate(arr) if not _is_number(v)), 0)
         raise TraceError(f"{_where(p, kind, bad)}: time {arr[bad]!r} is neither seconds nor a timestamp (ISO 8601)")
     t = np.asarray(t, dtype=np.float64)
     if len(t) and not np.isfinite(t).all():
