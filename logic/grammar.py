@@ -64,9 +64,10 @@ class _Build(Transformer_NonRecursive):
     """Builds AST nodes from one parse tree, bottom-up and without recursion.
 
     One is made for each parse (its depth table is that parse's data; nothing
-    per parse lives at module level). Every node it builds goes through :meth:`_made`, which refuses a formula as
-    soon as it nests deeper than :data:`MAX_DEPTH`, so no later pass (hashing,
-    printing, compiling: all recursive) ever sees one that deep.
+    per parse lives at module level). Every node it builds goes through
+    :meth:`_made`, which refuses a formula as soon as it nests deeper than
+    :data:`MAX_DEPTH`, so no later pass (hashing, printing, compiling: all
+    recursive) ever sees one that deep.
     """
 
     def __init__(self) -> None:
