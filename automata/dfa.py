@@ -19,8 +19,14 @@ from framelogic.logic.printer import to_text
 from framelogic.logic.grammar import is_identifier
 from framelogic.logic.trace import TraceTable, as_trace
 
+from . import kernels as K
 from .construct import DEFAULT_MAX_STATES, MAX_ATOMS, Budget, too_many_atoms
 from .letters import decode, encode, projection
+
+
+# Diagram nodes + states from which one frame's push runs compiled (numba): a
+# compiled call costs a few microseconds, plain Python about 0.4 per node.
+_PUSH_COMPILED = 64
 
 
 def letters_of(trace: TraceTable, atoms: Sequence[str]) -> np.ndarray:
@@ -80,6 +86,51 @@ class Automaton:
             q = d[q, s]
             out[i] = q
         return out
+
+    # ------------------------------------------------------------ stepping
+    def step(self, state: int, letter: int) -> int:
+        """The state after reading ``letter`` (see :mod:`.letters`) in ``state``.
+
+        >>> from framelogic.automata import compile
+        >>> d = compile("F p")
+        >>> bool(d.accepting[d.step(d.initial, 1)])
+        True
+        """
+        return self._rows[state][letter]
+
+    def push(self, dist: Sequence[float], probs: Sequence[float]) -> list[float]:
+        """The distribution over states after one frame, from the distribution
+        ``dist``, when proposition ``atoms[j]`` holds with probability ``probs[j]``
+        independently: one sweep down the transitions' decision diagram
+        (:func:`.kernels.push`), not one term per letter.
+
+        >>> from framelogic.automata import compile
+        >>> d = compile("F p")
+        >>> [round(x, 2) for x in d.push(d.push([1.0, 0.0], [0.5]), [0.5])]
+        [0.25, 0.75]
+        """
+        var, lo, hi, roots = self._diagram
+        if len(var) + self.n_states < _PUSH_COMPILED:
+            buf = [0.0] * (self.n_states + len(var))
+            K.push(var, lo, hi, roots, probs, dist, buf)
+            return buf[: self.n_states]
+        a = np.array(dist, dtype=np.float64)
+        p = np.array(probs, dtype=np.float64).reshape(1, len(self.atoms))
+        K.compiled(K.forward_prob)(*self._flat, p, a, np.zeros_like(a), np.empty(1), np.empty((0, 0)))
+        return a.tolist()
+
+    @cached_property
+    def _rows(self) -> list[list[int]]:
+        return self.delta.tolist()  # plain lists: a step costs two list lookups
+
+    @cached_property
+    def _flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return K.flat_diagram(self.delta)
+
+    @cached_property
+    def _diagram(self) -> tuple[list[int], list[int], list[int], list[int]]:
+        # lists: one frame through plain Python is faster on lists than on arrays
+        return tuple(x.tolist() for x in self._flat)  # type: ignore[return-value]
 
     def accepts(self, trace: object) -> bool:
         """Whether the whole (boolean) trace is accepted."""

@@ -41,6 +41,11 @@ def _register_steps(register_jitable: Callable) -> None:
         register_jitable(step)
 
 
+def compiled(fn: Callable) -> Callable:
+    """``fn`` compiled with numba (as is without numba)."""
+    return _jit(fn)
+
+
 def fast(fn: Callable, n: int) -> Callable:
     """``fn`` compiled with numba when ``n`` frames make it worthwhile."""
     return _jit(fn) if n >= JIT_THRESHOLD else fn
@@ -369,27 +374,30 @@ def flat_diagram(rows: np.ndarray, n_leaves: int | None = None) -> tuple[np.ndar
 def pull(var: np.ndarray, lo: np.ndarray, hi: np.ndarray, p: np.ndarray, buf: np.ndarray) -> None:
     """One frame backwards: with the leaf values in ``buf[:m]``, fill every node's
     slot with the expected leaf value below it under the per-proposition
-    probabilities ``p``; ``buf[roots[q]]`` is then state ``q``'s expected successor value."""
-    m = buf.shape[0] - var.shape[0]
-    for x in range(var.shape[0]):  # children first
+    probabilities ``p``; ``buf[roots[q]]`` is then state ``q``'s expected successor
+    value. (Arrays or plain lists: the monitor steps one frame on lists.)"""
+    m = len(buf) - len(var)
+    for x in range(len(var)):  # children first
         px = p[var[x]]
         buf[m + x] = (1.0 - px) * buf[lo[x]] + px * buf[hi[x]]
 
 
 def push(var: np.ndarray, lo: np.ndarray, hi: np.ndarray, roots: np.ndarray, p: np.ndarray, a: np.ndarray, buf: np.ndarray) -> None:
     """One frame forwards: ``buf[:len(a)]`` = the distribution over successors of
-    the state distribution ``a`` under the per-proposition probabilities ``p``."""
-    m = a.shape[0]
-    nn = var.shape[0]
+    the state distribution ``a`` under the per-proposition probabilities ``p``.
+    (Arrays or plain lists, like :func:`pull`.)"""
+    m = len(a)
+    nn = len(var)
     for j in range(m + nn):
         buf[j] = 0.0
     for q in range(m):
         buf[roots[q]] += a[q]
     for x in range(nn - 1, -1, -1):  # parents before children
         mass = buf[m + x]
-        px = p[var[x]]
-        buf[lo[x]] += mass * (1.0 - px)
-        buf[hi[x]] += mass * px
+        if mass != 0.0:
+            px = p[var[x]]
+            buf[lo[x]] += mass * (1.0 - px)
+            buf[hi[x]] += mass * px
 
 
 def backward_prob(

@@ -8,11 +8,11 @@ encodes, decodes and projects letters through the functions here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["bit_matrix", "decode", "encode", "letter_probabilities", "projection"]
+__all__ = ["bit_matrix", "decode", "encode", "letter_of", "letter_probabilities", "projection"]
 
 
 def encode(values: np.ndarray) -> np.ndarray:
@@ -21,6 +21,19 @@ def encode(values: np.ndarray) -> np.ndarray:
     for j in range(values.shape[1]):
         letters |= values[:, j].astype(np.int64) << j
     return letters
+
+
+def letter_of(frame: Mapping[str, float], atoms: Sequence[str]) -> int | None:
+    """The letter of one frame (proposition -> value) over ``atoms``; None when a
+    value is not 0/1. A missing proposition raises :class:`KeyError`."""
+    letter = 0
+    for j, name in enumerate(atoms):
+        v = frame[name]
+        if v == 1:
+            letter |= 1 << j
+        elif v != 0:
+            return None
+    return letter
 
 
 def decode(letters: Sequence[int], k: int) -> np.ndarray:

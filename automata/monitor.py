@@ -68,7 +68,7 @@ from .compile import as_formula, compile
 from .construct import DEFAULT_MAX_STATES
 from .dfa import Automaton
 from .factor import Factor, Indep, Leaf, Negate, factor, to_formula
-from .letters import bit_matrix
+from .letters import letter_of
 from .streaming import StreamingSignal
 
 
@@ -107,25 +107,19 @@ def _verdict(p: float, ps: float, pv: float) -> Verdict:
 
 
 class _AutomatonPart:
-    """One part's automaton, stepped per frame: a single state while frames are 0/1,
-    a distribution over states once a probability arrives."""
+    """One part's automaton, stepped per frame by :meth:`Automaton.step` while frames
+    are 0/1 (a single state), by :meth:`Automaton.push` (a distribution over
+    states) once a probability arrives."""
 
     def __init__(self, formula: A.Formula, automaton: Automaton) -> None:
         d = self.automaton = automaton
         self.formula = formula
         self.atoms = d.atoms
+        self.step_state = d.step
         sat, dead = d.doomed_to_accept, ~d.live
-        k = len(self.atoms)
-        # bit j of every letter, (k, 2^k): letter probabilities in one product
-        self._bitmat = bit_matrix(k)
-        self._flat_delta = d.delta.ravel()
-        # rows: accepting, certainly satisfied, certainly violated; one product summarizes
-        self._summary = np.stack([d.accepting, sat, dead]).astype(np.float64)
-        self._small = d.n_states << k <= 64
-        self._masks = tuple([int(q) for q in np.flatnonzero(row)] for row in self._summary)
-        # plain lists: the 0/1 path costs a few list lookups per frame
-        self._delta_rows = d.delta.tolist()
-        self._det_status = [
+        # states that accept, are certainly satisfied, certainly violated
+        self._masks = tuple(np.flatnonzero(row).tolist() for row in (d.accepting, sat, dead))
+        self.det_status = [
             (Verdict.SATISFIED if sat[q] else Verdict.VIOLATED if dead[q]
              else Verdict.PRESUMABLY_SATISFIED if d.accepting[q] else Verdict.PRESUMABLY_VIOLATED,
              float(d.accepting[q]), float(sat[q]), float(dead[q]))
@@ -141,29 +135,20 @@ class _AutomatonPart:
 
     def reset(self) -> None:
         self._state: int | None = self.automaton.initial  # None once uncertain
-        self._dist = np.zeros(self.automaton.n_states)
-        self._dist[self.automaton.initial] = 1.0
-        self._dist_list = self._dist.tolist()  # the small-automaton path's copy
+        self._dist: list[float] = []
 
     def step(self, frame: Mapping[str, float], index: int) -> tuple[Verdict, float, float, float]:
         """Read frame ``index``; return (verdict, P(accept), P(certainly sat), P(certainly violated))."""
         if self._state is not None:
-            letter = 0
             try:
-                for j, name in enumerate(self.atoms):
-                    v = frame[name]
-                    if v == 1:
-                        letter |= 1 << j
-                    elif v != 0:
-                        break
-                else:
-                    q = self._state = self._delta_rows[self._state][letter]
-                    return self._det_status[q]
+                letter = letter_of(frame, self.atoms)
             except KeyError:
-                pass  # reported below with the full message
-            self._dist[:] = 0.0
+                letter = None  # reported below with the full message
+            if letter is not None:
+                q = self._state = self.step_state(self._state, letter)
+                return self.det_status[q]
+            self._dist = [0.0] * self.automaton.n_states
             self._dist[self._state] = 1.0
-            self._dist_list = self._dist.tolist()
             self._state = None
         ps_ = []
         for name in self.atoms:
@@ -174,31 +159,10 @@ class _AutomatonPart:
             if not 0.0 <= p <= 1.0:
                 raise TraceError(f"frame {index}: {name}={p!r} is not a probability in [0, 1]")
             ps_.append(p)
-        if self._small:
-            p, ps, pv = self._step_small(ps_)
-        else:
-            pr = np.array(ps_)[:, None]
-            letter_p = np.where(self._bitmat, pr, 1.0 - pr).prod(axis=0)
-            weights = np.multiply.outer(self._dist, letter_p).ravel()
-            self._dist = np.bincount(self._flat_delta, weights=weights, minlength=self.automaton.n_states)
-            p, ps, pv = (self._summary @ self._dist).tolist()
-        return _verdict(p, ps, pv), min(max(p, 0.0), 1.0), ps, pv
-
-    def _step_small(self, ps: list[float]) -> tuple[float, float, float]:
-        # Small automata: plain floats beat numpy's per-call overhead several times over.
-        lp = [1.0]
-        for p in ps:
-            q_ = 1.0 - p
-            lp = [x * q_ for x in lp] + [x * p for x in lp]
-        new = [0.0] * len(self._dist_list)
-        for q, a in enumerate(self._dist_list):
-            if a:
-                row = self._delta_rows[q]
-                for s, x in enumerate(lp):
-                    new[row[s]] += a * x
-        self._dist_list = new
+        new = self._dist = self.automaton.push(self._dist, ps_)
         acc, sat, dead = self._masks
-        return sum(new[q] for q in acc), sum(new[q] for q in sat), sum(new[q] for q in dead)
+        p, ps, pv = sum(new[q] for q in acc), sum(new[q] for q in sat), sum(new[q] for q in dead)
+        return _verdict(p, ps, pv), min(max(p, 0.0), 1.0), ps, pv
 
 
 class _StreamingPart:
@@ -318,8 +282,8 @@ class Monitor:
         self._fast = self._one if isinstance(self._one, _AutomatonPart) and not self.signal else None
         if self._fast is not None:
             self._fast_atoms = self._fast.atoms
-            self._fast_rows = self._fast._delta_rows
-            self._fast_status = self._fast._det_status
+            self._fast_step = self._fast.step_state
+            self._fast_status = self._fast.det_status
         every_automaton = all(isinstance(p, _AutomatonPart) for p in self._parts)
         self._split = self._parts if self._one is None and every_automaton and not self.signal else None
         self._split_cache: dict[tuple[int, ...], tuple[Verdict, float, float, float]] = {}
@@ -403,23 +367,17 @@ class Monitor:
         if not isinstance(frame, Mapping):
             raise InvalidArgument(f"frame={frame!r} must map proposition names to probabilities")
         if self._state is not None:
-            # one automaton, 0/1 so far: the hot path is a few list lookups (inlined; the
-            # state lives here and goes back to the part when a probability arrives)
-            letter = 0
+            # one automaton, 0/1 so far: the hot path is the automaton's step (the state
+            # lives here and goes back to the part when a probability arrives)
             try:
-                for j, name in enumerate(self._fast_atoms):
-                    v = frame[name]
-                    if v == 1:
-                        letter |= 1 << j
-                    elif v != 0:
-                        break
-                else:
-                    q = self._state = self._fast_rows[self._state][letter]
-                    self._frame += 1
-                    self._status = Status(self._frame, *self._fast_status[q])
-                    return self._status
+                letter = letter_of(frame, self._fast_atoms)
             except KeyError:
-                pass  # the part reports it, with the full message
+                letter = None  # the part reports it, with the full message
+            if letter is not None:
+                q = self._state = self._fast_step(self._state, letter)
+                self._frame += 1
+                self._status = Status(self._frame, *self._fast_status[q])
+                return self._status
             self._fast._state = self._state  # type: ignore[union-attr]
             self._state = None
         elif self._split is not None and self._split_states(frame):
@@ -452,22 +410,16 @@ class Monitor:
         try:
             for part in self._split:
                 q = part._state
-                if q is None:
+                letter = letter_of(frame, part.atoms)
+                if q is None or letter is None:
                     return False
-                letter = 0
-                for j, name in enumerate(part.atoms):
-                    v = frame[name]
-                    if v == 1:
-                        letter |= 1 << j
-                    elif v != 0:
-                        return False
-                states.append(part._delta_rows[q][letter])
+                states.append(part.step_state(q, letter))
         except KeyError:
             return False  # the general path reports it
         key = tuple(states)
         res = self._split_cache.get(key)
         if res is None:
-            values = [part._det_status[q] for part, q in zip(self._split, states)]
+            values = [part.det_status[q] for part, q in zip(self._split, states)]
             p, ps, pv = _combine(self._plan, values)
             res = (_verdict(p, ps, pv), min(max(p, 0.0), 1.0), ps, pv)
             if len(self._split_cache) < _SPLIT_CACHE:
