@@ -25,6 +25,7 @@ from framelogic.logic.trace import TraceTable
 
 from .compile import as_formula, compile
 from .dfa import Automaton
+from .letters import encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ def feasible_letters(atoms: Sequence[str], invariants: Sequence[A.Formula]) -> n
     while solver.check() == z3.sat:
         model = solver.model()
         bits = [z3.is_true(model.eval(var[a], model_completion=True)) for a in atoms]
-        ok[sum(1 << j for j, b in enumerate(bits) if b)] = True
+        ok[encode(np.array([bits]).reshape(1, len(atoms)))[0]] = True
         solver.add(z3.Or([var[a] != z3.BoolVal(b) for a, b in zip(atoms, bits)]) if atoms else z3.BoolVal(False))
     return ok
 

@@ -24,6 +24,7 @@ from framelogic.logic.trace import TraceTable, as_trace
 
 from .compile import as_formula, compile
 from .dfa import Automaton
+from .letters import decode
 
 
 def _exact_reach(dfa: Automaton, max_len: int) -> np.ndarray:
@@ -61,7 +62,7 @@ def _walks(
             s = ok[draw(st.integers(0, len(ok) - 1))]
             letters.append(s)
             q = int(dfa.delta[q, s])
-        values = np.array([[(s >> j) & 1 for j in range(k)] for s in letters], dtype=np.float64).reshape(len(letters), k)
+        values = decode(letters, k)
         return TraceTable(tuple(atoms), values, None, fps)  # the rate the time bounds were read at
 
     return build()
