@@ -9,7 +9,6 @@ exceptions never escape.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -228,11 +227,6 @@ _CALLBACKS = (
     "next_", "weak_next", "prev", "eventually", "always", "once", "historically", "until",
     "release", "weak_until", "strong_release", "since", "prob_threshold", "prob_query", "start",
 )  # fmt: skip
-
-#: Not used here: the formula parser holds no per-parse state. Kept only because
-#: queries/queryfile.py still shares one dispatcher behind this lock.
-_LOCK = threading.Lock()
-
 
 @cache
 def _parser() -> Lark:

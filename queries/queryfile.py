@@ -32,8 +32,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedInput, UnexpectedToken
+from lark import Lark, Token, Transformer_NonRecursive, v_args
+from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
 
 from framelogic.logic import ast as A
 from framelogic.logic.errors import FormulaSyntaxError, FramelogicError, InputError, check_fps
@@ -150,10 +150,12 @@ _STATEMENTS = (
 )  # fmt: skip
 
 
-class _Dispatch(Transformer):
-    def __init__(self) -> None:
+class _Dispatch(Transformer_NonRecursive):
+    """Routes one parse tree's rules to one parse's :class:`_FileBuild` (made per parse)."""
+
+    def __init__(self, builder: _FileBuild) -> None:
         super().__init__()
-        self.current: _FileBuild | None = None
+        self.current = builder
 
 
 def _forwarder(target: str):  # type: ignore[no-untyped-def]
@@ -173,19 +175,18 @@ del _n
 
 
 @cache
-def _parser() -> tuple[Lark, _Dispatch]:
+def _parser() -> Lark:
+    """The LALR parser of query files: immutable configuration, built once. It
+    builds a plain tree; a fresh builder per parse turns it into statements."""
     from framelogic.logic import grammar
 
-    dispatch = _Dispatch()
-    parser = Lark(
+    return Lark(
         _grammar(),
         parser="lalr",
         lexer="basic",
-        transformer=dispatch,
         maybe_placeholders=True,
         import_paths=[str(resources.files(grammar.__package__))],
     )
-    return parser, dispatch
 
 
 class _FileBuild(_Build):
@@ -381,17 +382,13 @@ def _load_path(p: Path, stack: tuple[Path, ...], importer: Location | None) -> Q
 
 
 def _parse_statements(text: str, source: str) -> tuple[list, dict[str, Token]]:
-    parser, dispatch = _parser()
     builder = _FileBuild(source)
-    from framelogic.logic.grammar import _LOCK
-
     try:
-        with _LOCK:
-            dispatch.current = builder
-            try:
-                statements = parser.parse(text)
-            finally:
-                dispatch.current = None
+        tree = _parser().parse(text)
+        try:
+            statements = _Dispatch(builder).transform(tree)
+        except VisitError as e:  # lark wraps what a callback raises
+            raise e.orig_exc from None
     except _SemanticError as e:
         line, col = (e.token.line, e.token.column) if e.token is not None else (1, 1)
         raise FormulaSyntaxError(e.message, text=text, line=line, column=col, source=source, hint=e.hint) from None

@@ -112,3 +112,26 @@ def test_unknown_query_name_suggests(tmp_path):
     q = parse_query_text('prop a = "x"\nquery stop_sign: a\n')
     with pytest.raises(InputError, match="did you mean 'stop_sign'"):
         q.query("stop_sgn")
+
+
+def test_query_files_parse_concurrently_without_shared_state():
+    # Each parse has its own builder: threads never see each other's names or errors.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def load(i):
+        if i % 3 == 0:
+            try:
+                parse_query_text(f"query q{i}: a U", source=f"bad{i}.tl")
+            except FormulaSyntaxError as e:
+                return str(e)
+            return "no error"
+        qf = parse_query_text(f'prop p{i} = "thing {i}"\nquery q{i}: F p{i}', source=f"ok{i}.tl")
+        return sorted(qf.props), [q.name for q in qf.queries]
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(load, range(60)))
+    for i, r in enumerate(results):
+        if i % 3 == 0:
+            assert f"bad{i}.tl:1:" in r
+        else:
+            assert r == ([f"p{i}"], [f"q{i}"])
