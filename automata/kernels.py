@@ -21,7 +21,7 @@ JIT_THRESHOLD = 20_000
 def _jit(fn: Callable) -> Callable:
     try:
         import numba
-        from numba.extending import register_jitable
+        from numba.extending import overload
     except ImportError:  # exact either way; only slower (about 100x on long traces)
         warnings.warn(
             "numba is not installed: framelogic's long-trace loops run as plain Python; "
@@ -30,15 +30,16 @@ def _jit(fn: Callable) -> Callable:
             stacklevel=3,
         )
         return fn
-    _register_steps(register_jitable)
+    _register_steps(overload)
     return numba.njit(cache=False, nogil=True)(fn)
 
 
 @cache
-def _register_steps(register_jitable: Callable) -> None:
-    # the per-frame diagram steps are plain functions that the compiled loops call
+def _register_steps(overload: Callable) -> None:
+    # The per-frame diagram steps are plain functions; the compiled loops inline
+    # them (as numba.extending.register_jitable does, plus the inlining).
     for step in (pull, push):
-        register_jitable(step)
+        overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
 
 
 def compiled(fn: Callable) -> Callable:
