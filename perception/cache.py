@@ -30,6 +30,12 @@ which ``touch`` or ``cp -p`` restore), and a digest is trusted only for a file
 whose ctime is older than the hashing by :data:`RACY_NS`, so a change within
 one coarse timestamp tick of the hashing is not missed (git's "racily clean"
 rule).
+
+What was indexed for each video path is recorded in ``paths.json``: by the
+file's resolved (and absolute) path and a *scope* (model, preprocessing and the
+requested sampling), the entry's key and the file's size and mtime. A video
+deleted after it was indexed is still searched from its entry
+(:meth:`EmbeddingCache.indexed_key`).
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ import numpy as np
 FORMAT = 3
 MEMO_NAME = "digests.memo"
 MEMO_SIZE = 4096  # digests remembered (the oldest are forgotten first)
+PATHS_NAME = "paths.json"
+PATHS_SIZE = 4096  # video paths remembered (the least recently indexed are forgotten first)
 RACY_NS = 2_000_000_000  # coarse file-system clocks and small clock skews
 
 
@@ -293,6 +301,65 @@ class EmbeddingCache:
     def __contains__(self, key: str) -> bool:
         return self.get(key) is not None
 
+    # ------------------------------------------------------------ indexed paths
+    def remember_path(self, path: str | os.PathLike[str], scope: str, key: str) -> None:
+        """Record that the video at ``path`` is indexed under ``key`` for ``scope``
+        (see :func:`path_scope`), so it can be searched after it is deleted.
+        Written only when it changes; an unwritable cache only warns (once)."""
+        if self._unwritable:
+            return
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        record = {"key": key, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+        names = _path_names(path)
+        known = self._paths()
+        if all(isinstance(known.get(n), dict) and known[n].get(scope) == record for n in names):
+            return
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            with _locked(self.dir / f".{PATHS_NAME}.lock"):
+                paths = self._paths()
+                now = time.time_ns()
+                for n in names:
+                    scopes = paths.get(n) if isinstance(paths.get(n), dict) else {}
+                    scopes = {s: r for s, r in scopes.items() if s != "@"}
+                    scopes[scope] = record
+                    paths[n] = {**scopes, "@": now}  # "@": when last indexed, for forgetting the oldest
+                if len(paths) > PATHS_SIZE:
+                    def age(n: str) -> int:
+                        v = paths[n]
+                        t = v.get("@") if isinstance(v, dict) else None
+                        return t if isinstance(t, int) else -1
+
+                    paths = {n: paths[n] for n in sorted(paths, key=age)[-PATHS_SIZE:]}
+                tag = f"{os.getpid()}.{threading.get_ident()}"
+                _write(self.dir / PATHS_NAME, json.dumps(paths, indent=0).encode(), tag)
+        except OSError as e:
+            self._cannot_write(e, "write")
+
+    def indexed_key(self, path: str | os.PathLike[str], scope: str | None = None) -> str | None:
+        """The key last indexed for the video at ``path`` and ``scope`` (any scope
+        when None), or None; the file itself need not exist any more."""
+        paths = self._paths()
+        for n in _path_names(path):
+            scopes = paths.get(n)
+            if not isinstance(scopes, dict):
+                continue
+            for s, record in scopes.items():
+                if s != "@" and (scope is None or s == scope) and isinstance(record, dict) \
+                        and isinstance(record.get("key"), str):  # fmt: skip
+                    return record["key"]
+        return None
+
+    def _paths(self) -> dict[str, Any]:
+        try:
+            paths = json.loads((self.dir / PATHS_NAME).read_bytes())
+        except (OSError, ValueError, RecursionError):
+            return {}
+        return paths if isinstance(paths, dict) else {}
+
     # ------------------------------------------------------------ content digests
     def digest(self, paths: Sequence[Path], compute: Callable[[Sequence[Path]], str] | None = None) -> str:
         """The content digest of ``paths`` (``compute``, default
@@ -347,6 +414,19 @@ class EmbeddingCache:
                 _write(self.dir / MEMO_NAME, json.dumps(memo).encode(), tag)
         except OSError as e:
             self._cannot_write(e, "write")
+
+
+def path_scope(model: str, preprocessing: str, fps: float | None, stride: int | None, source_fps: float | None) -> str:
+    """What, besides the file, decides a video's entry: the model, its
+    preprocessing and the sampling asked for (the key also hashes the frames
+    sampled, which cannot be known once the file is gone)."""
+    return json.dumps([FORMAT, model, preprocessing, fps, stride, source_fps])
+
+
+def _path_names(path: str | os.PathLike[str]) -> list[str]:
+    """The resolved path and, when it differs (a symlink), the absolute one."""
+    resolved, absolute = str(Path(path).resolve()), os.path.abspath(path)
+    return [resolved] if resolved == absolute else [resolved, absolute]
 
 
 def _signature(paths: Sequence[Path], stats: Sequence[os.stat_result]) -> str:

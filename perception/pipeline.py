@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .cache import EmbeddingCache, Entry, entry_key
+from framelogic.logic.errors import InputError
+
+from .cache import EmbeddingCache, Entry, entry_key, path_scope
 from .config import EmbedConfig, embed_config
 from .model import check_weights, load_encoder
 from .scoring import Proposition, ScoredTable, create_scorer
-from .sources import Source, open_source, prefetch
+from .sources import Source, VideoSource, open_source, prefetch
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +46,20 @@ def embed_video(source: object, config: EmbedConfig | None = None, /, **options:
     """
     cfg = embed_config(config, **options)
     check_weights(cfg.model, cfg.allow_random_weights)
+    if isinstance(source, (str, os.PathLike)) and not os.path.exists(source):
+        return _deleted(source, cfg)
     src = open_source(source, fps=cfg.fps, stride=cfg.stride, source_fps=cfg.source_fps)
     encoder = load_encoder(cfg.model, cfg.device, cfg.precision)
     cache = EmbeddingCache(cfg.cache_dir) if cfg.use_cache else None
+    scope = path_scope(cfg.model, encoder.preprocessing, cfg.fps, cfg.stride, cfg.source_fps)
     fingerprint = src.fingerprint(cache.digest) if cache is not None else ""
     key = entry_key(fingerprint, cfg.model, encoder.preprocessing, src.sampling) if cache is not None else ""
     if cache is not None:
         hit = cache.get(key)
         if hit is not None and _agrees(hit, src):
             log.debug("%s: %d embeddings from the cache", src.name, len(hit.indices))
+            if isinstance(src, VideoSource):
+                cache.remember_path(src.path, scope, key)
             return Embedded(hit.embeddings, hit.times, hit.indices, hit.rate, True)
     bs = cfg.batch_size or (512 if encoder.device == "cuda" else 64)
     parts, times, idx = [], [], []
@@ -73,8 +81,33 @@ def embed_video(source: object, config: EmbedConfig | None = None, /, **options:
     if cache is not None:
         meta = {"source": src.name, "fingerprint": fingerprint, "model": cfg.model,
                 "preprocessing": encoder.preprocessing, "sampling": src.sampling}  # fmt: skip
-        cache.put(key, Entry(out.embeddings, out.times, out.indices, out.rate), meta=meta)
+        if cache.put(key, Entry(out.embeddings, out.times, out.indices, out.rate), meta=meta) and isinstance(src, VideoSource):
+            cache.remember_path(src.path, scope, key)
     return out
+
+
+def _deleted(path: str | os.PathLike[str], cfg: EmbedConfig) -> Embedded:
+    """The embeddings last indexed for a video file that no longer exists."""
+    name = str(path)
+    how = f"model={cfg.model!r}, fps={cfg.fps!r}, stride={cfg.stride!r}"
+    if not cfg.use_cache:
+        raise InputError(f"{name!r}: no such video file (and the embedding cache is off, so nothing indexed can stand in)")
+    cache = EmbeddingCache(cfg.cache_dir)
+    if cache.indexed_key(path) is None:
+        raise InputError(
+            f"{name!r}: no such video file, and it was never indexed in the embedding cache {str(cache.dir)!r}; "
+            "restore it, or index it first (framelogic index QUERY.tl VIDEO) before deleting it"
+        )
+    encoder = load_encoder(cfg.model, cfg.device, cfg.precision)
+    key = cache.indexed_key(path, path_scope(cfg.model, encoder.preprocessing, cfg.fps, cfg.stride, cfg.source_fps))
+    hit = cache.get(key) if key is not None else None
+    if hit is None:
+        raise InputError(
+            f"{name!r}: no such video file, and the embedding cache {str(cache.dir)!r} holds no embeddings of it "
+            f"for {how}; search it with the options it was indexed with, or restore it and index it first"
+        )
+    log.info("%s: the video is gone; %d embeddings from the embedding cache (as indexed)", name, len(hit.indices))
+    return Embedded(hit.embeddings, hit.times, hit.indices, hit.rate, True)
 
 
 def _agrees(hit: Entry, src: Source) -> bool:

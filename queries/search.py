@@ -145,8 +145,10 @@ def is_table_path(path: str | os.PathLike[str]) -> bool:
     return Path(path).suffix.lower() in TABLE_SUFFIXES
 
 
-def find_videos(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Video files named by ``paths``; folders are searched recursively (sorted)."""
+def find_videos(paths: Iterable[str | os.PathLike[str]], *, cache_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Video files named by ``paths``; folders are searched recursively (sorted).
+    A deleted video that was indexed in the embedding cache (``cache_dir``,
+    default the user's) is kept: it is searched from its cached embeddings."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -154,14 +156,21 @@ def find_videos(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
             if not found:
                 raise InputError(f"{str(p)!r}: no video files ({', '.join(sorted(VIDEO_SUFFIXES))}) in this folder")
             out.extend(found)
-        elif p.exists():
+        elif p.exists() or (is_video(p) and _indexed(p, cache_dir)):
             out.append(p)
         else:
             raise InputError(f"{str(p)!r}: no such file or folder")
     return out
 
 
-def expand_sources(source: Any) -> list[Any]:
+def _indexed(path: Path, cache_dir: str | os.PathLike[str] | None) -> bool:
+    """Whether the embedding cache recorded embeddings of the video at ``path``."""
+    from framelogic.perception.cache import EmbeddingCache  # numpy only: no video extra needed
+
+    return EmbeddingCache(cache_dir).indexed_key(path) is not None
+
+
+def expand_sources(source: Any, *, cache_dir: str | os.PathLike[str] | None = None) -> list[Any]:
     """The sources named by ``source``, the same way for the API and the CLI.
 
     A folder is searched recursively for videos; a list or tuple of paths is
@@ -173,9 +182,9 @@ def expand_sources(source: Any) -> list[Any]:
             if not Path(source).is_file():
                 raise InputError(f"{str(source)!r}: no such file")
             return [str(source)]
-        return [str(v) for v in find_videos([source])]
+        return [str(v) for v in find_videos([source], cache_dir=cache_dir)]
     if isinstance(source, (list, tuple)) and source and all(isinstance(s, (str, os.PathLike)) for s in source):
-        return [s for item in source for s in expand_sources(item)]
+        return [s for item in source for s in expand_sources(item, cache_dir=cache_dir)]
     return [source]
 
 
@@ -307,7 +316,7 @@ class Query:
         """
         opts = self.options(options, **given)
         self.selected(query)  # unknown names fail before any video is decoded
-        sources = expand_sources(source)
+        sources = expand_sources(source, cache_dir=opts.cache_dir)
         bar = _overall_bar(opts.progress, len(sources))
         try:
             for src in sources:
@@ -459,10 +468,12 @@ def score(source: Any, props: Sequence[PropDecl], opts: SearchOptions) -> TraceT
     if opts.scorer == "table":
         table_path = _table_path(source, opts, props)
         return _columns_for(_as_table(table_path, opts, props), props, opts, table_path)
-    if isinstance(source, (str, os.PathLike)) and not Path(source).exists():
+    if isinstance(source, (str, os.PathLike)) and not Path(source).exists() \
+            and not (opts.use_cache and _indexed(Path(source), opts.cache_dir)):  # fmt: skip
         raise InputError(
-            f"{str(source)!r}: no such video. The embedding cache is keyed by the video's content, so a "
-            "deleted video cannot be searched: restore the file (an indexed one is then not re-encoded)"
+            f"{str(source)!r}: no such video, and it was not indexed. The embedding cache is keyed by the video's "
+            "content, so a deleted video cannot be searched unless indexed first: restore the file and index it "
+            "(framelogic index QUERY.tl VIDEO)"
         )
     columns = [p for p in props if p.column is not None and p.name not in opts.column_map]
     prompted = [p for p in props if p.column is None and p.name not in opts.column_map]
@@ -601,7 +612,7 @@ def index(source: Any, *, query: Query | None = None, options: SearchOptions | N
     from framelogic import perception
 
     opts = (query or Query.from_formula("true")).options(options, **given)
-    for video in expand_sources(source):
+    for video in expand_sources(source, cache_dir=opts.cache_dir):
         start = time.perf_counter()
         with video_extra(f"indexing {video}"):
             emb = perception.embed_video(video, embed_config(opts))
