@@ -31,7 +31,7 @@ whose ctime is older than the hashing by :data:`RACY_NS`, so a change within
 one coarse timestamp tick of the hashing is not missed (git's "racily clean"
 rule).
 
-What was indexed for each video path is recorded in ``paths.json``: by the
+What was indexed for each video path is recorded in ``paths.memo`` (JSON): by the
 file's resolved (and absolute) path and a *scope* (model, preprocessing and the
 requested sampling), the entry's key and the file's size and mtime. A video
 deleted after it was indexed is still searched from its entry
@@ -59,7 +59,7 @@ import numpy as np
 FORMAT = 3
 MEMO_NAME = "digests.memo"
 MEMO_SIZE = 4096  # digests remembered (the oldest are forgotten first)
-PATHS_NAME = "paths.json"
+PATHS_NAME = "paths.memo"  # not *.json: that is a manifest
 PATHS_SIZE = 4096  # video paths remembered (the least recently indexed are forgotten first)
 RACY_NS = 2_000_000_000  # coarse file-system clocks and small clock skews
 
