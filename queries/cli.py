@@ -288,7 +288,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     query = load_query(args.query_file)
     opts = query.options(**_options(args))
     query.selected(args.query)  # unknown names fail before any video is decoded
-    inputs = _inputs(query, expand_sources(args.sources), args, opts.table)
+    inputs = _inputs(query, expand_sources(args.sources, cache_dir=opts.cache_dir), args, opts.table)
     if args.out:
         check_output_path(args.out, inputs)  # before any video is decoded
     found, failures = [], []
@@ -347,7 +347,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     query = load_query(args.query_file)
     given = _options(args)
     target = Path(args.out) if args.out.lower().endswith((".html", ".htm")) else Path(args.out) / "index.html"
-    inputs = _inputs(query, expand_sources(args.sources), args, given.get("table"))
+    inputs = _inputs(query, expand_sources(args.sources, cache_dir=given.get("cache_dir")), args, given.get("table"))
     check_output_path(target, inputs)  # before any video is decoded
     report = build_report(query, args.sources, names=args.query, **given)
     path = report.write(args.out, inputs=inputs)
