@@ -202,13 +202,13 @@ class Evaluator:
         if engine == "automaton":
             prog = self.program(rate)
             return prog.run(t.select(prog.names))
-        names = atom_names(self.formula)
-        sub = t.select(names)
-        if sub.is_boolean:
-            if len(sub) == 0:
+        values = t.columns(atom_names(self.formula))  # validated once, by the table
+        ones = values == 1.0
+        if np.all(ones | (values == 0.0)):  # 0/1 input: the compositional signal, no automaton
+            if len(values) == 0:
                 return np.zeros(0)
-            return self.boolean_program(rate)(sub.values).astype(np.float64)
-        return self.plan(rate, approx)(sub.values)
+            return self.boolean_program(rate)(ones).astype(np.float64)
+        return self.plan(rate, approx)(values)
 
     def __repr__(self) -> str:
         return f"Evaluator({to_text(self.formula)!r})"

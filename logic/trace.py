@@ -98,14 +98,24 @@ class TraceTable:
         Raises :class:`TraceError` naming every missing proposition.
         """
         names = tuple(names)
+        return TraceTable(names, self.columns(names), self.times, self.fps)
+
+    def columns(self, names: Iterable[str]) -> np.ndarray:
+        """The values of ``names``, in that order, as a (frames, len(names)) array
+        (the table's own array when ``names`` are its columns in order).
+
+        Raises :class:`TraceError` naming every missing proposition.
+        """
+        names = tuple(names)
+        if names == self.names:
+            return self.values
         missing = [n for n in names if n not in self.names]
         if missing:
             raise TraceError(
                 f"trace is missing propositions {missing}; it has columns {list(self.names)}. "
                 "Add the columns, or rename the atoms in the formula"
             )
-        idx = [self.names.index(n) for n in names]
-        return TraceTable(names, self.values[:, idx], self.times, self.fps)
+        return self.values[:, [self.names.index(n) for n in names]]
 
     def slice(self, start: int, stop: int) -> TraceTable:
         """Frames ``start .. stop-1`` as a table of their own."""
