@@ -1,6 +1,5 @@
 """The exact engine against the oracle and against brute-force enumeration."""
 
-import itertools
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ from framelogic.automata import kernels
 from framelogic.logic import parse, satisfaction
 from framelogic.logic.strategies import formulas, traces
 from framelogic.logic.trace import TraceTable
+from worlds import brute_force
 
 
 ATOMS = ("a", "b", "c")
@@ -22,18 +22,6 @@ def test_boolean_signal_equals_reference_at_every_frame(f, t):
     expected = satisfaction(f, t).astype(float)
     assert np.array_equal(evaluate(f, t), expected)
     assert np.array_equal(evaluate(f, t, engine="automaton"), expected)
-
-
-def brute_force(f, t):
-    """P((w,i) |= f) by enumerating every 0/1 world of the probabilistic trace."""
-    n, k = t.values.shape
-    out = np.zeros(n)
-    for bits in itertools.product([0, 1], repeat=n * k):
-        world = np.array(bits, dtype=float).reshape(n, k)
-        weight = np.prod(np.where(world == 1, t.values, 1 - t.values))
-        if weight:
-            out += weight * satisfaction(f, TraceTable(t.names, world)).astype(float)
-    return out
 
 
 @given(

@@ -1,7 +1,6 @@
 """The planner (independent parts, closed forms, counters, small automata)
 against the monolithic automaton, brute-force enumeration and the oracle."""
 
-import itertools
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from framelogic.logic.errors import AutomatonTooLarge
 from framelogic.logic.passes import atom_names, resolve_time
 from framelogic.logic.strategies import formulas, traces
 from framelogic.logic.trace import TraceTable
+from worlds import brute_force
 
 ATOMS = ("a", "b", "c", "d")
 
@@ -28,18 +28,6 @@ def columns(f, t):
 
 def automaton(f, t, max_states=100_000):
     return evaluate(f, t, engine="automaton") if max_states is None else Evaluator(f, max_states=max_states, engine="automaton")(t)
-
-
-def brute_force(f, t):
-    """P((w,i) |= f) by enumerating every 0/1 world of the probabilistic trace."""
-    n, k = t.values.shape
-    out = np.zeros(n)
-    for bits in itertools.product([0, 1], repeat=n * k):
-        world = np.array(bits, dtype=float).reshape(n, k)
-        weight = np.prod(np.where(world == 1, t.values, 1 - t.values))
-        if weight:
-            out += weight * satisfaction(f, TraceTable(t.names, world)).astype(float)
-    return out
 
 
 # ------------------------------------------------------------------ factor
