@@ -389,23 +389,10 @@ class _Since(_Temporal):
     def advance(self, n: int, final: bool) -> None:
         b_new = self.kids[-1].new
         a_new = self.kids[0].new if self.has_a else _ONE_TRUE
+        k = self.emitted
         if len(b_new) == 1 and len(a_new) == 1 and not self.bbuf and not self.abuf:
-            # operands in step, one frame: the common case, without the general loop
-            k = self.emitted
-            ivs = self.ivs
-            if not a_new[0]:
-                ivs.clear()
-            if b_new[0] is not self.nb:
-                s = k + self.lo
-                e = _INF if self.hi is None else k + self.hi
-                if ivs and ivs[-1][1] >= s - 1:
-                    if e > ivs[-1][1]:
-                        ivs[-1] = (ivs[-1][0], e)
-                else:
-                    ivs.append((s, e))
-            while ivs and ivs[0][1] < k:
-                ivs.popleft()
-            self.new = [(bool(ivs) and ivs[0][0] <= k) is not self.nout]
+            # operands in step, one frame: the common case, without the buffers
+            self.new = [self._frame(k, a_new[0], b_new[0])]
             self.emitted = k + 1
             return
         if self.has_a:
@@ -416,25 +403,24 @@ class _Since(_Temporal):
                 pairs.append((self.abuf.popleft(), self.bbuf.popleft()))
         else:
             pairs = [(True, v) for v in b_new]
-        ivs, lo, hi, nb, nout = self.ivs, self.lo, self.hi, self.nb, self.nout
-        out = []
-        k = self.emitted
-        for av, bv in pairs:
-            if not av:
-                ivs.clear()
-            if bv is not nb:
-                s, e = k + lo, (_INF if hi is None else k + hi)
-                if ivs and ivs[-1][1] >= s - 1:
-                    if e > ivs[-1][1]:
-                        ivs[-1] = (ivs[-1][0], e)
-                else:
-                    ivs.append((s, e))
-            while ivs and ivs[0][1] < k:
-                ivs.popleft()
-            out.append((bool(ivs) and ivs[0][0] <= k) is not nout)
-            k += 1
-        self.new = out
-        self.emitted = k
+        self.new = [self._frame(i, av, bv) for i, (av, bv) in enumerate(pairs, k)]
+        self.emitted = k + len(pairs)
+
+    def _frame(self, k: int, av: bool, bv: bool) -> bool:
+        """Read frame ``k``'s operand values; the value at ``k``."""
+        ivs = self.ivs
+        if not av:
+            ivs.clear()
+        if bv is not self.nb:
+            s, e = k + self.lo, (_INF if self.hi is None else k + self.hi)
+            if ivs and ivs[-1][1] >= s - 1:
+                if e > ivs[-1][1]:
+                    ivs[-1] = (ivs[-1][0], e)
+            else:
+                ivs.append((s, e))
+        while ivs and ivs[0][1] < k:
+            ivs.popleft()
+        return (bool(ivs) and ivs[0][0] <= k) is not self.nout
 
     def state_size(self) -> int:
         return len(self.abuf) + len(self.bbuf) + 2 * len(self.ivs)

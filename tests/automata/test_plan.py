@@ -30,6 +30,16 @@ def automaton(f, t, max_states=100_000):
     return evaluate(f, t, engine="automaton") if max_states is None else Evaluator(f, max_states=max_states, engine="automaton")(t)
 
 
+def smallest_budget_plan(f, first):
+    """The bounds plan at the smallest power-of-two budget the planner can meet."""
+    for budget in (2**k for k in range(first, 15)):
+        try:
+            return plan(f, max_states=budget, approx="bounds")
+        except AutomatonTooLarge:
+            continue
+    assume(False)
+
+
 # ------------------------------------------------------------------ factor
 
 
@@ -207,14 +217,7 @@ def test_bounds_contain_the_exact_value(parts, conjunction, t):
         exact = automaton(f, t, max_states=20_000)
     except AutomatonTooLarge:
         assume(False)
-    for budget in (2**k for k in range(1, 15)):  # the smallest budget the planner can meet
-        try:
-            p = plan(f, max_states=budget, approx="bounds")
-            break
-        except AutomatonTooLarge:
-            continue
-    else:
-        assume(False)
+    p = smallest_budget_plan(f, first=1)
     got = p(columns(f, t))
     event("bounds" if isinstance(got, SignalBounds) else "exact")
     if isinstance(got, SignalBounds):
@@ -353,14 +356,7 @@ def test_window_bounds_contain_the_exact_value(f, t):
         exact = automaton(f, t, max_states=20_000)
     except AutomatonTooLarge:
         assume(False)
-    for budget in (2**k for k in range(0, 15)):
-        try:
-            p = plan(f, max_states=budget, approx="bounds")
-            break
-        except AutomatonTooLarge:
-            continue
-    else:
-        assume(False)
+    p = smallest_budget_plan(f, first=0)
     got = p(columns(f, t))
     windowed = any(part.method == "certified bounds" for part in p.parts)
     event("window bounds" if windowed else ("other bounds" if p.approximate else "exact"))
