@@ -82,13 +82,15 @@ from framelogic.queries.queryfile import QueryFile, load_query_file
 from framelogic.queries.results import Match, Results
 from framelogic.logic.tables import read_table
 from framelogic.queries.search import Query, SearchOptions, search
+from framelogic.logic.english import to_english
+from framelogic.queries.translate import Translation, translate
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Automaton", "Evaluator", "Event", "Match", "Monitor", "Query", "QueryFile", "Results", "SearchOptions", "Status",
+    "Automaton", "Evaluator", "Event", "Match", "Monitor", "Query", "QueryFile", "Results", "SearchOptions", "Status", "Translation",
     "Verdict", "compile", "entails", "equivalent", "evaluate", "load_query_file", "localize",
-    "satisfiable", "search", "valid",
+    "satisfiable", "search", "to_english", "translate", "valid",
     "FALSE", "TRUE", "Atom", "AutomatonTooLarge", "Bound", "F", "Formula", "FormulaSyntaxError",
     "FramelogicError", "G", "H", "InputError", "InvalidArgument", "InvalidValue", "M", "N", "O",
     "R", "S", "Spec", "TraceError", "TraceTable", "U", "UnknownRateError", "W", "X", "Y",
