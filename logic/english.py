@@ -369,21 +369,52 @@ class _Build(Transformer):
         hold = [n for n in self.hold if any(a.name == n for a in _atoms(resp))]
         return substitute(resp, {A.Atom(n, True): subject for n in hold}) if hold else resp
 
+    def _with_component(self, resp: A.Formula, subject: A.Formula) -> A.Formula:
+        """``the car shall stop``: the phrase "stop" becomes "the car stop", so that
+        the component's words help to find the proposition."""
+        from .passes import substitute
+
+        if not (isinstance(subject, A.Atom) and subject.name in self.phrases):
+            return resp
+        head = self.phrases[subject.name]
+        table = {
+            a: self._phrase(f"{head} {self.phrases[a.name]}")
+            for a in _atoms(resp)
+            if a.name in self.phrases and a.name not in self.hold
+        }
+        return substitute(resp, table) if table else resp
+
     def shall_clause(self, args):
         subject, shall = args[0], args[1]
-        timings = [a for a in args[2:] if isinstance(a, tuple)]
-        resp = next(a for a in args[2:] if not isinstance(a, (tuple, Token)))
-        resp = self._with_subject(resp, subject)
+        rest = list(args[2:])
+        during = None
+        if len(rest) >= 2 and isinstance(rest[-2], Token) and rest[-2].type == "WHILE":
+            while_tok, during = rest[-2], rest[-1]
+            rest = rest[:-2]
+        timings = [a for a in rest if isinstance(a, tuple)]
+        resp = next(a for a in rest if not isinstance(a, (tuple, Token)))
+        resp = self._with_subject(self._with_component(resp, subject), subject)
         if len(timings) == 2:
             raise _SemanticError("two timings for one response", timings[1][3], "keep one: e.g. 'shall stop within 3 seconds'")
         if timings:
             kind, bound, other, tok = timings[0]
-            return _Req(None, kind, resp, bound, other, tok)
-        lifted = _lift(resp)
-        if lifted is not None:
+            req = _Req(None, kind, resp, bound, other, tok)
+        elif (lifted := _lift(resp)) is not None:
             kind, x, b = lifted
-            return _Req(None, kind, x, b, None, shall)
-        return _Req(None, "eventually", resp, A.UNBOUNDED, None, shall)  # FRET's default timing
+            req = _Req(None, kind, x, b, None, shall)
+        else:
+            req = _Req(None, "eventually", resp, A.UNBOUNDED, None, shall)  # FRET's default timing
+        if during is None:
+            return req
+        # "while C" restricts the frames: never (P & C), always (C -> P)
+        if req.timing == "never" and req.bound.is_trivial:
+            return _Req(None, "never", A.conj(req.resp, during), token=req.token)
+        if req.timing == "always" and req.bound.is_trivial:
+            return _Req(None, "always", A.implies(during, req.resp), token=req.token)
+        raise _SemanticError(
+            "'while' goes with 'never' or 'always'", while_tok,
+            "write 'X shall never Y while C' or 'X shall always Y while C'; for other timings use 'whenever C, ...'",
+        )
 
     def cond_clause(self, args):
         f = args[0]
