@@ -192,8 +192,8 @@ class PhraseResolver:
             forms = [" ".join(_key(n))] + [" ".join(_key(p)) for p in prompts]
             scores[n] = max(difflib.SequenceMatcher(None, text, f).ratio() for f in forms)
         best = max(scores.values(), default=0.0)
-        if best >= 0.75:
-            return sorted(n for n, s in scores.items() if s >= best - 1e-9)
+        if best >= 0.75:  # near-ties (within 0.1) are ambiguous: all are offered, none taken
+            return sorted(n for n, s in scores.items() if s >= best - 0.1)
         words = set(key)
         subset = [
             n for n, prompts in props.items()
