@@ -76,6 +76,9 @@ class QueryCheck:
     mode: str | None
     threshold: float | None
     analysis: Analysis | None  # None: time bounds and no fps
+    words: str | None = None  # the sentence the query was stated in (structured English), if any
+    english: str | None = None  # its formula's back-translation, for queries stated in words
+    notes: tuple[str, ...] = ()  # what the translation resolved
 
     @property
     def ok(self) -> bool:
@@ -103,6 +106,7 @@ class FileCheck:
             "propositions": [p.name for p in self.props],
             "assumptions": [to_text(a) for a in self.file.assumptions],
             "queries": [{"name": q.name, "formula": str(q.spec), "mode": q.mode, "threshold": q.threshold,
+                         **({"words": q.words, "english": q.english, "notes": list(q.notes)} if q.words is not None else {}),
                          **_analysis_dict(q.analysis), "ok": q.ok} for q in self.queries],
             "equivalent": [list(p) for p in self.equivalent], "ok": self.ok,
         }  # fmt: skip
@@ -214,7 +218,7 @@ def check_query_file(path: str, *, fps: float | None = None, max_len: int | None
             f = resolve_time(q.formula, fps)
             resolved[q.name] = f
             analysis = analyse(f, assume, max_len=max_len)
-        checks.append(QueryCheck(q.name, q.spec, q.mode, q.threshold, analysis))
+        checks.append(QueryCheck(q.name, q.spec, q.mode, q.threshold, analysis, q.words, q.english, q.notes))
     names = list(resolved)
     same = tuple(
         (a, b) for i, a in enumerate(names) for b in names[i + 1 :] if equivalent(resolved[a], resolved[b], assume, max_len=max_len)

@@ -2,7 +2,8 @@
 library function and prints what it returns.
 
 Exit codes: 0 success; 1 a finding (``--fail-on-*`` fired, ``check`` found an
-unsatisfiable or vacuous query, ``monitor`` saw ``violated``); 2 usage or input
+unsatisfiable or vacuous query, ``monitor`` saw ``violated``, ``translate``
+rejected a model's answer or it was not accepted); 2 usage or input
 error (the message says which file, line and column, and what to do; also when
 a search skipped a file it could not read); 3 an internal error (a bug: the
 message names the exception; please report it).
@@ -180,7 +181,15 @@ def _format_file_check(c, max_len: int | None) -> str:  # type: ignore[no-untype
             extra.append(f"threshold {q.threshold:g}")
         if q.mode:
             extra.append(f"mode {q.mode}")
-        lines.append(f"  {q.name}: {to_text(q.spec.formula)}" + (f"   [{', '.join(extra)}]" if extra else ""))
+        if q.words is not None:
+            from framelogic.logic.printer import quote
+
+            lines.append(f"  {q.name}: {quote(q.words)}" + (f"   [{', '.join(extra)}]" if extra else ""))
+            lines.append(f"      formula: {to_text(q.spec.formula)}")
+            lines.append(f"      means: {q.english}")
+            lines += [f"      note: {n}" for n in q.notes]
+        else:
+            lines.append(f"  {q.name}: {to_text(q.spec.formula)}" + (f"   [{', '.join(extra)}]" if extra else ""))
         a = q.analysis
         if a is None:
             lines.append("      time bounds: give 'set fps' or --fps to analyse")
@@ -429,6 +438,75 @@ def _format_explanation(e) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(lines) + "\n"
 
 
+def cmd_translate(args: argparse.Namespace) -> int:
+    from framelogic.queries.llm import LLMAnswerError, LLMTranslation, TranslationRejected, to_dict, translate_text
+
+    fmt = "json" if args.json else args.format
+    try:
+        t = translate_text(
+            args.text, props=args.props, url=args.llm, model=args.model, retries=args.retries,
+            timeout=args.timeout, fps=args.fps,
+        )
+    except (LLMAnswerError, TranslationRejected) as e:  # the model answered, but nothing usable: a finding
+        print(f"framelogic translate: not accepted: {e}", file=sys.stderr)
+        if fmt == "json":
+            _emit(args, _json({"source": args.text, "accepted": False, "error": str(e), **_rejection(e)}))
+        return EXIT_FOUND
+    from_model = isinstance(t, LLMTranslation)
+    if fmt == "json":  # JSON is for scripts: never a question on the terminal
+        accepted, why = (not from_model or args.yes), "a model's translation needs --yes"
+        _emit(args, _json({**to_dict(t), "accepted": accepted}))
+    else:
+        _emit(args, _format_translation(t))
+        accepted, why = _accept(args) if from_model else (True, "")
+    if not accepted:
+        print(f"framelogic translate: not accepted: {why}", file=sys.stderr)
+        return EXIT_FOUND
+    if from_model and not args.quiet:
+        print(f"accepted{' (--yes)' if args.yes else ''}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _rejection(e: Exception) -> dict:
+    from framelogic.queries.llm import TranslationRejected
+
+    if isinstance(e, TranslationRejected):
+        return {"formula": to_text(e.formula), "english": e.english, "reason": e.reason}
+    return {"attempts": [{"reply": r, "error": err} for r, err in getattr(e, "attempts", ())]}
+
+
+def _accept(args: argparse.Namespace) -> tuple[bool, str]:
+    """Whether the user accepts a model's translation: --yes, else asked on a terminal."""
+    if args.yes:
+        return True, ""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return False, "a model's translation needs acceptance; read it and rerun with --yes to accept it in a script"
+    sys.stdout.flush()
+    sys.stderr.write("accept this formula? [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes"), "declined"
+
+
+def _format_translation(t) -> str:  # type: ignore[no-untyped-def]
+    from framelogic.logic.printer import quote
+    from framelogic.queries.llm import LLMTranslation
+
+    model = isinstance(t, LLMTranslation)
+    lines = [f"text:     {quote(t.source)}", f"formula:  {t.text}", f"english:  {t.english}",
+             f"via:      {t.via if model else 'structured English (exact)'}"]  # fmt: skip
+    if model:
+        if t.witness is not None:
+            lines.append(f"holds on, e.g. ({_frames(len(t.witness))}):\n{_fmt_trace(t.witness)}")
+        if t.counterexample is not None:
+            lines.append(f"fails on, e.g. ({_frames(len(t.counterexample))}):\n{_fmt_trace(t.counterexample)}")
+    notes = [n.message for n in t.notes if n.how != "name"] + list(t.remarks if model else ())
+    if notes:
+        lines.append("notes:")
+        lines += [f"  - {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="framelogic",
@@ -551,6 +629,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_match_options(e2)
     _add_common(e2, ["text", "json"])
     e2.set_defaults(run=cmd_explain)
+
+    t = sub.add_parser("translate", help="turn a sentence into a formula (structured English; optionally an LLM)",
+                       description="Translate TEXT, written in framelogic's structured English, into a formula, "
+                       "offline and exactly, and print the formula, its back-translation and notes. Phrases name "
+                       "propositions of --props (by name or prompt); others become inline prompts. With --llm URL "
+                       "(an OpenAI-compatible endpoint such as a local vLLM or Ollama server), text the structured "
+                       "grammar rejects goes to the model; its answer is parsed, resolved and checked (unsatisfiable "
+                       "or vacuous answers are rejected) and must be accepted: on a terminal you are asked, in "
+                       "scripts give --yes. Exits 1 when a translation is rejected or not accepted. "
+                       "Example: framelogic translate 'whenever red, stopped within 3 seconds' --props driving.tl")  # fmt: skip
+    t.add_argument("text", metavar="TEXT")
+    t.add_argument("--props", metavar="Q.tl", help="resolve phrases against this query file's propositions")
+    t.add_argument("--llm", metavar="URL", help="OpenAI-compatible endpoint for free-form text, e.g. http://localhost:8000/v1 "
+                   "(API key from $FRAMELOGIC_LLM_KEY or $OPENAI_API_KEY)")
+    t.add_argument("--model", metavar="NAME", help="model name at --llm (default: the first the server lists)")
+    t.add_argument("--retries", type=_nonnegative_int, default=2, metavar="N",
+                   help="ask again at most N times when an answer does not parse (default 2)")
+    t.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS", help="per request (default 30)")
+    t.add_argument("--fps", type=_fps, help="rate for time bounds in the check of a model's answer (default: the file's)")
+    t.add_argument("--yes", action="store_true", help="accept a model's translation without asking")
+    t.add_argument("--json", action="store_true", help="the same as --format json")
+    _add_common(t, ["text", "json"])
+    t.set_defaults(run=cmd_translate)
 
     d = sub.add_parser("demo", help="render scenario videos, run the example queries, compare with the truth",
                        description="Fully offline: renders driving scenarios, searches them with the example "

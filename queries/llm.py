@@ -9,10 +9,12 @@ says:
    line of the reply); an answer that does not parse, or names a proposition
    the query file does not declare, is sent back with the error and asked
    again, at most ``retries`` more times, then reported (:class:`LLMAnswerError`);
-2. propositions resolve against the query file: declared names stay, a quoted
-   prompt that is a declared proposition's name or prompt becomes that
-   proposition, any other quoted prompt stays an inline prompt (and a note
-   says so);
+2. propositions resolve against the query file by the rule of structured
+   English (:class:`~framelogic.queries.translate.PhraseResolver`): declared
+   names stay; a quoted prompt or an undeclared name that is a declared
+   proposition's name or prompt (or a single close match, noted) becomes that
+   proposition; anything else becomes an inline prompt (noted), except an
+   undeclared name close to several propositions, which is sent back;
 3. the formula is analysed exactly (under the file's assumptions): an
    unsatisfiable or vacuous formula is rejected with the trace that shows it
    (:class:`TranslationRejected`);
@@ -32,18 +34,23 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from framelogic.logic import ast as A
 from framelogic.logic.errors import FormulaSyntaxError, FramelogicError, InputError, InvalidArgument, check_fps
+from framelogic.logic.english import to_english
 from framelogic.logic.grammar import parse
 from framelogic.logic.lexical import quote
 from framelogic.logic.passes import atoms, has_time_bounds, resolve_time, substitute
+from framelogic.logic.printer import to_text
 from framelogic.logic.trace import TraceTable
+
+from .translate import Note, PhraseResolver, Translation, translate
 
 __all__ = [
     "GRAMMAR_SUMMARY",
+    "Attempt",
     "LLMAnswerError",
     "LLMTranslation",
     "LLMUnavailable",
@@ -51,6 +58,7 @@ __all__ = [
     "chat_url",
     "extract_formula",
     "llm_translate",
+    "to_dict",
     "translate_text",
 ]
 
@@ -129,34 +137,33 @@ class Attempt:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class LLMTranslation:
-    """A checked translation: the formula, its structured-English back-translation,
-    notes, and how it was obtained. ``needs_acceptance`` is True when it came from
-    a model (the user must read the back-translation and accept it)."""
+@dataclass(frozen=True, slots=True)
+class LLMTranslation(Translation):
+    """A model's translation that passed every check: the fields of a
+    :class:`~framelogic.queries.translate.Translation` (``source`` the user's
+    text, ``formula``, ``text`` the formula in framelogic syntax, ``english``
+    its back-translation, ``notes`` how each proposition resolved), and how it
+    was obtained. The user must read ``english`` and accept it before it is used."""
 
-    text: str  # what the user wrote
-    formula: A.Formula
-    english: str  # the back-translation (structured English)
-    notes: tuple[str, ...] = ()
-    via: str = "structured English"  # or "LLM at URL (model M)"
-    attempts: tuple[Attempt, ...] = ()  # the model's replies; empty for the offline path
+    via: str = ""  # "LLM at URL (model M)"
+    attempts: tuple[Attempt, ...] = ()  # the model's replies, the last one used
     witness: TraceTable | None = None  # a shortest trace it holds on
     counterexample: TraceTable | None = None  # a shortest trace it fails on
-    fps: float | None = None  # the rate the analysis used for time bounds
+    fps: float | None = None  # the rate the analysis used for time bounds (None: no time bounds)
+    remarks: tuple[str, ...] = ()  # why the model was asked, the rate assumed, ...
 
-    @property
-    def needs_acceptance(self) -> bool:
-        return bool(self.attempts)
 
-    def to_dict(self) -> dict[str, Any]:
-        from framelogic.logic.printer import to_text
-
-        return {
-            "text": self.text, "formula": to_text(self.formula), "english": self.english, "notes": list(self.notes),
-            "via": self.via, "needs_acceptance": self.needs_acceptance,
-            "attempts": [{"reply": a.reply, "error": a.error} for a in self.attempts],
-        }  # fmt: skip
+def to_dict(t: Translation) -> dict[str, Any]:
+    """A translation (offline or a model's) as JSON-ready data."""
+    d: dict[str, Any] = {
+        "source": t.source, "formula": t.text, "english": t.english,
+        "notes": [n.message for n in t.notes if n.how != "name"],
+        "via": "structured English", "needs_acceptance": False, "attempts": [], "remarks": [],
+    }  # fmt: skip
+    if isinstance(t, LLMTranslation):
+        d.update(via=t.via, needs_acceptance=True, remarks=list(t.remarks), fps=t.fps)
+        d["attempts"] = [{"reply": a.reply, "error": a.error} for a in t.attempts]
+    return d
 
 
 # ---------------------------------------------------------------- propositions
@@ -210,53 +217,35 @@ def _props(props: object) -> _Props:
     return _Props(prompts, columns, assumptions, float(fps) if isinstance(fps, (int, float)) else None, True)
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.lower().replace("_", " ").split())
+def _resolve(f: A.Formula, props: _Props) -> tuple[A.Formula, tuple[Note, ...]]:
+    """Map the answer's propositions onto the declared ones, by the rule of
+    structured English (:class:`~framelogic.queries.translate.PhraseResolver`).
 
-
-def _resolve(f: A.Formula, props: _Props) -> tuple[A.Formula, list[str]]:
-    """Map the answer's propositions onto the declared ones.
-
-    Raises :class:`_Unusable` for an undeclared identifier (the model is asked
-    again, with the close names); a quoted prompt that is a declared name or
-    one of a proposition's prompts becomes that proposition; another quoted
-    prompt stays an inline prompt, and a note says so.
+    A declared name stays. A quoted prompt resolves like a phrase: a declared
+    name or prompt (or the same content words) becomes that proposition, a single
+    close match is taken with a "did you mean" note, anything else stays an inline
+    prompt (noted). An undeclared identifier resolves from its words
+    (``red_light`` -> "red light"); when it matches no proposition it becomes an
+    inline prompt of those words, except when several propositions are close: then
+    the answer is sent back (:class:`_Unusable`) with the names to choose from.
     """
-    import difflib
-
     if not props.declared:
-        return f, []
-    by_text: dict[str, str] = {}
-    for name, prompts in props.prompts.items():
-        by_text.setdefault(_norm(name), name)
-        for p in prompts:
-            by_text.setdefault(_norm(p), name)
+        return f, ()
+    resolver = PhraseResolver(props.prompts)
     mapping: dict[A.Atom, A.Formula] = {}
-    notes: list[str] = []
-    names = list(props.prompts)
     for a in atoms(f):
-        if a in mapping:
+        if a in mapping or (not a.quoted and a.name in props.prompts):
             continue
-        if not a.quoted:
-            if a.name in props.prompts:
-                continue
-            parts = set(a.name.lower().split("_"))
-            close = difflib.get_close_matches(a.name, names, n=3, cutoff=0.6)
-            close += [n for n in names if n not in close and (n.lower() in parts or set(n.lower().split("_")) <= parts)]
-            hint = f"did you mean {' or '.join(close)}? " if close else ""
+        phrase = a.name if a.quoted else a.name.replace("_", " ")
+        got = resolver(phrase)
+        note = resolver.notes[phrase]
+        if not a.quoted and note.how == "unknown" and len(note.suggestions) > 1:
             raise _Unusable(
-                f"undeclared proposition {a.name}; {hint}use only the declared names "
-                f"({', '.join(names) or 'none'}) or a quoted prompt such as {quote(a.name.replace('_', ' '))}"
+                f"undeclared proposition {a.name}; did you mean {' or '.join(note.suggestions)}? "
+                f"use only the declared names ({', '.join(props.prompts)}) or a quoted prompt"
             )
-        target = by_text.get(_norm(a.name))
-        if target is not None:
-            mapping[a] = A.Atom(target, False)
-            notes.append(f"{quote(a.name)} is the declared proposition {target}")
-        else:
-            notes.append(f"{quote(a.name)} is not declared in the query file: an inline prompt")
-    if not mapping:
-        return f, notes
-    return substitute(f, mapping), notes
+        mapping[a] = got
+    return (substitute(f, mapping) if mapping else f), tuple(resolver.notes.values())
 
 
 class _Unusable(Exception):
@@ -452,16 +441,6 @@ def _analyse(f: A.Formula, props: _Props, fps: float | None) -> tuple[TraceTable
     return witness, counter, rate if timed else None
 
 
-def _english(f: A.Formula) -> str:
-    try:
-        from framelogic.logic.english import to_english
-    except ImportError:  # pragma: no cover - until the structured-English printer lands
-        from framelogic.logic.printer import to_text
-
-        return to_text(f, "words")
-    return to_english(f)
-
-
 def _trace_text(t: TraceTable) -> str:
     rows = []
     for i in range(len(t)):
@@ -531,7 +510,7 @@ def llm_translate(
             "rephrase the text, or write it in the structured English of 'framelogic translate'",
             [(a.reply, a.error or "") for a in attempts],
         )
-    english = _english(f)
+    english = to_english(f)
     witness, counter, rate = _analyse(f, p, fps)
     if witness is None or counter is None:
         from framelogic.automata.analysis import satisfiable
@@ -543,17 +522,15 @@ def llm_translate(
             f"no trace satisfies it (it fails, e.g., on {shown})" if witness is None
             else f"every trace satisfies it (it holds, e.g., on {shown}), so it finds nothing"
         )  # fmt: skip
-        from framelogic.logic.printer import to_text
-
         raise TranslationRejected(
             f"rejected the LLM's formula {to_text(f)} ({english}): it is {reason}: {what}; rephrase the text",
             formula=f, reason=reason, english=english, example=example, reply=attempts[-1].reply,
         )
     via = f"LLM at {endpoint} (model {model})"
-    notes = [*notes, f"translated by the {via} in {len(attempts)} answer(s); read the back-translation before accepting"]
+    remarks = [f"translated by the {via} in {len(attempts)} answer(s); read the back-translation before accepting it"]
     if rate is not None and fps is None and p.fps is None:
-        notes.append(f"time bounds analysed at a nominal {rate:g} fps (give fps to use the video's rate)")
-    return LLMTranslation(text, f, english, tuple(notes), via, tuple(attempts), witness, counter, rate)
+        remarks.append(f"time bounds analysed at a nominal {rate:g} fps (give fps to use the video's rate)")
+    return LLMTranslation(text, f, to_text(f), english, notes, via, tuple(attempts), witness, counter, rate, tuple(remarks))
 
 
 def translate_text(
@@ -565,25 +542,16 @@ def translate_text(
     retries: int = 2,
     timeout: float = 30,
     fps: float | None = None,
-) -> LLMTranslation:
-    """Structured English first (offline, exact); with ``url``, text the controlled
-    grammar does not accept goes to :func:`llm_translate`. Without ``url`` the
-    grammar's error is raised as it is."""
-    from .translate import translate
-
+) -> Translation:
+    """Structured English first (offline, exact: a :class:`Translation`); with
+    ``url``, text the controlled grammar does not accept goes to
+    :func:`llm_translate` (an :class:`LLMTranslation`, to be accepted by the
+    user). Without ``url`` the grammar's error is raised as it is."""
     try:
-        t = translate(text, props=props)
+        return translate(text, props=props)
     except FormulaSyntaxError as e:
         if url is None:
             raise
-        why = e.message
-        result = llm_translate(text, url=url, model=model, props=props, retries=retries, timeout=timeout, fps=fps)
-        note = f"not structured English ({why}); asked the LLM"
-        return _with_notes(result, (note, *result.notes))
-    return LLMTranslation(text, t.formula, t.english, tuple(t.notes))
-
-
-def _with_notes(t: LLMTranslation, notes: Sequence[str]) -> LLMTranslation:
-    import dataclasses
-
-    return dataclasses.replace(t, notes=tuple(notes))
+        why = f"{e.message} at column {e.column}"
+    result = llm_translate(text, url=url, model=model, props=props, retries=retries, timeout=timeout, fps=fps)
+    return replace(result, remarks=(f"not structured English ({why}); asked the model", *result.remarks))

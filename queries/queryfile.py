@@ -13,6 +13,15 @@ formula may span several lines::
     assume G !(ped & stopped & red)
     query yields: G (ped -> F[0,3s] stopped)
     query nsvs: P>=0.7 [ "a car" U "a person" ] mode shortest
+    query stop_on_red: "whenever the light is red, the car shall stop within 3 seconds"
+
+A query whose whole body is one quoted string is stated in words: the string
+is structured English (:func:`framelogic.queries.translate.translate`),
+translated at load time against the file's propositions; ``check`` shows the
+words, the formula and the back-translation. A string that is a lone phrase
+(``query car: "a car"``) stays the inline prompt it always was; to keep a
+sentence as one prompt, write it in parentheses: ``query q: ("a car is never
+parked")``.
 
 Identifiers in formulas must be declared with ``prop`` (here or in an import);
 quoted prompts (``"a car"``) need no declaration. Errors name the file, line
@@ -103,6 +112,9 @@ class QueryDecl:
     mode: str | None = None
     threshold: float | None = None
     location: Location | None = None
+    words: str | None = None  # the structured-English sentence the query was stated in, if any
+    english: str | None = None  # the formula's back-translation (for queries stated in words)
+    notes: tuple[str, ...] = ()  # what the translation resolved (prompts matched, inline prompts)
 
     @property
     def formula(self) -> A.Formula:
@@ -192,15 +204,30 @@ def _parser() -> Lark:
 class _FileBuild(_Build):
     """Statement callbacks; formula callbacks come from the formula builder."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, text: str = "") -> None:
         super().__init__()
         self.source = source
+        self.text = text
         self.name_tokens: dict[str, Token] = {}
         self.statements: list[tuple[str, object, Token | None]] = []
+        self.prompt_token: Token | None = None  # the last quoted prompt read
 
     def name(self, tok: Token) -> A.Formula:
         self.name_tokens.setdefault(str(tok), tok)
         return super().name(tok)
+
+    def prompt(self, tok: Token) -> A.Formula:
+        self.prompt_token = tok
+        return super().prompt(tok)
+
+    def _words(self, spec: object) -> Token | None:
+        """The string token when a query's whole body is one quoted string right after
+        the colon (not in parentheses, not in a ``P`` wrapper): a query in words."""
+        tok = self.prompt_token
+        if not isinstance(spec, A.Atom) or not spec.quoted or tok is None or tok.start_pos is None:
+            return None
+        before = self.text[: tok.start_pos].rstrip()
+        return tok if before.endswith(":") else None
 
     def loc(self, tok: Token | None) -> Location:
         if tok is None:
@@ -279,6 +306,7 @@ class _FileBuild(_Build):
         self.statements.append(("assume", A.G(A.conj(*pairs)), names[0]))
 
     def file_query_stmt(self, name: Token, spec, *options):  # type: ignore[no-untyped-def]
+        words = self._words(spec)
         spec = spec if isinstance(spec, Spec) else Spec(spec)
         fields: dict[str, object] = {}
         for o in options:
@@ -289,7 +317,7 @@ class _FileBuild(_Build):
                 name, "keep one of them",
             )
         decl = QueryDecl(str(name), spec, location=self.loc(name), **fields)  # type: ignore[arg-type]
-        self.statements.append(("query", decl, name))
+        self.statements.append(("query", (decl, words), name))
 
     def file_start(self, *stmts):  # type: ignore[no-untyped-def]
         return self.statements
@@ -382,7 +410,7 @@ def _load_path(p: Path, stack: tuple[Path, ...], importer: Location | None) -> Q
 
 
 def _parse_statements(text: str, source: str) -> tuple[list, dict[str, Token]]:
-    builder = _FileBuild(source)
+    builder = _FileBuild(source, text)
     try:
         tree = _parser().parse(text)
         try:
@@ -424,6 +452,7 @@ def _load_text(text: str, source: str, base: Path, stack: tuple[Path, ...]) -> Q
     queries: dict[str, QueryDecl] = {}
     settings: dict[str, object] = {}
     files: list[str] = []
+    in_words: list[tuple[str, Token]] = []
     for kind, value, tok in statements:
         if kind == "import":
             target = base / str(value)
@@ -452,10 +481,15 @@ def _load_text(text: str, source: str, base: Path, stack: tuple[Path, ...]) -> Q
         elif kind == "assume":
             assumptions.append(value)  # type: ignore[arg-type]
         elif kind == "query":
-            q: QueryDecl = value  # type: ignore[assignment]
+            q, words = value  # type: ignore[misc]
             if q.name in queries and queries[q.name].location and queries[q.name].location.source == source:
                 raise err(f"query {q.name!r} is defined twice", tok, f"first at {queries[q.name].location}")
+            if words is not None:
+                in_words.append((q.name, words))
             queries[q.name] = q
+    # Queries in words translate against every proposition, declared before or after them.
+    for qname, tok in in_words:
+        queries[qname] = _translated(queries[qname], tok, props, text, source)
     # Inline prompts declare themselves; identifiers must be declared.
     for f in [*assumptions, *(q.formula for q in queries.values())]:
         for a in atoms(f):
@@ -469,6 +503,43 @@ def _load_text(text: str, source: str, base: Path, stack: tuple[Path, ...]) -> Q
                     f'declare it: prop {a.name} = "what the frame shows", or quote it as an inline prompt',
                 )
     return QueryFile(source, props, tuple(assumptions), tuple(queries.values()), settings, tuple(files))
+
+
+def _translated(q: QueryDecl, tok: Token, props: Mapping[str, PropDecl], text: str, source: str) -> QueryDecl:
+    """``q`` with its sentence translated to a formula; a translation error points
+    into the string, at the file's line and column."""
+    from .translate import translate  # translate reads query files: imported late
+
+    words = unquote(str(tok))
+    try:
+        t = translate(words, props={n: p for n, p in props.items() if not p.inline}, source=source)
+    except FormulaSyntaxError as e:
+        offset = _raw_offset(str(tok), _char_offset(words, e.line, e.column))
+        raise FormulaSyntaxError(
+            f"query {q.name}: {e.message}", text=text, line=tok.line, column=tok.column + offset,
+            source=source, hint=e.hint,
+        ) from None
+    if isinstance(t.formula, A.Atom):  # a lone phrase: the prompt it always was, whatever it names
+        return q
+    notes = tuple(n.message for n in t.notes if n.how != "name")
+    return dataclasses.replace(q, spec=Spec(t.formula), words=words, english=t.english, notes=notes)
+
+
+def _char_offset(text: str, line: int, column: int) -> int:
+    """The 0-based offset in ``text`` of 1-based ``line``:``column``."""
+    lines = text.split("\n")
+    line = min(max(line, 1), len(lines))
+    return sum(len(x) + 1 for x in lines[: line - 1]) + max(column - 1, 0)
+
+
+def _raw_offset(token: str, index: int) -> int:
+    """Where character ``index`` of the unquoted string lies in its quoted ``token``
+    (0 = the opening quote), counting each escape as the characters it takes."""
+    i, k = 1, 0
+    while k < index and i < len(token) - 1:
+        i += 2 if token[i] == "\\" else 1
+        k += 1
+    return i
 
 
 def _replace(decl: PropDecl, **changes: object) -> PropDecl:

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from framelogic.logic.english import to_english
 from framelogic.logic.grammar import parse
 from framelogic.logic.semantics import satisfaction
 from framelogic.queries.llm import (
@@ -108,9 +109,10 @@ def test_good_answer_is_parsed_checked_and_back_translated(server, monkeypatch):
     monkeypatch.setenv("FRAMELOGIC_LLM_KEY", "sk-test")
     replay.replies = [fenced("G (red -> F[0,3s] stopped)")]
     t = llm_translate("if the light is red the car has to stop within three seconds", url=url, model="m", props=PROPS)
-    assert t.formula == parse("G (red -> F[0,3s] stopped)")
-    assert t.needs_acceptance and len(t.attempts) == 1 and t.attempts[0].error is None
-    assert t.english and "red" in t.english
+    assert t.formula == parse("G (red -> F[0,3s] stopped)") and t.text == "G (red -> F[0s,3s] stopped)"
+    assert len(t.attempts) == 1 and t.attempts[0].error is None
+    assert t.source == "if the light is red the car has to stop within three seconds"
+    assert t.english == to_english(t.formula) and "red" in t.english
     # the analysis ran: a witness it holds on and a counterexample it fails on (at the nominal rate)
     assert t.witness is not None and t.counterexample is not None and t.fps == 10.0
     assert satisfaction(parse("G (red -> F[0,30] stopped)"), t.witness)[0]
@@ -195,7 +197,7 @@ def test_unsatisfiable_answer_is_rejected(server):
         llm_translate("the light is always red but sometimes not", url=url, model="m", props=PROPS)
     r = e.value
     assert r.reason == "unsatisfiable" and "no trace satisfies it" in str(r)
-    assert r.formula == parse("G red & F !red") and r.english
+    assert r.formula == parse("G red & F !red") and r.english == to_english(r.formula)
     assert r.example is not None and not satisfaction(r.formula, r.example)[0]
     assert len(chats(replay)) == 1  # a wrong meaning is not retried: the user rephrases
 
@@ -225,30 +227,43 @@ def test_vacuous_answer_is_rejected_with_the_witness(server):
 # ---------------------------------------------------------------- propositions
 
 
-def test_undeclared_name_is_sent_back_with_did_you_mean(server):
+def test_undeclared_name_resolves_like_a_phrase(server):
     url, replay = server
-    replay.replies = [fenced("G (red_light -> F stopped)"), fenced("G (red -> F stopped)")]
-    t = llm_translate("red light means stop", url=url, model="m", props=PROPS)
-    assert t.formula == parse("G (red -> F stopped)")
+    replay.replies = [fenced("G (red_light -> F car_is_moving)")]
+    t = llm_translate("red light means move", url=url, model="m", props=PROPS)
+    assert t.formula == parse("G (red -> F moving)")  # a single close match, and the same words as a prompt
+    assert len(chats(replay)) == 1
+    messages = [n.message for n in t.notes]
+    assert any("did you mean red? (taken as red)" in m for m in messages)
+    assert any("'car is moving' is moving" in m for m in messages)
+
+
+def test_undeclared_name_close_to_several_is_sent_back(server):
+    url, replay = server
+    replay.replies = [fenced("F traffic_light"), fenced("F red")]
+    t = llm_translate("a light shows up", url=url, model="m", props=PROPS)
+    assert t.formula == parse("F red")
     feedback = chats(replay)[1]["messages"][-1]["content"]
-    assert "undeclared proposition red_light" in feedback and "did you mean red" in feedback
+    assert "undeclared proposition traffic_light; did you mean green or red?" in feedback
+    assert t.attempts[0].error.startswith("undeclared proposition traffic_light")
 
 
-def test_undeclared_names_always_are_reported(server):
+def test_ambiguous_names_always_are_reported(server):
     url, replay = server
-    replay.replies = [fenced("F dog")] * 3
-    with pytest.raises(LLMAnswerError) as e:
-        llm_translate("a dog appears", url=url, model="m", props=PROPS, retries=2)
-    assert "undeclared proposition dog" in str(e.value)
+    replay.replies = [fenced("F traffic_light")] * 3
+    with pytest.raises(LLMAnswerError, match="undeclared proposition traffic_light"):
+        llm_translate("a light shows up", url=url, model="m", props=PROPS, retries=2)
+    assert len(chats(replay)) == 3
 
 
-def test_quoted_prompts_resolve_to_declared_props_or_stay_inline(server):
+def test_unknown_names_and_prompts_become_inline_prompts(server):
     url, replay = server
-    replay.replies = [fenced('G ("A red traffic light" -> F stopped) & F "a dog on the road"')]
+    replay.replies = [fenced('G ("A red traffic light" -> F stopped) & F dog & F "a dog on the road"')]
     t = llm_translate("x", url=url, model="m", props=PROPS)
-    assert t.formula == parse('G (red -> F stopped) & F "a dog on the road"')
-    assert any("declared proposition red" in n for n in t.notes)
-    assert any('"a dog on the road"' in n and "inline prompt" in n for n in t.notes)
+    assert t.formula == parse('G (red -> F stopped) & F "dog" & F "a dog on the road"')
+    how = {n.phrase: n.how for n in t.notes}
+    assert how == {"A red traffic light": "prompt", "dog": "unknown", "a dog on the road": "unknown"}
+    assert t.unknown == ("dog", "a dog on the road")
 
 
 def test_without_props_any_name_is_kept(server):
