@@ -181,40 +181,24 @@ class _Props:
 
 
 def _props(props: object) -> _Props:
-    """Read ``props``: None, a ``.tl`` path, a Query, a QueryFile, or a mapping name -> prompt(s) / PropDecl."""
+    """Read ``props`` (None, a ``.tl`` path, a Query, a QueryFile, or a mapping name -> prompt(s)
+    / PropDecl) the way :func:`~framelogic.queries.translate.translate` does; a query file
+    also gives its assumptions, its ``set fps`` and which propositions are table columns."""
     if props is None:
         return _Props()
-    from .queryfile import PropDecl, QueryFile, load_query_file
+    from .queryfile import QueryFile, load_query_file
+    from .translate import _props_of  # the one reader of the props argument
 
-    qf = None
     if isinstance(props, (str, os.PathLike)):
-        qf = load_query_file(props)
-    elif isinstance(props, QueryFile):
-        qf = props
-    elif isinstance(getattr(props, "file", None), QueryFile):  # a search.Query
-        qf = props.file  # type: ignore[attr-defined]
-    if qf is not None:
-        fps = qf.settings.get("fps")
-        items: Mapping[str, object] = {n: p for n, p in qf.props.items() if not p.inline}
-        assumptions = tuple(qf.assumptions)
-    elif isinstance(props, Mapping):
-        items, fps, assumptions = props, None, ()
-    else:
-        raise InvalidArgument(f"props={props!r} must be None, a .tl path, a Query or a mapping of names to prompts")
-    prompts: dict[str, tuple[str, ...]] = {}
-    columns: dict[str, str] = {}
-    for name, value in items.items():
-        if isinstance(value, PropDecl):
-            if value.column is not None:
-                columns[name] = value.column
-            prompts[name] = tuple(value.prompts)
-        elif isinstance(value, str):
-            prompts[name] = (value,)
-        elif isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
-            prompts[name] = tuple(value)
-        else:
-            raise InvalidArgument(f"props[{name!r}]={value!r} must be a prompt, a list of prompts or a PropDecl")
-    return _Props(prompts, columns, assumptions, float(fps) if isinstance(fps, (int, float)) else None, True)
+        props = load_query_file(props)
+    qf = props if isinstance(props, QueryFile) else getattr(props, "file", None)
+    if not isinstance(qf, QueryFile):
+        return _Props(_props_of(props), declared=True)
+    fps = qf.settings.get("fps")
+    columns = {n: p.column for n, p in qf.props.items() if p.column is not None and not p.inline}
+    return _Props(
+        _props_of(qf), columns, tuple(qf.assumptions), float(fps) if isinstance(fps, (int, float)) else None, True
+    )
 
 
 def _resolve(f: A.Formula, props: _Props) -> tuple[A.Formula, tuple[Note, ...]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -38,10 +39,11 @@ def fenced(formula: str) -> str:
 
 
 class Replay:
-    """Recorded replies (a string: a chat answer; an int: that HTTP status) and the requests seen."""
+    """Recorded replies (a string: a chat answer; an int: that HTTP status; a float: answer
+    after that many seconds; a dict: that JSON body) and the requests seen."""
 
     def __init__(self) -> None:
-        self.replies: list[str | int] = []
+        self.replies: list[str | int | float | dict] = []
         self.requests: list[dict] = []
         self.models = ["replayed-model"]
 
@@ -74,6 +76,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": {"message": f"no route {self.path}"}})
             return
         reply = self.replay.replies.pop(0) if self.replay.replies else 500
+        if isinstance(reply, float):  # a server too slow to answer
+            time.sleep(reply)
+            reply = fenced("F red")
+        if isinstance(reply, dict):  # a JSON body that is not a chat completion
+            self._send(200, reply)
+            return
         if isinstance(reply, int):
             self._send(reply, {"error": {"message": "the model is overloaded", "type": "server_error"}})
             return
@@ -284,6 +292,27 @@ def test_http_error_names_the_url(server):
     assert f"{url}/chat/completions" in message and "HTTP 503" in message and "overloaded" in message
 
 
+def test_slow_server_times_out_naming_the_url(server):
+    url, replay = server
+    replay.replies = [1.5]
+    with pytest.raises(LLMUnavailable, match=rf"{url}/chat/completions: .*(timed out|no answer within)"):
+        llm_translate("x", url=url, model="m", timeout=0.3)
+
+
+def test_model_listing_error_names_its_url(server):
+    url, _ = server
+    other = url.replace("/v1", "/elsewhere")
+    with pytest.raises(LLMUnavailable, match=rf"{other}/models: HTTP 404"):
+        llm_translate("x", url=other)
+
+
+def test_answer_that_is_not_a_chat_reply(server):
+    url, replay = server
+    replay.replies = [{"object": "list", "data": []}]
+    with pytest.raises(LLMUnavailable, match=r"no choices\[0\]\.message\.content; is this a chat endpoint"):
+        llm_translate("x", url=url, model="m")
+
+
 def test_unreachable_server_names_the_url():
     import socket
 
@@ -347,3 +376,44 @@ def test_extract_formula_refuses_replies_without_a_formula(reply):
 def test_prompt_without_props_asks_for_quoted_prompts():
     last = build_messages("a dog runs", None)[-1]["content"]
     assert "quoted prompt" in last and last.endswith("Requirement: a dog runs")
+
+
+# ---------------------------------------------------------------- properties
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from framelogic.logic.printer import to_text  # noqa: E402
+from framelogic.logic.strategies import formulas  # noqa: E402
+
+WRAPPERS = (
+    lambda f: fenced(f),
+    lambda f: f"```\n{f}\n```",
+    lambda f: f"Formula: {f}",
+    lambda f: f"The formula is `{f}`.",
+    lambda f: f,
+    lambda f: f"  {f}  \n",
+)
+
+
+@given(formulas(("red", "stopped", "a dog"), max_depth=4), st.sampled_from(WRAPPERS))
+def test_extract_formula_finds_any_printed_formula(f, wrap):
+    assert extract_formula(wrap(to_text(f))) == f
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(formulas(("red", "green", "stopped"), max_depth=3, max_bound=3, constants=False))
+def test_answers_are_accepted_exactly_when_neither_unsatisfiable_nor_vacuous(server, f):
+    """Whatever formula the model answers, the outcome agrees with the reference
+    semantics on the trace it comes with."""
+    url, replay = server
+    replay.replies = [fenced(to_text(f))]
+    try:
+        t = llm_translate("anything", url=url, model="m", props=PROPS)
+    except TranslationRejected as e:
+        assert e.formula == f
+        holds = bool(satisfaction(f, e.example)[0])
+        assert holds == (e.reason == "vacuous")
+        return
+    assert t.formula == f and t.fps is None  # frame bounds: no rate needed
+    assert satisfaction(f, t.witness)[0] and not satisfaction(f, t.counterexample)[0]
