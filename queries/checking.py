@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from framelogic.logic import ast as A
+from framelogic.logic.english import to_english
 from framelogic.logic.errors import FramelogicError
 from framelogic.logic.grammar import Spec, parse_spec
 from framelogic.logic.passes import atoms, depth, has_time_bounds, nnf, resolve_time, size
@@ -59,10 +60,15 @@ class FormulaCheck:
     def ok(self) -> bool:
         return self.analysis is None or self.analysis.ok
 
+    @property
+    def english(self) -> str:
+        """The formula read back as structured English."""
+        return to_english(self.spec.formula)
+
     def to_dict(self) -> dict[str, Any]:
         f = self.spec.formula
         return {
-            "source": self.source, "formula": str(self.spec), "words": to_text(f, "words"),
+            "source": self.source, "formula": str(self.spec), "words": to_text(f, "words"), "english": self.english,
             "nnf": to_text(nnf(f)), "atoms": [a.name for a in atoms(f)], "size": size(f), "depth": depth(f),
             "fps": self.fps, "frames": None if self.resolved is None else to_text(self.resolved),
             **_analysis_dict(self.analysis), "ok": self.ok,
@@ -77,8 +83,8 @@ class QueryCheck:
     threshold: float | None
     analysis: Analysis | None  # None: time bounds and no fps
     words: str | None = None  # the sentence the query was stated in (structured English), if any
-    english: str | None = None  # its formula's back-translation, for queries stated in words
-    notes: tuple[str, ...] = ()  # what the translation resolved
+    english: str = ""  # the formula read back as structured English
+    notes: tuple[str, ...] = ()  # what the translation of ``words`` resolved
 
     @property
     def ok(self) -> bool:
@@ -105,8 +111,8 @@ class FileCheck:
             "file": self.file.path, "settings": dict(self.file.settings), "fps": self.fps,
             "propositions": [p.name for p in self.props],
             "assumptions": [to_text(a) for a in self.file.assumptions],
-            "queries": [{"name": q.name, "formula": str(q.spec), "mode": q.mode, "threshold": q.threshold,
-                         **({"words": q.words, "english": q.english, "notes": list(q.notes)} if q.words is not None else {}),
+            "queries": [{"name": q.name, "formula": str(q.spec), "english": q.english, "mode": q.mode, "threshold": q.threshold,
+                         **({"words": q.words, "notes": list(q.notes)} if q.words is not None else {}),
                          **_analysis_dict(q.analysis), "ok": q.ok} for q in self.queries],
             "equivalent": [list(p) for p in self.equivalent], "ok": self.ok,
         }  # fmt: skip
@@ -218,7 +224,8 @@ def check_query_file(path: str, *, fps: float | None = None, max_len: int | None
             f = resolve_time(q.formula, fps)
             resolved[q.name] = f
             analysis = analyse(f, assume, max_len=max_len)
-        checks.append(QueryCheck(q.name, q.spec, q.mode, q.threshold, analysis, q.words, q.english, q.notes))
+        english = q.english or to_english(q.formula)
+        checks.append(QueryCheck(q.name, q.spec, q.mode, q.threshold, analysis, q.words, english, q.notes))
     names = list(resolved)
     same = tuple(
         (a, b) for i, a in enumerate(names) for b in names[i + 1 :] if equivalent(resolved[a], resolved[b], assume, max_len=max_len)

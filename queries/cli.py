@@ -117,7 +117,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _format_formula_check(c, max_len: int | None) -> str:  # type: ignore[no-untyped-def]
     f = c.spec.formula
     lines = [
-        "parse:      ok", f"formula:    {c.spec}", f"words:      {to_text(f, 'words')}", f"nnf:        {to_text(nnf(f))}",
+        "parse:      ok", f"formula:    {c.spec}", f"words:      {to_text(f, 'words')}", f"english:    {c.english}",
+        f"nnf:        {to_text(nnf(f))}",
         f"atoms:      {', '.join(_label(a.name) for a in atoms(f)) or '(none)'}", f"size:       {size(f)} nodes, depth {depth(f)}",
     ]  # fmt: skip
     if c.spec.query:

@@ -202,6 +202,17 @@ def test_check_shows_words_formula_and_back_translation(capsys, tmp_path):
     assert d["words"] == SENTENCE and d["english"] == formula.english and d["formula"] == str(formula.spec)
 
 
+def test_check_reads_every_query_back_in_english(capsys, tmp_path):
+    from framelogic.logic.english import to_english
+
+    q = tmp_path / "plain.tl"
+    q.write_text(DRIVING + "query yields: G (ped -> F[0,15] stopped)\n")
+    code, out, _ = run(capsys, "check", str(q), "--format", "json")
+    assert code == EXIT_OK and json.loads(out)["queries"][0]["english"] == to_english(parse("G (ped -> F[0,15] stopped)"))
+    code, out, _ = run(capsys, "check", "G (ped -> F[0,15] stopped)", "--format", "json")
+    assert json.loads(out)["english"] == "whenever ped, stopped shall hold within 15 frames"
+
+
 def test_error_in_words_points_into_the_string(tmp_path):
     q = tmp_path / "bad.tl"
     bad = "whenever the light is red, the car shall stop within within 3 seconds"
