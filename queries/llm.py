@@ -527,15 +527,30 @@ def translate_text(
     timeout: float = 30,
     fps: float | None = None,
 ) -> Translation:
-    """Structured English first (offline, exact: a :class:`Translation`); with
-    ``url``, text the controlled grammar does not accept goes to
-    :func:`llm_translate` (an :class:`LLMTranslation`, to be accepted by the
-    user). Without ``url`` the grammar's error is raised as it is."""
+    """Structured English first: offline and exact (a :class:`Translation`).
+
+    Without ``url`` that is all (a sentence outside the controlled language is a
+    :class:`FormulaSyntaxError` pointing at the word). With ``url`` the model is
+    asked (:func:`llm_translate`, an :class:`LLMTranslation` the user must
+    accept) when the grammar rejects the text, or accepts it only by turning
+    phrases that match no proposition into inline prompts, which is how
+    free-form text usually reads in the controlled language.
+    """
     try:
-        return translate(text, props=props)
+        t = translate(text, props=props)
     except FormulaSyntaxError as e:
         if url is None:
             raise
-        why = f"{e.message} at column {e.column}"
+        why = f"not structured English: {e.message} at column {e.column}"
+    else:
+        unmatched = [n.phrase for n in t.notes if _unmatched(n)]
+        if url is None or not unmatched:
+            return t
+        why = f"in structured English, {', '.join(repr(p) for p in unmatched)} would match no proposition"
     result = llm_translate(text, url=url, model=model, props=props, retries=retries, timeout=timeout, fps=fps)
-    return replace(result, remarks=(f"not structured English ({why}); asked the model", *result.remarks))
+    return replace(result, remarks=(f"{why}; asked the model", *result.remarks))
+
+
+def _unmatched(n: Note) -> bool:
+    """A phrase that resolved to no proposition: an inline prompt made from it."""
+    return n.how == "unknown" or (n.how == "default" and isinstance(n.atom, A.Atom) and n.atom.quoted)

@@ -241,3 +241,47 @@ def test_error_position_counts_escapes(tmp_path):
         load_query_file(q)
     line = q.read_text().splitlines()[5]
     assert line[e.value.column - 1 :] == 'within 3 seconds"'  # each \\" counts two columns
+
+
+# ---------------------------------------------------------------- which path
+
+
+def test_llm_is_asked_when_structured_english_leaves_phrases_unmatched(capsys, props, server):  # noqa: F811
+    url, replay = server
+    text = "a pedestrian is never on the crosswalk while the car creeps forward"
+    code, out, _ = run(capsys, "translate", text, "--props", props)  # offline: an inline prompt, noted
+    assert code == EXIT_OK and "'the car creeps forward' matches no proposition" in out
+    replay.replies = [fenced("G !(ped & moving)")]
+    code, out, err = run(capsys, "translate", text, "--props", props, "--llm", url, "--model", "m", "--yes")
+    assert code == EXIT_OK, err
+    assert len(replay.requests) == 1 and "formula:  G !(ped & moving)" in out
+    assert "'the car creeps forward' would match no proposition; asked the model" in out
+
+
+README_COMMANDS = (  # the README's examples of 'framelogic translate' (the model's URL replaced by the replay server)
+    'framelogic translate "whenever the light is red, the car shall stop within 3 seconds" --props examples/queries/driving.tl',
+    "framelogic translate \"the car should never creep forward while someone's on the crosswalk\" "
+    "--props examples/queries/driving.tl --llm http://localhost:11434/v1 --model llama3.1 --yes --json",
+)
+
+
+def test_readme_translate_commands(capsys, server, monkeypatch):  # noqa: F811
+    import shlex
+    from pathlib import Path
+
+    url, replay = server
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    code, out, err = run(capsys, *shlex.split(README_COMMANDS[0])[1:])
+    assert code == EXIT_OK and "formula:  G (red_light -> F[0s,3s] stopped)" in out, err
+    replay.replies = [fenced("G (pedestrian -> stopped)")]
+    argv = shlex.split(README_COMMANDS[1].replace("http://localhost:11434/v1", url))[1:]
+    code, out, err = run(capsys, *argv)
+    assert code == EXIT_OK, err
+    d = json.loads(out)
+    assert d["formula"] == "G (pedestrian -> stopped)" and d["accepted"] is True
+    assert chats(replay)[0]["model"] == "llama3.1"
+    assert "pedestrian" in chats(replay)[0]["messages"][-1]["content"]  # the file's propositions are in the prompt
+
+
+def chats(replay: Replay) -> list[dict]:
+    return [r["body"] for r in replay.requests if r["method"] == "POST"]
