@@ -6,9 +6,10 @@ vLLM or Ollama server, or a hosted one) for a formula, and trusts nothing it
 says:
 
 1. the answer is parsed with framelogic's own parser (a fenced block or a
-   line of the reply); an answer that does not parse, or names a proposition
-   the query file does not declare, is sent back with the error and asked
-   again, at most ``retries`` more times, then reported (:class:`LLMAnswerError`);
+   line of the reply); an answer that does not parse, or uses an undeclared
+   name close to several declared propositions, is sent back with the error
+   and asked again, at most ``retries`` more times, then reported
+   (:class:`LLMAnswerError`);
 2. propositions resolve against the query file by the rule of structured
    English (:class:`~framelogic.queries.translate.PhraseResolver`): declared
    names stay; a quoted prompt or an undeclared name that is a declared
@@ -46,7 +47,7 @@ from framelogic.logic.passes import atoms, has_time_bounds, resolve_time, substi
 from framelogic.logic.printer import to_text
 from framelogic.logic.trace import TraceTable
 
-from .translate import Note, PhraseResolver, Translation, translate
+from .translate import Note, PhraseResolver, Translation, _props_of, translate  # _props_of: the one reader of props
 
 __all__ = [
     "GRAMMAR_SUMMARY",
@@ -187,7 +188,6 @@ def _props(props: object) -> _Props:
     if props is None:
         return _Props()
     from .queryfile import QueryFile, load_query_file
-    from .translate import _props_of  # the one reader of the props argument
 
     if isinstance(props, (str, os.PathLike)):
         props = load_query_file(props)

@@ -20,6 +20,8 @@ from framelogic.logic.english import to_english
 from framelogic.logic.grammar import parse
 from framelogic.logic.semantics import satisfaction
 from framelogic.queries.llm import (
+    EXAMPLE_PROPS,
+    EXAMPLES,
     GRAMMAR_SUMMARY,
     LLMAnswerError,
     LLMUnavailable,
@@ -371,6 +373,17 @@ def test_extract_formula(reply, expected):
 def test_extract_formula_refuses_replies_without_a_formula(reply):
     with pytest.raises(FormulaSyntaxError):
         extract_formula(reply)
+
+
+@pytest.mark.parametrize("sentence, formula", EXAMPLES)
+def test_few_shot_examples_are_formulas_the_checks_would_accept(sentence, formula):
+    from framelogic.automata.analysis import satisfiable, valid
+    from framelogic.logic.passes import atoms, resolve_time
+
+    f = parse(formula)
+    assert all(a.quoted or a.name in EXAMPLE_PROPS for a in atoms(f))
+    g = resolve_time(f, 5)
+    assert satisfiable(g) is not None and not valid(g)
 
 
 def test_prompt_without_props_asks_for_quoted_prompts():
