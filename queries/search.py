@@ -475,15 +475,26 @@ def score(source: Any, props: Sequence[PropDecl], opts: SearchOptions) -> TraceT
             "content, so a deleted video cannot be searched unless indexed first: restore the file and index it "
             "(framelogic index QUERY.tl VIDEO)"
         )
-    columns = [p for p in props if p.column is not None and p.name not in opts.column_map]
-    prompted = [p for p in props if p.column is None and p.name not in opts.column_map]
-    mapped = [p for p in props if p.name in opts.column_map]
+    prompted, from_table = split_props(props, opts)
     scored = _score_frames(source, prompted, opts)
-    if not columns and not mapped:
+    return with_columns(scored, source, from_table, opts)
+
+
+def split_props(props: Sequence[PropDecl], opts: SearchOptions) -> tuple[list[PropDecl], list[PropDecl]]:
+    """``(scored on frames, read from a table)``: a ``column`` proposition, or one
+    mapped with ``columns=``, reads its table."""
+    from_table = [p for p in props if p.column is not None or p.name in opts.column_map]
+    return [p for p in props if p not in from_table], from_table
+
+
+def with_columns(scored: TraceTable, source: Any, props: Sequence[PropDecl], opts: SearchOptions) -> TraceTable:
+    """``scored`` with the table columns of ``props`` added, aligned to its frames by time
+    (the table: ``opts.table``, else the one beside the video ``source``)."""
+    if not props:
         return scored
-    table_path = _table_path(source, opts, [*columns, *mapped])
-    ext = _as_table(table_path, opts, [*columns, *mapped])
-    ext = _columns_for(ext, [*columns, *mapped], opts, table_path)
+    table_path = _table_path(source, opts, props)
+    ext = _as_table(table_path, opts, props)
+    ext = _columns_for(ext, props, opts, table_path)
     values = [scored.values, align(ext, scored, tolerance=opts.tolerance, fill=opts.fill, where=table_path)]
     # replace() keeps what the scorer's table carries besides its columns (its source frames)
     return replace(scored, names=scored.names + ext.names, values=np.concatenate(values, axis=1))
@@ -591,16 +602,19 @@ def _to_perception(p: PropDecl, default_contrast: str | None) -> Any:
 
 @dataclass(frozen=True)
 class Indexed:
-    """One video embedded into the cache by :func:`index`."""
+    """One video embedded into the cache by :func:`index` (or into a store by
+    :func:`framelogic.queries.store.index_store`)."""
 
     video: str
     frames: int  # sampled frames
     rate: float  # effective sampling rate
     cached: bool  # already indexed
     seconds: float  # time spent
+    error: str | None = None  # why it could not be indexed (a store records it in its failures)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"video": self.video, "frames": self.frames, "rate": self.rate, "cached": self.cached, "seconds": self.seconds}
+        return {"video": self.video, "frames": self.frames, "rate": self.rate, "cached": self.cached,
+                "seconds": self.seconds, "error": self.error}  # fmt: skip
 
 
 def index(source: Any, *, query: Query | None = None, options: SearchOptions | None = None, **given: Any) -> Iterator[Indexed]:

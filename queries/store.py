@@ -453,7 +453,203 @@ def _atomic_write(dest: Path, data: bytes) -> None:
         os.close(fd)
 
 
+
+
+# ---------------------------------------------------------------------- indexing and search
+# The library entry points over a store. They import perception (torch) lazily:
+# reading a store needs pyarrow only, a search needs the text encoder, not the videos.
+
+
+def index_store(source: Any, store: Store | str | os.PathLike[str], *, query: Any = None, options: Any = None, **given: Any) -> Iterator[Any]:
+    """Embed every video of ``source`` (paths, folders) into ``store``, one
+    :class:`~framelogic.queries.search.Indexed` per video as it is done.
+
+    Videos already stored for the same content, model, preprocessing and sampling
+    are skipped (``cached``). A video that cannot be read becomes a row of
+    :meth:`Store.failures` and the others are indexed (``error`` says why);
+    with ``keep_going=False`` the error is raised instead. Sampling as a search
+    with the same options (and ``query``'s ``set fps``/``set model``) samples.
+    """
+    from framelogic.logic.errors import FramelogicError
+    from framelogic.perception.pipeline import Embedder, encode_source
+    from framelogic.perception.sources import content_digest, open_source
+
+    from .search import Indexed, Query, embed_config, expand_sources, video_extra
+
+    store = store if isinstance(store, Store) else Store(store)
+    opts = (query or Query.from_formula("true")).options(options, **given)
+    videos = expand_sources(source)
+    sampling = sampling_id(opts.fps, opts.stride)
+    with video_extra("indexing into a store"):
+        embedder = Embedder.from_config(embed_config(opts))
+        preprocessing = embedder.preprocessing
+        digest = content_digest
+        if opts.use_cache:
+            from framelogic.perception.cache import EmbeddingCache
+
+            digest = EmbeddingCache(opts.cache_dir).digest  # unchanged files are hashed once per host
+        for video in videos:
+            start = time.perf_counter()
+            fingerprint = None
+            try:
+                src = open_source(video, fps=opts.fps, stride=opts.stride)
+                fingerprint = src.fingerprint(digest)
+                if store.contains(fingerprint, opts.model, preprocessing, sampling):
+                    yield Indexed(str(video), len(src), float(src.rate), True, time.perf_counter() - start)
+                    continue
+                emb = encode_source(src, embedder, progress=opts.progress)
+                store.write_video(video_table(
+                    fingerprint=fingerprint, path=str(video), model=opts.model, preprocessing=preprocessing,
+                    sampling=sampling, rate=emb.rate, frames=emb.indices, times=emb.times, embeddings=emb.embeddings,
+                ))  # fmt: skip
+            except (FramelogicError, OSError) as e:
+                if not opts.keep_going:
+                    raise
+                reason = str(e) if isinstance(e, FramelogicError) else f"{type(e).__name__}: {e}"
+                log.warning("%s: not indexed: %s", video, reason)
+                store.record_failure(str(video), reason, fingerprint=fingerprint, model=opts.model, sampling=sampling)
+                yield Indexed(str(video), 0, 0.0, False, time.perf_counter() - start, reason)
+                continue
+            yield Indexed(str(video), len(emb.indices), float(emb.rate), False, time.perf_counter() - start)
+
+
+def probabilities(embeddings: Any, propositions: Any, model: Any = None, *, contrast: str | None = None) -> np.ndarray:
+    """Calibrated per-frame probabilities (frames, propositions) from image embeddings.
+
+    ``embeddings`` is (N, D) (e.g. :func:`embeddings_of` store rows);
+    ``propositions`` are :meth:`Query.propositions` (``PropDecl``), perception
+    ``Proposition`` objects, prompt strings or a mapping ``name -> prompt``;
+    ``model`` is the model spec the embeddings were made with (default the
+    bundled model) or a loaded encoder. Each column is scored on its own
+    (prompt vs contrast, then the proposition's calibration), exactly as a
+    search on the video scores it.
+    """
+    from collections.abc import Mapping
+
+    from framelogic.perception.scoring import as_propositions
+    from framelogic.perception.scoring import probabilities as score
+
+    from .queryfile import PropDecl
+    from .search import DEFAULT_MODEL, _to_perception, video_extra
+
+    if isinstance(propositions, Mapping):
+        props = as_propositions(propositions)
+    else:
+        props = []
+        for p in propositions:
+            if isinstance(p, PropDecl):
+                if p.column is not None:
+                    raise InputError(
+                        f"proposition {p.name!r} reads the table column {p.column!r}: an embedding has no columns; "
+                        "search it on the video with its table"
+                    )
+                p = _to_perception(p, contrast)
+            props.append(p)
+        props = as_propositions(props)
+    emb = np.asarray(embeddings, dtype=np.float32)
+    if emb.ndim != 2:
+        raise InvalidValue(f"embeddings must be (frames, dimensions), not shape {emb.shape}")
+    with video_extra("scoring embeddings"):
+        encoder = _text_encoder(model or DEFAULT_MODEL)
+        return score(encoder, emb, props)
+
+
+def _text_encoder(model: Any) -> Any:
+    if not isinstance(model, str):
+        return model
+    from framelogic.perception.model import load_encoder
+
+    return load_encoder(model)
+
+
+def _search_video(q: Any, rows: VideoRows, opts: Any, encoder: Any) -> Any:
+    """The matches of query ``q`` in one stored video (``rows``): its propositions
+    scored from the embeddings; ``column`` propositions read their table (the
+    one beside the video's path, or ``opts.table``) as a search on the video does."""
+    from framelogic.perception.scoring import ScoredTable
+
+    from .search import split_props, with_columns
+
+    prompted, from_table = split_props(q.propositions(), opts)
+    values = probabilities(rows.embeddings, prompted, encoder, contrast=opts.contrast)
+    times = rows.times if len(rows.times) < 2 or np.all(np.diff(rows.times) > 0) else None
+    table = ScoredTable(tuple(p.name for p in prompted), values, times, rows.rate, rows.frames)
+    return q.search_table(with_columns(table, rows.path, from_table, opts), video=rows.path, options=opts)
+
+
+def search_table(query: Any, rows: Any, *, options: Any = None, **given: Any):  # type: ignore[no-untyped-def]
+    """The events of ``query`` in store rows of any number of videos, as an Arrow
+    table (:data:`framelogic.queries.results.EVENT_SCHEMA`), video by video.
+
+    ``rows`` is a ``pyarrow.Table`` with the store's columns (e.g. a group of a
+    Ray Data dataset read from the store); rows of other models or samplings
+    than the options' are an error, so no video is scored with the wrong model.
+    """
+    from .results import Results
+    from .search import load_query, video_extra
+
+    q = load_query(query)
+    opts = q.options(options, **given)
+    found: list[Any] = []
+    with video_extra("searching a store"):
+        encoder = _text_encoder(opts.model)
+        for video in video_rows(rows):
+            if video.model != opts.model:
+                raise InputError(f"{video.path}: stored with model {video.model!r}, searched with {opts.model!r}; give --model {video.model}")
+            found.extend(_search_video(q, video, opts, encoder))
+    return Results(found).to_arrow()
+
+
+def search_store(
+    query: Any, store: Store | str | os.PathLike[str], *, where: str | None = None, options: Any = None, **given: Any
+) -> Any:
+    """The matches of ``query`` in the videos of ``store`` selected by ``where``
+    (see :meth:`Store.parts`), without the videos: a text encoding, a matrix
+    product, calibration and the automata. The store rows used are those of the
+    options' model and sampling (``fps``/``stride``, as at indexing).
+    """
+    from .results import Results
+    from .search import load_query, video_extra
+
+    store = store if isinstance(store, Store) else Store(store)
+    q = load_query(query)
+    opts = q.options(options, **given)
+    parts = select_parts(store, where, opts)
+    found: list[Any] = []
+    with video_extra("searching a store"):
+        encoder = _text_encoder(opts.model)
+        for file in parts.column("file").to_pylist():
+            for video in video_rows(store.read(file)):
+                found.extend(_search_video(q, video, opts, encoder))
+    return Results(found)
+
+
+def select_parts(store: Store, where: str | None, opts: Any):  # type: ignore[no-untyped-def]
+    """The frames files a search with ``opts`` reads: the options' model and
+    sampling, one file per video content (the first preprocessing in name order
+    when a video was indexed with several), selected by ``where``."""
+    pa = _pa()
+
+    if not store.path.is_dir():
+        raise InputError(f"{str(store.path)!r}: no such embedding store; fill it first: framelogic index VIDEOS --store {store.path}")
+    sampling = sampling_id(opts.fps, opts.stride)
+    everything = store.manifest()
+    parts = store.parts(where, model=opts.model, sampling=sampling)
+    if parts.num_rows == 0 and everything.num_rows and where is None:
+        held = sorted({(r["model"], r["sampling"]) for r in everything.select(["model", "sampling"]).to_pylist()})
+        raise InputError(
+            f"{str(store.path)!r} holds no embeddings of model {opts.model!r} at sampling {sampling!r}; it holds "
+            + ", ".join(f"{m!r} at {s!r}" for m, s in held)
+            + ". Search with the --model and --fps/--stride it was indexed with"
+        )
+    parts = parts.sort_by([("path", "ascending"), ("fingerprint", "ascending"), ("preprocessing", "ascending")])
+    fps = parts.column("fingerprint").to_pylist()
+    keep = [i == 0 or fps[i] != fps[i - 1] for i in range(len(fps))]
+    return parts.filter(pa.array(keep, pa.bool_()))
+
+
 __all__ = [
     "FORMAT", "Store", "StoreWarning", "VIDEO_COLUMNS", "VideoRows", "embeddings_of", "failure_schema", "filter_where",
-    "frame_schema", "manifest_schema", "part_key", "sampling_id", "video_rows", "video_table",
+    "frame_schema", "index_store", "manifest_schema", "part_key", "probabilities", "sampling_id", "search_store",
+    "search_table", "select_parts", "video_rows", "video_table",
 ]  # fmt: skip
