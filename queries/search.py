@@ -267,6 +267,11 @@ class Query:
         names = [names] if isinstance(names, str) else list(names)
         return tuple(self.file.query(n) for n in names)
 
+    def only(self, names: str | Sequence[str] | None) -> Query:
+        """This query file with only the queries ``names`` (all when None): for jobs that
+        take a whole :class:`Query`, such as a search on a store or on Ray."""
+        return self if names is None else Query(replace(self.file, queries=self.selected(names)))
+
     def options(self, options: SearchOptions | None = None, **given: Any) -> SearchOptions:
         """The resolved options: ``options`` as they are, else defaults < ``set`` < ``given``."""
         if options is not None:

@@ -420,7 +420,7 @@ def filter_where(table, where: str):  # type: ignore[no-untyped-def]
             # DuckDB 2 names it to_arrow_table; 1.x arrow()
             return (getattr(rel, "to_arrow_table", None) or rel.arrow)().cast(table.schema)
         except duckdb.Error as e:
-            first = str(e).strip().splitlines()[0]
+            first = str(e).strip().splitlines()[0].rstrip(".!")
             raise InputError(
                 f"--where {where!r}: {first}. It is a SQL condition over the columns {', '.join(VIDEO_COLUMNS)}, "
                 "e.g. \"path LIKE '%cam1%' AND rate >= 5\""
