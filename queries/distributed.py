@@ -140,11 +140,10 @@ def _preprocessing(spec: _Spec) -> str:
                     allow_random_weights=spec.allow_random_weights).preprocessing  # fmt: skip
 
 
-def _plan(row: dict[str, Any], spec: _Spec) -> dict[str, Any]:
-    """One video: its fingerprint, its sampling and the frames kept (or why it cannot be read)."""
+def _plan(path: str, spec: _Spec) -> dict[str, Any]:
+    """One video: its fingerprint, rate, kept frames and frame size (or why it cannot be read)."""
     from framelogic.perception.sources import open_source
 
-    path = str(row["path"])
     out = {"path": path, "fingerprint": "", "rate": 0.0, "frames": 0, "frame_bytes": 0, "reason": ""}
     try:
         src = open_source(path, fps=spec.fps, stride=spec.stride)
@@ -272,13 +271,12 @@ def index_on_ray(
         cpus, gpus = _resources(ray)
         spec = _spec(opts, gpus > 0)
         resources = {"num_gpus": 1} if gpus else {"num_cpus": 1}
-        preprocessing = ray.get(ray.remote(**resources)(_preprocessing).remote(spec))
+        plan = ray.remote(num_cpus=1)(_plan)
+        refs = [plan.remote(v, spec) for v in videos]  # hashing every byte: in parallel, near the files
+        # the id depends on the device and precision: on a GPU cluster ask a GPU worker
+        preprocessing = ray.get(ray.remote(**resources)(_preprocessing).remote(spec)) if gpus else _preprocessing(spec)
         sampling = sampling_id(opts.fps, opts.stride)
-        plans = (
-            ray.data.from_items([{"path": v} for v in videos], override_num_blocks=max(1, len(videos)))
-            .map(_plan, fn_kwargs={"spec": spec}, num_cpus=1)
-            .take_all()
-        )
+        plans = ray.get(refs)
         failed = [(p["path"], p["reason"]) for p in plans if p["reason"]]
         skipped = [p["path"] for p in plans if not p["reason"] and store.contains(p["fingerprint"], opts.model, preprocessing, sampling)]
         todo = [p for p in plans if not p["reason"] and p["path"] not in skipped]
