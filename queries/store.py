@@ -275,6 +275,22 @@ class Store:
     def _clear_failure(self, path: str, model: str, sampling: str) -> None:
         self._failure_path(path, model, sampling).unlink(missing_ok=True)
 
+    def remove_temp_files(self, older_than: float = 3600.0) -> int:
+        """Remove the temp files of writers killed before their rename (older than
+        ``older_than`` seconds, so that no live writer loses its file); returns how
+        many. Readers never see them: they are not named ``*.parquet``."""
+        removed = 0
+        now = time.time()
+        for d in (self.path / FRAMES, self.path / FAILURES, self.path):
+            for f in d.glob("**/.*.tmp") if d != self.path else d.glob(".*.tmp"):
+                try:
+                    if now - f.stat().st_mtime > older_than:
+                        f.unlink()
+                        removed += 1
+                except OSError:
+                    continue
+        return removed
+
     # ------------------------------------------------------------------ reading
     def part_files(self) -> list[Path]:
         """Every frames file, sorted (temp files of writers in progress are not listed)."""
@@ -479,6 +495,7 @@ def index_store(source: Any, store: Store | str | os.PathLike[str], *, query: An
     store = store if isinstance(store, Store) else Store(store)
     opts = (query or Query.from_formula("true")).options(options, **given)
     videos = expand_sources(source)
+    store.remove_temp_files()
     sampling = sampling_id(opts.fps, opts.stride)
     with video_extra("indexing into a store"):
         embedder = Embedder.from_config(embed_config(opts))

@@ -1,6 +1,8 @@
 """The embedding store: files any Arrow tool reads, and search on it == search on the videos."""
 
+import os
 import shutil
+import time
 import warnings
 
 import numpy as np
@@ -113,8 +115,12 @@ def test_the_manifest_is_derived_from_the_files(tmp_path):
     assert store.manifest().equals(want)
     # a writer killed before its rename leaves a temp file: not a part, not read by the glob
     (store.part_path("ab" * 16).parent).mkdir(parents=True, exist_ok=True)
-    (store.part_path("ab" * 16).parent / f".{'ab' * 16}.parquet.123.456.tmp").write_bytes(b"half a file")
+    tmp = store.part_path("ab" * 16).parent / f".{'ab' * 16}.parquet.123.456.tmp"
+    tmp.write_bytes(b"half a file")
     assert store.manifest().equals(want)
+    assert store.remove_temp_files() == 0 and tmp.exists()  # it may be a live writer's
+    os.utime(tmp, (time.time() - 7200, time.time() - 7200))
+    assert store.remove_temp_files() == 1 and not tmp.exists()
     # a file deleted by hand leaves the manifest; a foreign file is left out with a warning
     gone = tmp_path / "s" / want.column("file")[0].as_py()
     gone.unlink()
