@@ -25,6 +25,13 @@ writers of one video replace each other with equivalent files instead of
 duplicating rows. The files are the truth: ``manifest.parquet`` is an index of
 their footers (their Parquet key-value metadata), brought up to date from the
 directory listing whenever it is read, and may be deleted at any time.
+
+Entry points: :func:`index_store` (videos -> store, skipping what is stored,
+recording what cannot be read), :func:`search_store` (query x store ->
+matches, no video read), :func:`search_table` (query x store rows of any
+videos -> Arrow events, for jobs that group rows themselves, e.g. on Ray),
+:func:`probabilities` (embeddings -> calibrated per-frame probabilities) and
+:func:`video_table` (the rows of one video, for writers of their own).
 """
 
 from __future__ import annotations
@@ -416,7 +423,7 @@ class Store:
 
     def __len__(self) -> int:
         """Rows (sampled frames) in the store."""
-        return int(np.sum(self.manifest().column("frames").to_numpy())) if self.part_files() else 0
+        return int(sum(self.manifest().column("frames").to_pylist()))
 
 
 def filter_where(table, where: str):  # type: ignore[no-untyped-def]
