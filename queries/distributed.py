@@ -280,7 +280,13 @@ def index_on_ray(
         failed = [(p["path"], p["reason"]) for p in plans if p["reason"]]
         skipped = [p["path"] for p in plans if not p["reason"] and store.contains(p["fingerprint"], opts.model, preprocessing, sampling)]
         todo = [p for p in plans if not p["reason"] and p["path"] not in skipped]
-        todo = list({p["fingerprint"]: p for p in todo}.values())  # one copy of a video given twice
+        first = {}
+        for p in todo:  # one copy of a video given twice (two paths, the same bytes), as index --store does
+            if p["fingerprint"] in first:
+                skipped.append(p["path"])
+            else:
+                first[p["fingerprint"]] = p
+        todo = list(first.values())
         indexed: list[str] = []
         frames = 0
         workers = max(1, gpus) if gpus else max(1, cpus // 2)
@@ -300,16 +306,16 @@ def index_on_ray(
                              compute=ray.data.ActorPoolStrategy(size=workers), **resources)  # fmt: skip
             )
             meta = {p["fingerprint"]: p for p in todo}
-            pending: dict[str, _Video] = {}
+            gather = _Gatherer()
             for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
-                for fp, why in _gather(batch, pending):
+                for fp, video, why in gather.add(batch):
                     p = meta[fp]
-                    if why:
+                    if video is None:
                         failed.append((p["path"], why))
                         continue
-                    frames += _write(store, pending.pop(fp), p, opts.model, preprocessing, sampling)
+                    frames += _write(store, video, p, opts.model, preprocessing, sampling)
                     indexed.append(p["path"])
-            for fp, v in pending.items():  # a video whose frame count never arrived: not written
+            for v in gather.pending.values():  # a video whose frame count never arrived: not written
                 failed.append((v.path, f"{v.path!r}: decoding ended without its last frames; index it again"))
         fingerprints = {p["path"]: p["fingerprint"] or None for p in plans}
         for path, reason in failed:
@@ -318,26 +324,38 @@ def index_on_ray(
     return IndexSummary(tuple(indexed), tuple(skipped), tuple(failed), frames, time.perf_counter() - start, device, workers)
 
 
-def _gather(batch: Mapping[str, np.ndarray], pending: dict[str, _Video]) -> list[tuple[str, str]]:
-    """Add a batch of encoded frames to their videos; the videos now complete
-    (``(fingerprint, "")``) or failed (``(fingerprint, reason)``)."""
-    done: list[tuple[str, str]] = []
-    for path, fp, frame, t, total, reason, emb in zip(
-        batch["path"], batch["fingerprint"], batch["frame"], batch["time"], batch["total"], batch["reason"], batch["embedding"]
-    ):
-        fp = str(fp)
-        if reason:
-            pending.pop(fp, None)
-            done.append((fp, str(reason)))
-            continue
-        v = pending.setdefault(fp, _Video(str(path)))
-        v.rows[int(frame)] = (float(t), np.asarray(emb, dtype=np.float16))
-        if total >= 0:
-            v.total = int(total)
-    for fp, v in pending.items():
-        if v.complete():
-            done.append((fp, ""))
-    return [(fp, why) for fp, why in dict(done).items()]
+class _Gatherer:
+    """The driver's side of the pipeline: encoded frames gathered into videos by
+    fingerprint and frame index. A block delivered twice (a task Ray re-ran after
+    losing a worker) adds nothing: its frames are already there, or its video is
+    already written or failed."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, _Video] = {}
+        self.finished: set[str] = set()
+
+    def add(self, batch: Mapping[str, np.ndarray]) -> list[tuple[str, _Video | None, str]]:
+        """The videos this batch completes, ``(fingerprint, video, "")``, or fails,
+        ``(fingerprint, None, reason)``; each is reported once."""
+        done: dict[str, tuple[_Video | None, str]] = {}
+        columns = ("path", "fingerprint", "frame", "time", "total", "reason", "embedding")
+        for path, fp, frame, t, total, reason, emb in zip(*(batch[c] for c in columns)):
+            fp = str(fp)
+            if fp in self.finished:
+                continue
+            if reason:
+                self.pending.pop(fp, None)
+                self.finished.add(fp)
+                done[fp] = (None, str(reason))
+                continue
+            v = self.pending.setdefault(fp, _Video(str(path)))
+            v.rows[int(frame)] = (float(t), np.asarray(emb, dtype=np.float16))
+            if total >= 0:
+                v.total = int(total)
+            if v.complete():
+                self.finished.add(fp)
+                done[fp] = (self.pending.pop(fp), "")
+        return [(fp, v, why) for fp, (v, why) in done.items()]
 
 
 def _batch_size(gpu: bool, frame_bytes: int) -> int:

@@ -138,32 +138,40 @@ def test_cli_search_store_ray_writes_parquet_events(corpus, tmp_path, capsys):
     assert code in (0, 1) and events.num_rows == len(search_store(q, corpus["single"], options=q.options()))
 
 
+def block(frames, total, reason=""):
+    """A block of encoded frames of the video 'fp', as the encoder actors deliver it."""
+    n = len(frames)
+    return {"path": np.array(["v.mp4"] * n, dtype=object), "fingerprint": np.array(["fp"] * n, dtype=object),
+            "frame": np.array(frames), "time": np.array(frames) / 10.0, "total": np.full(n, total),
+            "reason": np.array([reason] * n, dtype=object),
+            "embedding": np.ones((n, 4), np.float16) * np.array(frames, dtype=np.float16)[:, None]}  # fmt: skip
+
+
 def test_blocks_delivered_twice_give_one_row_per_frame():
     """A task Ray re-runs after losing a worker may deliver its blocks again: the
     driver gathers frames by (fingerprint, frame), so nothing is written twice."""
+    g = D._Gatherer()
+    assert g.add(block([0, 2], -1)) == []
+    assert g.add(block([0, 2], -1)) == []  # the retried task's copy
+    [(fp, video, why)] = g.add(block([4], 3))  # the last block, with the count, before a copy of the first
+    assert (fp, why) == ("fp", "") and sorted(video.rows) == [0, 2, 4]
+    assert video.rows[2][1].tolist() == [2.0] * 4
+    assert g.add(block([4], 3)) == [] and g.add(block([0, 2], -1)) == []  # late copies: the video is written
+    assert g.pending == {}
 
-    def block(frames, total):
-        n = len(frames)
-        return {"path": np.array(["v.mp4"] * n, dtype=object), "fingerprint": np.array(["fp"] * n, dtype=object),
-                "frame": np.array(frames), "time": np.array(frames) / 10.0, "total": np.full(n, total),
-                "reason": np.array([""] * n, dtype=object), "embedding": np.ones((n, 4), np.float16) * np.array(frames)[:, None]}  # fmt: skip
 
-    pending: dict = {}
-    assert D._gather(block([0, 2], -1), pending) == []
-    assert D._gather(block([0, 2], -1), pending) == []  # the retried task's copy
-    assert D._gather(block([4], 3), pending) == [("fp", "")]
-    assert sorted(pending["fp"].rows) == [0, 2, 4]
-    assert D._gather(block([4], 3), pending) == [("fp", "")]  # delivered again: still three frames
+def test_last_block_first_still_completes_the_video():
+    g = D._Gatherer()
+    assert g.add(block([4], 3)) == []
+    [(_, video, _)] = g.add(block([0, 2], -1))
+    assert sorted(video.rows) == [0, 2, 4]
 
 
 def test_a_video_failing_mid_way_is_dropped_with_its_reason():
-    pending: dict = {}
-    ok = {"path": np.array(["v"], dtype=object), "fingerprint": np.array(["fp"], dtype=object), "frame": np.array([0]),
-          "time": np.array([0.0]), "total": np.array([-1]), "reason": np.array([""], dtype=object),
-          "embedding": np.zeros((1, 4), np.float16)}  # fmt: skip
-    D._gather(ok, pending)
-    failed = {**ok, "frame": np.array([-1]), "reason": np.array(["v: broken"], dtype=object)}
-    assert D._gather(failed, pending) == [("fp", "v: broken")] and "fp" not in pending
+    g = D._Gatherer()
+    g.add(block([0], -1))
+    assert g.add(block([-1], -1, reason="v.mp4: broken")) == [("fp", None, "v.mp4: broken")]
+    assert g.pending == {} and g.add(block([2], 2)) == []  # a block of it still in flight is dropped
 
 
 def test_groups_are_consecutive_and_balanced():
