@@ -375,13 +375,27 @@ class Query:
                 query_spec(q), sub, mode=query_mode(q, opts), threshold=threshold,
                 default_threshold=opts.default_threshold, max_length=opts.max_length or None,
             )
-            for e in events:
-                inside = {n: float(np.mean(sub.column(n)[e.start : e.end + 1])) for n in names}
+            means = _means_over(sub, names, events)
+            for k, e in enumerate(events):
                 out.append(
                     Match(q.name, video, int(e.start), int(e.end), float(e.probability),
-                          t.time_of(int(e.start)), t.time_of(int(e.end)), inside)  # fmt: skip
+                          t.time_of(int(e.start)), t.time_of(int(e.end)), {n: float(means[n][k]) for n in names})  # fmt: skip
                 )
         return Results(out)
+
+
+def _means_over(t: TraceTable, names: Sequence[str], events: Sequence[Any]) -> dict[str, np.ndarray]:
+    """Each column's mean over each event's frames (prefix sums: one pass per column,
+    not one per event, which matters for stores with many events)."""
+    if not events:
+        return {n: np.zeros(0) for n in names}
+    starts = np.fromiter((e.start for e in events), dtype=np.int64, count=len(events))
+    ends = np.fromiter((e.end for e in events), dtype=np.int64, count=len(events)) + 1
+    out = {}
+    for n in names:
+        sums = np.concatenate(([0.0], np.cumsum(t.column(n), dtype=np.float64)))
+        out[n] = (sums[ends] - sums[starts]) / (ends - starts)
+    return out
 
 
 def _overall_bar(progress: bool, total: int):  # type: ignore[no-untyped-def]
