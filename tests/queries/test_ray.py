@@ -103,7 +103,7 @@ def test_ray_index_rerun_skips_everything_and_adds_no_row(corpus):
     assert store.failures().num_rows == 1
 
 
-@pytest.mark.parametrize("groups", [1, 3])
+@pytest.mark.parametrize("groups", [3])
 def test_ray_search_equals_single_process_store_search(corpus, groups):
     q = Query.from_file(corpus["query"])
     opts = q.options()
