@@ -577,7 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
         "stops at it); the exit code is then 2. With --store DIR the embedding store is searched instead, "
         "without the videos (--where picks videos by path and other columns). "
         "Example: framelogic search examples/queries/driving.tl drive.mp4 --format json; "
-        "framelogic search q.tl --store s/ --where \"path LIKE '%%cam1%%'\" --format parquet --out events.parquet",
+        "framelogic search q.tl --store s/ --where \"path LIKE '%cam1%'\" --format parquet --out events.parquet",
     )
     s.add_argument("query_file", metavar="Q.tl", help="a .tl query file, a formula file, or a formula")
     s.add_argument("sources", metavar="VIDEO_OR_DIR", nargs="*", help="videos, folders or tables (none with --store)")
