@@ -1,14 +1,14 @@
 """Corpus-scale benchmarks: the embedding store, single process vs Ray (local, 2 workers).
 
-    python -m benchmarks.corpus                 # everything (about 10 minutes on 2 cores)
+    python -m benchmarks.corpus                 # everything (about 15 minutes on 2 busy cores)
     python -m benchmarks.corpus --rows 1000000  # a smaller synthetic store
 
 1. index and search throughput on rendered videos: ``index --store`` and a
    store search in one process, then ``index_on_ray`` / ``search_on_ray`` on a
    local Ray instance with 2 CPUs (Ray's start-up is timed on its own);
-2. search over a synthetic store of ``--rows`` frames (random unit fp16
-   embeddings of the bundled model's dimension, 10,000 frames per video):
-   write rate, bytes per row, a DuckDB scan, and the time of a query with 5
+2. search over a synthetic store of ``--rows`` frames (unit fp16 embeddings
+   of the bundled model's dimension drifting between random key frames,
+   10,000 frames per video): write rate, bytes per row, a DuckDB scan, and the time of a query with 5
    propositions never encoded before (a fresh process: text encoding, matrix
    product, calibration, automata), with that process's peak memory.
 
@@ -154,7 +154,7 @@ def per_frame_costs(folder: Path, opts) -> tuple[float, float]:  # type: ignore[
 
 # ------------------------------------------------------------------ synthetic store
 def fill_synthetic(path: Path, rows: int, per_video: int, dim: int, seed: int = 0) -> dict[str, float]:
-    """A store of ``rows`` random unit fp16 embeddings, ``per_video`` frames a video at 5 fps."""
+    """A store of ``rows`` unit fp16 embeddings (:func:`_smooth_embeddings`), ``per_video`` frames a video at 5 fps."""
     from framelogic.perception.pipeline import Embedder
     from framelogic.queries.store import Store, sampling_id, video_table
 
@@ -264,8 +264,8 @@ def bench_synthetic(tmp: Path, rows: int, per_video: int, ray_search: bool) -> t
         rows_out.append(["same query on Ray local (2 CPUs), including worker start", f"{n:,}", f"{t:.1f}", f"{n / t:,.0f}", ""])
         stats["ray_search_fps"] = n / t
     text = (
-        f"A synthetic store of {n:,} rows: {filled['videos']:,} videos of {per_video:,} frames (5 fps), random unit "
-        f"embeddings of the bundled model's dimension ({dim}) as fp16. On disk: {filled['bytes'] / 2**30:.2f} GiB, "
+        f"A synthetic store of {n:,} rows: {filled['videos']:,} videos of {per_video:,} frames (5 fps), unit "
+        f"embeddings of the bundled model's dimension ({dim}) as fp16, drifting between random key frames every 10 s. On disk: {filled['bytes'] / 2**30:.2f} GiB, "
         f"{filled['bytes'] / n:.0f} bytes per row (zstd; the fp16 embedding is 2 bytes x dimension of it). The search runs in a "
         f"fresh process: its time includes encoding the 5 prompts (+ contrast) once, reading every selected file, "
         f"the matrix product, calibration and the automata of 3 queries ({new['events']:,} events).\n\n"
