@@ -84,6 +84,7 @@ from framelogic.logic.tables import read_table
 from framelogic.queries.search import Query, SearchOptions, search
 from framelogic.logic.english import to_english
 from framelogic.queries.translate import Translation, translate
+from framelogic.queries.store import Store, index_store, probabilities, search_store, search_table
 
 __version__ = "0.1.0"
 
@@ -91,6 +92,7 @@ __all__ = [
     "Automaton", "Evaluator", "Event", "Match", "Monitor", "Query", "QueryFile", "Results", "SearchOptions", "Status", "Translation",
     "Verdict", "compile", "entails", "equivalent", "evaluate", "load_query_file", "localize",
     "satisfiable", "search", "to_english", "translate", "valid",
+    "Embedder", "Store", "index_store", "probabilities", "search_store", "search_table",
     "FALSE", "TRUE", "Atom", "AutomatonTooLarge", "Bound", "F", "Formula", "FormulaSyntaxError",
     "FramelogicError", "G", "H", "InputError", "InvalidArgument", "InvalidValue", "M", "N", "O",
     "R", "S", "Spec", "TraceError", "TraceTable", "U", "UnknownRateError", "W", "X", "Y",
@@ -98,3 +100,12 @@ __all__ = [
     "iff", "implies", "neg", "nnf", "parse", "parse_spec", "read_csv", "read_table", "resolve_time",
     "satisfaction", "size", "substitute", "to_text",
 ]  # fmt: skip
+
+
+def __getattr__(name: str) -> object:
+    # perception loads lazily: importing framelogic stays free of torch and OpenCV
+    if name == "Embedder":
+        from framelogic.perception.pipeline import Embedder
+
+        return Embedder
+    raise AttributeError(f"module 'framelogic' has no attribute {name!r}")

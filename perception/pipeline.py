@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from framelogic.logic.errors import InputError
+from framelogic.logic.errors import InputError, InvalidArgument
 
 from .cache import EmbeddingCache, Entry, entry_key, path_scope
-from .config import EmbedConfig, embed_config
+from .config import BUNDLED, EmbedConfig, embed_config
 from .model import check_weights, load_encoder
 from .scoring import Proposition, ScoredTable, create_scorer
 from .sources import Source, VideoSource, open_source, prefetch
@@ -49,7 +49,8 @@ def embed_video(source: object, config: EmbedConfig | None = None, /, **options:
     if isinstance(source, (str, os.PathLike)) and not os.path.exists(source):
         return _deleted(source, cfg)
     src = open_source(source, fps=cfg.fps, stride=cfg.stride, source_fps=cfg.source_fps)
-    encoder = load_encoder(cfg.model, cfg.device, cfg.precision)
+    embedder = Embedder.from_config(cfg)
+    encoder = embedder.encoder
     cache = EmbeddingCache(cfg.cache_dir) if cfg.use_cache else None
     scope = path_scope(cfg.model, encoder.preprocessing, cfg.fps, cfg.stride, cfg.source_fps)
     fingerprint = src.fingerprint(cache.digest) if cache is not None else ""
@@ -61,22 +62,7 @@ def embed_video(source: object, config: EmbedConfig | None = None, /, **options:
             if isinstance(src, VideoSource):
                 cache.remember_path(src.path, scope, key)
             return Embedded(hit.embeddings, hit.times, hit.indices, hit.rate, True)
-    bs = cfg.batch_size or (512 if encoder.device == "cuda" else 64)
-    parts, times, idx = [], [], []
-    bar = _bar(cfg.progress, len(src), src)
-    try:
-        # decoding runs in a background thread, overlapping with encoding here
-        for batch in prefetch(src.batches(bs)):
-            parts.append(encoder.encode_images(batch.images, bs))
-            times.append(batch.times)
-            idx.append(batch.indices)
-            if bar is not None:
-                bar.update(len(batch.indices))
-    finally:
-        if bar is not None:
-            bar.close()
-    emb = np.concatenate(parts).astype(np.float16).astype(np.float32)  # exactly what the cache returns
-    out = Embedded(emb, np.concatenate(times), np.concatenate(idx), src.rate, False)
+    out = encode_source(src, embedder, progress=cfg.progress)
     log.debug("%s: encoded %d frames at %g fps with %r", src.name, len(out.indices), out.rate, cfg.model)
     if cache is not None:
         meta = {"source": src.name, "fingerprint": fingerprint, "model": cfg.model,
@@ -84,6 +70,89 @@ def embed_video(source: object, config: EmbedConfig | None = None, /, **options:
         if cache.put(key, Entry(out.embeddings, out.times, out.indices, out.rate), meta=meta) and isinstance(src, VideoSource):
             cache.remember_path(src.path, scope, key)
     return out
+
+
+class Embedder:
+    """Frames to fp16 image embeddings with one model: the encoding step of every
+    pipeline (:func:`embed_video`, the embedding store, Ray Data).
+
+    ``embedder(batch)`` takes a batch as a mapping of columns with ``image``
+    (B, H, W, 3) uint8 RGB and returns the other columns plus ``embedding``
+    (B, D) float16, L2-normalized, ``model`` and ``preprocessing``, so it can be
+    given to Ray Data's ``map_batches`` as it is (the model loads once per
+    actor, on first use). :attr:`preprocessing` is what the embeddings depend on
+    besides the model spec (size, crop, normalization, dtype, weights); a CUDA
+    out-of-memory error halves the batch and goes on.
+    """
+
+    def __init__(
+        self, model: str = BUNDLED, *, device: str | None = None, precision: str | None = None,
+        batch_size: int | None = None, allow_random_weights: bool = False,
+    ) -> None:  # fmt: skip
+        cfg = EmbedConfig(model=model, device=device, precision=precision, batch_size=batch_size,
+                          allow_random_weights=allow_random_weights)  # fmt: skip
+        check_weights(cfg.model, cfg.allow_random_weights)
+        self.config = cfg
+
+    @classmethod
+    def from_config(cls, config: EmbedConfig) -> Embedder:
+        return cls(config.model, device=config.device, precision=config.precision, batch_size=config.batch_size,
+                   allow_random_weights=config.allow_random_weights)  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"Embedder({self.config.model!r})"
+
+    @property
+    def model(self) -> str:
+        return self.config.model
+
+    @property
+    def encoder(self) -> Any:
+        return load_encoder(self.config.model, self.config.device, self.config.precision)  # once per process
+
+    @property
+    def preprocessing(self) -> str:
+        return str(self.encoder.preprocessing)
+
+    @property
+    def batch_size(self) -> int:
+        return self.config.batch_size or (512 if self.encoder.device == "cuda" else 64)
+
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """(B, D) float16 L2-normalized embeddings of uint8 RGB ``images`` (B, H, W, 3)."""
+        return self.encoder.encode_images(np.asarray(images), self.batch_size).astype(np.float16)
+
+    def __call__(self, batch: Mapping[str, Any]) -> dict[str, Any]:
+        if "image" not in batch:
+            raise InvalidArgument(f"the batch has no 'image' column (it has {sorted(batch)})")
+        images = np.asarray(batch["image"])
+        out = {k: v for k, v in batch.items() if k != "image"}
+        out["embedding"] = self.encode(images)
+        out["model"] = np.full(len(images), self.model, dtype=object)
+        out["preprocessing"] = np.full(len(images), self.preprocessing, dtype=object)
+        return out
+
+
+def encode_source(source: Source, embedder: Embedder, *, progress: bool = False) -> Embedded:
+    """Embeddings of the sampled frames of ``source``, decoded in a background thread
+    while the previous batch is encoded; rounded to float16 (what every store keeps)."""
+    bs = embedder.batch_size
+    parts, times, idx = [], [], []
+    bar = _bar(progress, len(source), source)
+    try:
+        for batch in prefetch(source.batches(bs)):
+            parts.append(embedder.encode(batch.images))
+            times.append(batch.times)
+            idx.append(batch.indices)
+            if bar is not None:
+                bar.update(len(batch.indices))
+    finally:
+        if bar is not None:
+            bar.close()
+    if not parts:
+        raise InputError(f"{source.name!r}: no frame could be decoded")
+    emb = np.concatenate(parts).astype(np.float32)  # exactly the stored float16 values
+    return Embedded(emb, np.concatenate(times), np.concatenate(idx), source.rate, False)
 
 
 def _deleted(path: str | os.PathLike[str], cfg: EmbedConfig) -> Embedded:

@@ -277,24 +277,41 @@ def smooth(x: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(pad, k, mode="valid")
 
 
+def _directions(encoder: Any, props: Sequence[Proposition]) -> np.ndarray:
+    """(D, k): for each proposition, its prompt ensemble's unit text embedding minus
+    its contrast ensemble's (one product with the embeddings scores it)."""
+    cols = []
+    for prop in props:
+        pos, neg = prop.texts()
+        tp = encoder.encode_texts(pos).mean(axis=0)
+        tn = encoder.encode_texts(neg).mean(axis=0)
+        tp /= np.linalg.norm(tp) or 1.0
+        tn /= np.linalg.norm(tn) or 1.0
+        cols.append(tp - tn)
+    return np.stack(cols, axis=1).astype(np.float32)
+
+
+def _all_raw_scores(encoder: Any, embeddings: np.ndarray, props: Sequence[Proposition]) -> np.ndarray:
+    emb = np.asarray(embeddings, dtype=np.float32)
+    d = _directions(encoder, props)
+    # one matrix-vector product per proposition, not one matrix product: a column's
+    # values must not depend (even in the last bit) on which other propositions are scored
+    z = encoder.logit_scale * np.stack([emb @ d[:, j] for j in range(d.shape[1])], axis=1)
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+
+
 def raw_scores(encoder: Any, embeddings: np.ndarray, prop: Proposition) -> np.ndarray:
     """Two-way softmax of prompt vs contrast similarity, per frame."""
-    pos, neg = prop.texts()
-    tp = encoder.encode_texts(pos).mean(axis=0)
-    tn = encoder.encode_texts(neg).mean(axis=0)
-    tp /= np.linalg.norm(tp) or 1.0
-    tn /= np.linalg.norm(tn) or 1.0
-    z = encoder.logit_scale * (embeddings @ tp - embeddings @ tn)
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+    return _all_raw_scores(encoder, embeddings, [prop])[:, 0]
 
 
 def probabilities(encoder: Any, embeddings: np.ndarray, props: Sequence[Proposition]) -> np.ndarray:
     """(frames, propositions) calibrated probabilities; each column independent of the others."""
-    cols = []
-    for p in props:
-        s = raw_scores(encoder, embeddings, p)
-        cols.append(np.clip(smooth(p.calibrator()(s), p.smoothing), EPS, 1 - EPS))
-    return np.stack(cols, axis=1) if cols else np.zeros((len(embeddings), 0))
+    if not props:
+        return np.zeros((len(embeddings), 0))
+    raw = _all_raw_scores(encoder, embeddings, props)
+    cols = [np.clip(smooth(p.calibrator()(raw[:, j]), p.smoothing), EPS, 1 - EPS) for j, p in enumerate(props)]
+    return np.stack(cols, axis=1)
 
 
 # ------------------------------------------------------------------ scorers

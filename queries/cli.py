@@ -295,6 +295,14 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     from framelogic.queries.search import expand_sources
 
+    if args.format == "parquet" and not args.out:
+        raise InputError("--format parquet writes a file: give --out FILE.parquet")
+    if args.store is not None:
+        return _search_store(args)
+    if args.where is not None or args.ray is not None:
+        raise InputError(f"{'--where' if args.where is not None else '--ray'} searches an embedding store: give --store DIR")
+    if not args.sources:
+        raise InputError("search: give the videos (or folders, or tables) to search, or --store DIR")
     query = load_query(args.query_file)
     opts = query.options(**_options(args))
     query.selected(args.query)  # unknown names fail before any video is decoded
@@ -319,32 +327,113 @@ def cmd_search(args: argparse.Namespace) -> int:
             log.info("%s: %d match(es)", source, len(results))
     all_results = Results(found, failures)
     if not stream:
-        _emit(args, render(all_results, args.format), inputs)
+        _write_results(args, all_results, inputs)
     if failures:  # each was reported (logged) as it happened
         return EXIT_USAGE
-    if args.fail_on_match and len(all_results) > 0:
+    return _exit_for(args, all_results)
+
+
+def _exit_for(args: argparse.Namespace, results) -> int:  # type: ignore[no-untyped-def]
+    if args.fail_on_match and len(results) > 0:
         return EXIT_FOUND
-    if args.fail_on_empty and len(all_results) == 0:
+    if args.fail_on_empty and len(results) == 0:
         return EXIT_FOUND
     return EXIT_OK
 
 
+def _write_results(args: argparse.Namespace, results, inputs: Sequence[str]) -> None:  # type: ignore[no-untyped-def]
+    from framelogic.queries.results import render
+
+    if args.format == "parquet":
+        results.write(args.out, "parquet", inputs=inputs)
+    else:
+        _emit(args, render(results, args.format), inputs)
+
+
+def _search_store(args: argparse.Namespace) -> int:
+    """``search Q.tl --store DIR``: the events of the stored videos, without the videos."""
+    from framelogic.queries.results import Results
+    from framelogic.queries.search import load_query
+    from framelogic.queries.store import Store, search_store
+
+    if args.sources:
+        raise InputError(f"search: give either videos ({args.sources[0]!r}, ...) or --store DIR, not both")
+    query = load_query(args.query_file).only(args.query)
+    opts = query.options(**_options(args))
+    store = Store(args.store)
+    inputs = _inputs(query, [], args, opts.table)
+    if args.out:
+        check_output_path(args.out, inputs)
+    if args.ray is not None:
+        table = _distributed("--ray").search_on_ray(query, store, options=opts, where=args.where, address=args.ray or None)
+        results = Results.from_arrow(table)
+    else:
+        results = search_store(query, store, where=args.where, options=opts)
+    log.info("%s: %d match(es)", store.path, len(results))
+    _write_results(args, results, inputs)
+    return _exit_for(args, results)
+
+
+def _distributed(flag: str):  # type: ignore[no-untyped-def]
+    """``framelogic.queries.distributed``, or an error that says how to install Ray."""
+    try:
+        from framelogic.queries import distributed
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] != "ray":
+            raise
+        raise InputError(f"{flag} needs Ray ({e.name} is not installed): pip install 'framelogic[ray]'") from None
+    return distributed
+
+
 def cmd_index(args: argparse.Namespace) -> int:
-    from framelogic.queries.search import index, load_query
+    from framelogic.queries.search import Query, index, load_query
 
     sources = list(args.sources)
     query = load_query(sources.pop(0)) if sources[0].endswith(".tl") else None
     if not sources:
         raise InputError("index: give the videos (or folders) to index after the query file")
     given = _options(args)
+    if args.store is None and args.ray is not None:
+        raise InputError("--ray indexes into an embedding store: give --store DIR")
+    if args.store is not None:
+        from framelogic.queries.store import Store, index_store
+
+        store = Store(args.store)
+        if args.ray is not None:
+            opts = (query or Query.from_formula("true")).options(**given)
+            summary = _distributed("--ray").index_on_ray(sources, store, options=opts, address=args.ray or None)
+            if args.format == "json":
+                _emit(args, _json(summary.to_dict()))
+            else:
+                for video, reason in summary.failed:
+                    print(f"{video}: not indexed: {reason}", flush=True)
+                print(f"indexed {len(summary.indexed)} videos ({summary.frames} frames in {summary.seconds:.1f}s on "
+                      f"{summary.workers} {summary.device} workers), {len(summary.skipped)} already indexed, "
+                      f"{len(summary.failed)} failed", flush=True)  # fmt: skip
+            return EXIT_USAGE if summary.failed else EXIT_OK
+        items = index_store(sources, store, query=query, **given)
+    else:
+        if given.get("keep_going") is not None:
+            raise InputError("--keep-going applies to indexing into a store: give --store DIR")
+        items = index(sources, query=query, **given)
     done = []
-    for item in index(sources, query=query, **given):
+    for item in items:
         done.append(item)
         if args.format != "json":
+            if getattr(item, "error", None):
+                print(f"{item.video}: not indexed: {item.error}", flush=True)
+                continue
             state = "already indexed" if item.cached else f"indexed in {item.seconds:.1f}s"
             print(f"{item.video}: {item.frames} frames at {item.rate:g} fps, {state}", flush=True)
     if args.format == "json":
         _emit(args, _json([d.to_dict() for d in done]))
+    if args.store is not None:
+        failed = store.failures().num_rows
+        manifest = store.manifest()
+        if not args.quiet:
+            frames = sum(manifest.column("frames").to_pylist())
+            log.info("store %s: %d videos, %d frames, %d failures", store.path, manifest.num_rows, frames, failed)
+        return EXIT_USAGE if any(getattr(d, "error", None) for d in done) else EXIT_OK
     return EXIT_OK
 
 
@@ -564,18 +653,21 @@ def build_parser() -> argparse.ArgumentParser:
         "the queries and print their events. Folders are searched recursively for videos; "
         "tables of per-frame probabilities (CSV, Parquet, Feather, NumPy) are used as they are. "
         "A file that cannot be read is reported and the others are still searched (--no-keep-going "
-        "stops at it); the exit code is then 2. "
-        "Example: framelogic search examples/queries/driving.tl drive.mp4 --format json",
+        "stops at it); the exit code is then 2. With --store DIR the embedding store is searched instead, "
+        "without the videos (--where picks videos by path and other columns). "
+        "Example: framelogic search examples/queries/driving.tl drive.mp4 --format json; "
+        "framelogic search q.tl --store s/ --where \"path LIKE '%cam1%'\" --format parquet --out events.parquet",
     )
     s.add_argument("query_file", metavar="Q.tl", help="a .tl query file, a formula file, or a formula")
-    s.add_argument("sources", metavar="VIDEO_OR_DIR", nargs="+")
+    s.add_argument("sources", metavar="VIDEO_OR_DIR", nargs="*", help="videos, folders or tables (none with --store)")
     s.add_argument("--query", action="append", metavar="NAME", help="run only this query (repeatable)")
     s.add_argument("--out", metavar="FILE", help="write all results to FILE (atomically)")
+    _add_store_options(s, search=True)
     _add_video_options(s)
     _add_match_options(s)
     s.add_argument("--keep-going", action=argparse.BooleanOptionalAction, default=None,
                    help="report a file that cannot be searched and go on with the others (default: on)")
-    _add_common(s, ["table", "json", "jsonl", "csv"])
+    _add_common(s, ["table", "json", "jsonl", "csv", "parquet"])
     s.add_argument("--fail-on-match", action="store_true", help="exit 1 if any event is found")
     s.add_argument("--fail-on-empty", action="store_true", help="exit 1 if no event is found")
     s.set_defaults(run=cmd_search)
@@ -584,9 +676,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Embed every video once (resumable: cached videos are skipped), so later "
                        "searches cost a text encoding and a matrix product. Give the query file first to sample "
                        "the videos as its searches will (its 'set fps' and 'set model'); otherwise give the same "
-                       "--fps/--model as the searches. Example: framelogic index examples/queries/driving.tl videos/")  # fmt: skip
+                       "--fps/--model as the searches. With --store DIR the embeddings go to an embedding store (Parquet files "
+                       "that pyarrow, DuckDB and polars read; searched with search --store DIR, without the videos); a video "
+                       "that cannot be read is recorded in its failures and the others are indexed (exit code 2). "
+                       "Example: framelogic index examples/queries/driving.tl videos/ --store store/")  # fmt: skip
     x.add_argument("sources", metavar="[Q.tl] VIDEO_OR_DIR", nargs="+")
     _add_video_options(x, tables=False)
+    _add_store_options(x, search=False)
+    x.add_argument("--keep-going", action=argparse.BooleanOptionalAction, default=None,
+                   help="with --store: record a video that cannot be read in the store's failures and go on (default: on)")
     _add_common(x, ["text", "json"])
     x.set_defaults(run=cmd_index)
 
@@ -664,6 +762,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(d, ["text", "json"])
     d.set_defaults(run=cmd_demo)
     return p
+
+
+def _add_store_options(s: argparse.ArgumentParser, *, search: bool) -> None:
+    if search:
+        s.add_argument("--store", metavar="DIR", help="search the embedding store DIR (filled by index --store) instead of videos: "
+                       "no video is read, only the text prompts are encoded")  # fmt: skip
+        s.add_argument("--where", metavar="SQL", help="with --store: only the videos for which this SQL condition holds, over the "
+                       "columns path, fingerprint, model, preprocessing, sampling, rate, frames, dim "
+                       "(e.g. \"path LIKE '%%cam1%%'\"; needs DuckDB)")  # fmt: skip
+    else:
+        s.add_argument("--store", metavar="DIR", help="write the embeddings to the embedding store DIR (Parquet, one row per "
+                       "sampled frame) instead of the per-user cache; videos already in it are skipped")  # fmt: skip
+    s.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="with --store: run on a Ray cluster at ADDRESS (none: a local Ray instance); pip install 'framelogic[ray]'")
 
 
 def _add_common(s: argparse.ArgumentParser, formats: Sequence[str]) -> None:

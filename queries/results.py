@@ -12,9 +12,27 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, overload
 
 from framelogic.logic.errors import InvalidValue
-from framelogic.logic.trace import atomic_write_text
+from framelogic.logic.trace import atomic_write_bytes, atomic_write_text
 
 FORMATS = ("table", "json", "jsonl", "csv")
+#: Formats written as bytes, to a file only (``Results.write``).
+BINARY_FORMATS = ("parquet",)
+
+
+def event_schema():  # type: ignore[no-untyped-def]
+    """The Arrow schema of events (``Results.to_arrow``, ``--format parquet``): one row per match."""
+    import pyarrow as pa
+
+    return pa.schema([
+        pa.field("query", pa.string(), nullable=False),
+        pa.field("video", pa.string(), nullable=False),
+        pa.field("start", pa.int64(), nullable=False),  # first frame of the sampled trace (inclusive)
+        pa.field("end", pa.int64(), nullable=False),  # last frame (inclusive)
+        pa.field("probability", pa.float64(), nullable=False),
+        pa.field("start_time", pa.float64()),  # seconds of media time (null when unknown)
+        pa.field("end_time", pa.float64()),
+        pa.field("props", pa.map_(pa.string(), pa.float64())),  # mean probability of each proposition over the event
+    ])  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,15 +130,43 @@ class Results(Sequence[Match]):
         return pd.DataFrame(rows, columns=None if rows else list(_COLUMNS))
 
     def to_arrow(self):  # type: ignore[no-untyped-def]
-        try:
-            import pyarrow as pa
-        except ImportError:
-            raise InvalidValue("to_arrow() needs pyarrow: pip install pyarrow") from None
-        return pa.Table.from_pylist(self.to_records())
+        """The matches as a ``pyarrow.Table`` of :func:`event_schema`."""
+        import pyarrow as pa
+
+        records = [{**m.to_dict(), "props": list(m.props.items())} for m in self]
+        return pa.Table.from_pylist(records, schema=event_schema())
+
+    @classmethod
+    def from_arrow(cls, table) -> Results:  # type: ignore[no-untyped-def]
+        """Matches from a table of :func:`event_schema` (e.g. events read back from Parquet)."""
+        names = set(table.schema.names)
+        missing = [f.name for f in event_schema() if f.name not in names]
+        if missing:
+            raise InvalidValue(f"the table has no column {missing[0]!r}; events have {event_schema().names}")
+        out = []
+        for r in table.select(event_schema().names).to_pylist():
+            props = r.pop("props") or []
+            out.append(Match(**r, props=dict(props)))
+        return cls(out)
 
     def write(self, path: str, fmt: str = "json", *, inputs: Iterable[str] = ()) -> None:
-        """Write the results atomically; refuses a ``path`` that is one of ``inputs``."""
-        atomic_write_text(path, render(self, fmt), inputs=inputs)
+        """Write the results atomically (text formats, or ``parquet``); refuses a
+        ``path`` that is one of ``inputs``."""
+        if fmt == "parquet":
+            write_parquet(self.to_arrow(), path, inputs=inputs)
+        else:
+            atomic_write_text(path, render(self, fmt), inputs=inputs)
+
+
+def write_parquet(table, path: str, *, inputs: Iterable[str] = ()) -> None:  # type: ignore[no-untyped-def]
+    """An Arrow ``table`` to a Parquet file at ``path``, atomically (temp file and rename)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    atomic_write_bytes(path, buf.getvalue(), inputs=inputs)
 
 
 _COLUMNS = ("query", "video", "start", "end", "start_time", "end_time", "probability")

@@ -267,6 +267,11 @@ class Query:
         names = [names] if isinstance(names, str) else list(names)
         return tuple(self.file.query(n) for n in names)
 
+    def only(self, names: str | Sequence[str] | None) -> Query:
+        """This query file with only the queries ``names`` (all when None): for jobs that
+        take a whole :class:`Query`, such as a search on a store or on Ray."""
+        return self if names is None else Query(replace(self.file, queries=self.selected(names)))
+
     def options(self, options: SearchOptions | None = None, **given: Any) -> SearchOptions:
         """The resolved options: ``options`` as they are, else defaults < ``set`` < ``given``."""
         if options is not None:
@@ -370,13 +375,27 @@ class Query:
                 query_spec(q), sub, mode=query_mode(q, opts), threshold=threshold,
                 default_threshold=opts.default_threshold, max_length=opts.max_length or None,
             )
-            for e in events:
-                inside = {n: float(np.mean(sub.column(n)[e.start : e.end + 1])) for n in names}
+            means = _means_over(sub, names, events)
+            for k, e in enumerate(events):
                 out.append(
                     Match(q.name, video, int(e.start), int(e.end), float(e.probability),
-                          t.time_of(int(e.start)), t.time_of(int(e.end)), inside)  # fmt: skip
+                          t.time_of(int(e.start)), t.time_of(int(e.end)), {n: float(means[n][k]) for n in names})  # fmt: skip
                 )
         return Results(out)
+
+
+def _means_over(t: TraceTable, names: Sequence[str], events: Sequence[Any]) -> dict[str, np.ndarray]:
+    """Each column's mean over each event's frames (prefix sums: one pass per column,
+    not one per event, which matters for stores with many events)."""
+    if not events:
+        return {n: np.zeros(0) for n in names}
+    starts = np.fromiter((e.start for e in events), dtype=np.int64, count=len(events))
+    ends = np.fromiter((e.end for e in events), dtype=np.int64, count=len(events)) + 1
+    out = {}
+    for n in names:
+        sums = np.concatenate(([0.0], np.cumsum(t.column(n), dtype=np.float64)))
+        out[n] = (sums[ends] - sums[starts]) / (ends - starts)
+    return out
 
 
 def _overall_bar(progress: bool, total: int):  # type: ignore[no-untyped-def]
@@ -475,15 +494,26 @@ def score(source: Any, props: Sequence[PropDecl], opts: SearchOptions) -> TraceT
             "content, so a deleted video cannot be searched unless indexed first: restore the file and index it "
             "(framelogic index QUERY.tl VIDEO)"
         )
-    columns = [p for p in props if p.column is not None and p.name not in opts.column_map]
-    prompted = [p for p in props if p.column is None and p.name not in opts.column_map]
-    mapped = [p for p in props if p.name in opts.column_map]
+    prompted, from_table = split_props(props, opts)
     scored = _score_frames(source, prompted, opts)
-    if not columns and not mapped:
+    return with_columns(scored, source, from_table, opts)
+
+
+def split_props(props: Sequence[PropDecl], opts: SearchOptions) -> tuple[list[PropDecl], list[PropDecl]]:
+    """``(scored on frames, read from a table)``: a ``column`` proposition, or one
+    mapped with ``columns=``, reads its table."""
+    from_table = [p for p in props if p.column is not None or p.name in opts.column_map]
+    return [p for p in props if p not in from_table], from_table
+
+
+def with_columns(scored: TraceTable, source: Any, props: Sequence[PropDecl], opts: SearchOptions) -> TraceTable:
+    """``scored`` with the table columns of ``props`` added, aligned to its frames by time
+    (the table: ``opts.table``, else the one beside the video ``source``)."""
+    if not props:
         return scored
-    table_path = _table_path(source, opts, [*columns, *mapped])
-    ext = _as_table(table_path, opts, [*columns, *mapped])
-    ext = _columns_for(ext, [*columns, *mapped], opts, table_path)
+    table_path = _table_path(source, opts, props)
+    ext = _as_table(table_path, opts, props)
+    ext = _columns_for(ext, props, opts, table_path)
     values = [scored.values, align(ext, scored, tolerance=opts.tolerance, fill=opts.fill, where=table_path)]
     # replace() keeps what the scorer's table carries besides its columns (its source frames)
     return replace(scored, names=scored.names + ext.names, values=np.concatenate(values, axis=1))
@@ -591,16 +621,19 @@ def _to_perception(p: PropDecl, default_contrast: str | None) -> Any:
 
 @dataclass(frozen=True)
 class Indexed:
-    """One video embedded into the cache by :func:`index`."""
+    """One video embedded into the cache by :func:`index` (or into a store by
+    :func:`framelogic.queries.store.index_store`)."""
 
     video: str
     frames: int  # sampled frames
     rate: float  # effective sampling rate
     cached: bool  # already indexed
     seconds: float  # time spent
+    error: str | None = None  # why it could not be indexed (a store records it in its failures)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"video": self.video, "frames": self.frames, "rate": self.rate, "cached": self.cached, "seconds": self.seconds}
+        return {"video": self.video, "frames": self.frames, "rate": self.rate, "cached": self.cached,
+                "seconds": self.seconds, "error": self.error}  # fmt: skip
 
 
 def index(source: Any, *, query: Query | None = None, options: SearchOptions | None = None, **given: Any) -> Iterator[Indexed]:
