@@ -20,9 +20,10 @@ Monitors compared on identical scores:
 
 False-violation rate: the share of clean traces on which the monitor ever
 says VIOLATED. Detection: the share of violating traces on which its first
-VIOLATED comes at or after the violation's first definite frame, and the
-delay from that frame (a VIOLATED before the violating encounter began counts
-as an early false alarm, not a detection).
+VIOLATED comes at or after the violation's first definite frame and at most
+10 s later, and the mean delay from that frame over the detections (a VIOLATED
+before the violation was definite counts as an early false alarm; one more
+than 10 s after it as a miss: by then it is the background's doing).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from .noise import ar1
 RULE = "G (ped -> F[0,2s] stopped)"
 FPS = 30.0
 DELTA = 0.01
+DETECT_WITHIN = 10.0  # seconds after the violation is definite; a later first VIOLATED is a miss
 
 
 @dataclass(frozen=True)
@@ -117,9 +119,7 @@ def monitors(train: list[DrivingTrace]) -> dict[str, tuple[Callable[[], object],
     out: dict = {"framelogic, independent world": (lambda: Monitor(RULE, fps=FPS), ident)}
     api = world_api()
     if api is not None and monitor_has_world():
-        scores = {k: np.concatenate([t.scores[k] for t in train]) for k in ("ped", "stopped")}
-        labels = {k: np.concatenate([t.labels[k] for t in train]) for k in ("ped", "stopped")}
-        world = api["fit_world"](scores, labels)  # type: ignore[operator]
+        world = api["fit_world"]([t.scores for t in train], [t.labels for t in train])  # type: ignore[operator]
         out[f"framelogic, Markov world (fitted), δ={DELTA:g}"] = (
             lambda: Monitor(RULE, fps=FPS, world=world, confidence=DELTA), ident)  # fmt: skip
     else:
@@ -163,7 +163,9 @@ def evaluate_monitors(*, minutes: float, clean: int, violating: int, seed: int =
             if first < t.violation:  # type: ignore[operator]
                 early += 1  # VIOLATED before the violation was definite: a false alarm, not a detection
                 continue
-            delays.append((first - t.violation) / FPS)  # type: ignore[operator]
+            delay = (first - t.violation) / FPS  # type: ignore[operator]
+            if delay <= DETECT_WITHIN:
+                delays.append(delay)
         rows.append(MonitorRow(name, false, len(clean_t), len(delays), len(bad_t), early,
                                float(np.mean(delays)) if delays else float("nan"), time.perf_counter() - t0))  # fmt: skip
         if log:

@@ -87,14 +87,14 @@ def world_api() -> dict[str, object] | None:
 
 
 def fit_markov(template: str, train: Sequence[Video]) -> object:
-    """``fit_world`` on the training split: each proposition's scores and labels, videos
-    concatenated (a video boundary counts as one more transition)."""
+    """``fit_world`` on the training split (one table per video): each proposition's
+    stay probability, prior and Platt calibration."""
     api = world_api()
     if api is None:
         raise ImportError("framelogic.automata.world (Independent, Markov, fit_world) is not in this build")
     names = PROPS[template]
-    scores = {k: np.concatenate([s[k] for _, s in train]) for k in names}
-    labels = {k: np.concatenate([lab[k] for lab, _ in train]) for k in names}
+    scores = [{k: s[k] for k in names} for _, s in train]
+    labels = [{k: lab[k] for k in names} for lab, _ in train]
     return api["fit_world"](scores, labels)  # type: ignore[operator]
 
 
@@ -259,7 +259,7 @@ class Loss:
     ours: float
     best: float
     winner: str
-    viterbi: float  # the Markov world's Viterbi decision in the same cell
+    viterbi: float | None  # the Markov world's Viterbi decision in the same cell (None: not run)
 
 
 def losses(rows: Sequence[Row], ours: str = MARKOV) -> list[Loss]:
@@ -279,7 +279,7 @@ def losses(rows: Sequence[Row], ours: str = MARKOV) -> list[Loss]:
             v = getattr(mine[0], attr)
             if v != v or getattr(top, attr) > v + TIE:
                 out.append(Loss(template, noise, metric, v, getattr(top, attr), top.method,
-                                getattr(vit[0], attr) if vit else float("nan")))  # fmt: skip
+                                getattr(vit[0], attr) if vit else None))  # fmt: skip
     return out
 
 
@@ -299,7 +299,7 @@ def who_wins(rows: Sequence[Row], ours: str = MARKOV) -> str:
                   "|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for x in lost:
             model, level = x.noise.split("/", 1)
-            lines.append(f"| {x.template} | {model} | {level} | {x.metric} | {_fmt(x.ours)} | {_fmt(x.viterbi)} | "
+            lines.append(f"| {x.template} | {model} | {level} | {x.metric} | {_fmt(x.ours)} | {'-' if x.viterbi is None else _fmt(x.viterbi)} | "
                          f"{x.best:.3f} | {x.winner} |")  # fmt: skip
     return "\n".join(lines)
 
