@@ -69,12 +69,16 @@ from framelogic.automata import (
     Automaton,
     Evaluator,
     Event,
+    Independent,
+    Markov,
     Monitor,
     Status,
     Verdict,
     compile,
     evaluate,
+    fit_world,
     localize,
+    viterbi,
 )
 from framelogic.automata.analysis import equivalent, satisfiable, valid
 from framelogic.automata.analysis import implies as entails
@@ -86,9 +90,9 @@ from framelogic.queries.search import Query, SearchOptions, search
 __version__ = "0.1.0"
 
 __all__ = [
-    "Automaton", "Evaluator", "Event", "Match", "Monitor", "Query", "QueryFile", "Results", "SearchOptions", "Status",
-    "Verdict", "compile", "entails", "equivalent", "evaluate", "load_query_file", "localize",
-    "satisfiable", "search", "valid",
+    "Automaton", "Evaluator", "Event", "Independent", "Markov", "Match", "Monitor", "Query", "QueryFile", "Results", "SearchOptions", "Status",
+    "Verdict", "compile", "entails", "equivalent", "evaluate", "fit_world", "load_query_file", "localize",
+    "satisfiable", "search", "valid", "viterbi",
     "FALSE", "TRUE", "Atom", "AutomatonTooLarge", "Bound", "F", "Formula", "FormulaSyntaxError",
     "FramelogicError", "G", "H", "InputError", "InvalidArgument", "InvalidValue", "M", "N", "O",
     "R", "S", "Spec", "TraceError", "TraceTable", "U", "UnknownRateError", "W", "X", "Y",
