@@ -4,6 +4,8 @@
 (satisfiable? vacuous? equivalent to another query?) and return a
 :class:`FormulaCheck` / :class:`FileCheck`; the CLI only prints them.
 A check *passes* (``ok``) when every query is satisfiable and not vacuous.
+The plan line says how ``evaluate`` computes the query's probabilities under the
+world model the search would use (:func:`describe_world`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class Analysis:
     witness: TraceTable | None  # a shortest satisfying trace; None: unsatisfiable
     counterexample: TraceTable | None  # a shortest violating trace; None: valid (vacuous)
     max_len: int | None = None  # traces of up to this many frames only (bounded z3 search)
-    plan: str = ""  # how evaluate computes exact probabilities (independent parts, closed forms, ...)
+    plan: str = ""  # how evaluate computes exact probabilities (independent parts, closed forms, ...) and in which world
 
     @property
     def satisfiable(self) -> bool:
@@ -54,6 +56,7 @@ class FormulaCheck:
     fps: float | None
     resolved: A.Formula | None  # with time bounds in frames; None when they need an fps
     analysis: Analysis | None
+    world: Any = None  # the world model the plan is for (Independent() or Markov(...))
 
     @property
     def ok(self) -> bool:
@@ -65,7 +68,7 @@ class FormulaCheck:
             "source": self.source, "formula": str(self.spec), "words": to_text(f, "words"),
             "nnf": to_text(nnf(f)), "atoms": [a.name for a in atoms(f)], "size": size(f), "depth": depth(f),
             "fps": self.fps, "frames": None if self.resolved is None else to_text(self.resolved),
-            **_analysis_dict(self.analysis), "ok": self.ok,
+            "world": _world_dict(self.world), **_analysis_dict(self.analysis), "ok": self.ok,
         }  # fmt: skip
 
 
@@ -88,6 +91,7 @@ class FileCheck:
     fps: float | None
     queries: tuple[QueryCheck, ...]
     equivalent: tuple[tuple[str, str], ...] = field(default=())  # pairs of queries with one language
+    world: Any = None  # the world model a search of the file reads probabilities under
 
     @property
     def props(self) -> tuple[PropDecl, ...]:
@@ -100,12 +104,47 @@ class FileCheck:
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.file.path, "settings": dict(self.file.settings), "fps": self.fps,
+            "world": _world_dict(self.world),
             "propositions": [p.name for p in self.props],
             "assumptions": [to_text(a) for a in self.file.assumptions],
             "queries": [{"name": q.name, "formula": str(q.spec), "mode": q.mode, "threshold": q.threshold,
                          **_analysis_dict(q.analysis), "ok": q.ok} for q in self.queries],
             "equivalent": [list(p) for p in self.equivalent], "ok": self.ok,
         }  # fmt: skip
+
+
+def _world_dict(world: Any) -> dict[str, Any] | None:
+    return None if world is None else world.to_dict()
+
+
+def describe_world(world: Any) -> str:
+    """One line: ``independent``, or ``markov`` with its persistence, priors and mutex groups.
+
+    >>> from framelogic.automata.world import Markov
+    >>> describe_world(Markov(persist={"red": 2.0}, mutex=(frozenset({"red", "green"}),)))
+    'markov (persist red 2s; stay 0.95 otherwise; prior 0.5; mutex green|red)'
+    """
+    from framelogic.automata.world import Independent
+
+    if world is None or isinstance(world, Independent):
+        return "independent"
+    parts = []
+    if isinstance(world.persist, dict) and world.persist:
+        parts.append("persist " + ", ".join(f"{n} {v:g}s" for n, v in world.persist.items()))
+    elif world.persist is not None:
+        parts.append(f"persist {world.persist:g}s")
+    if isinstance(world.stay, dict):
+        parts.append("stay " + ", ".join(f"{n} {v:.4g}" for n, v in world.stay.items()))
+    elif not (world.persist is not None and not isinstance(world.persist, dict)):
+        parts.append(f"stay {world.stay:g}" + (" otherwise" if parts else ""))
+    if isinstance(world.prior, dict):
+        parts.append("prior " + ", ".join(f"{n} {v:.3g}" for n, v in world.prior.items()))
+    else:
+        parts.append(f"prior {world.prior:g}")
+    parts += ["mutex " + "|".join(sorted(g)) for g in world.mutex]
+    if world.calibration:
+        parts.append("calibrated " + ", ".join(sorted(world.calibration)))
+    return f"markov ({'; '.join(parts)})"
 
 
 def _analysis_dict(a: Analysis | None) -> dict[str, Any]:
@@ -122,8 +161,11 @@ def _rows(t: TraceTable) -> list[dict[str, int]]:
     return [{n: int(t.values[i, j]) for j, n in enumerate(t.names)} for i in range(len(t))]
 
 
-def analyse(f: A.Formula, assume: Sequence[A.Formula] = (), *, max_len: int | None = None) -> Analysis:
-    """Satisfiability and validity of ``f`` (time bounds already in frames): exact, or up to ``max_len`` frames."""
+def analyse(
+    f: A.Formula, assume: Sequence[A.Formula] = (), *, max_len: int | None = None, world: Any = None
+) -> Analysis:
+    """Satisfiability and validity of ``f`` (time bounds already in frames): exact, or up to ``max_len`` frames;
+    the plan is for ``world`` (default: independent)."""
     if max_len is None:
         from framelogic.automata import analysis
 
@@ -134,15 +176,21 @@ def analyse(f: A.Formula, assume: Sequence[A.Formula] = (), *, max_len: int | No
 
         witness = bounded.satisfiable(f, max_len=max_len, assume=assume)
         counter = bounded.valid(f, max_len=max_len, assume=assume) if witness is not None else None
-    return Analysis(dfa_size(f), witness, counter, max_len, evaluation_plan(f))
+    return Analysis(dfa_size(f), witness, counter, max_len, evaluation_plan(f, world))
 
 
-def evaluation_plan(f: A.Formula) -> str:
-    """How ``evaluate`` computes exact probabilities for ``f`` (frame bounds)."""
+def evaluation_plan(f: A.Formula, world: Any = None) -> str:
+    """How ``evaluate`` computes exact probabilities for ``f`` (frame bounds) under ``world``."""
     from framelogic.automata import Evaluator
+    from framelogic.automata.world import Independent
 
+    if world is not None and not isinstance(world, Independent):
+        from framelogic.automata.factor import describe, factor
+
+        return (f"exact: forward-backward over each part's automaton x its hidden chains, parts "
+                f"{describe(factor(f))}; world {describe_world(world)}")  # fmt: skip
     try:
-        return Evaluator(f).plan(None).describe()
+        return Evaluator(f).plan(None).describe() + "; world independent"
     except FramelogicError as e:
         return f"no exact plan ({e})"
 
@@ -188,22 +236,34 @@ def dfa_size(f: A.Formula) -> str:
 
 
 def check_formula(
-    text: str, *, source: str | None = None, fps: float | None = None, assume: Sequence[str] = (), max_len: int | None = None
+    text: str, *, source: str | None = None, fps: float | None = None, assume: Sequence[str] = (),
+    max_len: int | None = None, world: Any = None, persist: float | None = None,
 ) -> FormulaCheck:
-    """Parse and analyse one formula (``source`` names its file in errors)."""
+    """Parse and analyse one formula (``source`` names its file in errors); the plan is
+    for the world a search with ``world`` / ``persist`` would use."""
+    from .search import Query
+
     spec = parse_spec(text, source=source)
+    w = Query.from_formula(spec).options(world=world, persist=persist).world
     assumptions = [parse_spec(a, source="--assume").formula for a in assume]
     f = spec.formula
     if has_time_bounds(f) and fps is None:
-        return FormulaCheck(source, spec, fps, None, None)
+        return FormulaCheck(source, spec, fps, None, None, w)
     f = resolve_time(f, fps)
     assumptions = [resolve_time(a, fps) for a in assumptions]
-    return FormulaCheck(source, spec, fps, f, analyse(f, assumptions, max_len=max_len))
+    return FormulaCheck(source, spec, fps, f, analyse(f, assumptions, max_len=max_len, world=w), w)
 
 
-def check_query_file(path: str, *, fps: float | None = None, max_len: int | None = None) -> FileCheck:
-    """Analyse every query of a ``.tl`` file under its assumptions (``fps``: else the file's ``set fps``)."""
+def check_query_file(
+    path: str, *, fps: float | None = None, max_len: int | None = None, world: Any = None, persist: float | None = None
+) -> FileCheck:
+    """Analyse every query of a ``.tl`` file under its assumptions (``fps``: else the file's
+    ``set fps``); plans are for the world a search of the file would use (its ``set world``,
+    persistence and mutex groups, or ``world`` / ``persist``)."""
+    from .search import Query
+
     qf = load_query_file(path)
+    w = Query(qf).options(world=world, persist=persist).world
     fps = fps if fps is not None else qf.settings.get("fps")  # type: ignore[assignment]
     assume = [resolve_time(a, fps) for a in qf.assumptions]
     checks: list[QueryCheck] = []
@@ -213,10 +273,10 @@ def check_query_file(path: str, *, fps: float | None = None, max_len: int | None
         if not (has_time_bounds(q.formula) and fps is None):
             f = resolve_time(q.formula, fps)
             resolved[q.name] = f
-            analysis = analyse(f, assume, max_len=max_len)
+            analysis = analyse(f, assume, max_len=max_len, world=w)
         checks.append(QueryCheck(q.name, q.spec, q.mode, q.threshold, analysis))
     names = list(resolved)
     same = tuple(
         (a, b) for i, a in enumerate(names) for b in names[i + 1 :] if equivalent(resolved[a], resolved[b], assume, max_len=max_len)
     )
-    return FileCheck(qf, fps, tuple(checks), same)
+    return FileCheck(qf, fps, tuple(checks), same, w)

@@ -55,14 +55,11 @@ SETTINGS: Mapping[str, type] = {
     "contrast": str,  # default contrast prompt of every proposition
     "world": str,  # "independent", "markov", or a .json path of a fitted world (fit_world(...).to_dict())
     "persist": float,  # seconds: mean run length of propositions without their own ``persist`` (Markov world)
-    "match": str,  # decision rule: "threshold" (P(φ) >= threshold) or "viterbi" (φ on the most probable world)
+    "decide": str,  # decision rule: "threshold" (P(φ) >= threshold) or "viterbi" (φ on the most probable world)
 }
 
 #: Values of ``set world`` besides the path of a fitted world's JSON.
 WORLDS = ("independent", "markov")
-
-#: Values of ``set match``: threshold the probability, or decide on the most probable world.
-MATCH_RULES = ("threshold", "viterbi")
 
 #: Values of ``set scorer``.
 SCORERS = ("clip", "table")
@@ -554,9 +551,12 @@ def _setting(key: str, raw: object, tok: Token, err, base: Path) -> object:  # t
             f"set world = {raw!r}: unknown world{_did_you_mean(raw, WORLDS)}", tok,
             f"worlds are {', '.join(WORLDS)}, or the path of a fitted world's .json",
         )
-    if key == "match" and raw not in MATCH_RULES:
-        raise err(f"set match = {raw!r}: unknown decision rule{_did_you_mean(raw, MATCH_RULES)}", tok,
-                  f"rules are {', '.join(MATCH_RULES)}")  # fmt: skip
+    if key == "decide":
+        from framelogic.automata.localize import DECISIONS  # the one list of decision rules
+
+        if raw not in DECISIONS:
+            raise err(f"set decide = {raw!r}: unknown decision rule{_did_you_mean(raw, DECISIONS)}", tok,
+                      f"rules are {', '.join(DECISIONS)}")  # fmt: skip
     if key == "scorer" and raw not in SCORERS:
         raise err(f"set scorer = {raw!r}: unknown scorer{_did_you_mean(raw, SCORERS)}", tok, f"scorers are {', '.join(SCORERS)}")
     return raw

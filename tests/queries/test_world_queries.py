@@ -24,12 +24,12 @@ def test_persist_per_proposition_and_world_settings_parse():
         'prop ped = "a pedestrian" threshold 0.6 persist 1.5min\n'
         "prop car = \"a car\"\n"
         "mutex(red, green)\n"
-        "set world = markov\nset persist = 1s\nset match = viterbi\n"
+        "set world = markov\nset persist = 1s\nset decide = viterbi\n"
         "query q: G (red -> F green) & F (ped | car)\n"
     )
     assert [qf.props[n].persist for n in ("red", "green", "ped", "car")] == [2.0, 0.5, 90.0, None]
     assert qf.props["green"].threshold == 0.4
-    assert qf.settings == {"world": "markov", "persist": 1.0, "match": "viterbi"}
+    assert qf.settings == {"world": "markov", "persist": 1.0, "decide": "viterbi"}
     assert qf.mutexes == (("red", "green"),)
 
 
@@ -58,7 +58,7 @@ def test_imports_bring_their_mutex_groups(tmp_path):
         ('set persist = "soon"\n', "w.tl:1:5", "is not a duration"),
         ('set world = markv\n', "w.tl:1:5", "unknown world; did you mean 'markov'?"),
         ('set world = "probs.csv"\n', "w.tl:1:5", "unknown world"),
-        ('set match = vitterbi\n', "w.tl:1:5", "did you mean 'viterbi'?"),
+        ('set decide = vitterbi\n', "w.tl:1:5", "did you mean 'viterbi'?"),
     ],
 )
 def test_world_errors_name_file_line_and_column(text, where, says):
