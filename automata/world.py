@@ -365,11 +365,14 @@ class Chain:
     def evidence(self, obs: np.ndarray) -> np.ndarray:
         """``e[i, s]`` = likelihood of frame ``i``'s observations in joint state ``s`` (mutex included)."""
         n = obs.shape[0]
-        e = np.broadcast_to(self.valid, (n, self.m)).copy()
-        for j in range(self.k):
-            pr = self.priors[j]
-            hi, lo = obs[:, j] / pr, (1.0 - obs[:, j]) / (1.0 - pr)
-            e *= np.where(self.bits[None, :, j], hi[:, None], lo[:, None])
+        rows = [np.ones(n)]  # rows[s]: the likelihood of joint state s at every frame
+        for j in range(self.k):  # bit j of the state: the new high bit
+            x = np.ascontiguousarray(obs[:, j])
+            lo, hi = (1.0 - x) / (1.0 - self.priors[j]), x / self.priors[j]
+            rows = [r * lo for r in rows] + [r * hi for r in rows]
+        e = np.empty((n, self.m))
+        for s, r in enumerate(rows):
+            e[:, s] = r if self.valid[s] else 0.0
         return e
 
     def letters(self, own: int) -> np.ndarray:
@@ -457,15 +460,17 @@ def forward_world(
 
 
 def backward_world(
-    df: np.ndarray, on: np.ndarray, lett: np.ndarray, e: np.ndarray, M: np.ndarray, store: np.ndarray,
+    dfc: np.ndarray, onc: np.ndarray, lett: np.ndarray, e: np.ndarray, M: np.ndarray, store: np.ndarray,
     V: np.ndarray, beta: np.ndarray, out: np.ndarray,
 ) -> int:
     """Backward over (post-automaton state x joint chain state) for one chunk, last
-    frame first. ``V[r, s]`` ∝ P(later observations, the run from ``r`` over the
-    later frames accepts | chain in ``s`` now), ``beta[s]`` ∝ P(later observations |
-    ``s``), both on one scale; ``out[i]`` = P(φ at i | all observations)."""
+    frame first. ``V[t, s]`` ∝ P(later observations, the run from transient state
+    ``t`` over the later frames accepts | chain in ``s`` now), ``beta[s]`` ∝ P(later
+    observations | ``s``), both on one scale; the accepting sink's value is ``beta``,
+    the rejecting sink's 0 (codes -1 and -2 in ``onc`` / ``dfc``). ``out[i]`` =
+    P(φ at i | all observations)."""
     n = e.shape[0]
-    nf, m = V.shape
+    nt, m = V.shape
     nq = store.shape[1]
     X = np.empty_like(V)
     b2 = np.empty((1, m))
@@ -476,86 +481,103 @@ def backward_world(
             for s in range(m):
                 w = store[i, q, s] * e[i, s]
                 if w != 0.0:
-                    num += w * V[on[q, lett[s]], s]
+                    c = onc[q, lett[s]]
                     den += w * beta[s]
+                    if c >= 0:
+                        num += w * V[c, s]
+                    elif c == -1:
+                        num += w * beta[s]
         if not den > 0.0:
             return i
         out[i] = num / den
-        for r in range(nf):
+        for t in range(nt):
             for s in range(m):
-                X[r, s] = e[i, s] * V[df[r, lett[s]], s]
+                c = dfc[t, lett[s]]
+                if c >= 0:
+                    X[t, s] = e[i, s] * V[c, s]
+                elif c == -1:
+                    X[t, s] = e[i, s] * beta[s]
+                else:
+                    X[t, s] = 0.0
         for s in range(m):
             b2[0, s] = e[i, s] * beta[s]
         bwd_transform(X, M)
         bwd_transform(b2, M)
-        c = 0.0
+        total = 0.0
         for s in range(m):
-            c += b2[0, s]
-        if not c > 0.0:
+            total += b2[0, s]
+        if not total > 0.0:
             return i
         for s in range(m):
-            beta[s] = b2[0, s] / c
-        for r in range(nf):
+            beta[s] = b2[0, s] / total
+        for t in range(nt):
             for s in range(m):
-                V[r, s] = X[r, s] / c
+                V[t, s] = X[t, s] / total
     return -1
 
 
-def filter_step(
-    delta: np.ndarray, lett: np.ndarray, e: np.ndarray, M: np.ndarray, F: np.ndarray, first: bool
-) -> float:
-    """One frame of the filter: predict (unless ``first``), read the frame, normalise."""
-    nq, m = F.shape
-    if not first:
-        fwd_transform(F, M)
-    Y = np.zeros_like(F)
-    for q in range(nq):
+def smooth_loop(e: np.ndarray, M: np.ndarray, initial: np.ndarray, g: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> int:
+    """Chain-only forward–backward: ``out[i]`` = sum over joint states of
+    P(state at i | all observations) x ``g[state]``. Returns -1 or a bad frame."""
+    n, m = e.shape
+    a = np.empty((1, m))
+    for s in range(m):
+        a[0, s] = initial[s]
+    for i in range(n):
+        total = 0.0
         for s in range(m):
-            a = F[q, s]
-            if a != 0.0:
-                Y[delta[q, lett[s]], s] += a * e[s]
-    total = 0.0
-    for q in range(nq):
+            a[0, s] *= e[i, s]
+            total += a[0, s]
+        if not total > 0.0:
+            return i
         for s in range(m):
-            total += Y[q, s]
-    if total > 0.0:
-        for q in range(nq):
-            for s in range(m):
-                F[q, s] = Y[q, s] / total
-    return total
+            a[0, s] /= total
+            alpha[i, s] = a[0, s]
+        fwd_transform(a, M)
+    b = np.ones((1, m))
+    for i in range(n - 1, -1, -1):
+        num = 0.0
+        den = 0.0
+        for s in range(m):
+            w = alpha[i, s] * b[0, s]
+            num += w * g[s]
+            den += w
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        total = 0.0
+        for s in range(m):
+            b[0, s] *= e[i, s]
+            total += b[0, s]
+        for s in range(m):
+            b[0, s] /= total
+        bwd_transform(b, M)
+    return -1
 
 
-def viterbi_loop(logT: np.ndarray, logpi: np.ndarray, loge: np.ndarray, back: np.ndarray, path: np.ndarray) -> float:
-    """Max-product over joint states; ``path[i]`` = the most probable state at ``i``."""
-    n, m = loge.shape
-    d = np.empty(m)
-    d2 = np.empty(m)
-    for s in range(m):
-        d[s] = logpi[s] + loge[0, s]
-    for i in range(1, n):
-        for t in range(m):
-            best = -np.inf
-            arg = 0
-            for s in range(m):
-                v = d[s] + logT[s, t]
-                if v > best:
-                    best = v
-                    arg = s
-            back[i, t] = arg
-            d2[t] = best + loge[i, t]
-        for t in range(m):
-            d[t] = d2[t]
-    best = -np.inf
-    arg = 0
-    for s in range(m):
-        if d[s] > best:
-            best = d[s]
-            arg = s
-    path[n - 1] = arg
-    for i in range(n - 1, 0, -1):
-        arg = back[i, arg]
-        path[i - 1] = arg
-    return best
+def smooth_one(hi: np.ndarray, lo: np.ndarray, up: float, stay: float, p0: float, alpha: np.ndarray, out: np.ndarray) -> int:
+    """:func:`smooth_loop` for one proposition without mutex partners (``out[i]`` =
+    P(true at i | all observations)), on scalars: the common case, made fast."""
+    n = hi.shape[0]
+    a = p0
+    for i in range(n):
+        x, y = a * hi[i], (1.0 - a) * lo[i]
+        if not x + y > 0.0:
+            return i
+        a = x / (x + y)
+        alpha[i] = a
+        a = a * stay + (1.0 - a) * up
+    b1, b0 = 1.0, 1.0
+    for i in range(n - 1, -1, -1):
+        x, y = alpha[i] * b1, (1.0 - alpha[i]) * b0
+        if not x + y > 0.0:
+            return i
+        out[i] = x / (x + y)
+        x, y = hi[i] * b1, lo[i] * b0
+        b1, b0 = stay * x + (1.0 - stay) * y, up * x + (1.0 - up) * y
+        total = b1 + b0
+        b1, b0 = b1 / total, b0 / total
+    return -1
 
 
 @cache
@@ -564,7 +586,7 @@ def _register() -> bool:
         from numba.extending import overload
     except ImportError:  # pragma: no cover - K.compiled warns and runs plain Python
         return False
-    for step in (fwd_transform, bwd_transform):
+    for step in (fwd_transform, bwd_transform):  # inlined into the compiled loops
         overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
     return True
 
@@ -666,7 +688,8 @@ def _impossible(i: int, world: Markov, atoms: Sequence[str]) -> InvalidValue:
 
 
 def _smooth(
-    chain: Chain, obs: np.ndarray, own: int, dp: np.ndarray, init: int, on: np.ndarray, df: np.ndarray, accf: np.ndarray,
+    chain: Chain, obs: np.ndarray, own: int, dp: np.ndarray, init: int, onc: np.ndarray, dfc: np.ndarray,
+    final: np.ndarray,
 ) -> np.ndarray:
     """``out[i]`` = P(the post-automaton, started at ``on[pre state before i, letter i]``,
     accepts after the last frame | all observations), see :func:`world_signal`."""
@@ -675,7 +698,7 @@ def _smooth(
     e = np.ascontiguousarray(chain.evidence(obs))
     lett = chain.letters(own)
     M = np.ascontiguousarray(chain.M)
-    nq, nf = dp.shape[0], df.shape[0]
+    nq, nf = dp.shape[0], dfc.shape[0]
     step = max(1, CHUNK_CELLS // (nq * m))
     starts = list(range(0, n, step))
     fwd = _fast(forward_world, n * nq * m)
@@ -693,7 +716,7 @@ def _smooth(
     else:
         checkpoints.append(A)
     out = np.empty(n)
-    V = np.repeat(accf.astype(np.float64)[:, None], m, axis=1)
+    V = np.repeat(final.astype(np.float64)[:, None], m, axis=1)  # after the last frame
     beta = np.ones(m)
     for c in range(len(starts) - 1, -1, -1):
         start = starts[c]
@@ -703,7 +726,7 @@ def _smooth(
         bad = fwd(dp, lett, chunk, M, A, store, True)
         if bad >= 0:
             raise _impossible(start + bad, chain.world, chain.atoms)
-        bad = back(df, on, lett, chunk, M, store, V, beta, out[start : start + chunk.shape[0]])
+        bad = back(dfc, onc, lett, chunk, M, store, V, beta, out[start : start + chunk.shape[0]])
         if bad >= 0:
             raise _impossible(start + bad, chain.world, chain.atoms)
     return np.clip(out, 0.0, 1.0)
@@ -722,8 +745,10 @@ def _reachable(delta: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def _tables(prog) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
-    """``(dp, init, on, df, accf)`` of a compiled part (future, past or marked), the
-    post automaton restricted to the states the marker can reach."""
+    """``(dp, init, onc, dfc, final)`` of a compiled part (future, past or marked):
+    the pre automaton, the marker's and the post automaton's transitions as codes
+    (see :func:`backward_world`) over the states the marker can reach, and which
+    transient post states accept."""
     d = prog.dfa
     delta = d.delta
     if prog.kind == "future":
@@ -741,12 +766,17 @@ def _tables(prog) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
         local = np.full(d.n_states, -1, dtype=np.int64)
         local[pre] = np.arange(len(pre))
         dp, init, on, df, accf = local[off[pre]], int(local[d.initial]), onl[pre], off, d.accepting
+    # post states the marker reaches, as codes: transient states 0.., the accepting
+    # sink -1 (its value is the chain's backward message), the rejecting sink -2 (0)
     post = _reachable(df, on.ravel())
-    local = np.full(df.shape[0], -1, dtype=np.int64)
-    local[post] = np.arange(len(post))
+    selfloop = np.all(df == np.arange(df.shape[0])[:, None], axis=1)
+    code = np.full(df.shape[0], -9, dtype=np.int64)
+    code[selfloop & accf] = -1
+    code[selfloop & ~accf] = -2
+    trans = post[~selfloop[post]]
+    code[trans] = np.arange(len(trans))
     c = np.ascontiguousarray
-    return (c(dp, dtype=np.int32), int(init), c(local[on], dtype=np.int32),
-            c(local[df[post]], dtype=np.int32), c(accf[post]))  # fmt: skip
+    return c(dp, dtype=np.int32), int(init), c(code[on], dtype=np.int32), c(code[df[trans]], dtype=np.int32), accf[trans]
 
 
 def world_signal(formula, table: object, world: Markov, *, fps: float | None = None, max_states: int | None = None) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -823,19 +853,44 @@ def world_signal(formula, table: object, world: Markov, *, fps: float | None = N
 def _leaf_signal(g, t: TraceTable, world: Markov, rate: float | None, budget: int, program) -> np.ndarray:  # type: ignore[no-untyped-def]
     from framelogic.logic.passes import atom_names
 
+    from .letters import decode
+    from .plan import is_propositional
+
     own = atom_names(g)
     n = len(t)
     if not own:  # a constant
         from .engine import Evaluator
 
         return np.asarray(Evaluator(g)(TraceTable((), np.zeros((n, 0)))), dtype=np.float64)
+    if is_propositional(g):  # the chain's posterior marginals, no automaton
+        from framelogic.logic.semantics import satisfaction
+
+        chain = Chain(closure(own, world), world, rate)
+        obs = chain.columns(t)
+        truth = satisfaction(g, TraceTable(own, decode(range(1 << len(own)), len(own)))).astype(np.float64)
+        out = np.empty(n)
+        if chain.k == 1:
+            alpha = np.empty(n)
+            pr = chain.priors[0]
+            hi = np.ascontiguousarray(obs[:, 0] / pr)
+            lo = np.ascontiguousarray((1.0 - obs[:, 0]) / (1.0 - pr))
+            up, stay = chain.M[0, 0, 1], chain.M[0, 1, 1]
+            bad = _fast(smooth_one, n * 8)(hi, lo, up, stay, chain.initial[1], alpha, out)
+            out = out if truth[1] == 1.0 else 1.0 - out  # g is p or !p
+        else:
+            e = chain.evidence(obs)
+            alpha = np.empty((n, chain.m))
+            g_s = np.ascontiguousarray(truth[chain.letters(len(own))])
+            bad = _fast(smooth_loop, n * chain.m)(e, np.ascontiguousarray(chain.M), chain.initial, g_s, alpha, out)
+        if bad >= 0:
+            raise _impossible(bad, world, chain.atoms)
+        return np.clip(out, 0.0, 1.0)
     prog = program(g, budget, split_past=True)
     if tuple(prog.names) != tuple(own):  # pragma: no cover - both are atom_names(g)
         raise AssertionError("program atoms differ from the formula's")
     chain = Chain(closure(own, world), world, rate)
     obs = chain.columns(t)
-    dp, init, on, df, accf = _tables(prog)
-    return _smooth(chain, obs, len(own), dp, init, on, df, accf)
+    return _smooth(chain, obs, len(own), *_tables(prog))
 
 
 # ------------------------------------------------------------------ decoding
