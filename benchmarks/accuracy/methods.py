@@ -323,35 +323,17 @@ def median_threshold(window: int, threshold: float = 0.5) -> Callable[[str, Prob
 
 def framelogic_world(world: object, *, decision: str = "threshold", threshold: float = 0.5) -> Callable[[str, Probs], Events]:
     """framelogic's ``tlv`` match mode under ``world`` (an ``Independent()`` or ``Markov(...)``
-    from :mod:`framelogic.automata.world`). ``decision``:
-
-    * ``"threshold"`` — frames where P(φ | all observations) under the world is at least
-      ``threshold`` (``localize(..., world=world)``);
-    * ``"viterbi"`` — the most probable 0/1 world (``world.viterbi``: Viterbi over the
-      chains), then φ evaluated exactly on it (``localize`` on 0/1 input).
-    """
-    import inspect
-
-    from framelogic.automata import evaluate, localize
-    from framelogic.automata import world as W
-    from framelogic.automata.localize import runs, tlv_rule
+    from :mod:`framelogic.automata.world`), through ``localize(..., world=, decide=)``.
+    ``decision``: ``"threshold"`` — frames where P(φ | all observations) under the world is
+    at least ``threshold``; ``"viterbi"`` — the most probable 0/1 world (Viterbi over the
+    chains), then φ evaluated exactly on it."""
+    from framelogic.automata import localize
 
     if decision not in ("threshold", "viterbi"):
         raise InvalidValue(f"decision={decision!r} must be 'threshold' or 'viterbi'")
-    has_world = "world" in inspect.signature(localize).parameters
 
     def run(formula: str, probs: Probs) -> Events:
-        if decision == "viterbi":
-            decoded = W.viterbi(dict(probs), list(probs), world)
-            events = localize(formula, decoded, mode="tlv", threshold=0.5)
-        elif has_world:
-            events = localize(formula, dict(probs), mode="tlv", threshold=threshold, world=world)
-        else:  # localize's tlv rule on evaluate's signal under the world
-            body, frames = tlv_rule(parse(formula))
-            signal = evaluate(body, dict(probs), world=world)
-            if frames:
-                return [[int(i)] for i in np.flatnonzero(signal >= threshold)]
-            return [list(range(s, e + 1)) for s, e, _ in runs(signal, threshold)]
+        events = localize(formula, dict(probs), mode="tlv", threshold=threshold, world=world, decide=decision)
         return [list(range(e.start, e.end + 1)) for e in events]
 
     return run

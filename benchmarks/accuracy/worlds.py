@@ -53,6 +53,7 @@ MARKOV = "framelogic Markov (fitted), P>=0.5"
 MARKOV_VITERBI = "framelogic Markov (fitted), Viterbi"
 INDEPENDENT = "framelogic independent, P>=0.5"
 MEDIAN_WINDOWS = (3, 5, 9, 15)
+THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 Case = tuple[str, Probs, Events]  # (formula, test probabilities, true events)
 Video = tuple[dict[str, np.ndarray], dict[str, np.ndarray]]  # (labels, scores)
@@ -114,11 +115,31 @@ def _independent(template: str, train: Sequence[Video]) -> Callable[[str, Probs]
     return framelogic_world(api["Independent"]())  # type: ignore[operator]
 
 
+def _train_f1(run: Callable[[str, Probs], Events], cases: Sequence[Case]) -> float:
+    return score("", run, cases, template="", noise="").f1
+
+
 def _median(template: str, train: Sequence[Video]) -> Callable[[str, Probs], Events]:
+    """The median filter's window and threshold of best training frame F1 (ties: the
+    smaller window, the threshold nearest 0.5)."""
     cases = _cases(template, train)
-    best = max(MEDIAN_WINDOWS, key=lambda w: (score("", median_threshold(w), cases, template="", noise="").f1, -w))
-    run = median_threshold(best)
-    run.window = best  # type: ignore[attr-defined]
+    grid = [(w, th) for w in MEDIAN_WINDOWS for th in THRESHOLDS]
+    w, th = max(grid, key=lambda g: (_train_f1(median_threshold(*g), cases), -g[0], -abs(g[1] - 0.5)))
+    run = median_threshold(w, th)
+    run.fitted = f"window {w}, θ={th:g}"  # type: ignore[attr-defined]
+    return run
+
+
+def _threshold(template: str, train: Sequence[Video]) -> Callable[[str, Probs], Events]:
+    """Per-frame thresholding at the threshold of best training frame F1."""
+    cases = _cases(template, train)
+
+    def at(th: float) -> Callable[[str, Probs], Events]:
+        return lambda f, p: per_frame_threshold(f, p, th)
+
+    th = max(THRESHOLDS, key=lambda t: (_train_f1(at(t), cases), -abs(t - 0.5)))
+    run = at(th)
+    run.fitted = f"θ={th:g}"  # type: ignore[attr-defined]
     return run
 
 
@@ -136,8 +157,9 @@ def world_methods(*, nsvs: bool | None = None) -> list[WorldMethod]:
         ]
     out += [
         WorldMethod("per-frame threshold", _fixed(per_frame_threshold)),
+        WorldMethod("per-frame threshold (θ fitted)", _threshold),
         WorldMethod("LogSTOP-style", _fixed(logstop)),
-        WorldMethod("median filter (window fitted), threshold", _median),
+        WorldMethod("median filter (window, θ fitted), threshold", _median),
     ]
     return out
 
@@ -194,7 +216,7 @@ def run_table(methods: Sequence[WorldMethod], *, test: int, train: int, frames: 
             if run is None:
                 rows.append(Row(cell.template, noise, m.name, *(float("nan"),) * 4, 0.0, 0))
                 continue
-            name = m.name if not hasattr(run, "window") else m.name.replace("fitted", f"fitted: {run.window}")
+            name = m.name if not hasattr(run, "fitted") else m.name.replace("fitted)", f"fitted: {run.fitted})")
             rows.append(score(name, run, kept, template=cell.template, noise=noise))
         if log:
             log(f"{cell.template} {noise}: {time.perf_counter() - t0:.1f} s")
@@ -205,8 +227,9 @@ def run_table(methods: Sequence[WorldMethod], *, test: int, train: int, frames: 
 
 
 def _base(method: str) -> str:
-    """A row's method without its fitted parameter (the median window)."""
-    return method.split(" (window fitted")[0] if "(window fitted" in method else method
+    """A row's method without its fitted parameters (``"... (θ fitted: θ=0.4)"`` -> ``"... (θ fitted)"``)."""
+    head, sep, tail = method.partition(" fitted: ")
+    return head + " fitted)" + tail.split(")", 1)[1] if sep else method
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -357,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         from .monitor_world import describe_monitor, run_monitor
 
         minutes = 0.5 if args.quick else 10.0
-        count = 1 if args.quick else 5
+        count = 1 if args.quick else 3
         out += ["", f"## Monitor on driving traces ({minutes:g} min at 30 fps)", "", describe_monitor(), "",
                 run_monitor(minutes=minutes, clean=count, violating=count, seed=args.seed, log=log)]  # fmt: skip
     if not (args.quick or args.no_rendered):

@@ -186,13 +186,19 @@ def test_run_table_has_one_row_per_cell_and_method_with_the_truth_of_the_tlv_rul
     assert len(exact) == 4 and all(r.f1 == 1.0 and r.event_f1 == 1.0 for r in exact)
 
 
-def test_fitted_median_window_is_chosen_on_the_training_split_only():
-    m = noise.NOISE_MODELS[0]
-    train = worlds.videos(m, "high", "G p", count=3, frames=120, seed=5)
-    run = worlds._median("G p", train)
-    best = max(worlds.MEDIAN_WINDOWS, key=lambda w: (score("", median_threshold(w), worlds._cases("G p", train),
-                                                             template="", noise="").f1, -w))  # fmt: skip
-    assert run.window == best
+def test_fitted_baselines_are_fitted_on_the_training_split_only():
+    m = noise.NOISE_MODELS[3]  # miscalibrated: the best threshold is not 0.5
+    train = worlds.videos(m, "medium", "G p", count=3, frames=120, seed=5)
+    cases = worlds._cases("G p", train)
+    f1 = lambda run: score("", run, cases, template="", noise="").f1  # noqa: E731
+    med = worlds._median("G p", train)
+    best = max(f1(median_threshold(w, th)) for w in worlds.MEDIAN_WINDOWS for th in worlds.THRESHOLDS)
+    assert med.fitted.startswith("window ") and f1(med) == best
+    th = worlds._threshold("G p", train)
+    best = max(f1(lambda f, p, t=t: per_frame_threshold(f, p, t)) for t in worlds.THRESHOLDS)
+    assert f1(th) == best and th.fitted.startswith("θ=")
+    # the test split does not enter: another test split, the same fit
+    assert worlds._threshold("G p", train).fitted == th.fitted
 
 
 # ----------------------------------------------------------------- monitor traces
@@ -276,3 +282,23 @@ def test_hard_conditions_change_the_picture_not_the_labels():
         render(Scene(distance=1.0))
     with pytest.raises(InvalidValue, match="blur"):
         render(Scene(blur=-1.0))
+
+
+def test_viterbi_decision_is_the_exact_rule_on_the_decoded_world():
+    from framelogic.automata import localize
+    from framelogic.automata.world import Markov, viterbi
+
+    from benchmarks.accuracy.methods import framelogic_world
+
+    rng = np.random.default_rng(11)
+    w = Markov(stay=0.9)
+    for template in TEMPLATES:
+        probs = {k: rng.random(40) for k in PROPS[template]}
+        decoded = viterbi(probs, list(probs), w)
+        want = [list(range(e.start, e.end + 1)) for e in localize(TEMPLATES[template], decoded, mode="tlv")]
+        assert framelogic_world(w, decision="viterbi")(TEMPLATES[template], probs) == want
+        # stay 0.5 at prior 0.5 is the independent world: thresholding P agrees with today's tlv mode
+        from benchmarks.accuracy.methods import framelogic_method
+
+        flat = framelogic_world(Markov(stay=0.5), decision="threshold")(TEMPLATES[template], probs)
+        assert flat == framelogic_method("tlv")(TEMPLATES[template], probs)
