@@ -580,6 +580,63 @@ def smooth_one(hi: np.ndarray, lo: np.ndarray, up: float, stay: float, p0: float
     return -1
 
 
+def filter_step(
+    delta: np.ndarray, lett: np.ndarray, e: np.ndarray, M: np.ndarray, F: np.ndarray, first: bool
+) -> float:
+    """One frame of the filter: predict (unless ``first``), read the frame, normalise."""
+    nq, m = F.shape
+    if not first:
+        fwd_transform(F, M)
+    Y = np.zeros_like(F)
+    for q in range(nq):
+        for s in range(m):
+            a = F[q, s]
+            if a != 0.0:
+                Y[delta[q, lett[s]], s] += a * e[s]
+    total = 0.0
+    for q in range(nq):
+        for s in range(m):
+            total += Y[q, s]
+    if total > 0.0:
+        for q in range(nq):
+            for s in range(m):
+                F[q, s] = Y[q, s] / total
+    return total
+
+
+def viterbi_loop(logT: np.ndarray, logpi: np.ndarray, loge: np.ndarray, back: np.ndarray, path: np.ndarray) -> float:
+    """Max-product over joint states; ``path[i]`` = the most probable state at ``i``."""
+    n, m = loge.shape
+    d = np.empty(m)
+    d2 = np.empty(m)
+    for s in range(m):
+        d[s] = logpi[s] + loge[0, s]
+    for i in range(1, n):
+        for t in range(m):
+            best = -np.inf
+            arg = 0
+            for s in range(m):
+                v = d[s] + logT[s, t]
+                if v > best:
+                    best = v
+                    arg = s
+            back[i, t] = arg
+            d2[t] = best + loge[i, t]
+        for t in range(m):
+            d[t] = d2[t]
+    best = -np.inf
+    arg = 0
+    for s in range(m):
+        if d[s] > best:
+            best = d[s]
+            arg = s
+    path[n - 1] = arg
+    for i in range(n - 1, 0, -1):
+        arg = back[i, arg]
+        path[i - 1] = arg
+    return best
+
+
 @cache
 def _register() -> bool:
     try:

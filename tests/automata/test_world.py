@@ -253,11 +253,21 @@ def test_long_trace_compiled_equals_plain(monkeypatch):
     from framelogic.automata import world as W
 
     rng = np.random.default_rng(0)
-    t = {"a": rng.random(3000), "b": rng.random(3000)}
-    for text in ("a U b", "G (a -> F[0,3] b)", "a S b", "F (b & Y Y a)"):
+    t = {"a": rng.random(1000), "b": rng.random(1000)}
+    worlds = (Markov(stay=0.9), Markov(stay=0.8, mutex=(frozenset("ab"),)))
+    for text, world in itertools.product(("a & !b", "a U b", "G (a -> F[0,3] b)", "a S b", "F (b & Y Y a)"), worlds):
         monkeypatch.setattr(W, "JIT_WORK", 10**12)
-        plain = evaluate(text, t, world=Markov(stay=0.9))
+        plain = evaluate(text, t, world=world), viterbi(t, None, world).values
         monkeypatch.setattr(W, "JIT_WORK", 0)
         monkeypatch.setattr(W, "CHUNK_CELLS", 512)  # many checkpoints
-        jitted = evaluate(text, t, world=Markov(stay=0.9))
-        assert np.allclose(plain, jitted, atol=1e-10)
+        jitted = evaluate(text, t, world=world), viterbi(t, None, world).values
+        assert np.allclose(plain[0], jitted[0], atol=1e-10)
+        assert np.array_equal(plain[1], jitted[1])
+
+
+def test_docstring_examples():
+    import doctest
+
+    from framelogic.automata import world as W
+
+    assert doctest.testmod(W, optionflags=doctest.ELLIPSIS).failed == 0
