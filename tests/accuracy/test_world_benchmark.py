@@ -163,6 +163,7 @@ def test_who_wins_lists_every_cell_where_markov_is_not_best():
     }
     text = worlds.who_wins(rows)
     assert "frame F1 in 1/3 cells" in text and "event F1 in 1/3 cells" in text
+    assert "is best on frame F1 in 1/3 cells and on event F1 in 2/3 cells" in text  # Viterbi counts as ours there
     assert "| G p | a | high | frame F1 | 0.500 | - | 0.600 | LogSTOP-style |" in text
     assert "| G p | none | none | event F1 | pending |" in text
     compact = worlds.compact(rows, "f1")
