@@ -100,6 +100,7 @@ from .dfa import Automaton
 from .factor import Factor, Indep, Leaf, Negate, factor, to_formula
 from .letters import letter_of
 from .streaming import StreamingSignal
+from .world import Independent, WorldFilter, closure, resolve_world
 
 
 class Verdict(enum.Enum):
@@ -219,8 +220,6 @@ class _WorldPart(_AutomatonPart):
     chains' states carry over to the next frame)."""
 
     def __init__(self, formula: A.Formula, automaton: Automaton, sure: float, world: object, rate: float | None) -> None:
-        from .world import WorldFilter
-
         self.filter = WorldFilter(automaton, automaton.atoms, world, rate)
         super().__init__(formula, automaton, sure)
 
@@ -331,6 +330,9 @@ class Monitor:
     <Verdict.PRESUMABLY_VIOLATED: 'presumably violated'>
     >>> m.step({"red": 0, "stopped": 1}).verdict
     <Verdict.PRESUMABLY_SATISFIED: 'presumably satisfied'>
+    >>> g = Monitor("G ok", confidence=0.05)  # VIOLATED once P(violated) >= 0.95: 0.8, then 0.96
+    >>> [g.step({"ok": 0.2}).verdict.value for _ in range(2)]
+    ['presumably violated', 'violated']
     >>> s = Monitor("stopped -> O[0,2] red", signal=True)
     >>> s.horizon, s.step({"red": 1, "stopped": 0}).resolved, s.step({"red": 0, "stopped": 1}).resolved
     (0, ((0, 1.0),), ((1, 1.0),))
@@ -347,8 +349,6 @@ class Monitor:
         world: object = None,
         confidence: float = DEFAULT_CONFIDENCE,
     ) -> None:
-        from .world import Independent, resolve_world
-
         f = resolve_time(as_formula(formula), fps)
         self.formula = f
         self.atoms = atom_names(f)
@@ -540,17 +540,22 @@ class Monitor:
         return tuple((j, float(v)) for j, v in self._stream.finish())
 
     def run(self, table: object) -> list[Status]:
-        """The status after every frame of a trace table (the monitor is reset first)."""
-        t = as_trace(table).select(self.atoms)
+        """The status after every frame of a trace table (the monitor is reset first).
+        Under a Markov world, columns of mutex partners of the formula's propositions
+        are read as their observations too."""
+        t = as_trace(table)
+        names = self.atoms
+        if self._markov:
+            names = names + tuple(n for n in closure(self.atoms, self.world) if n not in names and n in t.names)
+        t = t.select(names)
         self.reset()
-        return [self.step(dict(zip(self.atoms, row))) for row in t.values]
+        return [self.step(dict(zip(names, row))) for row in t.values]
 
 
 def _tied(fac: Factor, world: object) -> bool:
     """Whether mutex groups of ``world`` link propositions of two parts of ``fac``
     (directly, or through partners outside the formula): their chains are one."""
     from .factor import atoms as part_atoms
-    from .world import closure
 
     if not getattr(world, "mutex", ()):
         return False

@@ -455,7 +455,9 @@ class Query:
             if not given:
                 return options
             if given.get("world") is not None or given.get("persist") is not None:
-                world = given.get("world", options.world)
+                world = given.get("world")
+                if world is None and not isinstance(options.world, Independent):
+                    world = options.world  # persist= alone changes the options' Markov world
                 given = {**given, "world": resolve_world_option(world, given.get("persist"), self.file.settings, self.file)}
             opts = replace(options, **given)
             _validate(opts)
@@ -485,6 +487,9 @@ class Query:
         ``source`` is anything :func:`expand_sources` takes; with several
         sources and ``keep_going`` (the default) a file that cannot be read is
         reported in ``Results.failures`` and the others are still searched.
+        ``given`` are :class:`SearchOptions` fields, e.g. ``world="markov"``,
+        ``persist=2.0`` (seconds) or ``decide="viterbi"``; the world model is
+        decided by :func:`resolve_world_option`.
         """
         found: list[Match] = []
         failures: list[Failure] = []

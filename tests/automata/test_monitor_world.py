@@ -155,6 +155,17 @@ def test_a_partner_outside_the_formula_ties_parts_and_is_unobserved():
     assert Monitor("G a & F b", world=Markov(stay=0.8)).parts.__len__() == 2
 
 
+def test_run_reads_the_columns_of_mutex_partners_as_observations():
+    world = Markov(stay=0.8, prior=0.3, mutex=(frozenset({"a", "x"}),))
+    a, x = [0.6, 0.7, 0.2], [0.9, 0.1, 0.5]
+    by_run = Monitor("F[0,1] a", world=world).run({"a": a, "x": x})
+    stepped = Monitor("F[0,1] a", world=world)
+    by_step = [stepped.step({"a": p, "x": q}) for p, q in zip(a, x)]
+    unobserved = Monitor("F[0,1] a", world=world).run({"a": a})
+    assert [s.probability for s in by_run] == pytest.approx([s.probability for s in by_step])
+    assert by_run[0].probability != pytest.approx(unobserved[0].probability)
+
+
 @given(formulas(AB, max_depth=3, max_bound=2), traces(AB, max_len=5, probabilistic=True))
 def test_no_persistence_and_flat_priors_is_the_independent_world(f, t):
     flat, indep = Monitor(f, world=Markov(stay=0.5, prior=0.5)), Monitor(f)
