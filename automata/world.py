@@ -933,7 +933,7 @@ def _leaf_signal(g, t: TraceTable, world: Markov, rate: float | None, budget: in
             lo = np.ascontiguousarray((1.0 - obs[:, 0]) / (1.0 - pr))
             up, stay = chain.M[0, 0, 1], chain.M[0, 1, 1]
             bad = _fast(smooth_one, n * 8)(hi, lo, up, stay, chain.initial[1], alpha, out)
-            out = out if truth[1] == 1.0 else 1.0 - out  # g is p or !p
+            out = truth[0] + (truth[1] - truth[0]) * out  # g is p, !p, true or false
         else:
             e = chain.evidence(obs)
             alpha = np.empty((n, chain.m))
