@@ -117,33 +117,59 @@ def _world_dict(world: Any) -> dict[str, Any] | None:
     return None if world is None else world.to_dict()
 
 
-def describe_world(world: Any) -> str:
-    """One line: ``independent``, or ``markov`` with its persistence, priors and mutex groups.
+def describe_world(world: Any, names: Sequence[str] | None = None) -> str:
+    """One line: ``independent``, or ``markov`` with the persistence, priors and mutex
+    groups of ``names`` and their mutex partners (default: every name the world mentions).
 
     >>> from framelogic.automata.world import Markov
-    >>> describe_world(Markov(persist={"red": 2.0}, mutex=(frozenset({"red", "green"}),)))
-    'markov (persist red 2s; stay 0.95 otherwise; prior 0.5; mutex green|red)'
+    >>> w = Markov(persist={"red": 2.0, "green": 2.0, "ped": 1.0}, mutex=(frozenset({"red", "green"}),))
+    >>> describe_world(w, ["red", "green"])
+    'markov (persist 2s; prior 0.5; mutex green|red)'
+    >>> describe_world(w, ["red", "ped", "car"])  # green: red's mutex partner, one chain with it
+    'markov (persist red 2s, ped 1s, car stay 0.95, green 2s; prior 0.5; mutex green|red)'
     """
-    from framelogic.automata.world import Independent
+    from framelogic.automata.world import Independent, closure
 
     if world is None or isinstance(world, Independent):
         return "independent"
+
+    def per_name(value: Any) -> dict[str, float]:
+        return dict(value) if isinstance(value, dict) else {}
+
+    if names is None:
+        names = list(dict.fromkeys([*per_name(world.persist), *per_name(world.stay), *per_name(world.prior)]))
+    names = list(closure(list(names), world)) if names else []
+    chains: dict[str, str] = {}
+    for n in names:
+        if n in per_name(world.persist):
+            chains[n] = f"persist {world.persist[n]:g}s"
+        elif n in per_name(world.stay):
+            chains[n] = f"stay {world.stay[n]:.4g}"
+        elif world.persist is not None and not isinstance(world.persist, dict):
+            chains[n] = f"persist {world.persist:g}s"
+        elif not isinstance(world.stay, dict):
+            chains[n] = f"stay {world.stay:g}"
+        else:
+            chains[n] = "no stay"
+    priors = {n: (world.prior[n] if isinstance(world.prior, dict) else world.prior) for n in names
+              if not isinstance(world.prior, dict) or n in world.prior}  # fmt: skip
     parts = []
-    if isinstance(world.persist, dict) and world.persist:
-        parts.append("persist " + ", ".join(f"{n} {v:g}s" for n, v in world.persist.items()))
-    elif world.persist is not None:
-        parts.append(f"persist {world.persist:g}s")
-    if isinstance(world.stay, dict):
-        parts.append("stay " + ", ".join(f"{n} {v:.4g}" for n, v in world.stay.items()))
-    elif not (world.persist is not None and not isinstance(world.persist, dict)):
-        parts.append(f"stay {world.stay:g}" + (" otherwise" if parts else ""))
-    if isinstance(world.prior, dict):
-        parts.append("prior " + ", ".join(f"{n} {v:.3g}" for n, v in world.prior.items()))
+    if not names:
+        parts.append(f"stay {world.stay:g}" if not isinstance(world.stay, dict) else "stay per proposition")
+    elif len(set(chains.values())) == 1:
+        parts.append(next(iter(chains.values())))
     else:
-        parts.append(f"prior {world.prior:g}")
-    parts += ["mutex " + "|".join(sorted(g)) for g in world.mutex]
-    if world.calibration:
-        parts.append("calibrated " + ", ".join(sorted(world.calibration)))
+        first = {n: c.split(" ", 1) for n, c in chains.items()}
+        parts.append("persist " + ", ".join(
+            f"{n} {v}" if kind == "persist" else f"{n} {kind} {v}" for n, (kind, v) in first.items()))  # fmt: skip
+    if len(set(priors.values())) <= 1:
+        parts.append(f"prior {next(iter(priors.values()), world.prior if not isinstance(world.prior, dict) else 0.5):g}")
+    else:
+        parts.append("prior " + ", ".join(f"{n} {v:.3g}" for n, v in priors.items()))
+    parts += ["mutex " + "|".join(sorted(g)) for g in world.mutex if not names or g & set(names)]
+    calibrated = sorted(n for n in world.calibration if not names or n in names)
+    if calibrated:
+        parts.append("calibrated " + ", ".join(calibrated))
     return f"markov ({'; '.join(parts)})"
 
 
@@ -187,8 +213,10 @@ def evaluation_plan(f: A.Formula, world: Any = None) -> str:
     if world is not None and not isinstance(world, Independent):
         from framelogic.automata.factor import describe, factor
 
+        from framelogic.logic.passes import atom_names
+
         return (f"exact: forward-backward over each part's automaton x its hidden chains, parts "
-                f"{describe(factor(f))}; world {describe_world(world)}")  # fmt: skip
+                f"{describe(factor(f))}; world {describe_world(world, atom_names(f))}")  # fmt: skip
     try:
         return Evaluator(f).plan(None).describe() + "; world independent"
     except FramelogicError as e:

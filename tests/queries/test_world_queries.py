@@ -266,7 +266,7 @@ def test_cli_check_shows_the_world_in_the_plan_line(capsys, tmp_path):
     (tmp_path / "q.tl").write_text('prop red = "r" persist 2s\nprop green = "g"\nmutex(red, green)\nset world = markov\nquery q: red U green\n')
     code, out, _ = run(capsys, "check", str(tmp_path / "q.tl"))
     plan = [line for line in out.splitlines() if "plan:" in line][0]
-    assert "world markov (persist red 2s; stay 0.95 otherwise; prior 0.5; mutex green|red)" in plan, plan
+    assert "world markov (persist red 2s, green stay 0.95; prior 0.5; mutex green|red)" in plan, plan
     assert '"r" persist 2s' in out
     code, out, _ = run(capsys, "check", str(tmp_path / "q.tl"), "--format", "json")
     assert json.loads(out)["world"]["mutex"] == [["green", "red"]]
