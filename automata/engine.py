@@ -50,7 +50,7 @@ from .dfa import Automaton
 from .letters import encode
 from .letters import letter_probabilities as letter_probabilities  # the baselines' import path
 from .plan import APPROX_MODES, Plan, SignalBounds, plan
-from .world import Markov, World, resolve_world, world_signal
+from .world import Markov, World, WorldPlan, resolve_world
 
 CHUNK_CELLS = 1 << 21  # frames x states per chunk of forward distributions (marker pass)
 REVERSE_LIMIT = 50_000  # reverse-automaton states before falling back
@@ -164,6 +164,7 @@ class Evaluator:
         self._programs: dict[float | None, _Program] = {}
         self._plans: dict[tuple[float | None, str | None], Plan] = {}
         self._booleans: dict[float | None, object] = {}
+        self._world_plans: dict[tuple[float | None, Markov], WorldPlan] = {}
 
     def _key(self, rate: float | None) -> float | None:
         return rate if has_time_bounds(self.formula) else None
@@ -184,6 +185,17 @@ class Evaluator:
         p = self._plans.get(key)
         if p is None:
             p = self._plans[key] = plan(resolve_time(self.formula, rate), max_states=self.max_states, approx=approx)  # type: ignore[arg-type]
+        return p
+
+    def world_plan(self, rate: float | None, world: Markov | None = None) -> WorldPlan:
+        """The prepared inference under a Markov ``world`` (default: this evaluator's) at ``rate``."""
+        world = self.world if world is None else world
+        if not isinstance(world, Markov):
+            raise InvalidValue(f"world={world!r}: only a Markov world has a world plan")
+        key = (rate, world)
+        p = self._world_plans.get(key)
+        if p is None:
+            p = self._world_plans[key] = WorldPlan(resolve_time(self.formula, rate), world, rate, max_states=self.max_states)
         return p
 
     def boolean_program(self, rate: float | None):  # type: ignore[no-untyped-def]
@@ -208,7 +220,7 @@ class Evaluator:
         world = self.world if world is None else world
         if isinstance(world, Markov):
             _check_world(world, engine, approx)
-            return world_signal(self.formula, t, world, fps=rate, max_states=self.max_states)
+            return self.world_plan(rate, world)(t)
         if engine == "automaton":
             prog = self.program(rate)
             return prog.run(t.select(prog.names))

@@ -52,7 +52,7 @@ from framelogic.logic.trace import TraceTable, as_trace
 from . import kernels as K
 
 __all__ = [
-    "DEFAULT_PRIOR", "DEFAULT_STAY", "Independent", "Markov", "World", "WorldFilter", "fit_world",
+    "DEFAULT_PRIOR", "DEFAULT_STAY", "Independent", "Markov", "World", "WorldFilter", "WorldPlan", "fit_world",
     "resolve_world", "viterbi", "world_signal",
 ]  # fmt: skip
 
@@ -836,95 +836,43 @@ def _tables(prog) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
     return c(dp, dtype=np.int32), int(init), c(code[on], dtype=np.int32), c(code[df[trans]], dtype=np.int32), accf[trans]
 
 
-def world_signal(formula, table: object, world: Markov, *, fps: float | None = None, max_states: int | None = None) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """``out[i]`` = P((w, i) |= φ | all observations) under the Markov ``world``.
+class _Leaf:
+    """One part of a :class:`WorldPlan`: its chain and how it is smoothed."""
 
-    The formula (time bounds resolved at the rate) is split into parts over
-    disjoint propositions as for the independent world, except that parts linked
-    by a mutex group stay together; parts combine by the product rules (their
-    chains are independent). Each part runs forward–backward over its automaton
-    (future: the automaton of φ read backwards from the end; past: the automaton
-    of "φ holds at the last frame" read forwards; mixed: the marked product of
-    the engine) times the 2^k joint states of its chains, so the answer
-    conditions on every frame's observations. 0/1 input is certain: the result
-    is the boolean signal.
-    """
-    from framelogic.logic.passes import atom_names, resolve_time
-
-    from .compile import as_formula
-    from .construct import DEFAULT_MAX_STATES
-    from .engine import Evaluator, _Program
-    from .factor import Indep, Leaf, Negate, factor, to_formula
-
-    if not isinstance(world, Markov):
-        raise InvalidArgument(f"world={world!r} must be a Markov world")
-    t = as_trace(table)
-    rate = fps if fps is not None else t.rate
-    f = resolve_time(as_formula(formula), rate)
-    names = atom_names(f)
-    values = t.columns(names)
-    if len(t) == 0:
-        return np.zeros(0)
-    if np.all((values == 0.0) | (values == 1.0)):
-        return np.asarray(Evaluator(f)(t, fps=rate), dtype=np.float64)
-    budget = max_states or DEFAULT_MAX_STATES
-
-    def merged(tree):  # type: ignore[no-untyped-def]
-        match tree:
-            case Negate(p):
-                return Negate(merged(p))
-            case Indep(kind, parts):
-                parts = [merged(p) for p in parts]
-                spans = [set(closure(atom_names(to_formula(p)), world)) for p in parts]
-                groups: list[list[int]] = []
-                for i, sp in enumerate(spans):
-                    hit = [g for g in groups if any(spans[j] & sp for j in g)]
-                    for g in hit:
-                        groups.remove(g)
-                    groups.append(sorted([i, *[j for g in hit for j in g]]))
-                if len(groups) == len(parts):
-                    return Indep(kind, tuple(parts))
-                out = []
-                for g in sorted(groups):
-                    sub = [parts[j] for j in g]
-                    out.append(sub[0] if len(sub) == 1 else Leaf(to_formula(Indep(kind, tuple(sub)))))
-                return out[0] if len(out) == 1 else Indep(kind, tuple(out))
-        return tree
-
-    def run(tree) -> np.ndarray:  # type: ignore[no-untyped-def]
-        match tree:
-            case Negate(p):
-                return 1.0 - run(p)
-            case Indep(kind, parts):
-                xs = [run(p) for p in parts]
-                if kind == "and":
-                    return np.prod(xs, axis=0)
-                return 1.0 - np.prod([1.0 - x for x in xs], axis=0)
-            case Leaf(g):
-                return _leaf_signal(g, t, world, rate, budget, _Program)
-        raise InvalidArgument(f"tree={tree!r} is not a Factor")  # pragma: no cover
-
-    return np.clip(run(merged(factor(f))), 0.0, 1.0)
-
-
-def _leaf_signal(g, t: TraceTable, world: Markov, rate: float | None, budget: int, program) -> np.ndarray:  # type: ignore[no-untyped-def]
-    from framelogic.logic.passes import atom_names
-
-    from .letters import decode
-    from .plan import is_propositional
-
-    own = atom_names(g)
-    n = len(t)
-    if not own:  # a constant
-        from .engine import Evaluator
-
-        return np.asarray(Evaluator(g)(TraceTable((), np.zeros((n, 0)))), dtype=np.float64)
-    if is_propositional(g):  # the chain's posterior marginals, no automaton
+    def __init__(self, g, world: Markov, rate: float | None, budget: int) -> None:  # type: ignore[no-untyped-def]
+        from framelogic.logic.passes import atom_names
         from framelogic.logic.semantics import satisfaction
 
-        chain = Chain(closure(own, world), world, rate)
+        from .engine import _Program
+        from .letters import decode
+        from .plan import is_propositional
+
+        self.formula = g
+        self.world = world
+        own = self.own = atom_names(g)
+        self.chain = Chain(closure(own, world), world, rate) if own else None
+        self.truth = self.tables = None
+        if not own:  # no proposition (X true: the trace does not end here)
+            self.method = "no propositions"
+        elif is_propositional(g):  # the chain's posterior marginals, no automaton
+            self.method = "chain"
+            self.truth = satisfaction(g, TraceTable(own, decode(range(1 << len(own)), len(own)))).astype(np.float64)
+        else:
+            self.method = "automaton"
+            prog = _Program(g, budget, split_past=True)
+            self.tables = _tables(prog)
+            self.kind = prog.kind
+
+    def __call__(self, t: TraceTable) -> np.ndarray:
+        n = len(t)
+        chain = self.chain
+        if chain is None:
+            from .engine import Evaluator
+
+            return np.asarray(Evaluator(self.formula)(TraceTable((), np.zeros((n, 0)))), dtype=np.float64)
         obs = chain.columns(t)
-        truth = satisfaction(g, TraceTable(own, decode(range(1 << len(own)), len(own)))).astype(np.float64)
+        if self.method == "automaton":
+            return _smooth(chain, obs, len(self.own), *self.tables)
         out = np.empty(n)
         if chain.k == 1:
             alpha = np.empty(n)
@@ -933,21 +881,120 @@ def _leaf_signal(g, t: TraceTable, world: Markov, rate: float | None, budget: in
             lo = np.ascontiguousarray((1.0 - obs[:, 0]) / (1.0 - pr))
             up, stay = chain.M[0, 0, 1], chain.M[0, 1, 1]
             bad = _fast(smooth_one, n * 8)(hi, lo, up, stay, chain.initial[1], alpha, out)
-            out = truth[0] + (truth[1] - truth[0]) * out  # g is p, !p, true or false
+            out = self.truth[0] + (self.truth[1] - self.truth[0]) * out  # p, !p, true or false
         else:
             e = chain.evidence(obs)
             alpha = np.empty((n, chain.m))
-            g_s = np.ascontiguousarray(truth[chain.letters(len(own))])
+            g_s = np.ascontiguousarray(self.truth[chain.letters(len(self.own))])
             bad = _fast(smooth_loop, n * chain.m)(e, np.ascontiguousarray(chain.M), chain.initial, g_s, alpha, out)
         if bad >= 0:
-            raise _impossible(bad, world, chain.atoms)
+            raise _impossible(bad, self.world, chain.atoms)
         return np.clip(out, 0.0, 1.0)
-    prog = program(g, budget, split_past=True)
-    if tuple(prog.names) != tuple(own):  # pragma: no cover - both are atom_names(g)
-        raise AssertionError("program atoms differ from the formula's")
-    chain = Chain(closure(own, world), world, rate)
-    obs = chain.columns(t)
-    return _smooth(chain, obs, len(own), *_tables(prog))
+
+
+class WorldPlan:
+    """A frame-bounded formula prepared for exact inference under a Markov world
+    at one frame rate (see :func:`world_signal`); reuse it across tables."""
+
+    def __init__(self, formula, world: Markov, rate: float | None, *, max_states: int | None = None) -> None:  # type: ignore[no-untyped-def]
+        from framelogic.logic.passes import atom_names
+
+        from .construct import DEFAULT_MAX_STATES
+        from .factor import factor
+
+        if not isinstance(world, Markov):
+            raise InvalidArgument(f"world={world!r} must be a Markov world")
+        self.formula = formula
+        self.world = world
+        self.rate = rate
+        self.names = atom_names(formula)
+        self.budget = max_states or DEFAULT_MAX_STATES
+        self.tree = self._merged(factor(formula))
+        self._boolean = None
+
+    def _merged(self, tree):  # type: ignore[no-untyped-def]
+        """The factor tree with parts linked by mutex groups merged, leaves prepared."""
+        from framelogic.logic.passes import atom_names
+
+        from .factor import Indep, Leaf, Negate, to_formula
+
+        match tree:
+            case Negate(p):
+                return ("not", self._merged(p))
+            case Indep(kind, parts):
+                spans = [set(closure(atom_names(to_formula(p)), self.world)) for p in parts]
+                groups: list[list[int]] = []
+                for i, sp in enumerate(spans):
+                    hit = [g for g in groups if any(spans[j] & sp for j in g)]
+                    for g in hit:
+                        groups.remove(g)
+                    groups.append(sorted([i, *[j for g in hit for j in g]]))
+                out = []
+                for g in sorted(groups):
+                    sub = [parts[j] for j in g]
+                    out.append(self._merged(sub[0]) if len(sub) == 1 else _Leaf(to_formula(Indep(kind, tuple(sub))), self.world, self.rate, self.budget))
+                return out[0] if len(out) == 1 else (kind, out)
+            case Leaf(g):
+                return _Leaf(g, self.world, self.rate, self.budget)
+        raise InvalidArgument(f"tree={tree!r} is not a Factor")  # pragma: no cover
+
+    def __call__(self, table: object) -> np.ndarray:
+        t = as_trace(table)
+        values = t.columns(self.names)
+        if len(t) == 0:
+            return np.zeros(0)
+        if np.all((values == 0.0) | (values == 1.0)):  # certain input: the boolean signal
+            if self._boolean is None:
+                from .boolean import BooleanProgram
+
+                self._boolean = BooleanProgram(self.formula)
+            return np.asarray(self._boolean(values == 1.0), dtype=np.float64)
+        return np.clip(self._run(self.tree, t), 0.0, 1.0)
+
+    def _run(self, node, t: TraceTable) -> np.ndarray:  # type: ignore[no-untyped-def]
+        if isinstance(node, _Leaf):
+            return node(t)
+        kind, arg = node
+        if kind == "not":
+            return 1.0 - self._run(arg, t)
+        xs = [self._run(p, t) for p in arg]
+        if kind == "and":
+            return np.prod(xs, axis=0)
+        return 1.0 - np.prod([1.0 - x for x in xs], axis=0)
+
+    def leaves(self) -> list[_Leaf]:
+        out, stack = [], [self.tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, _Leaf):
+                out.append(node)
+            else:
+                stack.extend([node[1]] if node[0] == "not" else node[1])
+        return out
+
+
+def world_signal(formula, table: object, world: Markov, *, fps: float | None = None, max_states: int | None = None) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """``out[i]`` = P((w, i) |= φ | all observations) under the Markov ``world``.
+
+    The formula (time bounds resolved at the rate) is split into parts over
+    disjoint propositions as for the independent world, except that parts linked
+    by a mutex group stay together; parts combine by the product rules (their
+    chains are independent, and so are their posteriors). Each part runs
+    forward–backward over the product of an automaton with the 2^k joint states
+    of its chains (future formulas: the automaton of φ, its acceptance values
+    carried backwards from the end; past: the automaton of "φ holds at the last
+    frame" run forwards; mixed: the engine's marked product), so the answer
+    conditions on every frame's observations, in time linear in the frames.
+    Propositional parts need no automaton (the chains' posterior marginals).
+    0/1 input is certain: the result is the boolean signal.
+    """
+    from framelogic.logic.passes import resolve_time
+
+    from .compile import as_formula
+
+    t = as_trace(table)
+    rate = fps if fps is not None else t.rate
+    return WorldPlan(resolve_time(as_formula(formula), rate), world, rate, max_states=max_states)(t)
 
 
 # ------------------------------------------------------------------ decoding
