@@ -26,7 +26,7 @@ import argparse
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,7 +103,10 @@ def _markov(decision: str) -> Callable[[str, Sequence[Video]], Callable[[str, Pr
     def fit(template: str, train: Sequence[Video]) -> Callable[[str, Probs], Events] | None:
         if world_api() is None:
             return None
-        return framelogic_world(fit_markov(template, train), decision=decision)
+        world = fit_markov(template, train)
+        run = framelogic_world(world, decision=decision)
+        run.world = world  # type: ignore[attr-defined]
+        return run
 
     return fit
 
@@ -141,6 +144,17 @@ def _threshold(template: str, train: Sequence[Video]) -> Callable[[str, Probs], 
     run = at(th)
     run.fitted = f"θ={th:g}"  # type: ignore[attr-defined]
     return run
+
+
+DIVERGED = 50.0  # a Platt map with |a| or |b| above this has not converged (sane fits stay within a few units)
+
+
+def fit_note(world: object) -> str:
+    """What looks wrong with a fitted Markov world ("" when nothing): Platt maps that
+    diverged (they turn every score into 0 or 1)."""
+    bad = [f"{k} ({a:.3g}, {b:.3g})" for k, (a, b) in sorted(getattr(world, "calibration", {}).items())
+           if not (abs(a) <= DIVERGED and abs(b) <= DIVERGED)]  # fmt: skip
+    return f"fit_world's Platt map diverged: {', '.join(bad)}" if bad else ""
 
 
 def world_methods(*, nsvs: bool | None = None) -> list[WorldMethod]:
@@ -200,9 +214,11 @@ def cells(templates: Iterable[str] = TEMPLATES, models: Sequence[NoiseModel] = N
 
 def run_table(methods: Sequence[WorldMethod], *, test: int, train: int, frames: int, seed: int = 0,
               templates: Iterable[str] = TEMPLATES, models: Sequence[NoiseModel] = NOISE_MODELS,
-              levels: Sequence[str] = LEVELS, log: Callable[[str], None] | None = None) -> list[Row]:  # fmt: skip
+              levels: Sequence[str] = LEVELS, log: Callable[[str], None] | None = None,
+              notes: dict[tuple[str, str], str] | None = None) -> list[Row]:  # fmt: skip
     """One row per (cell, method); a method that cannot run gets a row of nan ("pending").
-    ``Row.noise`` is ``"model/level"``."""
+    ``Row.noise`` is ``"model/level"``. ``notes``, when given, receives
+    ``(template, noise) -> fit_note`` of the cell's fitted Markov world where it is not empty."""
     rows = []
     for cell, model in cells(templates, models, levels):
         t0 = time.perf_counter()
@@ -216,6 +232,9 @@ def run_table(methods: Sequence[WorldMethod], *, test: int, train: int, frames: 
             if run is None:
                 rows.append(Row(cell.template, noise, m.name, *(float("nan"),) * 4, 0.0, 0))
                 continue
+            note = fit_note(run.world) if hasattr(run, "world") else ""
+            if notes is not None and note:
+                notes[(cell.template, noise)] = note
             name = m.name if not hasattr(run, "fitted") else m.name.replace("fitted)", f"fitted: {run.fitted})")
             rows.append(score(name, run, kept, template=cell.template, noise=noise))
         if log:
@@ -306,8 +325,10 @@ def losses(rows: Sequence[Row], ours: str = MARKOV) -> list[Loss]:
     return out
 
 
-def who_wins(rows: Sequence[Row], ours: str = MARKOV) -> str:
-    """The summary: how many cells ``ours`` wins, then every cell where it does not."""
+def who_wins(rows: Sequence[Row], ours: str = MARKOV, notes: Mapping[tuple[str, str], str] | None = None) -> str:
+    """The summary: how many cells ``ours`` wins, then every cell where it does not
+    (with the cell's ``notes``: what went wrong in fitting, where known)."""
+    notes = notes or {}
     n_cells = len(_by_cell(rows))
     lost = losses(rows, ours)
     frame_lost = {(x.template, x.noise) for x in lost if x.metric == "frame F1"}
@@ -331,12 +352,13 @@ def who_wins(rows: Sequence[Row], ours: str = MARKOV) -> str:
                      "the independent world's).")  # fmt: skip
     if lost:
         lines += ["", "Cells where it is not best:", "",
-                  "| template | noise model | level | metric | Markov P>=0.5 | Markov Viterbi | best | best method |",
-                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                  "| template | noise model | level | metric | Markov P>=0.5 | Markov Viterbi | best | best method | note |",
+                  "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for x in lost:
             model, level = x.noise.split("/", 1)
-            lines.append(f"| {x.template} | {model} | {level} | {x.metric} | {_fmt(x.ours)} | {'-' if x.viterbi is None else _fmt(x.viterbi)} | "
-                         f"{x.best:.3f} | {x.winner} |")  # fmt: skip
+            vit = "-" if x.viterbi is None else _fmt(x.viterbi)
+            lines.append(f"| {x.template} | {model} | {level} | {x.metric} | {_fmt(x.ours)} | {vit} | "
+                         f"{x.best:.3f} | {x.winner} | {notes.get((x.template, x.noise), '')} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -383,8 +405,10 @@ def main(argv: list[str] | None = None) -> int:
                    + (f", tail index {t.alpha:g}" if t.kind == "heavy" else "") + "; "
                    + "; ".join(f"{lv}: {describe(z)}" for lv, z in m.levels.items()))  # fmt: skip
     out.append(f"* **none** — {EXACT.description}.")
-    rows = run_table(methods, test=test, train=train, frames=frames, seed=args.seed, templates=templates, log=log)
-    out += ["", "## Who wins", "", who_wins(rows), "",
+    notes: dict[tuple[str, str], str] = {}
+    rows = run_table(methods, test=test, train=train, frames=frames, seed=args.seed, templates=templates, log=log,
+                     notes=notes)  # fmt: skip
+    out += ["", "## Who wins", "", who_wins(rows, notes=notes), "",
             "## Frame F1 (best of the cell in bold)", "", compact(rows, "f1"), "",
             "## Event F1 at IoU >= 0.5 (best of the cell in bold)", "", compact(rows, "event_f1"), "",
             "## All rows", "", table(rows)]  # fmt: skip

@@ -164,13 +164,23 @@ def test_who_wins_lists_every_cell_where_markov_is_not_best():
     text = worlds.who_wins(rows)
     assert "frame F1 in 1/3 cells" in text and "event F1 in 1/3 cells" in text
     assert "is best on frame F1 in 1/3 cells and on event F1 in 2/3 cells" in text  # Viterbi counts as ours there
-    assert "| G p | a | high | frame F1 | 0.500 | - | 0.600 | LogSTOP-style |" in text
+    assert "| G p | a | high | frame F1 | 0.500 | - | 0.600 | LogSTOP-style |  |" in text
+    noted = worlds.who_wins(rows, notes={("G p", "a/high"): "a note"})
+    assert "| G p | a | high | frame F1 | 0.500 | - | 0.600 | LogSTOP-style | a note |" in noted
     assert "| G p | none | none | event F1 | pending |" in text
     compact = worlds.compact(rows, "f1")
     assert "| F p | a | low | **0.900** | 0.850 | **0.900** | - |" in compact
 
 
 # ----------------------------------------------------------------- the table on tiny inputs
+
+
+def test_fit_note_flags_diverged_platt_maps_only():
+    from framelogic.automata.world import Markov
+
+    assert worlds.fit_note(Markov(calibration={"p": (0.9, -1.2)})) == ""
+    note = worlds.fit_note(Markov(calibration={"p": (0.9, -1.2), "q": (2.4e7, -3.4e8)}))
+    assert "diverged" in note and "q (2.4e+07, -3.4e+08)" in note and "p (" not in note
 
 
 def test_run_table_has_one_row_per_cell_and_method_with_the_truth_of_the_tlv_rule():
