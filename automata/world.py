@@ -375,6 +375,11 @@ class Chain:
             e[:, s] = r if self.valid[s] else 0.0
         return e
 
+    @property
+    def scale(self) -> np.ndarray:
+        """``(1 / prior, 1 / (1 - prior))`` per atom, for :func:`likelihood`."""
+        return np.ascontiguousarray(np.column_stack([1.0 / self.priors, 1.0 / (1.0 - self.priors)]).reshape(self.k, 2))
+
     def letters(self, own: int) -> np.ndarray:
         """The letter over the first ``own`` atoms of every joint state."""
         return (np.arange(self.m) & ((1 << own) - 1)).astype(np.int64)
@@ -389,6 +394,18 @@ class Chain:
 
 
 # ------------------------------------------------------------------ loops (numba-compiled when long)
+
+
+def likelihood(obs: np.ndarray, i: int, s: int, scale: np.ndarray, valid: np.ndarray) -> float:
+    """The likelihood of frame ``i``'s observations in joint state ``s``: the mutex
+    mask times, per atom ``j``, ``obs / prior`` (bit set) or ``(1 - obs) / (1 - prior)``
+    (``scale[j] = (1 / prior, 1 / (1 - prior))``)."""
+    v = valid[s]
+    for j in range(obs.shape[1]):
+        bit = (s >> j) & 1
+        x = obs[i, j]
+        v *= bit * x * scale[j, 0] + (1 - bit) * (1.0 - x) * scale[j, 1]
+    return v
 
 
 def fwd_transform(Y: np.ndarray, M: np.ndarray) -> None:
@@ -424,16 +441,20 @@ def bwd_transform(X: np.ndarray, M: np.ndarray) -> None:
 
 
 def forward_world(
-    dp: np.ndarray, lett: np.ndarray, e: np.ndarray, M: np.ndarray, A: np.ndarray, store: np.ndarray, keep: bool
+    dp: np.ndarray, lett: np.ndarray, obs: np.ndarray, scale: np.ndarray, valid: np.ndarray, M: np.ndarray,
+    A: np.ndarray, store: np.ndarray, keep: bool,
 ) -> int:
     """Forward over (pre-automaton state x joint chain state): ``A`` enters as the
     predicted distribution before the chunk's first frame and leaves after its last;
     ``store[i]`` (when ``keep``) = the predicted distribution before frame ``i``.
     Returns -1, or the frame whose observations are impossible."""
-    n = e.shape[0]
+    n = obs.shape[0]
     nq, m = A.shape
     Y = np.empty_like(A)
+    e = np.empty(m)
     for i in range(n):
+        for s in range(m):
+            e[s] = likelihood(obs, i, s, scale, valid)
         if keep:
             for q in range(nq):
                 for s in range(m):
@@ -445,7 +466,7 @@ def forward_world(
             for s in range(m):
                 a = A[q, s]
                 if a != 0.0:
-                    Y[dp[q, lett[s]], s] += a * e[i, s]
+                    Y[dp[q, lett[s]], s] += a * e[s]
         fwd_transform(Y, M)
         total = 0.0
         for q in range(nq):
@@ -460,8 +481,8 @@ def forward_world(
 
 
 def backward_world(
-    dfc: np.ndarray, onc: np.ndarray, lett: np.ndarray, e: np.ndarray, M: np.ndarray, store: np.ndarray,
-    V: np.ndarray, beta: np.ndarray, out: np.ndarray,
+    dfc: np.ndarray, onc: np.ndarray, lett: np.ndarray, obs: np.ndarray, scale: np.ndarray, valid: np.ndarray,
+    M: np.ndarray, store: np.ndarray, V: np.ndarray, beta: np.ndarray, out: np.ndarray,
 ) -> int:
     """Backward over (post-automaton state x joint chain state) for one chunk, last
     frame first. ``V[t, s]`` ∝ P(later observations, the run from transient state
@@ -469,17 +490,20 @@ def backward_world(
     observations | ``s``), both on one scale; the accepting sink's value is ``beta``,
     the rejecting sink's 0 (codes -1 and -2 in ``onc`` / ``dfc``). ``out[i]`` =
     P(φ at i | all observations)."""
-    n = e.shape[0]
+    n = obs.shape[0]
     nt, m = V.shape
     nq = store.shape[1]
     X = np.empty_like(V)
     b2 = np.empty((1, m))
+    e = np.empty(m)
     for i in range(n - 1, -1, -1):
+        for s in range(m):
+            e[s] = likelihood(obs, i, s, scale, valid)
         num = 0.0
         den = 0.0
         for q in range(nq):
             for s in range(m):
-                w = store[i, q, s] * e[i, s]
+                w = store[i, q, s] * e[s]
                 if w != 0.0:
                     c = onc[q, lett[s]]
                     den += w * beta[s]
@@ -494,13 +518,13 @@ def backward_world(
             for s in range(m):
                 c = dfc[t, lett[s]]
                 if c >= 0:
-                    X[t, s] = e[i, s] * V[c, s]
+                    X[t, s] = e[s] * V[c, s]
                 elif c == -1:
-                    X[t, s] = e[i, s] * beta[s]
+                    X[t, s] = e[s] * beta[s]
                 else:
                     X[t, s] = 0.0
         for s in range(m):
-            b2[0, s] = e[i, s] * beta[s]
+            b2[0, s] = e[s] * beta[s]
         bwd_transform(X, M)
         bwd_transform(b2, M)
         total = 0.0
@@ -516,17 +540,21 @@ def backward_world(
     return -1
 
 
-def smooth_loop(e: np.ndarray, M: np.ndarray, initial: np.ndarray, g: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> int:
+def smooth_loop(
+    obs: np.ndarray, scale: np.ndarray, valid: np.ndarray, M: np.ndarray, initial: np.ndarray, g: np.ndarray,
+    alpha: np.ndarray, out: np.ndarray,
+) -> int:
     """Chain-only forward–backward: ``out[i]`` = sum over joint states of
     P(state at i | all observations) x ``g[state]``. Returns -1 or a bad frame."""
-    n, m = e.shape
+    n = obs.shape[0]
+    m = valid.shape[0]
     a = np.empty((1, m))
     for s in range(m):
         a[0, s] = initial[s]
     for i in range(n):
         total = 0.0
         for s in range(m):
-            a[0, s] *= e[i, s]
+            a[0, s] *= likelihood(obs, i, s, scale, valid)
             total += a[0, s]
         if not total > 0.0:
             return i
@@ -547,7 +575,7 @@ def smooth_loop(e: np.ndarray, M: np.ndarray, initial: np.ndarray, g: np.ndarray
         out[i] = num / den
         total = 0.0
         for s in range(m):
-            b[0, s] *= e[i, s]
+            b[0, s] *= likelihood(obs, i, s, scale, valid)
             total += b[0, s]
         for s in range(m):
             b[0, s] /= total
@@ -645,6 +673,7 @@ def _register() -> bool:
         return False
     for step in (fwd_transform, bwd_transform):  # inlined into the compiled loops
         overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
+    overload(likelihood, strict=False)(lambda *args: likelihood)  # (LLVM inlines it)
     return True
 
 
@@ -752,7 +781,8 @@ def _smooth(
     accepts after the last frame | all observations), see :func:`world_signal`."""
     n = obs.shape[0]
     m = chain.m
-    e = np.ascontiguousarray(chain.evidence(obs))
+    obs = np.ascontiguousarray(obs)
+    scale, valid = chain.scale, chain.valid
     lett = chain.letters(own)
     M = np.ascontiguousarray(chain.M)
     nq, nf = dp.shape[0], dfc.shape[0]
@@ -767,7 +797,7 @@ def _smooth(
     if len(starts) > 1:
         for start in starts:
             checkpoints.append(A.copy())
-            bad = fwd(dp, lett, e[start : start + step], M, A, none, False)
+            bad = fwd(dp, lett, obs[start : start + step], scale, valid, M, A, none, False)
             if bad >= 0:
                 raise _impossible(start + bad, chain.world, chain.atoms)
     else:
@@ -777,13 +807,13 @@ def _smooth(
     beta = np.ones(m)
     for c in range(len(starts) - 1, -1, -1):
         start = starts[c]
-        chunk = e[start : start + step]
+        chunk = obs[start : start + step]
         store = np.empty((chunk.shape[0], nq, m))
         A = checkpoints[c].copy()
-        bad = fwd(dp, lett, chunk, M, A, store, True)
+        bad = fwd(dp, lett, chunk, scale, valid, M, A, store, True)
         if bad >= 0:
             raise _impossible(start + bad, chain.world, chain.atoms)
-        bad = back(dfc, onc, lett, chunk, M, store, V, beta, out[start : start + chunk.shape[0]])
+        bad = back(dfc, onc, lett, chunk, scale, valid, M, store, V, beta, out[start : start + chunk.shape[0]])
         if bad >= 0:
             raise _impossible(start + bad, chain.world, chain.atoms)
     return np.clip(out, 0.0, 1.0)
@@ -883,10 +913,11 @@ class _Leaf:
             bad = _fast(smooth_one, n * 8)(hi, lo, up, stay, chain.initial[1], alpha, out)
             out = self.truth[0] + (self.truth[1] - self.truth[0]) * out  # p, !p, true or false
         else:
-            e = chain.evidence(obs)
             alpha = np.empty((n, chain.m))
             g_s = np.ascontiguousarray(self.truth[chain.letters(len(self.own))])
-            bad = _fast(smooth_loop, n * chain.m)(e, np.ascontiguousarray(chain.M), chain.initial, g_s, alpha, out)
+            bad = _fast(smooth_loop, n * chain.m)(
+                np.ascontiguousarray(obs), chain.scale, chain.valid, np.ascontiguousarray(chain.M), chain.initial, g_s, alpha, out
+            )
         if bad >= 0:
             raise _impossible(bad, self.world, chain.atoms)
         return np.clip(out, 0.0, 1.0)
