@@ -608,30 +608,6 @@ def smooth_one(hi: np.ndarray, lo: np.ndarray, up: float, stay: float, p0: float
     return -1
 
 
-def filter_step(
-    delta: np.ndarray, lett: np.ndarray, e: np.ndarray, M: np.ndarray, F: np.ndarray, first: bool
-) -> float:
-    """One frame of the filter: predict (unless ``first``), read the frame, normalise."""
-    nq, m = F.shape
-    if not first:
-        fwd_transform(F, M)
-    Y = np.zeros_like(F)
-    for q in range(nq):
-        for s in range(m):
-            a = F[q, s]
-            if a != 0.0:
-                Y[delta[q, lett[s]], s] += a * e[s]
-    total = 0.0
-    for q in range(nq):
-        for s in range(m):
-            total += Y[q, s]
-    if total > 0.0:
-        for q in range(nq):
-            for s in range(m):
-                F[q, s] = Y[q, s] / total
-    return total
-
-
 def viterbi_loop(logT: np.ndarray, logpi: np.ndarray, loge: np.ndarray, back: np.ndarray, path: np.ndarray) -> float:
     """Max-product over joint states; ``path[i]`` = the most probable state at ``i``."""
     n, m = loge.shape
@@ -714,8 +690,11 @@ class WorldFilter:
         self.world = world
         self.rate = rate
         self.chain = Chain(closure(names, world), world, rate)
-        self._delta = np.ascontiguousarray(automaton.delta, dtype=np.int32)
-        self._lett = self.chain.letters(len(names))
+        c = self.chain
+        delta = np.asarray(automaton.delta, dtype=np.int64)
+        # (state, joint chain state) -> flat index of the successor pair: the update is one bincount
+        self._target = (delta[:, c.letters(len(names))] * c.m + np.arange(c.m)[None, :]).ravel()
+        self._T = c.dense
         self._initial = int(automaton.initial)
         self.reset()
 
@@ -747,19 +726,20 @@ class WorldFilter:
                 raise TraceError(f"frame {self.frame} has no value for {a!r}; it has {sorted(frame)}")
             else:
                 obs[0, j] = c.priors[j]
-        e = c.evidence(obs)[0]
-        F = self._joint.copy()
-        fn = _fast(filter_step, F.size * 4)
-        total = fn(self._delta, self._lett, e, c.M, F, self.frame == 0)
+        x = obs[0]
+        e = c.valid * np.prod(np.where(c.bits, x / c.priors, (1.0 - x) / (1.0 - c.priors)), axis=1)
+        F = self._joint if self.frame == 0 else self._joint @ self._T  # predict
+        G = np.bincount(self._target, weights=(F * e).ravel(), minlength=F.size)
+        total = G.sum()
         if not total > 0.0:
             raise InvalidValue(
                 f"frame {self.frame}: the observations {dict((a, float(obs[0, j])) for j, a in enumerate(c.atoms))} "
                 f"are impossible under {self.world!r} after the frames before (0/1 values that contradict "
                 "a mutex group or each other)"
             )
-        self._joint = F
+        self._joint = G.reshape(F.shape) / total
         self.frame += 1
-        return F.sum(axis=1)
+        return self._joint.sum(axis=1)
 
 
 # ------------------------------------------------------------------ smoothing (evaluate)
