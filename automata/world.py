@@ -868,8 +868,19 @@ class _Leaf:
             self.method = "chain"
             self.truth = satisfaction(g, TraceTable(own, decode(range(1 << len(own)), len(own)))).astype(np.float64)
         else:
+            from framelogic.logic.errors import AutomatonTooLarge
+            from framelogic.logic.printer import to_text
+
             self.method = "automaton"
-            prog = _Program(g, budget, split_past=True)
+            try:
+                prog = _Program(g, budget, split_past=True)
+            except AutomatonTooLarge as err:
+                raise AutomatonTooLarge(
+                    f"the part {to_text(g)} has no exact evaluation under the Markov world within "
+                    f"max_states={budget} (its automaton is too large; under Markov there are no closed "
+                    f"forms or certified bounds); raise max_states or shorten its windows. The "
+                    f"construction said: {err}"
+                ) from err
             self.tables = _tables(prog)
             self.kind = prog.kind
 
