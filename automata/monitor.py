@@ -222,6 +222,7 @@ class _WorldPart(_AutomatonPart):
     def __init__(self, formula: A.Formula, automaton: Automaton, sure: float, world: object, rate: float | None) -> None:
         self.filter = WorldFilter(automaton, automaton.atoms, world, rate)
         super().__init__(formula, automaton, sure)
+        self._index = tuple(np.asarray(m, dtype=np.intp) for m in self._masks)
 
     def reset(self) -> None:
         super().reset()
@@ -237,8 +238,7 @@ class _WorldPart(_AutomatonPart):
             if not 0.0 <= p <= 1.0:
                 raise TraceError(f"frame {index}: {name}={p!r} is not a probability in [0, 1]")
         dist = self._dist = self.filter.step(frame)
-        acc, sat, dead = self._masks
-        p, ps, pv = (min(max(float(sum(dist[q] for q in m)), 0.0), 1.0) for m in (acc, sat, dead))
+        p, ps, pv = (min(max(float(dist[m].sum()), 0.0), 1.0) for m in self._index)
         return _verdict(p, ps, pv, self.sure), p, ps, pv
 
 
@@ -316,7 +316,9 @@ class Monitor:
     read under (:class:`~framelogic.automata.world.Independent`, the default, or
     :class:`~framelogic.automata.world.Markov`); ``confidence`` is δ: SATISFIED
     (VIOLATED) only when P(satisfied | frames so far) (P(violated | ...)) is at
-    least ``1 - δ``. When each verdict can come out is in the module doc. With ``signal=True`` every :class:`Status` also carries
+    least ``1 - δ``. When each verdict can come out is in the module doc.
+
+    With ``signal=True`` every :class:`Status` also carries
     ``resolved``: the frames whose value of φ (``(w, i) ⊨ φ``, 1.0 or 0.0) the
     frame just read decided. Frame ``i``'s value comes out with frame
     ``i + horizon`` (``horizon`` is φ's future lookahead in frames, 0 for a
