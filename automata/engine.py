@@ -50,6 +50,7 @@ from .dfa import Automaton
 from .letters import encode
 from .letters import letter_probabilities as letter_probabilities  # the baselines' import path
 from .plan import APPROX_MODES, Plan, SignalBounds, plan
+from .world import Markov, World, WorldPlan, resolve_world
 
 CHUNK_CELLS = 1 << 21  # frames x states per chunk of forward distributions (marker pass)
 REVERSE_LIMIT = 50_000  # reverse-automaton states before falling back
@@ -150,8 +151,11 @@ class Evaluator:
         max_states: int = DEFAULT_MAX_STATES,
         engine: str = "exact",
         approx: str | None = None,
+        world: World | str | None = None,
     ) -> None:
         _check_engine(engine, approx, allow_reference=False)
+        self.world = resolve_world(world)
+        _check_world(self.world, engine, approx)
         self.formula = as_formula(formula)
         self.fps = fps
         self.max_states = max_states
@@ -160,6 +164,7 @@ class Evaluator:
         self._programs: dict[float | None, _Program] = {}
         self._plans: dict[tuple[float | None, str | None], Plan] = {}
         self._booleans: dict[float | None, object] = {}
+        self._world_plans: dict[tuple[float | None, Markov], WorldPlan] = {}
 
     def _key(self, rate: float | None) -> float | None:
         return rate if has_time_bounds(self.formula) else None
@@ -182,6 +187,17 @@ class Evaluator:
             p = self._plans[key] = plan(resolve_time(self.formula, rate), max_states=self.max_states, approx=approx)  # type: ignore[arg-type]
         return p
 
+    def world_plan(self, rate: float | None, world: Markov | None = None) -> WorldPlan:
+        """The prepared inference under a Markov ``world`` (default: this evaluator's) at ``rate``."""
+        world = self.world if world is None else world
+        if not isinstance(world, Markov):
+            raise InvalidValue(f"world={world!r}: only a Markov world has a world plan")
+        key = (rate, world)
+        p = self._world_plans.get(key)
+        if p is None:
+            p = self._world_plans[key] = WorldPlan(resolve_time(self.formula, rate), world, rate, max_states=self.max_states)
+        return p
+
     def boolean_program(self, rate: float | None):  # type: ignore[no-untyped-def]
         """The program the ``"exact"`` engine runs on 0/1 tables at ``rate``."""
         from .boolean import BooleanProgram
@@ -196,9 +212,15 @@ class Evaluator:
         """``out[i]`` = P((w, i) |= φ) for every frame ``i`` of ``table``."""
         return self._run(table, fps, self.engine, self.approx)
 
-    def _run(self, table: object, fps: float | None, engine: str, approx: str | None) -> np.ndarray | SignalBounds:
+    def _run(
+        self, table: object, fps: float | None, engine: str, approx: str | None, world: World | None = None
+    ) -> np.ndarray | SignalBounds:
         t = as_trace(table)
         rate = fps if fps is not None else self.fps if self.fps is not None else t.rate
+        world = self.world if world is None else world
+        if isinstance(world, Markov):
+            _check_world(world, engine, approx)
+            return self.world_plan(rate, world)(t)
         if engine == "automaton":
             prog = self.program(rate)
             return prog.run(t.select(prog.names))
@@ -222,6 +244,14 @@ def _check_engine(engine: str, approx: str | None, *, allow_reference: bool) -> 
         raise InvalidValue(f"approx={approx!r} must be None or 'bounds'")
     if approx is not None and engine != "exact":
         raise InvalidValue(f"approx={approx!r} needs engine='exact' (engine={engine!r} is always exact)")
+
+
+def _check_world(world: World, engine: str, approx: str | None) -> None:
+    if isinstance(world, Markov) and (engine != "exact" or approx is not None):
+        raise InvalidValue(
+            f"engine={engine!r}, approx={approx!r}: the Markov world has its own exact inference; "
+            "engine= and approx= apply to the independent world only (leave them out)"
+        )
 
 
 def _maximal_past(f: A.Formula) -> list[A.Formula] | None:
@@ -388,10 +418,15 @@ def evaluate(
     fps: float | None = None,
     engine: str | None = None,
     approx: str | None = None,
+    world: World | str | None = None,
 ) -> np.ndarray | SignalBounds:
     """``out[i]`` = P((w, i) |= φ) for every frame ``i`` (exactly 0/1 on 0/1 input).
 
-    Frames are independent; the probability is exact. ``engine`` is
+    ``world`` says how the probabilities are read (:mod:`framelogic.automata.world`):
+    ``None`` or ``Independent()`` (the default, or the :class:`Evaluator`'s own
+    world): frames and propositions are independent coins; ``Markov(...)``: each
+    proposition a persistent hidden chain observed through the scores, and the
+    result is P((w, i) |= φ | all observations). Either way the probability is exact. ``engine`` is
     ``"exact"`` (the default, or the :class:`Evaluator`'s own engine): the
     compositional boolean program on 0/1 input, the planner of
     :mod:`framelogic.automata.plan` on probabilities; ``"automaton"``: one
@@ -406,6 +441,7 @@ def evaluate(
     [1.0, 1.0, 1.0]
     """
     _check_engine(engine or "exact", approx, allow_reference=True)
+    w = None if world is None else resolve_world(world)
     if engine == "reference":
         from framelogic.logic.semantics import satisfaction
 
@@ -414,8 +450,8 @@ def evaluate(
         rate = fps if fps is not None else t.rate
         return satisfaction(resolve_time(f, rate), t).astype(np.float64)
     if isinstance(formula, Evaluator):
-        return formula._run(table, fps, engine or formula.engine, approx if approx is not None else formula.approx)
-    return Evaluator(formula, engine=engine or "exact", approx=approx)(table, fps=fps)
+        return formula._run(table, fps, engine or formula.engine, approx if approx is not None else formula.approx, w)
+    return Evaluator(formula, engine=engine or "exact", approx=approx, world=w)(table, fps=fps)
 
 
 def _past(dfa: Automaton, diagram: tuple, sub: TraceTable, boolean: bool) -> np.ndarray:

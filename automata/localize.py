@@ -55,6 +55,28 @@ The threshold (:func:`threshold_rule`, the one place it is decided): the
 localizes ``!φ`` with threshold 0.8, ``P=? [ φ ]`` reports every run with a
 positive probability, without thresholding); else ``default_threshold`` (0.5).
 ``threshold=None`` means no thresholding as ``P=?`` does.
+
+Worlds and decisions. ``world=`` says how the probabilities are read
+(:mod:`framelogic.automata.world`): ``None`` / ``Independent()`` (each frame and
+proposition an independent coin) or ``Markov(...)`` (persistent hidden chains
+observed through the scores; the signal is then ``P((w, i) |= φ | all
+observations)``). ``decide=`` says how frames are decided:
+
+* ``"threshold"`` (the default): the satisfaction signal against the threshold,
+  as above. Use it when the probability itself matters (ranking, ``P>=0.9``
+  guarantees, a "with probability at least p" question).
+* ``"viterbi"``: the most probable 0/1 world given the observations
+  (:func:`~framelogic.automata.world.viterbi`, per proposition or mutex group),
+  then φ evaluated exactly on it; the threshold is not used. Use it for
+  long formulas over noisy detectors whose truth is persistent (one coherent
+  explanation of the video instead of frame-wise marginals, which can disagree
+  with each other across frames). An event's probability is still the largest
+  value of the world's signal in it (segment modes: 1.0, the decoded world's).
+  Under the independent world this is per-frame thresholding at 0.5, then exact
+  reasoning.
+
+The segment modes need ``P(w[s..e] |= φ)`` of a segment on its own, which only
+the independent world gives: with a Markov world they need ``decide="viterbi"``.
 """
 
 from __future__ import annotations
@@ -74,8 +96,10 @@ from . import kernels as K
 from .compile import as_formula, compile
 from .engine import evaluate
 from .letters import encode
+from .world import Independent, World, resolve_world, viterbi
 
 MODES = ("runs", "shortest", "longest", "tlv")
+DECISIONS = ("threshold", "viterbi")
 DEFAULT_MODE = "runs"
 DEFAULT_THRESHOLD = 0.5
 #: The default ``max_length=`` of the segment modes, in frames.
@@ -173,17 +197,29 @@ def localize(
     threshold: float | None | _FromSpec = FROM_SPEC,
     max_length: int | None = DEFAULT_MAX_LENGTH,
     default_threshold: float = DEFAULT_THRESHOLD,
+    world: World | str | None = None,
+    decide: str = "threshold",
 ) -> list[Event]:
     """Events where ``formula`` holds in ``table`` under the match ``mode``.
 
     The threshold follows :func:`threshold_rule`; ``default_threshold`` is the
-    one used when neither ``threshold`` nor a PCTL wrapper gives one.
+    one used when neither ``threshold`` nor a PCTL wrapper gives one. ``world``
+    and ``decide`` (``"threshold"`` or ``"viterbi"``): see the module doc.
 
     >>> localize("ped U stopped", {"ped": [0, 1, 1, 0, 0], "stopped": [0, 0, 0, 1, 0]})
     [Event(start=1, end=3, probability=1.0, start_time=None, end_time=None)]
     """
     if mode not in MODES:
         raise InvalidValue(f"mode={mode!r} must be one of {', '.join(MODES)}")
+    if decide not in DECISIONS:
+        raise InvalidValue(f"decide={decide!r} must be one of {', '.join(DECISIONS)}")
+    w = resolve_world(world)
+    markov = not isinstance(w, Independent)
+    if markov and decide == "threshold" and mode in ("shortest", "longest"):
+        raise InvalidValue(
+            f"mode={mode!r} needs the probability of a segment on its own, which only the independent "
+            "world gives; with a Markov world use decide='viterbi' or mode='runs'/'tlv'"
+        )
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
         raise InvalidValue(f"max_length={max_length!r} must be a whole number of frames >= 1")
     if threshold is not FROM_SPEC and threshold is not None:
@@ -197,11 +233,22 @@ def localize(
     t = as_trace(table)
     rate = fps if fps is not None else t.rate
     f = resolve_time(as_formula(formula), rate)
+    world_arg = w if markov else None
+    if decide == "viterbi":
+        decoded = viterbi(t, atom_names(f), w, fps=rate) if atom_names(f) else t
+        if mode in ("shortest", "longest"):
+            found, _ = _segments(f, decoded, None, longest=mode == "longest", max_length=max_length)
+        else:
+            body, frames = tlv_rule(f) if mode == "tlv" else (f, False)
+            hit = evaluate(body, decoded, fps=rate) == 1.0
+            signal = evaluate(body, t, fps=rate, world=world_arg)
+            found = _events(hit, signal, frames)
+        return [Event(s, e, p, _time(t, s, rate), _time(t, e, rate)) for s, e, p in found]
     if mode == "runs":
-        found = runs(evaluate(f, t), threshold)
+        found = runs(evaluate(f, t, world=world_arg), threshold)
     elif mode == "tlv":
         body, frames = tlv_rule(f)
-        signal = evaluate(body, t)
+        signal = evaluate(body, t, world=world_arg)
         hit = signal > 0 if threshold is None else signal >= threshold
         if frames:
             found = [(int(i), int(i), float(signal[i])) for i in np.flatnonzero(hit)]
@@ -210,6 +257,15 @@ def localize(
     else:
         found, _ = _segments(f, t, threshold, longest=mode == "longest", max_length=max_length)
     return [Event(s, e, p, _time(t, s, rate), _time(t, e, rate)) for s, e, p in found]
+
+
+def _events(hit: np.ndarray, signal: np.ndarray, frames: bool) -> list[tuple[int, int, float]]:
+    """Frames (``frames``) or maximal runs of ``hit``, each with the largest ``signal`` in it."""
+    if frames:
+        return [(int(i), int(i), float(signal[i])) for i in np.flatnonzero(hit)]
+    edges = np.diff(np.concatenate([[0], hit.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    return [(int(s), int(e), float(signal[s : e + 1].max())) for s, e in zip(starts, ends)]
 
 
 def _time(t: TraceTable, i: int, rate: float | None) -> float | None:

@@ -20,10 +20,40 @@ Verdicts (RV-LTL, decided as early as certain from the automata's sinks):
 
 With probabilities the state is uncertain: ``probability`` is P(prefix ⊨ φ),
 ``p_satisfied``/``p_violated`` the probability that the prefix is already
-certainly satisfied / violated, and the verdict is the one whose mass exceeds
-one half (SATISFIED, then VIOLATED), else PRESUMABLY_SATISFIED when
-``probability >= 0.5``, else PRESUMABLY_VIOLATED. On 0/1 frames this is exactly
-the RV-LTL verdict.
+certainly satisfied / violated, all given the observations so far. The verdict
+comes at a confidence level ``1 - δ`` (``confidence=δ``, default 0.01):
+
+* ``SATISFIED`` when ``p_satisfied >= 1 - δ``;
+* else ``VIOLATED`` when ``p_violated >= 1 - δ``;
+* else ``PRESUMABLY_SATISFIED`` when ``probability >= 0.5``, else
+  ``PRESUMABLY_VIOLATED``.
+
+On 0/1 frames the three probabilities are 0 or 1, so this is exactly the RV-LTL
+verdict for every δ.
+
+World models (``world=``). Under :class:`~framelogic.automata.world.Independent`
+(the default) every proposition at every frame is an independent coin and the
+probabilities come from pushing each part's state distribution through the
+frame. ``p_satisfied`` and ``p_violated`` never decrease (the sinks keep their
+mass), so once a verdict is SATISFIED or VIOLATED it stays. With long streams
+of small but positive probabilities (a detector that says 0.05 "pedestrian" on
+every empty frame), ``p_violated`` of a rule like ``G (ped -> F[0,2s] stopped)``
+grows to 1 under independence although nothing happened: thousands of
+independent 5% coins make one pedestrian nearly certain.
+
+Under :class:`~framelogic.automata.world.Markov` each proposition is a hidden
+persistent two-state chain and the frames are likelihoods of its state; each
+part is followed by a :class:`~framelogic.automata.world.WorldFilter`, the exact
+filtering distribution P(automaton state | observations so far) of the product
+of the part's automaton with its chains. A steady 0.05 is then evidence
+*against* a pedestrian, and a violation needs a run of evidence for one. A later
+frame may revise what earlier frames meant (a persistent chain reads the past
+through the present), so under Markov a SATISFIED or VIOLATED verdict holds for
+the observations so far and can be withdrawn by later ones; the verdict after
+the last frame is the one to act on. Parts over disjoint propositions are
+independent chains, so the combination rules below stay exact; propositions
+tied by a ``mutex`` group are one joint chain, and parts that share one are
+followed as one automaton.
 
 Combining the parts. Parts over disjoint propositions are independent events
 at every prefix, so for an ``and`` of parts ``P(prefix ⊨ φ)`` is the product,
@@ -70,6 +100,7 @@ from .dfa import Automaton
 from .factor import Factor, Indep, Leaf, Negate, factor, to_formula
 from .letters import letter_of
 from .streaming import StreamingSignal
+from .world import Independent, WorldFilter, closure, resolve_world
 
 
 class Verdict(enum.Enum):
@@ -80,7 +111,8 @@ class Verdict(enum.Enum):
 
     @property
     def final(self) -> bool:
-        """True when no further frame can change the verdict."""
+        """True for SATISFIED / VIOLATED: certain on 0/1 frames; on probabilities,
+        certain at the monitor's confidence level (see the module doc)."""
         return self in (Verdict.SATISFIED, Verdict.VIOLATED)
 
 
@@ -98,12 +130,27 @@ class Status:
     resolved: tuple[tuple[int, float], ...] = ()
 
 
-def _verdict(p: float, ps: float, pv: float) -> Verdict:
-    if ps > 0.5:
+#: The default δ: a final verdict needs P >= 0.99.
+DEFAULT_CONFIDENCE = 0.01
+
+
+def _verdict(p: float, ps: float, pv: float, sure: float) -> Verdict:
+    """The verdict at confidence level ``sure`` (= 1 - δ)."""
+    if ps >= sure:
         return Verdict.SATISFIED
-    if pv > 0.5:
+    if pv >= sure:
         return Verdict.VIOLATED
     return Verdict.PRESUMABLY_SATISFIED if p >= 0.5 else Verdict.PRESUMABLY_VIOLATED
+
+
+def check_confidence(delta: object) -> float:
+    """``confidence=δ`` as a float in (0, 1), or an :class:`InvalidArgument`."""
+    if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not 0.0 < float(delta) < 1.0:
+        raise InvalidArgument(
+            f"confidence={delta!r} must be a number in (0, 1): the probability of error a final "
+            "verdict may have (0.01: violated only when P(violated) >= 0.99)"
+        )
+    return float(delta)
 
 
 class _AutomatonPart:
@@ -111,9 +158,10 @@ class _AutomatonPart:
     are 0/1 (a single state), by :meth:`Automaton.push` (a distribution over
     states) once a probability arrives."""
 
-    def __init__(self, formula: A.Formula, automaton: Automaton) -> None:
+    def __init__(self, formula: A.Formula, automaton: Automaton, sure: float) -> None:
         d = self.automaton = automaton
         self.formula = formula
+        self.sure = sure
         self.atoms = d.atoms
         self.step_state = d.step
         sat, dead = d.doomed_to_accept, ~d.live
@@ -162,7 +210,36 @@ class _AutomatonPart:
         new = self._dist = self.automaton.push(self._dist, ps_)
         acc, sat, dead = self._masks
         p, ps, pv = sum(new[q] for q in acc), sum(new[q] for q in sat), sum(new[q] for q in dead)
-        return _verdict(p, ps, pv), min(max(p, 0.0), 1.0), ps, pv
+        return _verdict(p, ps, pv, self.sure), min(max(p, 0.0), 1.0), ps, pv
+
+
+class _WorldPart(_AutomatonPart):
+    """One part's automaton under a Markov world: the exact filtering distribution over
+    its states, from a :class:`~framelogic.automata.world.WorldFilter` over the product
+    of the automaton with the part's hidden chains (on every frame, 0/1 ones too: the
+    chains' states carry over to the next frame)."""
+
+    def __init__(self, formula: A.Formula, automaton: Automaton, sure: float, world: object, rate: float | None) -> None:
+        self.filter = WorldFilter(automaton, automaton.atoms, world, rate)
+        super().__init__(formula, automaton, sure)
+        self._index = tuple(np.asarray(m, dtype=np.intp) for m in self._masks)
+
+    def reset(self) -> None:
+        super().reset()
+        self._state = None  # never the 0/1 shortcut: the chains' states matter
+        self.filter.reset()
+
+    def step(self, frame: Mapping[str, float], index: int) -> tuple[Verdict, float, float, float]:
+        for name in self.atoms:
+            try:
+                p = float(frame[name])
+            except KeyError:
+                raise TraceError(f"frame {index} has no value for {name!r}; it has {sorted(frame)}") from None
+            if not 0.0 <= p <= 1.0:
+                raise TraceError(f"frame {index}: {name}={p!r} is not a probability in [0, 1]")
+        dist = self._dist = self.filter.step(frame)
+        p, ps, pv = (min(max(float(dist[m].sum()), 0.0), 1.0) for m in self._index)
+        return _verdict(p, ps, pv, self.sure), p, ps, pv
 
 
 class _StreamingPart:
@@ -235,7 +312,13 @@ class Monitor:
     """Online monitor of one formula.
 
     ``max_states`` and ``max_seconds`` cap each part's automaton (see the module
-    doc for parts beyond them). With ``signal=True`` every :class:`Status` also carries
+    doc for parts beyond them). ``world`` is the world model the probabilities are
+    read under (:class:`~framelogic.automata.world.Independent`, the default, or
+    :class:`~framelogic.automata.world.Markov`); ``confidence`` is δ: SATISFIED
+    (VIOLATED) only when P(satisfied | frames so far) (P(violated | ...)) is at
+    least ``1 - δ``. When each verdict can come out is in the module doc.
+
+    With ``signal=True`` every :class:`Status` also carries
     ``resolved``: the frames whose value of φ (``(w, i) ⊨ φ``, 1.0 or 0.0) the
     frame just read decided. Frame ``i``'s value comes out with frame
     ``i + horizon`` (``horizon`` is φ's future lookahead in frames, 0 for a
@@ -249,6 +332,9 @@ class Monitor:
     <Verdict.PRESUMABLY_VIOLATED: 'presumably violated'>
     >>> m.step({"red": 0, "stopped": 1}).verdict
     <Verdict.PRESUMABLY_SATISFIED: 'presumably satisfied'>
+    >>> g = Monitor("G ok", confidence=0.05)  # VIOLATED once P(violated) >= 0.95: 0.8, then 0.96
+    >>> [g.step({"ok": 0.2}).verdict.value for _ in range(2)]
+    ['presumably violated', 'violated']
     >>> s = Monitor("stopped -> O[0,2] red", signal=True)
     >>> s.horizon, s.step({"red": 1, "stopped": 0}).resolved, s.step({"red": 0, "stopped": 1}).resolved
     (0, ((0, 1.0),), ((1, 1.0),))
@@ -262,14 +348,24 @@ class Monitor:
         max_states: int = DEFAULT_MAX_STATES,
         max_seconds: float = MONITOR_MAX_SECONDS,
         signal: bool = False,
+        world: object = None,
+        confidence: float = DEFAULT_CONFIDENCE,
     ) -> None:
         f = resolve_time(as_formula(formula), fps)
         self.formula = f
         self.atoms = atom_names(f)
         self.max_states = max_states
         self.max_seconds = max_seconds
+        self.confidence = check_confidence(confidence)
+        self._sure = 1.0 - self.confidence
+        self.world = resolve_world(world, where="Monitor")
+        self.fps = fps
+        # Independent: today's path (0/1 shortcuts, pushes); Markov: a filter per part
+        self._markov = not isinstance(self.world, Independent)
         self.factors: Factor = factor(f)
         self._parts: list[_Part] = []
+        if self._markov and isinstance(self.factors, Indep) and _tied(self.factors, self.world):
+            self.factors = Leaf(f)  # a mutex group spans parts: they are one joint chain
         if isinstance(self.factors, Indep):
             self._plan: _Plan = self._plan_of(self.factors)
         else:  # one part (maybe negated): the whole formula's automaton is that part's
@@ -279,13 +375,15 @@ class Monitor:
         self._stream = StreamingSignal(f)
         self.horizon: int | None = self._stream.horizon
         self.signal = bool(signal)
-        self._fast = self._one if isinstance(self._one, _AutomatonPart) and not self.signal else None
+        self._fast = (
+            self._one if isinstance(self._one, _AutomatonPart) and not self.signal and not self._markov else None
+        )
         if self._fast is not None:
             self._fast_atoms = self._fast.atoms
             self._fast_step = self._fast.step_state
             self._fast_status = self._fast.det_status
         every_automaton = all(isinstance(p, _AutomatonPart) for p in self._parts)
-        self._split = self._parts if self._one is None and every_automaton and not self.signal else None
+        self._split = self._parts if self._one is None and every_automaton and not self.signal and not self._markov else None
         self._split_cache: dict[tuple[int, ...], tuple[Verdict, float, float, float]] = {}
         self.reset()
 
@@ -293,9 +391,15 @@ class Monitor:
     def _compile(self, f: A.Formula) -> Automaton:
         return compile(f, props=atom_names(f), max_states=self.max_states, max_seconds=self.max_seconds)
 
+    def _automaton_part(self, f: A.Formula) -> _AutomatonPart:
+        d = self._compile(f)
+        if self._markov:
+            return _WorldPart(f, d, self._sure, self.world, self.fps)
+        return _AutomatonPart(f, d, self._sure)
+
     def _add(self, f: A.Formula) -> int:
         try:
-            part: _Part = _AutomatonPart(f, self._compile(f))
+            part: _Part = self._automaton_part(f)
         except AutomatonTooLarge as e:
             part = _StreamingPart(f, e, self.max_states)
         self._parts.append(part)
@@ -315,7 +419,7 @@ class Monitor:
                     return (kind, plans)
                 try:  # a part constrains the trace length: one automaton keeps the verdict exact
                     whole = to_formula(fac)
-                    part = _AutomatonPart(whole, self._compile(whole))
+                    part = self._automaton_part(whole)
                 except AutomatonTooLarge:
                     return (kind, plans)  # still sound; a verdict may stay PRESUMABLY_* longer
                 del self._parts[start:]
@@ -399,7 +503,7 @@ class Monitor:
                 part.row(frame, i)
             values = [part.step(frame, i) for part in self._parts]
             p, ps, pv = _combine(self._plan, values)
-            self._status = Status(i, _verdict(p, ps, pv), min(max(p, 0.0), 1.0), ps, pv, resolved)
+            self._status = Status(i, _verdict(p, ps, pv, self._sure), min(max(p, 0.0), 1.0), ps, pv, resolved)
         self._frame = i
         return self._status
 
@@ -421,7 +525,7 @@ class Monitor:
         if res is None:
             values = [part.det_status[q] for part, q in zip(self._split, states)]
             p, ps, pv = _combine(self._plan, values)
-            res = (_verdict(p, ps, pv), min(max(p, 0.0), 1.0), ps, pv)
+            res = (_verdict(p, ps, pv, self._sure), min(max(p, 0.0), 1.0), ps, pv)
             if len(self._split_cache) < _SPLIT_CACHE:
                 self._split_cache[key] = res
         for part, q in zip(self._split, states):
@@ -438,10 +542,36 @@ class Monitor:
         return tuple((j, float(v)) for j, v in self._stream.finish())
 
     def run(self, table: object) -> list[Status]:
-        """The status after every frame of a trace table (the monitor is reset first)."""
-        t = as_trace(table).select(self.atoms)
+        """The status after every frame of a trace table (the monitor is reset first).
+        Under a Markov world, columns of mutex partners of the formula's propositions
+        are read as their observations too."""
+        t = as_trace(table)
+        names = self.atoms
+        if self._markov:
+            names = names + tuple(n for n in closure(self.atoms, self.world) if n not in names and n in t.names)
+        t = t.select(names)
         self.reset()
-        return [self.step(dict(zip(self.atoms, row))) for row in t.values]
+        return [self.step(dict(zip(names, row))) for row in t.values]
+
+
+def _tied(fac: Factor, world: object) -> bool:
+    """Whether mutex groups of ``world`` link propositions of two parts of ``fac``
+    (directly, or through partners outside the formula): their chains are one."""
+    from .factor import atoms as part_atoms
+
+    if not getattr(world, "mutex", ()):
+        return False
+
+    def split(part: Factor) -> list[frozenset[str]]:
+        match part:
+            case Negate(p):
+                return split(p)
+            case Indep(_, parts):
+                return [a for p in parts for a in split(p)]
+        return [part_atoms(part)]
+
+    spans = [set(closure(sorted(a), world)) for a in split(fac)]  # type: ignore[arg-type]
+    return any(spans[i] & spans[j] for i in range(len(spans)) for j in range(i))
 
 
 def _combine(plan: _Plan, values: list[tuple[Verdict, float, float, float]]) -> tuple[float, float, float]:

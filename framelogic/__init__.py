@@ -69,12 +69,16 @@ from framelogic.automata import (
     Automaton,
     Evaluator,
     Event,
+    Independent,
+    Markov,
     Monitor,
     Status,
     Verdict,
     compile,
     evaluate,
+    fit_world,
     localize,
+    viterbi,
 )
 from framelogic.automata.analysis import equivalent, satisfiable, valid
 from framelogic.automata.analysis import implies as entails
@@ -89,9 +93,9 @@ from framelogic.queries.store import Store, index_store, probabilities, search_s
 __version__ = "0.1.0"
 
 __all__ = [
-    "Automaton", "Evaluator", "Event", "Match", "Monitor", "Query", "QueryFile", "Results", "SearchOptions", "Status", "Translation",
-    "Verdict", "compile", "entails", "equivalent", "evaluate", "load_query_file", "localize",
-    "satisfiable", "search", "to_english", "translate", "valid",
+    "Automaton", "Evaluator", "Event", "Independent", "Markov", "Match", "Monitor", "Query", "QueryFile", "Results",
+    "SearchOptions", "Status", "Translation", "Verdict", "compile", "entails", "equivalent", "evaluate", "fit_world",
+    "load_query_file", "localize", "satisfiable", "search", "to_english", "translate", "valid", "viterbi",
     "Embedder", "Store", "index_store", "probabilities", "search_store", "search_table",
     "FALSE", "TRUE", "Atom", "AutomatonTooLarge", "Bound", "F", "Formula", "FormulaSyntaxError",
     "FramelogicError", "G", "H", "InputError", "InvalidArgument", "InvalidValue", "M", "N", "O",

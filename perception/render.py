@@ -64,6 +64,12 @@ class Scene:
     standing: float | None = None  # position of a pedestrian standing on the right sidewalk in [0, 1] (0 = near)
     ego_speed: float = 1.0  # telemetry only (not visible): 0 means the ego car is stopped
     ahead_speed: float = 1.0  # telemetry only: 0 means the car ahead is stopped
+    # Hard viewing conditions (0 = off; they change the picture, never the labels):
+    distance: float = 0.0  # in [0, 1): the whole scene seen from farther away (shrunk by 1 - 0.6 d around the vanishing point)
+    occlusion: float = 0.0  # in [0, 1): share of the width hidden behind foreground posts (a fence, parked trucks)
+    occlusion_phase: float = 0.0  # where the posts are, in post periods (script it to sweep them across)
+    blur: float = 0.0  # horizontal motion blur, kernel length in pixels
+    grain: float = 0.0  # extra sensor noise, standard deviation in grey levels (night-time gain)
 
     def labels(self) -> dict[str, bool]:
         return {
@@ -189,8 +195,47 @@ def render(scene: Scene, *, seed: int = 0, size: tuple[int, int] = (WIDTH, HEIGH
         img = cv2.GaussianBlur(img, (3, 3), 0)
     noise = rng.normal(0, 4, img.shape)
     img = np.clip(img.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+    if scene.distance or scene.occlusion or scene.blur or scene.grain:
+        img = _hard_conditions(img, scene, seed)
     if size != (WIDTH, HEIGHT):
         img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    return img
+
+
+def _hard_conditions(img: np.ndarray, scene: Scene, seed: int) -> np.ndarray:
+    """The hard viewing conditions of ``scene`` applied to a rendered frame, in the
+    order distance, occlusion, motion blur, grain (their own random stream, so a
+    scene without them renders exactly as before they existed)."""
+    import cv2
+
+    for name in ("distance", "occlusion"):
+        v = getattr(scene, name)
+        if not 0 <= v < 1:
+            raise InvalidValue(f"{name}={v!r} must be in [0, 1)")
+    if scene.blur < 0 or scene.grain < 0:
+        raise InvalidValue(f"blur={scene.blur!r} and grain={scene.grain!r} must be >= 0")
+    rng = np.random.default_rng([seed, 7])
+    if scene.distance:
+        s = 1.0 - 0.6 * scene.distance
+        w, h = max(1, int(round(WIDTH * s))), max(1, int(round(HEIGHT * s)))
+        # an empty road of the same weather around the far-away scene, aligned at the vanishing point
+        out = render(Scene(night=scene.night, rain=scene.rain), seed=seed)
+        x0, y0 = int(round(WIDTH / 2 * (1 - s))), int(round(62 * (1 - s)))
+        out[y0 : y0 + h, x0 : x0 + w] = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+        img = out
+    if scene.occlusion:
+        period = 48.0
+        width = scene.occlusion * period
+        color = (25, 22, 20) if scene.night else (80, 62, 45)
+        x = (scene.occlusion_phase % 1.0) * period - period
+        while x < WIDTH:
+            cv2.rectangle(img, (int(round(x)), 0), (int(round(x + width)) - 1, HEIGHT - 1), color, -1)
+            x += period
+    if scene.blur >= 2:
+        k = int(round(scene.blur))
+        img = cv2.filter2D(img, -1, np.full((1, k), 1.0 / k, dtype=np.float32))
+    if scene.grain:
+        img = np.clip(img.astype(np.float32) + rng.normal(0, scene.grain, img.shape), 0, 255).astype(np.uint8)
     return img
 
 
@@ -259,7 +304,8 @@ class Scenario:
 #: linearly from a to b across the step. Later steps override earlier ones.
 Step = tuple[float, float, Mapping[str, Any]]
 
-_POSITIONS = frozenset({"pedestrian", "car_ahead", "oncoming", "cyclist", "parked_car", "standing", "ego_speed", "ahead_speed"})
+_POSITIONS = frozenset({"pedestrian", "car_ahead", "oncoming", "cyclist", "parked_car", "standing", "ego_speed", "ahead_speed",
+                        "distance", "occlusion", "occlusion_phase", "blur", "grain"})
 
 
 def scripted(name: str, seconds: float, steps: Sequence[Step], description: str = "") -> Scenario:
@@ -362,6 +408,54 @@ SCENARIOS: dict[str, Scenario] = {
     ]
 }
 
+#: Harder scenarios for the bundled model (night and rain, small and distant objects,
+#: partial occlusion, motion blur), with the same exact labels: the picture is hard,
+#: the truth is not. Kept out of :data:`SCENARIOS` so that callers iterating over
+#: the original scenarios see exactly what they saw before.
+HARD_SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in [
+        scripted("night_rain_crossing", 8.0, [
+            (0, 8, {"night": True, "rain": True, "grain": 14.0, "crosswalk": True}),
+            (0, 5, {"light": "red"}), (5, 8, {"light": "green"}),
+            (1, 5, {"pedestrian": (0.05, 0.95)}),
+            (0, 3, {"car_ahead": (0.7, 0.3)}), (3, 8, {"car_ahead": 0.3, "ahead_speed": 0.0}),
+            (1, 5.5, {"ego_speed": 0.0}),
+        ], "night and heavy rain with sensor grain: a pedestrian crosses at a red light behind a close car"),
+        scripted("distant_objects", 8.0, [
+            (0, 8, {"distance": 0.65}),
+            (0, 3, {"light": "green"}), (3, 4.5, {"light": "yellow"}), (4.5, 8, {"light": "red"}),
+            (4, 8, {"stop_sign": True}),
+            (2, 6, {"pedestrian": (0.95, 0.05)}),
+            (0, 8, {"car_ahead": (0.9, 0.2)}),
+            (1, 5, {"cyclist": (0.9, 0.4)}),
+        ], "everything small and far away: a light cycle, a stop sign, a pedestrian, a car closing in"),
+        scripted("occluded_crossing", 8.0, [
+            (0, 8, {"occlusion": 0.4, "occlusion_phase": (0.0, 3.0), "crosswalk": True}),
+            (0, 6, {"light": "red"}), (6, 8, {"light": "green"}),
+            (1, 6, {"pedestrian": (0.95, 0.05)}),
+            (0, 4, {"car_ahead": (0.25, 0.6)}),
+            (2, 7, {"standing": 0.4}),
+            (0, 6, {"ego_speed": 0.0}),
+        ], "seen through a row of passing posts: a pedestrian crosses at a red light"),
+        scripted("motion_blur", 8.0, [
+            (0, 8, {"blur": 31.0, "grain": 6.0}),
+            (0, 2, {"light": "green"}), (2, 3.5, {"light": "yellow"}), (3.5, 8, {"light": "red"}),
+            (2, 6, {"stop_sign": True, "crosswalk": True}),
+            (0, 8, {"car_ahead": (0.8, 0.1)}),
+            (4, 8, {"oncoming": (0.0, 1.0)}),
+        ], "a fast pan: motion blur over a light turning red, a stop sign and a car closing in"),
+        scripted("hard_mix", 8.0, [
+            (0, 8, {"night": True, "rain": True, "grain": 8.0, "blur": 5.0, "distance": 0.3,
+                    "occlusion": 0.25, "occlusion_phase": (0.0, 2.0)}),
+            (0, 4, {"light": "yellow"}), (4, 8, {"light": "red"}),
+            (1, 5, {"crosswalk": True}), (2, 5, {"pedestrian": (0.05, 0.95)}),
+            (0, 8, {"car_ahead": (0.5, 0.1)}),
+            (5, 8, {"stop_sign": True}),
+        ], "all of it at once: night, rain, grain, blur, distance and occluding posts"),
+    ]
+}
+
 TELEMETRY = "ego_stopped"  # kept for callers of the first release; see TELEMETRY_COLUMNS
 
 
@@ -398,9 +492,9 @@ def _scenario(s: str | Scenario | Sequence[Step], seconds: float | None = None) 
             raise InvalidArgument("a scenario script needs seconds= (its length)")
         return scripted("script", seconds, s)  # type: ignore[arg-type]
     try:
-        return SCENARIOS[s]
+        return SCENARIOS[s] if s in SCENARIOS else HARD_SCENARIOS[s]
     except KeyError:
-        raise InvalidValue(f"scenario={s!r} is unknown; choose from {', '.join(SCENARIOS)}") from None
+        raise InvalidValue(f"scenario={s!r} is unknown; choose from {', '.join([*SCENARIOS, *HARD_SCENARIOS])}") from None
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float) -> None:
@@ -459,6 +553,6 @@ def dataset(n: int, *, seed: int = 0, size: tuple[int, int] = (64, 64)) -> tuple
 
 
 __all__: Sequence[str] = [
-    "PROPOSITIONS", "SCENARIOS", "TELEMETRY_COLUMNS", "Scene", "Scenario", "Step", "caption", "dataset",
+    "HARD_SCENARIOS", "PROPOSITIONS", "SCENARIOS", "TELEMETRY_COLUMNS", "Scene", "Scenario", "Step", "caption", "dataset",
     "random_scene", "render", "render_scenario", "scripted", "write_scenario", "write_scenario_video", "write_video",
 ]  # fmt: skip

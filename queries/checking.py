@@ -4,6 +4,8 @@
 (satisfiable? vacuous? equivalent to another query?) and return a
 :class:`FormulaCheck` / :class:`FileCheck`; the CLI only prints them.
 A check *passes* (``ok``) when every query is satisfiable and not vacuous.
+The plan line says how ``evaluate`` computes the query's probabilities under the
+world model the search would use (:func:`describe_world`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class Analysis:
     witness: TraceTable | None  # a shortest satisfying trace; None: unsatisfiable
     counterexample: TraceTable | None  # a shortest violating trace; None: valid (vacuous)
     max_len: int | None = None  # traces of up to this many frames only (bounded z3 search)
-    plan: str = ""  # how evaluate computes exact probabilities (independent parts, closed forms, ...)
+    plan: str = ""  # how evaluate computes exact probabilities (independent parts, closed forms, ...) and in which world
 
     @property
     def satisfiable(self) -> bool:
@@ -55,6 +57,7 @@ class FormulaCheck:
     fps: float | None
     resolved: A.Formula | None  # with time bounds in frames; None when they need an fps
     analysis: Analysis | None
+    world: Any = None  # the world model the plan is for (Independent() or Markov(...))
 
     @property
     def ok(self) -> bool:
@@ -71,7 +74,7 @@ class FormulaCheck:
             "source": self.source, "formula": str(self.spec), "words": to_text(f, "words"), "english": self.english,
             "nnf": to_text(nnf(f)), "atoms": [a.name for a in atoms(f)], "size": size(f), "depth": depth(f),
             "fps": self.fps, "frames": None if self.resolved is None else to_text(self.resolved),
-            **_analysis_dict(self.analysis), "ok": self.ok,
+            "world": _world_dict(self.world), **_analysis_dict(self.analysis), "ok": self.ok,
         }  # fmt: skip
 
 
@@ -97,6 +100,7 @@ class FileCheck:
     fps: float | None
     queries: tuple[QueryCheck, ...]
     equivalent: tuple[tuple[str, str], ...] = field(default=())  # pairs of queries with one language
+    world: Any = None  # the world model a search of the file reads probabilities under
 
     @property
     def props(self) -> tuple[PropDecl, ...]:
@@ -109,6 +113,7 @@ class FileCheck:
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.file.path, "settings": dict(self.file.settings), "fps": self.fps,
+            "world": _world_dict(self.world),
             "propositions": [p.name for p in self.props],
             "assumptions": [to_text(a) for a in self.file.assumptions],
             "queries": [{"name": q.name, "formula": str(q.spec), "english": q.english, "mode": q.mode, "threshold": q.threshold,
@@ -116,6 +121,66 @@ class FileCheck:
                          **_analysis_dict(q.analysis), "ok": q.ok} for q in self.queries],
             "equivalent": [list(p) for p in self.equivalent], "ok": self.ok,
         }  # fmt: skip
+
+
+def _world_dict(world: Any) -> dict[str, Any] | None:
+    return None if world is None else world.to_dict()
+
+
+def describe_world(world: Any, names: Sequence[str] | None = None) -> str:
+    """One line: ``independent``, or ``markov`` with the persistence, priors and mutex
+    groups of ``names`` and their mutex partners (default: every name the world mentions).
+
+    >>> from framelogic.automata.world import Markov
+    >>> w = Markov(persist={"red": 2.0, "green": 2.0, "ped": 1.0}, mutex=(frozenset({"red", "green"}),))
+    >>> describe_world(w, ["red", "green"])
+    'markov (persist 2s; prior 0.5; mutex green|red)'
+    >>> describe_world(w, ["red", "ped", "car"])  # green: red's mutex partner, one chain with it
+    'markov (persist red 2s, ped 1s, car stay 0.95, green 2s; prior 0.5; mutex green|red)'
+    """
+    from framelogic.automata.world import Independent, closure
+
+    if world is None or isinstance(world, Independent):
+        return "independent"
+
+    def per_name(value: Any) -> dict[str, float]:
+        return dict(value) if isinstance(value, dict) else {}
+
+    if names is None:
+        names = list(dict.fromkeys([*per_name(world.persist), *per_name(world.stay), *per_name(world.prior)]))
+    names = list(closure(list(names), world)) if names else []
+    chains: dict[str, str] = {}
+    for n in names:
+        if n in per_name(world.persist):
+            chains[n] = f"persist {world.persist[n]:g}s"
+        elif n in per_name(world.stay):
+            chains[n] = f"stay {world.stay[n]:.4g}"
+        elif world.persist is not None and not isinstance(world.persist, dict):
+            chains[n] = f"persist {world.persist:g}s"
+        elif not isinstance(world.stay, dict):
+            chains[n] = f"stay {world.stay:g}"
+        else:
+            chains[n] = "no stay"
+    priors = {n: (world.prior[n] if isinstance(world.prior, dict) else world.prior) for n in names
+              if not isinstance(world.prior, dict) or n in world.prior}  # fmt: skip
+    parts = []
+    if not names:
+        parts.append(f"stay {world.stay:g}" if not isinstance(world.stay, dict) else "stay per proposition")
+    elif len(set(chains.values())) == 1:
+        parts.append(next(iter(chains.values())))
+    else:
+        first = {n: c.split(" ", 1) for n, c in chains.items()}
+        parts.append("persist " + ", ".join(
+            f"{n} {v}" if kind == "persist" else f"{n} {kind} {v}" for n, (kind, v) in first.items()))  # fmt: skip
+    if len(set(priors.values())) <= 1:
+        parts.append(f"prior {next(iter(priors.values()), world.prior if not isinstance(world.prior, dict) else 0.5):g}")
+    else:
+        parts.append("prior " + ", ".join(f"{n} {v:.3g}" for n, v in priors.items()))
+    parts += ["mutex " + "|".join(sorted(g)) for g in world.mutex if not names or g & set(names)]
+    calibrated = sorted(n for n in world.calibration if not names or n in names)
+    if calibrated:
+        parts.append("calibrated " + ", ".join(calibrated))
+    return f"markov ({'; '.join(parts)})"
 
 
 def _analysis_dict(a: Analysis | None) -> dict[str, Any]:
@@ -132,8 +197,11 @@ def _rows(t: TraceTable) -> list[dict[str, int]]:
     return [{n: int(t.values[i, j]) for j, n in enumerate(t.names)} for i in range(len(t))]
 
 
-def analyse(f: A.Formula, assume: Sequence[A.Formula] = (), *, max_len: int | None = None) -> Analysis:
-    """Satisfiability and validity of ``f`` (time bounds already in frames): exact, or up to ``max_len`` frames."""
+def analyse(
+    f: A.Formula, assume: Sequence[A.Formula] = (), *, max_len: int | None = None, world: Any = None
+) -> Analysis:
+    """Satisfiability and validity of ``f`` (time bounds already in frames): exact, or up to ``max_len`` frames;
+    the plan is for ``world`` (default: independent)."""
     if max_len is None:
         from framelogic.automata import analysis
 
@@ -144,15 +212,23 @@ def analyse(f: A.Formula, assume: Sequence[A.Formula] = (), *, max_len: int | No
 
         witness = bounded.satisfiable(f, max_len=max_len, assume=assume)
         counter = bounded.valid(f, max_len=max_len, assume=assume) if witness is not None else None
-    return Analysis(dfa_size(f), witness, counter, max_len, evaluation_plan(f))
+    return Analysis(dfa_size(f), witness, counter, max_len, evaluation_plan(f, world))
 
 
-def evaluation_plan(f: A.Formula) -> str:
-    """How ``evaluate`` computes exact probabilities for ``f`` (frame bounds)."""
+def evaluation_plan(f: A.Formula, world: Any = None) -> str:
+    """How ``evaluate`` computes exact probabilities for ``f`` (frame bounds) under ``world``."""
     from framelogic.automata import Evaluator
+    from framelogic.automata.world import Independent
 
+    if world is not None and not isinstance(world, Independent):
+        from framelogic.automata.factor import describe, factor
+
+        from framelogic.logic.passes import atom_names
+
+        return (f"exact: forward-backward over each part's automaton x its hidden chains, parts "
+                f"{describe(factor(f))}; world {describe_world(world, atom_names(f))}")  # fmt: skip
     try:
-        return Evaluator(f).plan(None).describe()
+        return Evaluator(f).plan(None).describe() + "; world independent"
     except FramelogicError as e:
         return f"no exact plan ({e})"
 
@@ -198,22 +274,34 @@ def dfa_size(f: A.Formula) -> str:
 
 
 def check_formula(
-    text: str, *, source: str | None = None, fps: float | None = None, assume: Sequence[str] = (), max_len: int | None = None
+    text: str, *, source: str | None = None, fps: float | None = None, assume: Sequence[str] = (),
+    max_len: int | None = None, world: Any = None, persist: float | None = None,
 ) -> FormulaCheck:
-    """Parse and analyse one formula (``source`` names its file in errors)."""
+    """Parse and analyse one formula (``source`` names its file in errors); the plan is
+    for the world a search with ``world`` / ``persist`` would use."""
+    from .search import Query
+
     spec = parse_spec(text, source=source)
+    w = Query.from_formula(spec).options(world=world, persist=persist).world
     assumptions = [parse_spec(a, source="--assume").formula for a in assume]
     f = spec.formula
     if has_time_bounds(f) and fps is None:
-        return FormulaCheck(source, spec, fps, None, None)
+        return FormulaCheck(source, spec, fps, None, None, w)
     f = resolve_time(f, fps)
     assumptions = [resolve_time(a, fps) for a in assumptions]
-    return FormulaCheck(source, spec, fps, f, analyse(f, assumptions, max_len=max_len))
+    return FormulaCheck(source, spec, fps, f, analyse(f, assumptions, max_len=max_len, world=w), w)
 
 
-def check_query_file(path: str, *, fps: float | None = None, max_len: int | None = None) -> FileCheck:
-    """Analyse every query of a ``.tl`` file under its assumptions (``fps``: else the file's ``set fps``)."""
+def check_query_file(
+    path: str, *, fps: float | None = None, max_len: int | None = None, world: Any = None, persist: float | None = None
+) -> FileCheck:
+    """Analyse every query of a ``.tl`` file under its assumptions (``fps``: else the file's
+    ``set fps``); plans are for the world a search of the file would use (its ``set world``,
+    persistence and mutex groups, or ``world`` / ``persist``)."""
+    from .search import Query
+
     qf = load_query_file(path)
+    w = Query(qf).options(world=world, persist=persist).world
     fps = fps if fps is not None else qf.settings.get("fps")  # type: ignore[assignment]
     assume = [resolve_time(a, fps) for a in qf.assumptions]
     checks: list[QueryCheck] = []
@@ -223,11 +311,11 @@ def check_query_file(path: str, *, fps: float | None = None, max_len: int | None
         if not (has_time_bounds(q.formula) and fps is None):
             f = resolve_time(q.formula, fps)
             resolved[q.name] = f
-            analysis = analyse(f, assume, max_len=max_len)
+            analysis = analyse(f, assume, max_len=max_len, world=w)
         english = q.english or to_english(q.formula)
         checks.append(QueryCheck(q.name, q.spec, q.mode, q.threshold, analysis, q.words, english, q.notes))
     names = list(resolved)
     same = tuple(
         (a, b) for i, a in enumerate(names) for b in names[i + 1 :] if equivalent(resolved[a], resolved[b], assume, max_len=max_len)
     )
-    return FileCheck(qf, fps, tuple(checks), same)
+    return FileCheck(qf, fps, tuple(checks), same, w)

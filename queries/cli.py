@@ -104,11 +104,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     from framelogic.queries.checking import check_formula, check_query_file
 
     if args.formula.endswith(".tl"):
-        result = check_query_file(args.formula, fps=args.fps, max_len=args.max_len)
+        result = check_query_file(args.formula, fps=args.fps, max_len=args.max_len, world=args.world, persist=args.persist)
         text = _format_file_check(result, args.max_len)
     else:
         formula, source = _read_formula(args.formula)
-        result = check_formula(formula, source=source, fps=args.fps, assume=args.assume, max_len=args.max_len)
+        result = check_formula(
+            formula, source=source, fps=args.fps, assume=args.assume, max_len=args.max_len, world=args.world, persist=args.persist
+        )
         text = _format_formula_check(result, args.max_len)
     _emit(args, _json(result.to_dict()) if args.format == "json" else text)
     return EXIT_OK if result.ok else EXIT_FOUND
@@ -157,6 +159,8 @@ def _describe_prop(p) -> str:  # type: ignore[no-untyped-def]
         text += f" threshold {p.threshold:g}"
     if p.calibration:
         text += f" calibration {quote(p.calibration)}"
+    if p.persist is not None:
+        text += f" persist {p.persist:g}s"
     return text + ("   (inline prompt)" if p.inline else "")
 
 
@@ -265,7 +269,7 @@ def _render_rows(rows: list[dict], fmt: str, *, value_name: str) -> str:
 def _options(args: argparse.Namespace) -> dict:
     """The options given on the command line (None: not given, so the query file's ``set`` applies)."""
     names = ("fps", "stride", "model", "scorer", "table", "columns", "nan", "tolerance", "fill", "threshold", "mode",
-             "max_length", "cache_dir", "device")  # fmt: skip
+             "max_length", "cache_dir", "device", "world", "persist", "decide")  # fmt: skip
     given = {n: getattr(args, n, None) for n in names}
     given["use_cache"] = False if getattr(args, "no_cache", False) else None
     given["allow_random_weights"] = True if getattr(args, "allow_random_weights", False) else None
@@ -620,6 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--fps", type=_fps, help="sampling rate, to turn time bounds (2s) into frames")
     c.add_argument("--assume", action="append", default=[], metavar="FORMULA", help="domain assumption, e.g. 'G !(red & green)' (repeatable)")
+    _add_world_options(c, decide=False)
     _add_common(c, ["text", "json"])
     c.set_defaults(run=cmd_check)
 
@@ -665,6 +670,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_options(s, search=True)
     _add_video_options(s)
     _add_match_options(s)
+    _add_world_options(s)
     s.add_argument("--keep-going", action=argparse.BooleanOptionalAction, default=None,
                    help="report a file that cannot be searched and go on with the others (default: on)")
     _add_common(s, ["table", "json", "jsonl", "csv", "parquet"])
@@ -696,6 +702,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--query", action="append", metavar="NAME")
     _add_video_options(r)
     _add_match_options(r)
+    _add_world_options(r)
     r.add_argument("--keep-going", action=argparse.BooleanOptionalAction, default=None,
                    help="leave out a file that cannot be read and go on (default: on)")
     _add_common(r, ["text", "json"])
@@ -797,6 +804,36 @@ def _add_match_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--mode", choices=list(MODES), help="match mode for every query (overrides the file)")
     s.add_argument("--max-length", type=_nonnegative_int, metavar="FRAMES",
                    help=f"longest event of the shortest/longest modes (default {DEFAULT_MAX_LENGTH:,}; 0: no limit, quadratic at worst)")
+
+
+def _add_world_options(s: argparse.ArgumentParser, decide: bool = True) -> None:
+    from framelogic.automata.localize import DECISIONS
+
+    s.add_argument("--world", metavar="independent|markov|FIT.json",
+                   help="how probabilities are read: independent (every frame a coin), markov (every proposition a "
+                   "persistent hidden chain), or a fitted world's JSON (default: the query file's 'set world'; markov "
+                   "when it declares persistence; else independent)")  # fmt: skip
+    s.add_argument("--persist", type=_duration, metavar="DURATION",
+                   help="Markov world: how long every proposition typically stays true, e.g. 1s or 500ms "
+                   "(overrides the query file's persist; implies --world markov)")  # fmt: skip
+    if decide:
+        s.add_argument("--decide", choices=list(DECISIONS),
+                       help="threshold: P(query) against the threshold (default); viterbi: the query on the "
+                       "most probable 0/1 world (per proposition, persistent under --world markov)")  # fmt: skip
+
+
+def _duration(s: str) -> float:
+    from framelogic.logic.lexical import parse_duration
+
+    try:
+        value, unit = parse_duration(s)
+    except FramelogicError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a duration; write e.g. 1s, 500ms or 2min") from None
+    if unit is None:
+        raise argparse.ArgumentTypeError(f"{s!r} has no unit; write {s}s, {s}ms or {s}min")
+    if value is None or not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{s!r} must be a duration > 0")
+    return float(value)
 
 
 def _add_video_options(s: argparse.ArgumentParser, tables: bool = True) -> None:

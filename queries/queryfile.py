@@ -9,7 +9,10 @@ formula may span several lines::
     prop ped = "a pedestrian crossing the street" vs "an empty crosswalk"
     prop red = "a red traffic light", "a traffic light showing red" threshold 0.6
     prop stopped = column "ego_stopped"     # a column of an external probability table
+    prop green = "a green traffic light" persist 2s   # a light stays green ~2 s (Markov world)
     mutex(red, yellow, green)                # at most one of them per frame
+    set world = markov                       # or independent, or "fitted.json" (fit_world)
+    set persist = 1s                         # persistence of propositions without their own
     assume G !(ped & stopped & red)
     query yields: G (ped -> F[0,3s] stopped)
     query nsvs: P>=0.7 [ "a car" U "a person" ] mode shortest
@@ -59,7 +62,13 @@ SETTINGS: Mapping[str, type] = {
     "threshold": float,  # default probability threshold of every query
     "mode": str,  # default match mode of every query
     "contrast": str,  # default contrast prompt of every proposition
+    "world": str,  # "independent", "markov", or a .json path of a fitted world (fit_world(...).to_dict())
+    "persist": float,  # seconds: mean run length of propositions without their own ``persist`` (Markov world)
+    "decide": str,  # decision rule: "threshold" (P(φ) >= threshold) or "viterbi" (φ on the most probable world)
 }
+
+#: Values of ``set world`` besides the path of a fitted world's JSON.
+WORLDS = ("independent", "markov")
 
 #: Values of ``set scorer``.
 SCORERS = ("clip", "table")
@@ -99,6 +108,7 @@ class PropDecl:
     column: str | None = None  # column of the external table instead of prompts
     threshold: float | None = None  # per-proposition decision threshold (for reports)
     calibration: str | None = None  # path of a calibration JSON, resolved against the file
+    persist: float | None = None  # seconds the proposition typically stays true or false (Markov world)
     inline: bool = False  # declared by a quoted prompt inside a formula
     location: Location | None = None
 
@@ -131,6 +141,7 @@ class QueryFile:
     queries: tuple[QueryDecl, ...]
     settings: Mapping[str, object] = field(default_factory=dict)
     files: tuple[str, ...] = ()  # the files read: this one, then its imports
+    mutexes: tuple[tuple[str, ...], ...] = ()  # mutex(...) groups (also in assumptions, as G !(a & b) ...)
 
     def query(self, name: str) -> QueryDecl:
         for q in self.queries:
@@ -158,7 +169,7 @@ def _grammar() -> str:
 _STATEMENTS = (
     "start", "import_stmt", "set_stmt", "str_value", "num_value", "name_value", "prop_stmt",
     "prompt_source", "column_source", "prompts", "opt_threshold", "opt_calibration",
-    "opt_templates", "assume_stmt", "mutex_stmt", "query_stmt", "opt_mode", "string",
+    "opt_templates", "opt_persist", "assume_stmt", "mutex_stmt", "query_stmt", "opt_mode", "string",
 )  # fmt: skip
 
 
@@ -284,6 +295,9 @@ class _FileBuild(_Build):
                 raise _SemanticError(f"template {t!r} has no '{{}}' for the prompt", None, 'write e.g. "a photo of {}"')
         return {"templates": prompts}
 
+    def file_opt_persist(self, tok: Token):  # type: ignore[no-untyped-def]
+        return {"persist": _duration(str(tok), tok, "persist")}
+
     def file_opt_mode(self, tok: Token):  # type: ignore[no-untyped-def]
         return {"mode": _mode(str(tok), tok)}
 
@@ -304,6 +318,7 @@ class _FileBuild(_Build):
         props = [A.Atom(str(n), False) for n in names]
         pairs = [A.neg(A.conj(p, q)) for i, p in enumerate(props) for q in props[i + 1 :]]
         self.statements.append(("assume", A.G(A.conj(*pairs)), names[0]))
+        self.statements.append(("mutex", tuple(str(n) for n in names), names[0]))
 
     def file_query_stmt(self, name: Token, spec, *options):  # type: ignore[no-untyped-def]
         words = self._words(spec)
@@ -337,6 +352,21 @@ def _mode(name: str, tok: Token) -> str:
             f"unknown match mode {name!r}{_did_you_mean(name, MODES)}", tok, f"modes are {', '.join(MODES)}"
         )
     return name
+
+
+def _duration(text: str, tok: Token, what: str) -> float:
+    """Seconds of a duration written with its unit (``2s``, ``500ms``, ``1min``)."""
+    from framelogic.logic.lexical import parse_duration
+
+    try:
+        value, unit = parse_duration(text)
+    except FramelogicError:
+        value, unit = math.nan, "s"
+    if unit is None:
+        raise _SemanticError(f"{what} {text} has no unit", tok, f"write the unit: {text}s, {text}ms or {text}min")
+    if value is None or not 0.0 < value < math.inf:
+        raise _SemanticError(f"{what} {text} is not a duration > 0", tok, "write e.g. 2s or 500ms")
+    return float(value)
 
 
 def _plain_number(text: str) -> bool:
@@ -453,6 +483,7 @@ def _load_text(text: str, source: str, base: Path, stack: tuple[Path, ...]) -> Q
     settings: dict[str, object] = {}
     files: list[str] = []
     in_words: list[tuple[str, Token]] = []
+    mutexes: list[tuple[str, ...]] = []
     for kind, value, tok in statements:
         if kind == "import":
             target = base / str(value)
@@ -465,6 +496,7 @@ def _load_text(text: str, source: str, base: Path, stack: tuple[Path, ...]) -> Q
                 queries.setdefault(q.name, q)
             for k, v in imported.settings.items():
                 settings.setdefault(k, v)
+            mutexes.extend(g for g in imported.mutexes if g not in mutexes)
     own_props: set[str] = set()
     for kind, value, tok in statements:
         if kind == "prop":
@@ -480,6 +512,8 @@ def _load_text(text: str, source: str, base: Path, stack: tuple[Path, ...]) -> Q
             settings[key] = _setting(key, raw, tok, err, base)
         elif kind == "assume":
             assumptions.append(value)  # type: ignore[arg-type]
+        elif kind == "mutex" and value not in mutexes:
+            mutexes.append(value)  # type: ignore[arg-type]
         elif kind == "query":
             q, words = value  # type: ignore[misc]
             if q.name in queries and queries[q.name].location and queries[q.name].location.source == source:
@@ -502,7 +536,7 @@ def _load_text(text: str, source: str, base: Path, stack: tuple[Path, ...]) -> Q
                     tok,
                     f'declare it: prop {a.name} = "what the frame shows", or quote it as an inline prompt',
                 )
-    return QueryFile(source, props, tuple(assumptions), tuple(queries.values()), settings, tuple(files))
+    return QueryFile(source, props, tuple(assumptions), tuple(queries.values()), settings, tuple(files), tuple(mutexes))
 
 
 def _translated(q: QueryDecl, tok: Token, props: Mapping[str, PropDecl], text: str, source: str) -> QueryDecl:
@@ -550,6 +584,11 @@ def _setting(key: str, raw: object, tok: Token, err, base: Path) -> object:  # t
     if key not in SETTINGS:
         raise err(f"unknown setting {key!r}{_did_you_mean(key, list(SETTINGS))}", tok, f"settings are {', '.join(SETTINGS)}")
     kind = SETTINGS[key]
+    if key == "persist":
+        try:
+            return _duration(str(raw) if isinstance(raw, str) else f"{raw:g}", tok, "set persist =")
+        except _SemanticError as e:
+            raise err(e.message, tok, e.hint) from None
     if kind is float:
         if not isinstance(raw, float):
             raise err(f"set {key} needs a number, not {raw!r}", tok)
@@ -574,6 +613,21 @@ def _setting(key: str, raw: object, tok: Token, err, base: Path) -> object:  # t
             raise err(e.message, tok, e.hint) from None
     if key == "table":
         return str(base / raw)
+    if key == "world":
+        if raw in WORLDS:
+            return raw
+        if raw.lower().endswith(".json"):  # a fitted world, read when the options are resolved
+            return str(base / raw)
+        raise err(
+            f"set world = {raw!r}: unknown world{_did_you_mean(raw, WORLDS)}", tok,
+            f"worlds are {', '.join(WORLDS)}, or the path of a fitted world's .json",
+        )
+    if key == "decide":
+        from framelogic.automata.localize import DECISIONS  # the one list of decision rules
+
+        if raw not in DECISIONS:
+            raise err(f"set decide = {raw!r}: unknown decision rule{_did_you_mean(raw, DECISIONS)}", tok,
+                      f"rules are {', '.join(DECISIONS)}")  # fmt: skip
     if key == "scorer" and raw not in SCORERS:
         raise err(f"set scorer = {raw!r}: unknown scorer{_did_you_mean(raw, SCORERS)}", tok, f"scorers are {', '.join(SCORERS)}")
     return raw

@@ -14,7 +14,8 @@ Options are resolved once into a frozen :class:`SearchOptions` (defaults <
 the query file's ``set`` < arguments) and passed down as that object. The
 sampling rate is decided by perception (or a table's time column) and carried
 by the :class:`TraceTable`; the threshold rule is
-:func:`framelogic.automata.localize.threshold_rule`.
+:func:`framelogic.automata.localize.threshold_rule`; the world model is built
+by :func:`resolve_world_option` (called by :func:`resolve_options` only).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -37,7 +39,8 @@ from framelogic.logic.passes import atom_names
 from framelogic.logic.tables import FORMATS as TABLE_FORMATS
 from framelogic.logic.tables import NAN_POLICIES, parse_columns
 from framelogic.logic.trace import TraceTable, as_trace
-from framelogic.automata.localize import DEFAULT_MAX_LENGTH, DEFAULT_MODE, DEFAULT_THRESHOLD, MODES
+from framelogic.automata.localize import DECISIONS, DEFAULT_MAX_LENGTH, DEFAULT_MODE, DEFAULT_THRESHOLD, MODES
+from framelogic.automata.world import DEFAULT_PRIOR, DEFAULT_STAY, Independent, Markov, World, resolve_world
 
 from .queryfile import SCORERS, PropDecl, QueryDecl, QueryFile, load_query_file, parse_query_text
 from .results import Failure, Match, Results
@@ -47,6 +50,8 @@ log = logging.getLogger("framelogic")
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 TABLE_SUFFIXES = frozenset(TABLE_FORMATS)
 DEFAULT_MODEL = "framelogic-tiny"
+#: The world of a search that neither names one nor declares any persistence.
+DEFAULT_WORLD = "independent"
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,12 @@ class SearchOptions:
     allow_random_weights: bool = False  # accept an architecture without pretrained weights
     progress: bool = False  # progress bars on stderr
     keep_going: bool = True  # with several sources: report a bad file and go on
+    # how probabilities are read: Independent() or Markov(...), built by resolve_world_option
+    # from world= ("independent", "markov", a fitted world's .json, or a world), persist=,
+    # the file's set world / set persist / prop ... persist / mutex, and calibration JSONs
+    world: World = Independent()
+    persist: float | None = None  # seconds: every proposition's persistence (the argument; overrides the file)
+    decide: str = "threshold"  # "threshold": P(φ) against the threshold; "viterbi": φ on the most probable world
 
     @property
     def column_map(self) -> dict[str, str]:
@@ -88,21 +99,29 @@ class SearchOptions:
 #: ``set KEY`` in a query file -> the option it sets.
 _FROM_SETTINGS = {
     "fps": "fps", "stride": "stride", "model": "model", "scorer": "scorer", "table": "table",
-    "threshold": "default_threshold", "mode": "default_mode", "contrast": "contrast",
+    "threshold": "default_threshold", "mode": "default_mode", "contrast": "contrast", "decide": "decide",
 }  # fmt: skip
 _FIELDS = frozenset(f.name for f in fields(SearchOptions))
 
 
-def resolve_options(settings: Mapping[str, object] | None = None, /, **given: Any) -> SearchOptions:
-    """Defaults < the query file's ``settings`` < ``given`` (``None`` = not given), validated once."""
+def resolve_options(
+    settings: Mapping[str, object] | None = None, /, file: QueryFile | None = None, **given: Any
+) -> SearchOptions:
+    """Defaults < the query file's ``settings`` < ``given`` (``None`` = not given), validated once.
+
+    ``file`` (its settings when ``settings`` is None) gives the propositions, mutex
+    groups and calibration files the world model is built from."""
     unknown = set(given) - _FIELDS
     if unknown:
         raise InvalidArgument(f"unknown options {sorted(unknown)}; known: {sorted(_FIELDS)}")
+    if settings is None and file is not None:
+        settings = file.settings
     values: dict[str, Any] = {}
     for key, value in (settings or {}).items():
         if key in _FROM_SETTINGS:
             values[_FROM_SETTINGS[key]] = value
     values.update({k: v for k, v in given.items() if v is not None})
+    values["world"] = resolve_world_option(given.get("world"), given.get("persist"), settings or {}, file)
     if "columns" in values:
         values["columns"] = tuple(parse_columns(values["columns"]).items())
     if values.get("fps") is not None and values.get("stride") is not None and "fps" in given and "stride" not in given:
@@ -135,6 +154,167 @@ def _validate(o: SearchOptions) -> None:
         raise InvalidValue(f"max_length={o.max_length!r} must be a whole number of frames >= 1 (0: no limit)")
     if o.tolerance is not None and not (isinstance(o.tolerance, (int, float)) and 0 <= o.tolerance < math.inf):
         raise InvalidValue(f"tolerance={o.tolerance!r} must be a number of seconds >= 0")
+    if o.decide not in DECISIONS:
+        raise InvalidValue(f"decide={o.decide!r} must be one of {', '.join(DECISIONS)}")
+    if not isinstance(o.world, (Independent, Markov)):
+        raise InvalidValue(f"world={o.world!r} must be resolved to Independent() or Markov(...) (use resolve_options)")
+    _check_persist("persist", o.persist)
+
+
+def _check_persist(name: str, value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise InvalidValue(f"{name}={value!r} must be a number of seconds > 0 (how long a proposition typically stays true)")
+    return float(value)
+
+
+def resolve_world_option(
+    world: object = None, persist: float | None = None, settings: Mapping[str, object] | None = None,
+    file: QueryFile | None = None,
+) -> World:
+    """The world model of a search: the one place it is decided.
+
+    Which world: the ``world`` argument (``"independent"``, ``"markov"``, the path
+    of a fitted world's ``.json`` — ``fit_world(...).to_dict()`` — or a world
+    object); else ``"markov"`` when the ``persist`` argument is given; else the
+    file's ``set world``; else ``"markov"`` when the file declares persistence
+    (``set persist``, a ``prop ... persist``, or a calibration JSON with a
+    ``"world"``); else :data:`DEFAULT_WORLD`.
+
+    A Markov world's persistence per proposition, strongest first: the
+    ``persist`` argument (every proposition); the proposition's own ``persist``;
+    the fitted world's entry (``set world = "fit.json"`` or the ``world``
+    argument's JSON); the ``"world"`` key of the proposition's calibration JSON
+    (which also brings its prior and score calibration); the file's ``set
+    persist``; the fitted world's defaults (:class:`Markov`'s ``stay`` 0.95). The
+    file's ``mutex`` groups constrain the joint state. A world object given as
+    ``world`` is used as it is; a ``persist`` argument then replaces its
+    persistence for every proposition.
+    """
+    settings = settings or {}
+    persist = _check_persist("persist", persist)
+    props = list(file.props.values()) if file is not None else []
+    where = file.path if file is not None and file.path else "<query>"
+    fitted = {p.name: w for p in props if (w := _calibration_world(p)) is not None}
+    file_persist = settings.get("persist")
+    declared = file_persist is not None or any(p.persist is not None for p in props) or bool(fitted)
+    if world is not None:
+        chosen, what = world, "world"
+    elif persist is not None:
+        chosen, what = "markov", "persist"
+    elif settings.get("world") is not None:
+        chosen, what = settings["world"], f"{where}: set world"
+    else:
+        chosen, what = ("markov" if declared else DEFAULT_WORLD), "world"
+    base = _load_world(chosen, what)
+    if isinstance(base, Independent):
+        if persist is not None:
+            raise InvalidValue(f"persist={persist:g}: persistence needs the Markov world, not world={world!r}")
+        return base
+    if isinstance(chosen, Markov):  # a world object: as it is, or with persist= for every proposition
+        return base if persist is None else replace(base, stay=DEFAULT_STAY, persist=persist)
+    mutex = tuple(dict.fromkeys([*base.mutex, *(frozenset(g) for g in (file.mutexes if file is not None else ()))]))
+    names = list(dict.fromkeys([
+        *(p.name for p in props), *(n for g in mutex for n in sorted(g)),
+        *_mapping(base.stay), *_mapping(base.persist), *_mapping(base.prior),
+    ]))  # fmt: skip
+    decl = {p.name: p for p in props}
+    chain: dict[str, tuple[str, float]] = {}  # name -> ("persist", seconds) or ("stay", p)
+    prior: dict[str, float] = {}
+    calibration = dict(base.calibration)
+    for n in names:
+        w = fitted.get(n)
+        if persist is not None:
+            chain[n] = ("persist", persist)
+        elif n in decl and decl[n].persist is not None:
+            chain[n] = ("persist", decl[n].persist)  # type: ignore[assignment]
+        elif n in _mapping(base.persist) or n in _mapping(base.stay):
+            chain[n] = _own_chain(base, n)
+        elif w is not None:
+            chain[n] = _own_chain(w, n) if n in _mapping(w.persist) or n in _mapping(w.stay) else ("stay", w.stay_for(n, None))
+        elif file_persist is not None:
+            chain[n] = ("persist", float(file_persist))  # type: ignore[arg-type]
+        else:
+            chain[n] = ("persist", base.persist) if base.persist is not None else ("stay", base.stay)  # type: ignore[assignment]
+        if n in _mapping(base.prior):
+            prior[n] = base.prior[n]  # type: ignore[index]
+        elif w is not None and n in _mapping(w.prior):
+            prior[n] = w.prior[n]  # type: ignore[index]
+        else:
+            prior[n] = base.prior if not isinstance(base.prior, Mapping) else DEFAULT_PRIOR
+        if w is not None and n in w.calibration and n not in calibration:
+            calibration[n] = w.calibration[n]
+    stays = {n: v for n, (kind, v) in chain.items() if kind == "stay"}
+    persists = {n: v for n, (kind, v) in chain.items() if kind == "persist"}
+    try:
+        return Markov(
+            stay=_one_or_all(stays, base.stay if not isinstance(base.stay, Mapping) else DEFAULT_STAY),
+            # one persist number would also override the names with a stay: only when none has one
+            persist=(_one_or_all(persists, None) if not stays else dict(persists)) if persists else None,
+            prior=_one_or_all(prior, DEFAULT_PRIOR), mutex=mutex, calibration=calibration,
+        )  # fmt: skip
+    except FramelogicError as e:
+        raise type(e)(f"{where}: the Markov world: {e}") from None
+
+
+def _mapping(value: object) -> Mapping[str, float]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _own_chain(w: Markov, name: str) -> tuple[str, float]:
+    """``name``'s own entry of ``w`` (its persist, else its stay)."""
+    if name in _mapping(w.persist):
+        return ("persist", w.persist[name])  # type: ignore[index]
+    return ("stay", w.stay[name])  # type: ignore[index]
+
+
+def _one_or_all(values: Mapping[str, float], empty: object) -> object:
+    """One number when every name has the same one (a readable world), else the mapping."""
+    if not values:
+        return empty
+    distinct = set(values.values())
+    return next(iter(distinct)) if len(distinct) == 1 else dict(values)
+
+
+def _load_world(world: object, what: str) -> World:
+    """A world from an argument or a setting: a world, ``"independent"`` / ``"markov"``,
+    or the path of a ``.json`` holding ``fit_world(...).to_dict()``."""
+    if isinstance(world, (str, os.PathLike)) and os.fspath(world).lower().endswith(".json"):
+        path = os.fspath(world)
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"{what}: {path!r}: no such world file; fit one with fit_world(...).to_dict()") from None
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise InputError(f"{what}: {path!r}: not a JSON world ({type(e).__name__}: {e})") from None
+        if isinstance(data, Mapping) and "world" in data:  # a calibration JSON that carries a world
+            data = data["world"]
+        try:
+            return resolve_world(data, where=f"{what} {path!r}")
+        except FramelogicError as e:
+            raise InputError(f"{what}: {path!r}: {e}") from None
+    if isinstance(world, str) and world not in ("independent", "markov"):
+        raise InvalidValue(f"{what}={world!r} must be 'independent', 'markov' or the path of a fitted world's .json")
+    return resolve_world(world, where=what)
+
+
+def _calibration_world(p: PropDecl) -> Markov | None:
+    """The fitted world a proposition's calibration JSON carries under ``"world"``, if any."""
+    if not p.calibration or not p.calibration.lower().endswith(".json"):
+        return None
+    try:
+        data = json.loads(Path(p.calibration).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None  # the scorer reads (and reports on) the calibration itself
+    if not isinstance(data, Mapping) or "world" not in data:
+        return None
+    where = f"{p.location or p.name}: calibration {p.calibration!r}"
+    try:
+        w = resolve_world(data["world"], where=where)
+    except FramelogicError as e:
+        raise InputError(f"{where}: its \"world\": {e}") from None
+    return w if isinstance(w, Markov) else None
 
 
 def is_video(path: str | os.PathLike[str]) -> bool:
@@ -277,8 +457,17 @@ class Query:
         if options is not None:
             if not isinstance(options, SearchOptions):
                 raise InvalidArgument(f"options={options!r} must be a SearchOptions")
-            return replace(options, **given) if given else options
-        return resolve_options(self.file.settings, **given)
+            if not given:
+                return options
+            if given.get("world") is not None or given.get("persist") is not None:
+                world = given.get("world")
+                if world is None and not isinstance(options.world, Independent):
+                    world = options.world  # persist= alone changes the options' Markov world
+                given = {**given, "world": resolve_world_option(world, given.get("persist"), self.file.settings, self.file)}
+            opts = replace(options, **given)
+            _validate(opts)
+            return opts
+        return resolve_options(self.file.settings, file=self.file, **given)
 
     def propositions(self, query: str | Sequence[str] | None = None) -> tuple[PropDecl, ...]:
         """The propositions the selected queries use (not the assumptions': those serve ``check``)."""
@@ -303,6 +492,9 @@ class Query:
         ``source`` is anything :func:`expand_sources` takes; with several
         sources and ``keep_going`` (the default) a file that cannot be read is
         reported in ``Results.failures`` and the others are still searched.
+        ``given`` are :class:`SearchOptions` fields, e.g. ``world="markov"``,
+        ``persist=2.0`` (seconds) or ``decide="viterbi"``; the world model is
+        decided by :func:`resolve_world_option`.
         """
         found: list[Match] = []
         failures: list[Failure] = []
@@ -374,6 +566,7 @@ class Query:
             events = localize(
                 query_spec(q), sub, mode=query_mode(q, opts), threshold=threshold,
                 default_threshold=opts.default_threshold, max_length=opts.max_length or None,
+                world=opts.world, decide=opts.decide,
             )
             means = _means_over(sub, names, events)
             for k, e in enumerate(events):

@@ -292,3 +292,48 @@ def methods(*, nsvs: bool | None = None, segments: bool = True, nsvs_max_frames:
         Method("LogSTOP-style", logstop, with_threshold=lambda th: lambda f, p: logstop(f, p, th)),
     ]
     return out
+
+
+# ----------------------------------------------------------------- median filter, then threshold
+
+
+def median_filter(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred running median over ``window`` frames (odd), edges padded with the edge value."""
+    if not isinstance(window, int) or window < 1 or window % 2 == 0:
+        raise InvalidValue(f"window={window!r} must be an odd whole number of frames >= 1")
+    x = np.asarray(x, dtype=float)
+    if window == 1 or len(x) == 0:
+        return x.copy()
+    half = window // 2
+    padded = np.concatenate([np.full(half, x[0]), x, np.full(half, x[-1])])
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, window), axis=1)
+
+
+def median_threshold(window: int, threshold: float = 0.5) -> Callable[[str, Probs], Events]:
+    """Each proposition's scores median-filtered over ``window`` frames, then per-frame threshold."""
+
+    def run(formula: str, probs: Probs) -> Events:
+        return per_frame_threshold(formula, {k: median_filter(v, window) for k, v in probs.items()}, threshold)
+
+    return run
+
+
+# ----------------------------------------------------------------- framelogic with a world model
+
+
+def framelogic_world(world: object, *, decision: str = "threshold", threshold: float = 0.5) -> Callable[[str, Probs], Events]:
+    """framelogic's ``tlv`` match mode under ``world`` (an ``Independent()`` or ``Markov(...)``
+    from :mod:`framelogic.automata.world`), through ``localize(..., world=, decide=)``.
+    ``decision``: ``"threshold"`` — frames where P(φ | all observations) under the world is
+    at least ``threshold``; ``"viterbi"`` — the most probable 0/1 world (Viterbi over the
+    chains), then φ evaluated exactly on it."""
+    from framelogic.automata import localize
+
+    if decision not in ("threshold", "viterbi"):
+        raise InvalidValue(f"decision={decision!r} must be 'threshold' or 'viterbi'")
+
+    def run(formula: str, probs: Probs) -> Events:
+        events = localize(formula, dict(probs), mode="tlv", threshold=threshold, world=world, decide=decision)
+        return [list(range(e.start, e.end + 1)) for e in events]
+
+    return run

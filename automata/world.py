@@ -1,0 +1,1148 @@
+"""World models: how per-frame probabilities are read.
+
+A probabilistic trace gives, for every frame ``i`` and proposition ``p``, a
+number ``P(p at i)`` from a detector. What that number means across frames is a
+modelling choice, the **world**:
+
+* :class:`Independent` — every proposition at every frame is an independent
+  coin with the given probability (NSVS-TL's and LogSTOP's reading, and
+  framelogic's original one). Exact and fast, but it ignores persistence:
+  ``P(G φ)`` decays to 0 on long traces and bursts of detector errors look like
+  real events.
+* :class:`Markov` — every proposition is a hidden two-state Markov chain (the
+  world is persistent: a light stays red for seconds), and the detector's
+  outputs are *observations* of it: a calibrated posterior ``p`` at base rate
+  ``prior`` enters as the likelihood ratio ``(p / prior) : ((1 - p) / (1 -
+  prior))``. ``mutex`` groups make joint states with two true propositions of
+  one group impossible (probability 0; the rest renormalised).
+
+The chain of proposition ``x``: a frame where ``x`` holds is followed by one
+where it holds with probability ``stay`` (so its true runs last ``1 / (1 -
+stay)`` frames on average; ``persist`` gives that mean in seconds instead); the
+chain is stationary at ``prior``, which fixes the false state's stay
+probability ``1 - prior (1 - stay) / (1 - prior)``. With ``prior = 0.5`` both
+states stay with probability ``stay``, and ``stay = 0.5`` is then the
+independent world exactly. Chains of different propositions are independent
+(unless a ``mutex`` group links them), so the planner's split into parts over
+disjoint propositions stays exact.
+
+Exact inference (:func:`world_signal`): ``P((w, i) |= φ | all observations)``
+for every frame ``i``, by a forward–backward pass over the product of an
+automaton of ``φ`` with the joint chain states of its propositions, linear in
+the number of frames. :class:`WorldFilter` is the forward half, one frame at a
+time (observations up to now), for monitors. :func:`viterbi` decodes the most
+probable 0/1 world; :func:`fit_world` estimates a :class:`Markov` world from
+labelled frames.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Union
+
+import numpy as np
+
+from framelogic.logic.errors import InvalidArgument, InvalidValue, TraceError, UnknownRateError
+from framelogic.logic.trace import TraceTable, as_trace
+
+from . import kernels as K
+
+__all__ = [
+    "DEFAULT_PRIOR", "DEFAULT_STAY", "Independent", "Markov", "World", "WorldFilter", "WorldPlan", "fit_world",
+    "resolve_world", "viterbi", "world_signal",
+]  # fmt: skip
+
+DEFAULT_STAY = 0.95
+DEFAULT_PRIOR = 0.5
+MAX_CHAIN_ATOMS = 12  # joint chain states 2^k per independent part
+CHUNK_CELLS = 1 << 21  # frames x automaton states x chain states kept by the forward pass
+JIT_WORK = 20_000  # frames x states from which the loops run compiled (numba)
+
+
+# ------------------------------------------------------------------ the worlds
+
+
+@dataclass(frozen=True)
+class Independent:
+    """Every proposition at every frame an independent coin (the original semantics)."""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": "independent"}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, object]) -> Independent:
+        return cls()
+
+
+def _check_open(name: str, v: object) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0.0 < v < 1.0:
+        raise InvalidValue(f"{name}={v!r} must be a number strictly between 0 and 1")
+    return float(v)
+
+
+def _per_name(name: str, value: object, check) -> float | dict[str, float]:  # type: ignore[no-untyped-def]
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise InvalidArgument(f"{name} keys must be proposition names (str), got {k!r}")
+            out[k] = check(f"{name}[{k!r}]", v)
+        return out
+    return check(name, value)
+
+
+def _check_persist(name: str, v: object) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+        raise InvalidValue(f"{name}={v!r} must be a positive number of seconds (the mean length of a true run)")
+    return float(v)
+
+
+@dataclass(frozen=True)
+class Markov:
+    """Each proposition a persistent hidden two-state chain; scores are observations of it.
+
+    >>> w = Markov(stay=0.9, persist={"red": 2.0})
+    >>> w.stay_for("ped", None), round(w.stay_for("red", 30.0), 4)
+    (0.9, 0.9833)
+    """
+
+    # per-frame probability that a proposition that holds still holds at the next frame
+    # (one number, or proposition -> number); with prior 0.5 also the false state's
+    stay: float | Mapping[str, float] = DEFAULT_STAY
+    # alternative to stay: the mean length of a true run in seconds (needs the frame
+    # rate): stay = 1 - 1 / (persist * rate). Per-name entries (persist, then stay)
+    # win over one-number defaults (persist, then stay)
+    persist: float | Mapping[str, float] | None = None
+    # the base rate the scores are calibrated at, and the chain's stationary rate:
+    # likelihoods are p / prior and (1 - p) / (1 - prior)
+    prior: float | Mapping[str, float] = DEFAULT_PRIOR
+    # groups of propositions of which at most one holds at any frame
+    mutex: tuple[frozenset[str], ...] = ()
+    # Platt maps per proposition, applied to the scores first: p -> sigmoid(a logit(p) + b)
+    calibration: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stay", _per_name("stay", self.stay, _check_open))
+        object.__setattr__(self, "prior", _per_name("prior", self.prior, _check_open))
+        if self.persist is not None:
+            object.__setattr__(self, "persist", _per_name("persist", self.persist, _check_persist))
+        groups = []
+        if isinstance(self.mutex, (str, bytes)) or not isinstance(self.mutex, (tuple, list, set, frozenset)):
+            raise InvalidArgument(f"mutex={self.mutex!r} must be a tuple of groups (sets of proposition names)")
+        for g in self.mutex:
+            if isinstance(g, str) or not all(isinstance(x, str) for x in g):
+                raise InvalidArgument(f"mutex group {g!r} must be a set of proposition names")
+            if len(set(g)) < 2:
+                raise InvalidValue(f"mutex group {sorted(g)} needs at least two propositions")
+            groups.append(frozenset(g))
+        object.__setattr__(self, "mutex", tuple(groups))
+        cal = {}
+        for k, ab in dict(self.calibration or {}).items():
+            try:
+                a, b = (float(x) for x in ab)
+            except (TypeError, ValueError):
+                raise InvalidArgument(f"calibration[{k!r}]={ab!r} must be a pair (a, b)") from None
+            if not (math.isfinite(a) and math.isfinite(b)):
+                raise InvalidValue(f"calibration[{k!r}]={ab!r} must be finite")
+            cal[str(k)] = (a, b)
+        object.__setattr__(self, "calibration", cal)
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
+
+    # ------------------------------------------------------------ per proposition
+    def stay_for(self, name: str, rate: float | None) -> float:
+        """The probability that ``name``, holding at a frame, holds at the next one."""
+        persist, stay = self.persist, self.stay
+        if isinstance(persist, Mapping) and name in persist:
+            return self._from_persist(name, persist[name], rate)
+        if isinstance(stay, Mapping) and name in stay:
+            return stay[name]
+        if persist is not None and not isinstance(persist, Mapping):
+            return self._from_persist(name, persist, rate)
+        if not isinstance(stay, Mapping):
+            return stay
+        raise InvalidValue(
+            f"the Markov world has no stay probability for {name!r} (stay has {sorted(stay)}"
+            + (f", persist has {sorted(persist)}" if isinstance(persist, Mapping) else "")
+            + "); add it, or give one number as the default"
+        )
+
+    @staticmethod
+    def _from_persist(name: str, seconds: float, rate: float | None) -> float:
+        if rate is None:
+            raise UnknownRateError(
+                f"persist={seconds:g}s for {name!r} needs the frame rate; pass fps=, or give stay= "
+                "(a per-frame probability) instead"
+            )
+        frames = seconds * rate
+        if frames <= 1.0:
+            raise InvalidValue(
+                f"persist={seconds:g}s for {name!r} is {frames:g} frames at {rate:g} fps; a true run "
+                "must last longer than one frame on average"
+            )
+        return 1.0 - 1.0 / frames
+
+    def prior_for(self, name: str) -> float:
+        """The base rate of ``name`` (calibration base rate and stationary rate of its chain)."""
+        prior = self.prior
+        if not isinstance(prior, Mapping):
+            return prior
+        try:
+            return prior[name]
+        except KeyError:
+            raise InvalidValue(f"the Markov world has no prior for {name!r} (prior has {sorted(prior)}); add it") from None
+
+    def transition(self, name: str, rate: float | None) -> np.ndarray:
+        """``T[a, b]`` = P(``name`` is ``b`` at the next frame | ``a`` now), stationary at the prior."""
+        s, pi = self.stay_for(name, rate), self.prior_for(name)
+        up = pi * (1.0 - s) / (1.0 - pi)  # P(false -> true)
+        if up > 1.0:
+            lowest = 1.0 - (1.0 - pi) / pi
+            raise InvalidValue(
+                f"stay={s:g} for {name!r} cannot keep the chain at prior={pi:g}: a proposition true "
+                f"{pi:.0%} of the time must stay true with probability >= {lowest:.4g}"
+            )
+        return np.array([[1.0 - up, up], [1.0 - s, s]])
+
+    def calibrate(self, name: str, p: np.ndarray) -> np.ndarray:
+        """The scores of ``name`` through its Platt map (0 and 1 stay as they are)."""
+        ab = self.calibration.get(name)
+        if ab is None:
+            return p
+        a, b = ab
+        with np.errstate(divide="ignore"):
+            z = a * (np.log(p) - np.log1p(-p)) + b
+        out = 1.0 / (1.0 + np.exp(-np.clip(z, -700, 700)))
+        return np.where((p == 0.0) | (p == 1.0), p, out)
+
+    # ------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"kind": "markov", "stay": _plain(self.stay), "prior": _plain(self.prior)}
+        if self.persist is not None:
+            d["persist"] = _plain(self.persist)
+        if self.mutex:
+            d["mutex"] = [sorted(g) for g in self.mutex]
+        if self.calibration:
+            d["calibration"] = {k: list(v) for k, v in sorted(self.calibration.items())}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, object]) -> Markov:
+        if not isinstance(d, Mapping):
+            raise InvalidArgument(f"a Markov world must be a JSON object, got {d!r}")
+        unknown = set(d) - {"kind", "stay", "persist", "prior", "mutex", "calibration"}
+        if unknown:
+            raise InvalidValue(f"unknown keys {sorted(unknown)} in a Markov world")
+        mutex = d.get("mutex", ())
+        if not isinstance(mutex, (list, tuple)):
+            raise InvalidArgument(f"mutex={mutex!r} must be a list of lists of names")
+        return cls(
+            stay=d.get("stay", DEFAULT_STAY),  # type: ignore[arg-type]
+            persist=d.get("persist"),  # type: ignore[arg-type]
+            prior=d.get("prior", DEFAULT_PRIOR),  # type: ignore[arg-type]
+            mutex=tuple(frozenset(g) for g in mutex),  # type: ignore[arg-type]
+            calibration=d.get("calibration") or {},  # type: ignore[arg-type]
+        )
+
+
+def _plain(v: object) -> object:
+    return dict(sorted(v.items())) if isinstance(v, Mapping) else v
+
+
+World = Union[Independent, Markov]
+
+
+def resolve_world(world: object, *, where: str = "world") -> World:
+    """``world`` as a :class:`Independent` or :class:`Markov` (None: independent;
+    ``"independent"`` / ``"markov"``: that world with its defaults; a dict from
+    ``to_dict``)."""
+    if world is None:
+        return Independent()
+    if isinstance(world, (Independent, Markov)):
+        return world
+    if isinstance(world, str):
+        key = world.strip().lower()
+        if key == "independent":
+            return Independent()
+        if key == "markov":
+            return Markov()
+        raise InvalidValue(f"{where}={world!r} must be 'independent' or 'markov' (or an Independent() / Markov(...))")
+    if isinstance(world, Mapping):
+        kind = world.get("kind")
+        if kind == "independent":
+            return Independent()
+        if kind == "markov":
+            return Markov.from_dict(world)
+        raise InvalidValue(f"{where}: kind={kind!r} must be 'independent' or 'markov'")
+    raise InvalidArgument(
+        f"{where}={world!r} must be framelogic.Independent(), framelogic.Markov(...), "
+        "'independent', 'markov' or None"
+    )
+
+
+# ------------------------------------------------------------------ chains
+
+
+def chain_components(names: Sequence[str], world: Markov) -> list[tuple[str, ...]]:
+    """``names`` and their mutex partners grouped into sets of dependent chains
+    (connected through mutex groups), each sorted, ``names``' own first."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for g in world.mutex:
+        first, *rest = sorted(g)
+        for x in rest:
+            parent[find(x)] = find(first)
+    groups: dict[str, list[str]] = {}
+    for x in names:
+        groups.setdefault(find(x), []).append(x)
+    out = []
+    for root, own in groups.items():
+        partners = sorted(x for x in parent if find(x) == root and x not in own)
+        out.append((*own, *partners))
+    return out
+
+
+def closure(names: Sequence[str], world: Markov) -> tuple[str, ...]:
+    """``names`` followed by every proposition linked to one of them by mutex groups."""
+    seen = list(dict.fromkeys(names))
+    for comp in chain_components(seen, world):
+        seen.extend(x for x in comp if x not in seen)
+    return tuple(seen)
+
+
+class Chain:
+    """The joint hidden chain of ``atoms`` (bit ``j`` of a state = ``atoms[j]``)."""
+
+    def __init__(self, atoms: Sequence[str], world: Markov, rate: float | None) -> None:
+        self.atoms = tuple(atoms)
+        k = self.k = len(self.atoms)
+        if k > MAX_CHAIN_ATOMS:
+            raise InvalidValue(
+                f"{k} propositions {list(self.atoms)} form one dependent part under the Markov world "
+                f"(at most {MAX_CHAIN_ATOMS}); split the formula or the mutex groups"
+            )
+        self.world = world
+        self.m = 1 << k
+        self.M = np.stack([world.transition(a, rate) for a in self.atoms]) if k else np.zeros((0, 2, 2))
+        self.priors = np.array([world.prior_for(a) for a in self.atoms])
+        bits = ((np.arange(self.m)[:, None] >> np.arange(k)[None, :]) & 1).astype(bool)
+        self.bits = bits  # (m, k)
+        valid = np.ones(self.m)
+        for g in world.mutex:
+            cols = [j for j, a in enumerate(self.atoms) if a in g]
+            if len(cols) > 1:
+                valid[bits[:, cols].sum(axis=1) > 1] = 0.0
+        self.valid = valid
+        pi = valid.copy()
+        for j in range(k):
+            pi *= np.where(bits[:, j], self.priors[j], 1.0 - self.priors[j])
+        self.initial = pi / pi.sum()
+
+    def columns(self, table: TraceTable) -> np.ndarray:
+        """(frames, k) calibrated observations; an atom absent from the table is
+        unobserved (its prior, likelihood 1)."""
+        n = len(table)
+        out = np.empty((n, self.k))
+        for j, a in enumerate(self.atoms):
+            if a in table.names:
+                out[:, j] = self.world.calibrate(a, table.column(a))
+            else:
+                out[:, j] = self.priors[j]
+        return out
+
+    def evidence(self, obs: np.ndarray) -> np.ndarray:
+        """``e[i, s]`` = likelihood of frame ``i``'s observations in joint state ``s`` (mutex included)."""
+        n = obs.shape[0]
+        rows = [np.ones(n)]  # rows[s]: the likelihood of joint state s at every frame
+        for j in range(self.k):  # bit j of the state: the new high bit
+            x = np.ascontiguousarray(obs[:, j])
+            lo, hi = (1.0 - x) / (1.0 - self.priors[j]), x / self.priors[j]
+            rows = [r * lo for r in rows] + [r * hi for r in rows]
+        e = np.empty((n, self.m))
+        for s, r in enumerate(rows):
+            e[:, s] = r if self.valid[s] else 0.0
+        return e
+
+    @property
+    def scale(self) -> np.ndarray:
+        """``(1 / prior, 1 / (1 - prior))`` per atom, for :func:`likelihood`."""
+        return np.ascontiguousarray(np.column_stack([1.0 / self.priors, 1.0 / (1.0 - self.priors)]).reshape(self.k, 2))
+
+    def letters(self, own: int) -> np.ndarray:
+        """The letter over the first ``own`` atoms of every joint state."""
+        return (np.arange(self.m) & ((1 << own) - 1)).astype(np.int64)
+
+    @property
+    def dense(self) -> np.ndarray:
+        """``T[s, s']`` over joint states (mutex left to the evidence)."""
+        T = np.ones((self.m, self.m))
+        for j in range(self.k):
+            T *= self.M[j][self.bits[:, j][:, None].astype(int), self.bits[:, j][None, :].astype(int)]
+        return T
+
+
+# ------------------------------------------------------------------ loops (numba-compiled when long)
+
+
+def likelihood(obs: np.ndarray, i: int, s: int, scale: np.ndarray, valid: np.ndarray) -> float:
+    """The likelihood of frame ``i``'s observations in joint state ``s``: the mutex
+    mask times, per atom ``j``, ``obs / prior`` (bit set) or ``(1 - obs) / (1 - prior)``
+    (``scale[j] = (1 / prior, 1 / (1 - prior))``)."""
+    v = valid[s]
+    for j in range(obs.shape[1]):
+        bit = (s >> j) & 1
+        x = obs[i, j]
+        v *= bit * x * scale[j, 0] + (1 - bit) * (1.0 - x) * scale[j, 1]
+    return v
+
+
+def fwd_transform(Y: np.ndarray, M: np.ndarray) -> None:
+    """``Y[r, s'] <- sum_s Y[r, s] T(s, s')``, one atom's 2x2 matrix at a time."""
+    k = M.shape[0]
+    m = Y.shape[1]
+    for j in range(k):
+        bit = 1 << j
+        m00, m01, m10, m11 = M[j, 0, 0], M[j, 0, 1], M[j, 1, 0], M[j, 1, 1]
+        for r in range(Y.shape[0]):
+            for s in range(m):
+                if s & bit == 0:
+                    s1 = s | bit
+                    y0, y1 = Y[r, s], Y[r, s1]
+                    Y[r, s] = y0 * m00 + y1 * m10
+                    Y[r, s1] = y0 * m01 + y1 * m11
+
+
+def bwd_transform(X: np.ndarray, M: np.ndarray) -> None:
+    """``X[r, s] <- sum_s' T(s, s') X[r, s']``."""
+    k = M.shape[0]
+    m = X.shape[1]
+    for j in range(k):
+        bit = 1 << j
+        m00, m01, m10, m11 = M[j, 0, 0], M[j, 0, 1], M[j, 1, 0], M[j, 1, 1]
+        for r in range(X.shape[0]):
+            for s in range(m):
+                if s & bit == 0:
+                    s1 = s | bit
+                    x0, x1 = X[r, s], X[r, s1]
+                    X[r, s] = m00 * x0 + m01 * x1
+                    X[r, s1] = m10 * x0 + m11 * x1
+
+
+def forward_world(
+    dp: np.ndarray, lett: np.ndarray, obs: np.ndarray, scale: np.ndarray, valid: np.ndarray, M: np.ndarray,
+    A: np.ndarray, store: np.ndarray, keep: bool,
+) -> int:
+    """Forward over (pre-automaton state x joint chain state): ``A`` enters as the
+    predicted distribution before the chunk's first frame and leaves after its last;
+    ``store[i]`` (when ``keep``) = the predicted distribution before frame ``i``.
+    Returns -1, or the frame whose observations are impossible."""
+    n = obs.shape[0]
+    nq, m = A.shape
+    Y = np.empty_like(A)
+    e = np.empty(m)
+    for i in range(n):
+        for s in range(m):
+            e[s] = likelihood(obs, i, s, scale, valid)
+        if keep:
+            for q in range(nq):
+                for s in range(m):
+                    store[i, q, s] = A[q, s]
+        for q in range(nq):
+            for s in range(m):
+                Y[q, s] = 0.0
+        for q in range(nq):
+            for s in range(m):
+                a = A[q, s]
+                if a != 0.0:
+                    Y[dp[q, lett[s]], s] += a * e[s]
+        fwd_transform(Y, M)
+        total = 0.0
+        for q in range(nq):
+            for s in range(m):
+                total += Y[q, s]
+        if not total > 0.0:
+            return i
+        for q in range(nq):
+            for s in range(m):
+                A[q, s] = Y[q, s] / total
+    return -1
+
+
+def backward_world(
+    dfc: np.ndarray, onc: np.ndarray, lett: np.ndarray, obs: np.ndarray, scale: np.ndarray, valid: np.ndarray,
+    M: np.ndarray, store: np.ndarray, V: np.ndarray, beta: np.ndarray, out: np.ndarray,
+) -> int:
+    """Backward over (post-automaton state x joint chain state) for one chunk, last
+    frame first. ``V[t, s]`` ∝ P(later observations, the run from transient state
+    ``t`` over the later frames accepts | chain in ``s`` now), ``beta[s]`` ∝ P(later
+    observations | ``s``), both on one scale; the accepting sink's value is ``beta``,
+    the rejecting sink's 0 (codes -1 and -2 in ``onc`` / ``dfc``). ``out[i]`` =
+    P(φ at i | all observations)."""
+    n = obs.shape[0]
+    nt, m = V.shape
+    nq = store.shape[1]
+    X = np.empty_like(V)
+    b2 = np.empty((1, m))
+    e = np.empty(m)
+    for i in range(n - 1, -1, -1):
+        for s in range(m):
+            e[s] = likelihood(obs, i, s, scale, valid)
+        num = 0.0
+        den = 0.0
+        for q in range(nq):
+            for s in range(m):
+                w = store[i, q, s] * e[s]
+                if w != 0.0:
+                    c = onc[q, lett[s]]
+                    den += w * beta[s]
+                    if c >= 0:
+                        num += w * V[c, s]
+                    elif c == -1:
+                        num += w * beta[s]
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        for t in range(nt):
+            for s in range(m):
+                c = dfc[t, lett[s]]
+                if c >= 0:
+                    X[t, s] = e[s] * V[c, s]
+                elif c == -1:
+                    X[t, s] = e[s] * beta[s]
+                else:
+                    X[t, s] = 0.0
+        for s in range(m):
+            b2[0, s] = e[s] * beta[s]
+        bwd_transform(X, M)
+        bwd_transform(b2, M)
+        total = 0.0
+        for s in range(m):
+            total += b2[0, s]
+        if not total > 0.0:
+            return i
+        for s in range(m):
+            beta[s] = b2[0, s] / total
+        for t in range(nt):
+            for s in range(m):
+                V[t, s] = X[t, s] / total
+    return -1
+
+
+def smooth_loop(
+    obs: np.ndarray, scale: np.ndarray, valid: np.ndarray, M: np.ndarray, initial: np.ndarray, g: np.ndarray,
+    alpha: np.ndarray, out: np.ndarray,
+) -> int:
+    """Chain-only forward–backward: ``out[i]`` = sum over joint states of
+    P(state at i | all observations) x ``g[state]``. Returns -1 or a bad frame."""
+    n = obs.shape[0]
+    m = valid.shape[0]
+    a = np.empty((1, m))
+    for s in range(m):
+        a[0, s] = initial[s]
+    for i in range(n):
+        total = 0.0
+        for s in range(m):
+            a[0, s] *= likelihood(obs, i, s, scale, valid)
+            total += a[0, s]
+        if not total > 0.0:
+            return i
+        for s in range(m):
+            a[0, s] /= total
+            alpha[i, s] = a[0, s]
+        fwd_transform(a, M)
+    b = np.ones((1, m))
+    for i in range(n - 1, -1, -1):
+        num = 0.0
+        den = 0.0
+        for s in range(m):
+            w = alpha[i, s] * b[0, s]
+            num += w * g[s]
+            den += w
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        total = 0.0
+        for s in range(m):
+            b[0, s] *= likelihood(obs, i, s, scale, valid)
+            total += b[0, s]
+        for s in range(m):
+            b[0, s] /= total
+        bwd_transform(b, M)
+    return -1
+
+
+def smooth_one(hi: np.ndarray, lo: np.ndarray, up: float, stay: float, p0: float, alpha: np.ndarray, out: np.ndarray) -> int:
+    """:func:`smooth_loop` for one proposition without mutex partners (``out[i]`` =
+    P(true at i | all observations)), on scalars: the common case, made fast."""
+    n = hi.shape[0]
+    a = p0
+    for i in range(n):
+        x, y = a * hi[i], (1.0 - a) * lo[i]
+        if not x + y > 0.0:
+            return i
+        a = x / (x + y)
+        alpha[i] = a
+        a = a * stay + (1.0 - a) * up
+    b1, b0 = 1.0, 1.0
+    for i in range(n - 1, -1, -1):
+        x, y = alpha[i] * b1, (1.0 - alpha[i]) * b0
+        if not x + y > 0.0:
+            return i
+        out[i] = x / (x + y)
+        x, y = hi[i] * b1, lo[i] * b0
+        b1, b0 = stay * x + (1.0 - stay) * y, up * x + (1.0 - up) * y
+        total = b1 + b0
+        b1, b0 = b1 / total, b0 / total
+    return -1
+
+
+def viterbi_loop(logT: np.ndarray, logpi: np.ndarray, loge: np.ndarray, back: np.ndarray, path: np.ndarray) -> float:
+    """Max-product over joint states; ``path[i]`` = the most probable state at ``i``."""
+    n, m = loge.shape
+    d = np.empty(m)
+    d2 = np.empty(m)
+    for s in range(m):
+        d[s] = logpi[s] + loge[0, s]
+    for i in range(1, n):
+        for t in range(m):
+            best = -np.inf
+            arg = 0
+            for s in range(m):
+                v = d[s] + logT[s, t]
+                if v > best:
+                    best = v
+                    arg = s
+            back[i, t] = arg
+            d2[t] = best + loge[i, t]
+        for t in range(m):
+            d[t] = d2[t]
+    best = -np.inf
+    arg = 0
+    for s in range(m):
+        if d[s] > best:
+            best = d[s]
+            arg = s
+    path[n - 1] = arg
+    for i in range(n - 1, 0, -1):
+        arg = back[i, arg]
+        path[i - 1] = arg
+    return best
+
+
+@cache
+def _register() -> bool:
+    try:
+        from numba.extending import overload
+    except ImportError:  # pragma: no cover - K.compiled warns and runs plain Python
+        return False
+    for step in (fwd_transform, bwd_transform):  # inlined into the compiled loops
+        overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
+    overload(likelihood, strict=False)(lambda *args: likelihood)  # (LLVM inlines it)
+    return True
+
+
+def _fast(fn, work: int):  # type: ignore[no-untyped-def]
+    if work < JIT_WORK:
+        return fn
+    _register()
+    return K.compiled(fn)
+
+
+# ------------------------------------------------------------------ filtering (monitors)
+
+
+class WorldFilter:
+    """The distribution over an automaton's states given the frames read so far,
+    under a :class:`Markov` world: a forward filter over (automaton state x joint
+    chain state of ``names`` and their mutex partners).
+
+    ``names`` are the automaton's propositions in letter order (bit ``j`` of a
+    letter = ``names[j]``). Frames map names to probabilities; a mutex partner
+    missing from a frame is unobserved there.
+
+    >>> from framelogic.automata import compile
+    >>> d = compile("F (p & !X true)")   # "p holds at the last frame"
+    >>> wf = WorldFilter(d, d.atoms, Markov(stay=0.9), None)
+    >>> [round(float(wf.step({"p": x})[d.accepting].sum()), 3) for x in (0.9, 0.5)]
+    [0.9, 0.82]
+    """
+
+    def __init__(self, automaton, names: Sequence[str], world: Markov, rate: float | None) -> None:  # type: ignore[no-untyped-def]
+        if not isinstance(world, Markov):
+            raise InvalidArgument(f"world={world!r} must be a Markov world (Independent needs no filter)")
+        names = tuple(names)
+        if len(names) != len(automaton.atoms):
+            raise InvalidValue(f"names={list(names)} must name the automaton's {len(automaton.atoms)} propositions in letter order")
+        self.automaton = automaton
+        self.names = names
+        self.world = world
+        self.rate = rate
+        self.chain = Chain(closure(names, world), world, rate)
+        c = self.chain
+        delta = np.asarray(automaton.delta, dtype=np.int64)
+        # (state, joint chain state) -> flat index of the successor pair: the update is one bincount
+        self._target = (delta[:, c.letters(len(names))] * c.m + np.arange(c.m)[None, :]).ravel()
+        self._T = c.dense
+        self._initial = int(automaton.initial)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every frame read."""
+        self._joint = np.zeros((self.automaton.n_states, self.chain.m))
+        self._joint[self._initial] = self.chain.initial
+        self.frame = 0
+
+    @property
+    def joint(self) -> np.ndarray:
+        """P(automaton state, joint chain state | frames so far), (states, 2^k)."""
+        return self._joint.copy()
+
+    def step(self, frame: Mapping[str, float]) -> np.ndarray:
+        """Read one frame; the normalised distribution over automaton states after it."""
+        c = self.chain
+        obs = np.empty((1, c.k))
+        for j, a in enumerate(c.atoms):
+            if a in frame:
+                try:
+                    p = float(frame[a])
+                except (TypeError, ValueError):
+                    raise TraceError(f"frame {self.frame}: {a}={frame[a]!r} is not a probability in [0, 1]") from None
+                if not 0.0 <= p <= 1.0:
+                    raise TraceError(f"frame {self.frame}: {a}={p!r} is not a probability in [0, 1]")
+                obs[0, j] = self.world.calibrate(a, np.array([p]))[0]
+            elif j < len(self.names):
+                raise TraceError(f"frame {self.frame} has no value for {a!r}; it has {sorted(frame)}")
+            else:
+                obs[0, j] = c.priors[j]
+        x = obs[0]
+        e = c.valid * np.prod(np.where(c.bits, x / c.priors, (1.0 - x) / (1.0 - c.priors)), axis=1)
+        F = self._joint if self.frame == 0 else self._joint @ self._T  # predict
+        G = np.bincount(self._target, weights=(F * e).ravel(), minlength=F.size)
+        total = G.sum()
+        if not total > 0.0:
+            raise InvalidValue(
+                f"frame {self.frame}: the observations {dict((a, float(obs[0, j])) for j, a in enumerate(c.atoms))} "
+                f"are impossible under {self.world!r} after the frames before (0/1 values that contradict "
+                "a mutex group or each other)"
+            )
+        self._joint = G.reshape(F.shape) / total
+        self.frame += 1
+        return self._joint.sum(axis=1)
+
+
+# ------------------------------------------------------------------ smoothing (evaluate)
+
+
+def _impossible(i: int, world: Markov, atoms: Sequence[str]) -> InvalidValue:
+    return InvalidValue(
+        f"the observations of {list(atoms)} around frame {i} are impossible under {world!r}: "
+        "0/1 values contradict a mutex group (or each other through the chain); use probabilities "
+        "strictly between 0 and 1 for uncertain frames"
+    )
+
+
+def _smooth(
+    chain: Chain, obs: np.ndarray, own: int, dp: np.ndarray, init: int, onc: np.ndarray, dfc: np.ndarray,
+    final: np.ndarray,
+) -> np.ndarray:
+    """``out[i]`` = P(the post-automaton, started at ``on[pre state before i, letter i]``,
+    accepts after the last frame | all observations), see :func:`world_signal`."""
+    n = obs.shape[0]
+    m = chain.m
+    obs = np.ascontiguousarray(obs)
+    scale, valid = chain.scale, chain.valid
+    lett = chain.letters(own)
+    M = np.ascontiguousarray(chain.M)
+    nq, nf = dp.shape[0], dfc.shape[0]
+    step = max(1, CHUNK_CELLS // (nq * m))
+    starts = list(range(0, n, step))
+    fwd = _fast(forward_world, n * nq * m)
+    back = _fast(backward_world, n * (nf + nq) * m)
+    A = np.zeros((nq, m))
+    A[init] = chain.initial
+    checkpoints = []
+    none = np.empty((0, nq, m))
+    if len(starts) > 1:
+        for start in starts:
+            checkpoints.append(A.copy())
+            bad = fwd(dp, lett, obs[start : start + step], scale, valid, M, A, none, False)
+            if bad >= 0:
+                raise _impossible(start + bad, chain.world, chain.atoms)
+    else:
+        checkpoints.append(A)
+    out = np.empty(n)
+    V = np.repeat(final.astype(np.float64)[:, None], m, axis=1)  # after the last frame
+    beta = np.ones(m)
+    for c in range(len(starts) - 1, -1, -1):
+        start = starts[c]
+        chunk = obs[start : start + step]
+        store = np.empty((chunk.shape[0], nq, m))
+        A = checkpoints[c].copy()
+        bad = fwd(dp, lett, chunk, scale, valid, M, A, store, True)
+        if bad >= 0:
+            raise _impossible(start + bad, chain.world, chain.atoms)
+        bad = back(dfc, onc, lett, chunk, scale, valid, M, store, V, beta, out[start : start + chunk.shape[0]])
+        if bad >= 0:
+            raise _impossible(start + bad, chain.world, chain.atoms)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _reachable(delta: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    seen = np.zeros(delta.shape[0], dtype=bool)
+    frontier = np.unique(starts)
+    seen[frontier] = True
+    while len(frontier):
+        nxt = np.unique(delta[frontier].ravel())
+        nxt = nxt[~seen[nxt]]
+        seen[nxt] = True
+        frontier = nxt
+    return np.flatnonzero(seen)
+
+
+def _tables(prog) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """``(dp, init, onc, dfc, final)`` of a compiled part (future, past or marked):
+    the pre automaton, the marker's and the post automaton's transitions as codes
+    (see :func:`backward_world`) over the states the marker can reach, and which
+    transient post states accept."""
+    d = prog.dfa
+    delta = d.delta
+    if prog.kind == "future":
+        dp = np.zeros((1, delta.shape[1]), dtype=np.int32)
+        init, on, df, accf = 0, delta[d.initial][None, :], delta, d.accepting
+    elif prog.kind == "past":
+        dp, init = delta, d.initial
+        on = d.accepting[delta].astype(np.int32)
+        df = np.array([[0] * delta.shape[1], [1] * delta.shape[1]], dtype=np.int32)
+        accf = np.array([False, True])
+    else:
+        half = delta.shape[1] // 2
+        off, onl = delta[:, :half], delta[:, half:]
+        pre = _reachable(off, np.array([d.initial]))
+        local = np.full(d.n_states, -1, dtype=np.int64)
+        local[pre] = np.arange(len(pre))
+        dp, init, on, df, accf = local[off[pre]], int(local[d.initial]), onl[pre], off, d.accepting
+    # post states the marker reaches, as codes: transient states 0.., the accepting
+    # sink -1 (its value is the chain's backward message), the rejecting sink -2 (0)
+    post = _reachable(df, on.ravel())
+    selfloop = np.all(df == np.arange(df.shape[0])[:, None], axis=1)
+    code = np.full(df.shape[0], -9, dtype=np.int64)
+    code[selfloop & accf] = -1
+    code[selfloop & ~accf] = -2
+    trans = post[~selfloop[post]]
+    code[trans] = np.arange(len(trans))
+    c = np.ascontiguousarray
+    return c(dp, dtype=np.int32), int(init), c(code[on], dtype=np.int32), c(code[df[trans]], dtype=np.int32), accf[trans]
+
+
+class _Leaf:
+    """One part of a :class:`WorldPlan`: its chain and how it is smoothed."""
+
+    def __init__(self, g, world: Markov, rate: float | None, budget: int) -> None:  # type: ignore[no-untyped-def]
+        from framelogic.logic.passes import atom_names
+        from framelogic.logic.semantics import satisfaction
+
+        from .engine import _Program
+        from .letters import decode
+        from .plan import is_propositional
+
+        self.formula = g
+        self.world = world
+        own = self.own = atom_names(g)
+        self.chain = Chain(closure(own, world), world, rate) if own else None
+        self.truth = self.tables = None
+        if not own:  # no proposition (X true: the trace does not end here)
+            self.method = "no propositions"
+        elif is_propositional(g):  # the chain's posterior marginals, no automaton
+            self.method = "chain"
+            self.truth = satisfaction(g, TraceTable(own, decode(range(1 << len(own)), len(own)))).astype(np.float64)
+        else:
+            from framelogic.logic.errors import AutomatonTooLarge
+            from framelogic.logic.printer import to_text
+
+            self.method = "automaton"
+            try:
+                prog = _Program(g, budget, split_past=True)
+            except AutomatonTooLarge as err:
+                raise AutomatonTooLarge(
+                    f"the part {to_text(g)} has no exact evaluation under the Markov world within "
+                    f"max_states={budget} (its automaton is too large; under Markov there are no closed "
+                    f"forms or certified bounds); raise max_states or shorten its windows. The "
+                    f"construction said: {err}"
+                ) from err
+            self.tables = _tables(prog)
+            self.kind = prog.kind
+
+    def __call__(self, t: TraceTable) -> np.ndarray:
+        n = len(t)
+        chain = self.chain
+        if chain is None:
+            from .engine import Evaluator
+
+            return np.asarray(Evaluator(self.formula)(TraceTable((), np.zeros((n, 0)))), dtype=np.float64)
+        obs = chain.columns(t)
+        if self.method == "automaton":
+            return _smooth(chain, obs, len(self.own), *self.tables)
+        out = np.empty(n)
+        if chain.k == 1:
+            alpha = np.empty(n)
+            pr = chain.priors[0]
+            hi = np.ascontiguousarray(obs[:, 0] / pr)
+            lo = np.ascontiguousarray((1.0 - obs[:, 0]) / (1.0 - pr))
+            up, stay = chain.M[0, 0, 1], chain.M[0, 1, 1]
+            bad = _fast(smooth_one, n * 8)(hi, lo, up, stay, chain.initial[1], alpha, out)
+            out = self.truth[0] + (self.truth[1] - self.truth[0]) * out  # p, !p, true or false
+        else:
+            alpha = np.empty((n, chain.m))
+            g_s = np.ascontiguousarray(self.truth[chain.letters(len(self.own))])
+            bad = _fast(smooth_loop, n * chain.m)(
+                np.ascontiguousarray(obs), chain.scale, chain.valid, np.ascontiguousarray(chain.M), chain.initial, g_s, alpha, out
+            )
+        if bad >= 0:
+            raise _impossible(bad, self.world, chain.atoms)
+        return np.clip(out, 0.0, 1.0)
+
+
+class WorldPlan:
+    """A frame-bounded formula prepared for exact inference under a Markov world
+    at one frame rate (see :func:`world_signal`); reuse it across tables."""
+
+    def __init__(self, formula, world: Markov, rate: float | None, *, max_states: int | None = None) -> None:  # type: ignore[no-untyped-def]
+        from framelogic.logic.passes import atom_names
+
+        from .construct import DEFAULT_MAX_STATES
+        from .factor import factor
+
+        if not isinstance(world, Markov):
+            raise InvalidArgument(f"world={world!r} must be a Markov world")
+        self.formula = formula
+        self.world = world
+        self.rate = rate
+        self.names = atom_names(formula)
+        self.budget = max_states or DEFAULT_MAX_STATES
+        self.tree = self._merged(factor(formula))
+        self._boolean = None
+
+    def _merged(self, tree):  # type: ignore[no-untyped-def]
+        """The factor tree with parts linked by mutex groups merged, leaves prepared."""
+        from framelogic.logic.passes import atom_names
+
+        from .factor import Indep, Leaf, Negate, to_formula
+
+        match tree:
+            case Negate(p):
+                return ("not", self._merged(p))
+            case Indep(kind, parts):
+                spans = [set(closure(atom_names(to_formula(p)), self.world)) for p in parts]
+                groups: list[list[int]] = []
+                for i, sp in enumerate(spans):
+                    hit = [g for g in groups if any(spans[j] & sp for j in g)]
+                    for g in hit:
+                        groups.remove(g)
+                    groups.append(sorted([i, *[j for g in hit for j in g]]))
+                out = []
+                for g in sorted(groups):
+                    sub = [parts[j] for j in g]
+                    out.append(self._merged(sub[0]) if len(sub) == 1 else _Leaf(to_formula(Indep(kind, tuple(sub))), self.world, self.rate, self.budget))
+                return out[0] if len(out) == 1 else (kind, out)
+            case Leaf(g):
+                return _Leaf(g, self.world, self.rate, self.budget)
+        raise InvalidArgument(f"tree={tree!r} is not a Factor")  # pragma: no cover
+
+    def __call__(self, table: object) -> np.ndarray:
+        t = as_trace(table)
+        values = t.columns(self.names)
+        if len(t) == 0:
+            return np.zeros(0)
+        if np.all((values == 0.0) | (values == 1.0)):  # certain input: the boolean signal
+            if self._boolean is None:
+                from .boolean import BooleanProgram
+
+                self._boolean = BooleanProgram(self.formula)
+            return np.asarray(self._boolean(values == 1.0), dtype=np.float64)
+        return np.clip(self._run(self.tree, t), 0.0, 1.0)
+
+    def _run(self, node, t: TraceTable) -> np.ndarray:  # type: ignore[no-untyped-def]
+        if isinstance(node, _Leaf):
+            return node(t)
+        kind, arg = node
+        if kind == "not":
+            return 1.0 - self._run(arg, t)
+        xs = [self._run(p, t) for p in arg]
+        if kind == "and":
+            return np.prod(xs, axis=0)
+        return 1.0 - np.prod([1.0 - x for x in xs], axis=0)
+
+    def leaves(self) -> list[_Leaf]:
+        out, stack = [], [self.tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, _Leaf):
+                out.append(node)
+            else:
+                stack.extend([node[1]] if node[0] == "not" else node[1])
+        return out
+
+
+def world_signal(formula, table: object, world: Markov, *, fps: float | None = None, max_states: int | None = None) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """``out[i]`` = P((w, i) |= φ | all observations) under the Markov ``world``.
+
+    The formula (time bounds resolved at the rate) is split into parts over
+    disjoint propositions as for the independent world, except that parts linked
+    by a mutex group stay together; parts combine by the product rules (their
+    chains are independent, and so are their posteriors). Each part runs
+    forward–backward over the product of an automaton with the 2^k joint states
+    of its chains (future formulas: the automaton of φ, its acceptance values
+    carried backwards from the end; past: the automaton of "φ holds at the last
+    frame" run forwards; mixed: the engine's marked product), so the answer
+    conditions on every frame's observations, in time linear in the frames.
+    Propositional parts need no automaton (the chains' posterior marginals).
+    0/1 input is certain: the result is the boolean signal.
+    """
+    from framelogic.logic.passes import resolve_time
+
+    from .compile import as_formula
+
+    t = as_trace(table)
+    rate = fps if fps is not None else t.rate
+    return WorldPlan(resolve_time(as_formula(formula), rate), world, rate, max_states=max_states)(t)
+
+
+# ------------------------------------------------------------------ decoding
+
+
+def viterbi(trace: object, names: Sequence[str] | None, world: object, *, fps: float | None = None) -> TraceTable:
+    """The most probable 0/1 world given the observations: one Viterbi pass per
+    set of dependent chains (propositions linked by mutex groups), exact.
+
+    Under the independent world this is each frame's likelier value (``p >= 0.5``).
+    The result has the columns ``names`` (default: the trace's), its times and rate.
+
+    >>> viterbi({"p": [0.9, 0.4, 0.9]}, None, Markov(stay=0.9)).values[:, 0].tolist()
+    [1.0, 1.0, 1.0]
+    """
+    t = as_trace(trace)
+    names = tuple(t.names if names is None else names)
+    w = resolve_world(world)
+    values = t.columns(names)
+    n = len(t)
+    if isinstance(w, Independent) or n == 0:
+        return TraceTable(names, (values >= 0.5).astype(np.float64), t.times, t.fps)
+    rate = fps if fps is not None else t.rate
+    out = np.empty((n, len(names)))
+    for comp in chain_components(names, w):
+        chain = Chain(comp, w, rate)
+        e = chain.evidence(chain.columns(t))
+        with np.errstate(divide="ignore"):
+            loge, logT, logpi = np.log(e), np.log(chain.dense), np.log(chain.initial)
+        back = np.zeros((n, chain.m), dtype=np.int64)
+        path = np.zeros(n, dtype=np.int64)
+        best = _fast(viterbi_loop, n * chain.m * chain.m)(
+            np.ascontiguousarray(logT), logpi, np.ascontiguousarray(loge), back, path
+        )
+        if not best > -np.inf:
+            raise _impossible(0, w, comp)
+        for j, a in enumerate(comp):
+            if a in names:
+                out[:, names.index(a)] = (path >> j) & 1
+    return TraceTable(names, out, t.times, t.fps)
+
+
+# ------------------------------------------------------------------ fitting
+
+
+def _platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Logistic regression of ``y`` on ``z`` (Newton, Platt's smoothed targets)."""
+    n_pos, n_neg = y.sum(), len(y) - y.sum()
+    t = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    a, b = 1.0, 0.0
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-np.clip(a * z + b, -30, 30)))
+        w = p * (1 - p) + 1e-9
+        g = np.array([np.sum((p - t) * z), np.sum(p - t)])
+        h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(h, g)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(a), float(b)
+
+
+def fit_world(
+    scores: object, labels: object, *, fps: float | None = None, names: Sequence[str] | None = None, calibrate: bool = True,
+) -> Markov:
+    """A :class:`Markov` world fitted to labelled frames.
+
+    ``scores`` and ``labels`` are tables (anything :func:`~framelogic.logic.as_trace`
+    reads) or equal-length lists of them (one per video). Per proposition:
+    ``prior`` = the share of true frames; ``stay`` = the share of true frames
+    followed by a true frame (from the labels' run lengths, add-one smoothed);
+    with ``fps`` the world stores ``persist`` (mean true run, seconds) instead, so
+    it carries over to other frame rates; ``calibration`` = a Platt map of the
+    scores' logits onto the labels (``calibrate=False`` to skip), so that the
+    calibrated scores are posteriors at the base rate ``prior``.
+
+    >>> import numpy as np
+    >>> y = np.repeat([0, 1, 0, 1], 50)
+    >>> w = fit_world({"p": np.where(y, 0.8, 0.2)}, {"p": y}, calibrate=False)
+    >>> round(w.stay_for("p", None), 3), round(w.prior_for("p"), 3)
+    (0.98, 0.5)
+    """
+    pairs_s = list(scores) if isinstance(scores, (list, tuple)) else [scores]
+    pairs_l = list(labels) if isinstance(labels, (list, tuple)) else [labels]
+    if len(pairs_s) != len(pairs_l) or not pairs_s:
+        raise InvalidValue(f"scores and labels must be one table each or two lists of one length, got {len(pairs_s)} and {len(pairs_l)}")
+    ss = [as_trace(s) for s in pairs_s]
+    ls = [as_trace(x) for x in pairs_l]
+    if names is None:
+        names = [a for a in ls[0].names if all(a in s.names for s in ss)]
+    names = tuple(names)
+    if not names:
+        raise InvalidValue("no proposition is in both the scores and the labels")
+    stay: dict[str, float] = {}
+    prior: dict[str, float] = {}
+    persist: dict[str, float] = {}
+    cal: dict[str, tuple[float, float]] = {}
+    for a in names:
+        ys, zs = [], []
+        n11 = n10 = 0
+        for s, lab in zip(ss, ls):
+            y = lab.column(a)
+            if len(y) != len(s):
+                raise InvalidValue(f"scores and labels of {a!r} have {len(s)} and {len(y)} frames")
+            if not np.all((y == 0) | (y == 1)):
+                raise InvalidValue(f"labels of {a!r} must be 0/1")
+            yb = y.astype(bool)
+            n11 += int(np.sum(yb[:-1] & yb[1:]))
+            n10 += int(np.sum(yb[:-1] & ~yb[1:]))
+            ys.append(yb)
+            zs.append(s.column(a))
+        y = np.concatenate(ys)
+        pi = (y.sum() + 1.0) / (len(y) + 2.0)
+        st = (n11 + 1.0) / (n11 + n10 + 2.0)
+        lowest = 1.0 - (1.0 - pi) / pi  # the smallest stay a chain at this prior allows
+        st = min(max(st, lowest + 1e-9, 1e-6), 1 - 1e-9)
+        prior[a] = float(pi)
+        if fps is not None:
+            persist[a] = float(1.0 / ((1.0 - st) * fps))
+        else:
+            stay[a] = float(st)
+        if calibrate:
+            if y.all() or not y.any():
+                raise InvalidValue(f"labels of {a!r} must have both true and false frames to calibrate its scores")
+            p = np.clip(np.concatenate(zs), 1e-6, 1 - 1e-6)
+            cal[a] = _platt(np.log(p) - np.log1p(-p), y.astype(float))
+    if fps is not None:
+        return Markov(persist=persist, stay=DEFAULT_STAY, prior=prior, calibration=cal)
+    return Markov(stay=stay, prior=prior, calibration=cal)
