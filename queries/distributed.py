@@ -188,8 +188,7 @@ def _decode(batch: dict[str, np.ndarray], spec: _Spec, block: int) -> Iterator[d
 
 def _frames(path: str, fp: str, b: Any, total: int) -> dict[str, np.ndarray]:
     n = len(b.indices)
-    last = np.full(n, -1, dtype=np.int64)
-    last[:] = total  # every row of the last block carries the count: blocks may arrive in any order
+    last = np.full(n, total, dtype=np.int64)  # the last block's rows carry the count: blocks arrive in any order
     return {
         "path": np.array([path] * n, dtype=object), "fingerprint": np.array([fp] * n, dtype=object),
         "frame": np.asarray(b.indices, dtype=np.int64), "time": np.asarray(b.times, dtype=np.float64),
