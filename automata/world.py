@@ -1063,18 +1063,35 @@ def viterbi(trace: object, names: Sequence[str] | None, world: object, *, fps: f
 
 
 def _platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Logistic regression of ``y`` on ``z`` (Newton, Platt's smoothed targets)."""
+    """Logistic regression of ``y`` on ``z`` (Platt's smoothed targets), by Newton's
+    method with backtracking: a step is halved until the negative log-likelihood
+    goes down, so nearly separable scores cannot throw the map to infinity."""
     n_pos, n_neg = y.sum(), len(y) - y.sum()
     t = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+
+    def nll(a: float, b: float) -> float:
+        u = a * z + b  # -log sigmoid(u) = logaddexp(0, -u)
+        return float(np.sum(t * np.logaddexp(0.0, -u) + (1 - t) * np.logaddexp(0.0, u)))
+
     a, b = 1.0, 0.0
+    loss = nll(a, b)
     for _ in range(100):
         p = 1 / (1 + np.exp(-np.clip(a * z + b, -30, 30)))
         w = p * (1 - p) + 1e-9
         g = np.array([np.sum((p - t) * z), np.sum(p - t)])
         h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]]) + 1e-9 * np.eye(2)
         step = np.linalg.solve(h, g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-10:
+        scale = 1.0
+        while scale > 1e-6:
+            a2, b2 = a - scale * step[0], b - scale * step[1]
+            loss2 = nll(a2, b2)
+            if loss2 <= loss:
+                break
+            scale /= 2
+        else:
+            break  # no step lowers the loss: at the optimum (to rounding)
+        a, b, loss = a2, b2, loss2
+        if np.abs(scale * step).max() < 1e-10:
             break
     return float(a), float(b)
 

@@ -273,3 +273,31 @@ def test_docstring_examples():
     from framelogic.automata import world as W
 
     assert doctest.testmod(W, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def _platt_loss(z, y, a, b):
+    n_pos, n_neg = y.sum(), len(y) - y.sum()
+    t = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    u = a * z + b
+    return float(np.sum(t * np.logaddexp(0.0, -u) + (1 - t) * np.logaddexp(0.0, u)))
+
+
+@settings(deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(20, 400), st.floats(0.05, 0.95), st.floats(0.0, 4.0), st.floats(-3, 3))
+def test_platt_fit_is_the_likelihood_optimum(seed, n, share, separation, shift):
+    """The calibration map minimises the (smoothed) negative log-likelihood: no
+    nearby map does better, and nearly separable scores give a finite map
+    (plain Newton used to diverge to maps like (2e7, -3e8))."""
+    from framelogic.automata.world import _platt
+
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < share).astype(float)
+    if y.min() == y.max():
+        y[0] = 1 - y[0]
+    z = separation * (2 * y - 1) + shift + rng.standard_normal(n) * rng.choice([0.05, 1.0])
+    a, b = _platt(z, y)
+    assert np.isfinite(a) and np.isfinite(b) and abs(a) < 1e4
+    best = _platt_loss(z, y, a, b)
+    for da, db in [(0.01, 0), (-0.01, 0), (0, 0.01), (0, -0.01), (0.1, 0.1), (-0.1, -0.1)]:
+        assert best <= _platt_loss(z, y, a + da, b + db) + 1e-7 * max(1.0, best)
+    assert best <= _platt_loss(z, y, 1.0, 0.0) + 1e-9
