@@ -278,14 +278,6 @@ def _options(args: argparse.Namespace) -> dict:
     return given
 
 
-def _inputs(query, sources: Sequence[str], args: argparse.Namespace) -> list[str]:  # type: ignore[no-untyped-def]
-    """Every file a command reads, so that no output replaces one of them."""
-    table = query.file.settings.get("table")
-    sidecars = [Path(s).with_suffix(".csv") for s in sources]  # drive.mp4 -> drive.csv, read for column props
-    named = [args.query_file, *query.file.files, args.table, table, *sources, *sidecars]
-    return [str(p) for p in named if p]
-
-
 def _inputs(query, sources: Sequence[object], args: argparse.Namespace, table: str | None) -> list[str]:  # type: ignore[no-untyped-def]
     """Every file a command reads, so that no output replaces one of them."""
     sidecars = [Path(s).with_suffix(".csv") for s in sources if isinstance(s, (str, Path)) and Path(s).suffix != ".csv"]
@@ -482,7 +474,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         raise InputError(f"monitor follows one query; got --query {' '.join(args.query)}")
     source = csv_rows(sys.stdin) if args.source == "-" else args.source
     violated = False
-    for change in monitor(query, source, name=name, **_options(args)):
+    for change in monitor(query, source, name=name, confidence=args.confidence, **_options(args)):
         violated = violated or change.verdict == "violated"
         if args.format in ("json", "jsonl"):
             line = json.dumps(change.to_dict()) + "\n"
@@ -717,6 +709,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("source", metavar="SOURCE")
     m.add_argument("--query", action="append", metavar="NAME")
     _add_video_options(m)
+    _add_world_options(m, decide=False)
+    m.add_argument("--confidence", type=_probability_open, default=None, metavar="DELTA",
+                   help="say violated/satisfied only when its probability is at least 1-DELTA (default 0.01)")
     _add_common(m, ["text", "jsonl"])
     m.set_defaults(run=cmd_monitor, threshold=None, mode=None)
 
@@ -861,6 +856,13 @@ def _probability(s: str) -> float:
         raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
     if not 0.0 <= v <= 1.0:
         raise argparse.ArgumentTypeError(f"{s!r} must be a probability in [0, 1]")
+    return v
+
+
+def _probability_open(s: str) -> float:
+    v = _probability(s)
+    if not 0.0 < v < 1.0:
+        raise argparse.ArgumentTypeError(f"{s!r} must be strictly between 0 and 1")
     return v
 
 

@@ -172,15 +172,21 @@ class Change:
 
 
 def monitor(
-    query: Query, source: Any, *, name: str | None = None, options: SearchOptions | None = None, **given: Any
+    query: Query, source: Any, *, name: str | None = None, options: SearchOptions | None = None,
+    confidence: float | None = None, **given: Any,
 ) -> Iterator[Change]:
     """Follow one query over ``source`` (a video, a table, or an iterable of rows) frame by frame.
 
     Rows are mappings ``name -> probability`` (with an optional ``time``); a
-    column proposition also reads its column. Yields a :class:`Change`
-    whenever the verdict changes; raises :class:`InputError` when no frame arrives.
+    column proposition also reads its column. The verdicts are those of
+    :class:`~framelogic.automata.Monitor` under the options' world model (see
+    :func:`~framelogic.queries.search.resolve_world_option`) at confidence level
+    ``confidence`` (δ; default :data:`~framelogic.automata.monitor.DEFAULT_CONFIDENCE`).
+    Yields a :class:`Change` whenever the verdict changes; raises
+    :class:`InputError` when no frame arrives.
     """
     from framelogic.automata import Monitor
+    from framelogic.automata.monitor import DEFAULT_CONFIDENCE
 
     names = [name] if name else list(query.names)
     if len(names) != 1:
@@ -195,7 +201,8 @@ def monitor(
         fps = probs.rate
         rows = ({**{n: probs.values[i, j] for j, n in enumerate(probs.names)}, "time": probs.time_of(i)} for i in range(len(probs)))
     spec = query_spec(decl)
-    mon = Monitor(spec.formula, fps=fps)
+    delta = DEFAULT_CONFIDENCE if confidence is None else confidence
+    mon = Monitor(spec.formula, fps=fps, world=opts.world, confidence=delta)
     columns = {p.name: p.column for p in query.propositions([decl.name]) if p.column is not None}
     mapped = opts.column_map
     last = None

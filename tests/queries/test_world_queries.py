@@ -270,3 +270,25 @@ def test_cli_check_shows_the_world_in_the_plan_line(capsys, tmp_path):
     assert '"r" persist 2s' in out
     code, out, _ = run(capsys, "check", str(tmp_path / "q.tl"), "--format", "json")
     assert json.loads(out)["world"]["mutex"] == [["green", "red"]]
+
+
+def test_cli_monitor_follows_the_world_and_confidence(capsys, tmp_path, monkeypatch):
+    """The issue's example on the command line: a 5% background pedestrian score
+    and no stopping. Independent: a final `violated` within a minute (exit 1);
+    Markov with persistence at δ = 0.01: never (exit 0)."""
+    import io
+
+    (tmp_path / "q.tl").write_text('prop ped = "a pedestrian"\nprop stopped = "a stopped car"\nquery yields: G (ped -> F[0,2s] stopped)\n')
+    csv = "ped,stopped\n" + "0.05,0.01\n" * 1800
+
+    def monitor(*extra):
+        monkeypatch.setattr("sys.stdin", io.StringIO(csv))
+        return run(capsys, "monitor", str(tmp_path / "q.tl"), "-", "--fps", "30", "--format", "jsonl", "-q", *extra)
+
+    code, out, _ = monitor()
+    assert code == 1 and json.loads(out.splitlines()[-1])["verdict"] == "violated"
+    code, out, _ = monitor("--world", "markov", "--persist", "2s", "--confidence", "0.01")
+    assert code == 0 and "violated" not in {json.loads(line)["verdict"] for line in out.splitlines()}
+    with pytest.raises(SystemExit) as info:
+        monitor("--confidence", "0")
+    assert info.value.code == 2
