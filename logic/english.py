@@ -60,7 +60,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast as A
 from .errors import BoundError, FormulaSyntaxError, FramelogicError, InvalidArgument
-from .lexical import is_identifier, quote
+from .lexical import is_identifier, quote, unquote
+from .passes import atoms, substitute
 
 __all__ = ["parse_english", "to_english", "default_resolve", "RESERVED_WORDS", "Resolver"]
 
@@ -229,7 +230,6 @@ class _Build(Transformer):
         return A.neg(self._phrase(" ".join(map(str, [*before, *after]))))
 
     def quoted(self, args):
-        from .lexical import unquote
 
         text = unquote(str(args[0]))
         if not text.strip():
@@ -364,7 +364,6 @@ class _Build(Transformer):
 
     # ---- clauses -> _Req
     def _with_subject(self, resp: A.Formula, subject: A.Formula) -> A.Formula:
-        from .passes import substitute
 
         hold = [n for n in self.hold if any(a.name == n for a in _atoms(resp))]
         return substitute(resp, {A.Atom(n, True): subject for n in hold}) if hold else resp
@@ -372,7 +371,6 @@ class _Build(Transformer):
     def _with_component(self, resp: A.Formula, subject: A.Formula) -> A.Formula:
         """``the car shall stop``: the phrase "stop" becomes "the car stop", so that
         the component's words help to find the proposition."""
-        from .passes import substitute
 
         if not (isinstance(subject, A.Atom) and subject.name in self.phrases):
             return resp
@@ -503,7 +501,6 @@ class _Build(Transformer):
 
 
 def _atoms(f: A.Formula) -> list[A.Atom]:
-    from .passes import atoms
 
     return list(atoms(f))
 
@@ -608,7 +605,6 @@ def parse_english(text: str, resolve: Resolver | None = None, *, source: str = "
             mapping[a] = A.atom(got) if isinstance(got, str) else got
     if not mapping:
         return f
-    from .passes import substitute
 
     return substitute(f, mapping)
 
