@@ -83,7 +83,7 @@ never different. Probabilities for such a part raise :class:`AutomatonTooLarge`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -198,19 +198,24 @@ class _AutomatonPart:
             self._dist = [0.0] * self.automaton.n_states
             self._dist[self._state] = 1.0
             self._state = None
-        ps_ = []
-        for name in self.atoms:
-            try:
-                p = float(frame[name])
-            except KeyError:
-                raise TraceError(f"frame {index} has no value for {name!r}; it has {sorted(frame)}") from None
-            if not 0.0 <= p <= 1.0:
-                raise TraceError(f"frame {index}: {name}={p!r} is not a probability in [0, 1]")
-            ps_.append(p)
-        new = self._dist = self.automaton.push(self._dist, ps_)
+        new = self._dist = self.automaton.push(self._dist, _values(frame, self.atoms, index))
         acc, sat, dead = self._masks
         p, ps, pv = sum(new[q] for q in acc), sum(new[q] for q in sat), sum(new[q] for q in dead)
         return _verdict(p, ps, pv, self.sure), min(max(p, 0.0), 1.0), ps, pv
+
+
+def _values(frame: Mapping[str, float], atoms: Sequence[str], index: int) -> list[float]:
+    """The frame's probabilities of ``atoms``, each checked to be in [0, 1]."""
+    out = []
+    for name in atoms:
+        try:
+            p = float(frame[name])
+        except KeyError:
+            raise TraceError(f"frame {index} has no value for {name!r}; it has {sorted(frame)}") from None
+        if not 0.0 <= p <= 1.0:
+            raise TraceError(f"frame {index}: {name}={p!r} is not a probability in [0, 1]")
+        out.append(p)
+    return out
 
 
 class _WorldPart(_AutomatonPart):
@@ -230,13 +235,7 @@ class _WorldPart(_AutomatonPart):
         self.filter.reset()
 
     def step(self, frame: Mapping[str, float], index: int) -> tuple[Verdict, float, float, float]:
-        for name in self.atoms:
-            try:
-                p = float(frame[name])
-            except KeyError:
-                raise TraceError(f"frame {index} has no value for {name!r}; it has {sorted(frame)}") from None
-            if not 0.0 <= p <= 1.0:
-                raise TraceError(f"frame {index}: {name}={p!r} is not a probability in [0, 1]")
+        _values(frame, self.atoms, index)  # checked here, so errors name the frame
         dist = self._dist = self.filter.step(frame)
         p, ps, pv = (min(max(float(dist[m].sum()), 0.0), 1.0) for m in self._index)
         return _verdict(p, ps, pv, self.sure), p, ps, pv

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,16 +208,19 @@ def atomic_write_text(
 def atomic_write_bytes(
     path: str | os.PathLike[str], data: bytes, *, inputs: Iterable[str | os.PathLike[str]] = ()
 ) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and rename."""
+    """Write ``data`` to ``path`` through a temp file in the same folder
+    (``.NAME.PID.THREAD.tmp``, fsynced) and a rename, then sync the folder so the
+    rename survives a power loss."""
     check_output_path(path, inputs)
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _sync_dir(path.parent)
     except (OSError, ValueError) as e:
         _discard(tmp)
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
@@ -224,6 +228,20 @@ def atomic_write_bytes(
     except BaseException:
         _discard(tmp)
         raise
+
+
+def _sync_dir(folder: Path) -> None:
+    """fsync a folder (best effort: not every file system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _discard(tmp: Path) -> None:

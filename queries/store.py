@@ -41,7 +41,6 @@ import io
 import json
 import logging
 import os
-import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -52,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from framelogic.logic.errors import InputError, InvalidArgument, InvalidValue
+from framelogic.logic.trace import atomic_write_bytes
 
 log = logging.getLogger("framelogic")
 
@@ -354,7 +354,7 @@ class Store:
                 buf = io.BytesIO()
                 pq.write_table(table, buf)
                 _atomic_write(self.path / MANIFEST, buf.getvalue())
-        except (OSError, Timeout) as e:
+        except (OSError, InputError, Timeout) as e:
             log.debug("%s: manifest not rewritten (%s)", self.path, e)
 
     def _footer(self, f: Path, rel: str, size: int) -> dict[str, Any] | None:
@@ -456,27 +456,9 @@ def filter_where(table, where: str):  # type: ignore[no-untyped-def]
 
 
 def _atomic_write(dest: Path, data: bytes) -> None:
-    """``data`` to ``dest`` through a temp file (fsynced, not named ``*.parquet``) and a rename."""
+    """``data`` to ``dest`` atomically (temp file not named ``*.parquet``, fsync, rename, folder sync)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    try:  # the rename itself survives a power loss once the directory is synced
-        fd = os.open(dest.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    atomic_write_bytes(dest, data)
 
 
 
