@@ -38,8 +38,10 @@ def _jit(fn: Callable) -> Callable:
 def _register_steps(overload: Callable) -> None:
     # The per-frame diagram steps are plain functions; the compiled loops inline
     # them (as numba.extending.register_jitable does, plus the inlining).
-    for step in (pull, push):
+    for step in (pull, push, counter_step):
         overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
+    # called once per frame and axis, with loops inside: not worth inlining (and slow to compile)
+    overload(counter_axis, strict=False)(lambda *args: counter_axis)
 
 
 def compiled(fn: Callable) -> Callable:
@@ -468,3 +470,117 @@ def marked_prob(
         for q in range(nq):
             buf[q] = w[q]
     v[:] = buf[:nq]
+
+
+# ------------------------------------------------------------------ product counters
+# See framelogic.automata.counters: the state of a product counter is a dense
+# array over the product of the rules' counters; one rule's operator acts along
+# its axis, the array viewed as A x S_j x B, through ops (kind, row, col,
+# length, class): a band adds c·old[col + d] to new[row + d], a fan-in adds
+# c·sum_d old[col + d] to new[row], a fan-out adds c·old[col] to new[row + d]
+# (d < length), each a contiguous run of B-long rows.
+
+
+def counter_axis(ops: np.ndarray, lo: int, hi: int, A_: int, S: int, B: int, coef: np.ndarray, src: np.ndarray, dst: np.ndarray) -> None:
+    """``dst`` (zeroed here) = one rule's operator applied along its axis to ``src``."""
+    # The runs are taken as views first: an index known to be >= 0 lets the
+    # compiled loops skip the negative-index check and vectorize.
+    dst[:] = 0.0
+    for o in range(lo, hi):
+        kind = ops[o, 0]
+        rs = ops[o, 1]
+        cs = ops[o, 2]
+        L = ops[o, 3]
+        c = coef[ops[o, 4]]
+        if c == 0.0:
+            continue
+        for a in range(A_):
+            base = a * S * B
+            if kind == 0:
+                dv = dst[base + rs * B : base + (rs + L) * B]
+                sv = src[base + cs * B : base + (cs + L) * B]
+                for d in range(L * B):
+                    dv[d] += c * sv[d]
+            elif kind == 1:
+                dv = dst[base + rs * B : base + (rs + 1) * B]
+                for d in range(L):
+                    sv = src[base + (cs + d) * B : base + (cs + d + 1) * B]
+                    for e in range(B):
+                        dv[e] += c * sv[e]
+            else:
+                sv = src[base + cs * B : base + (cs + 1) * B]
+                for d in range(L):
+                    dv = dst[base + (rs + d) * B : base + (rs + d + 1) * B]
+                    for e in range(B):
+                        dv[e] += c * sv[e]
+
+
+def counter_step(
+    ops: np.ndarray, ranges: np.ndarray, dims: np.ndarray, coef: np.ndarray, weight: np.ndarray,
+    v: np.ndarray, out: np.ndarray, work: np.ndarray,
+) -> None:
+    """``out`` = ``sum_x weight[x] · (M_m|x ... M_1|x) v`` for one frame (``coef[x, class]``);
+    ``work`` has two rows of at least ``len(v)``."""
+    m = ranges.shape[0]
+    size = v.shape[0]
+    if weight.shape[0] == 1 and m == 1:  # one rule, nothing shared
+        counter_axis(ops, ranges[0, 0], ranges[0, 1], dims[0, 0], dims[0, 1], dims[0, 2], coef[0], v, out)
+        return
+    out[:] = 0.0
+    for x in range(weight.shape[0]):
+        w = weight[x]
+        if w == 0.0:
+            continue
+        cx = coef[x]
+        counter_axis(ops, ranges[0, 0], ranges[0, 1], dims[0, 0], dims[0, 1], dims[0, 2], cx, v, work[0, :size])
+        for j in range(1, m):
+            counter_axis(
+                ops, ranges[j, 0], ranges[j, 1], dims[j, 0], dims[j, 1], dims[j, 2], cx,
+                work[(j - 1) % 2, :size], work[j % 2, :size],
+            )
+        res = work[(m - 1) % 2, :size]
+        for j in range(size):
+            out[j] += w * res[j]
+
+
+def counter_product(
+    b_ops: np.ndarray, b_ranges: np.ndarray, b_dims: np.ndarray,
+    f_ops: np.ndarray, f_ranges: np.ndarray, f_dims: np.ndarray,
+    coef: np.ndarray, weight: np.ndarray, r: np.ndarray, q0: np.ndarray, stride: int, block: int, out: np.ndarray,
+) -> None:
+    """``out[i]`` = ``sum_t R_i[t·stride] Q_i[t]`` (see framelogic.automata.counters): the
+    backward ``R`` from ``r`` (after the last frame), the forward ``Q`` from ``q0`` (before
+    frame 0) kept every ``block`` frames and recomputed block by block."""
+    n = coef.shape[0]
+    SR = r.shape[0]
+    SQ = q0.shape[0]
+    has_q = f_ranges.shape[0] > 0
+    nb = (n + block - 1) // block
+    ck = np.empty((nb if has_q else 1, SQ))
+    qb = np.empty((block + 1 if has_q else 1, SQ))
+    work = np.empty((2, max(SR, SQ)))
+    q = q0.copy()
+    if has_q:
+        for k in range(nb):
+            ck[k] = q
+            for i in range(k * block, min(n, (k + 1) * block)):
+                counter_step(f_ops, f_ranges, f_dims, coef[i], weight[i], q, qb[0], work)
+                q[:] = qb[0]
+    rn = np.empty(SR)
+    for k in range(nb - 1, -1, -1):
+        s = k * block
+        e = min(n, s + block)
+        if has_q:
+            qb[0] = ck[k]
+            for i in range(s, e - 1):
+                counter_step(f_ops, f_ranges, f_dims, coef[i], weight[i], qb[i - s], qb[i - s + 1], work)
+        else:
+            qb[0] = q0
+        for i in range(e - 1, s - 1, -1):
+            counter_step(b_ops, b_ranges, b_dims, coef[i], weight[i], r, rn, work)
+            r[:] = rn
+            qi = qb[i - s] if has_q else qb[0]
+            total = 0.0
+            for t in range(SQ):
+                total += r[t * stride] * qi[t]
+            out[i] = total
