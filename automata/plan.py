@@ -15,7 +15,11 @@ and evaluates every part by the cheapest exact method:
   cancels; past operators are the future ones on the reversed trace;
 * **counters** for the response pattern ``G (p -> F[0,b] q)`` and
   conjunctions of such rules sharing ``q`` (``O(n)``, flat in the bounds): a
-  backward recursion over the first ``q`` frame with tail subtraction;
+  backward recursion over the first ``q`` frame with tail subtraction; and
+  for rules ``G (p -> O[0,b] q)``, ``G (p -> H[0,b] q)``, ``G (p -> (q S[0,b]
+  r))``, ``G (p -> (q U[0,b] r))``, ``G (p -> F[0,b] q)`` one ``b + 1``-state
+  counter each (``O(n·b)``), several rules sharing atoms as one exact product
+  counter when the product fits ``max_states`` (:mod:`.counters`);
 * **automaton** parts: everything else, through the exact automaton passes of
   :mod:`.engine` (future / past / marked), with ``max_states`` as the budget.
   A part mixing past and future operators is built as the product of the
@@ -657,7 +661,7 @@ def _leaf(g: A.Formula, max_states: int, approx: str | None, stats: _Stats) -> _
             return _Product(g, counter)
         # the monolithic automaton of such rules is no smaller than their product
         err = AutomatonTooLarge(f"the product counter of its {len(counted)} rules needs {size:,} states")
-        return _over_budget(g, max_states, approx, stats, err)
+        return _over_budget(g, max_states, approx, stats, err, "its rules' counters make a product over the budget")
     try:
         part = _Automaton(g, max_states)
     except AutomatonTooLarge as err:
@@ -667,7 +671,10 @@ def _leaf(g: A.Formula, max_states: int, approx: str | None, stats: _Stats) -> _
     return part
 
 
-def _over_budget(g: A.Formula, max_states: int, approx: str | None, stats: _Stats, err: AutomatonTooLarge) -> _Part:
+def _over_budget(
+    g: A.Formula, max_states: int, approx: str | None, stats: _Stats, err: AutomatonTooLarge,
+    why: str = "it is not a closed form or a counter",
+) -> _Part:
     """Certified bounds for a part over the budget when asked for, else the error naming it."""
     if approx == "bounds" and isinstance(g, (A.And, A.Or)):
         kind = "and" if isinstance(g, A.And) else "or"
@@ -685,9 +692,8 @@ def _over_budget(g: A.Formula, max_states: int, approx: str | None, stats: _Stat
         hint = f"raise max_states, or use shorter time windows / a lower frame rate ({covers}, not this part)"
     raise AutomatonTooLarge(
         f"the part {to_text(g)} has no exact evaluation within the automaton budget "
-        f"(max_states={max_states}): it is not a closed form or a response counter, and its "
-        f"propositions are shared so it cannot be split into independent parts; {hint}. "
-        f"The automaton construction said: {err}"
+        f"(max_states={max_states}): {why}, and its propositions are shared so it cannot be split "
+        f"into independent parts; {hint}. The automaton construction said: {err}"
     ) from err
 
 
