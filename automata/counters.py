@@ -245,6 +245,18 @@ class Product:
     def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
         coef, weight = self.coefficients(prob, n)
         out = np.empty(n)
+        if len(self.rules) == 1 and self.past:
+            rule = self.rules[0]
+            kind = PAST_KINDS.index(rule.kind)
+            b = rule.bound
+            before = 0.0 if kind == 2 else 1.0  # the frames before 0, as the clipped windows read them
+            pad = lambda x: np.concatenate([np.full(b, before), x])  # noqa: E731
+            hx = pad(coef[:, 0, 2] if kind != 1 else coef[:, 0, 3])
+            hy = pad(coef[:, 0, 3]) if kind == 2 else hx
+            K.fast(K.counter_single_past, n * self.n_states // 8)(
+                *self.back, coef, weight, self.r_end.copy(), kind, hx, hy, out
+            )
+            return np.clip(out, 0.0, 1.0)
         block = max(16, int(math.isqrt(n)))
         K.fast(K.counter_product, n * self.n_states // 8)(
             *self.back, *self.fwd, coef, weight, self.r_end.copy(), self.q0.copy(), self.stride, block, out

@@ -38,7 +38,7 @@ def _jit(fn: Callable) -> Callable:
 def _register_steps(overload: Callable) -> None:
     # The per-frame diagram steps are plain functions; the compiled loops inline
     # them (as numba.extending.register_jitable does, plus the inlining).
-    for step in (pull, push, counter_step):
+    for step in (pull, push, counter_step, _strided_dot):  # counter_single_past calls counter_step too
         overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
     # called once per frame and axis, with loops inside: not worth inlining (and slow to compile)
     overload(counter_axis, strict=False)(lambda *args: counter_axis)
@@ -502,12 +502,34 @@ def counter_axis(ops: np.ndarray, lo: int, hi: int, A_: int, S: int, B: int, coe
                 for d in range(L * B):
                     dv[d] += c * sv[d]
             elif kind == 1:
+                if B == 1:  # one sum; four partial sums break the add chain
+                    sv = src[base + cs : base + cs + L]
+                    s0 = 0.0
+                    s1 = 0.0
+                    s2 = 0.0
+                    s3 = 0.0
+                    L4 = L - L % 4
+                    for d in range(0, L4, 4):
+                        s0 += sv[d]
+                        s1 += sv[d + 1]
+                        s2 += sv[d + 2]
+                        s3 += sv[d + 3]
+                    for d in range(L4, L):
+                        s0 += sv[d]
+                    dst[base + rs] += c * ((s0 + s1) + (s2 + s3))
+                    continue
                 dv = dst[base + rs * B : base + (rs + 1) * B]
                 for d in range(L):
                     sv = src[base + (cs + d) * B : base + (cs + d + 1) * B]
                     for e in range(B):
                         dv[e] += c * sv[e]
             else:
+                if B == 1:
+                    x = c * src[base + cs]
+                    dv = dst[base + rs : base + rs + L]
+                    for d in range(L):
+                        dv[d] += x
+                    continue
                 sv = src[base + cs * B : base + (cs + 1) * B]
                 for d in range(L):
                     dv = dst[base + (rs + d) * B : base + (rs + d + 1) * B]
@@ -541,6 +563,24 @@ def counter_step(
         res = work[(m - 1) % 2, :size]
         for j in range(size):
             out[j] += w * res[j]
+
+
+def _strided_dot(r: np.ndarray, stride: int, q: np.ndarray) -> float:
+    """``sum_t r[t·stride] q[t]``, four partial sums (no add chain)."""
+    n = q.shape[0]
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    n4 = n - n % 4
+    for t in range(0, n4, 4):
+        s0 += r[t * stride] * q[t]
+        s1 += r[(t + 1) * stride] * q[t + 1]
+        s2 += r[(t + 2) * stride] * q[t + 2]
+        s3 += r[(t + 3) * stride] * q[t + 3]
+    for t in range(n4, n):
+        s0 += r[t * stride] * q[t]
+    return (s0 + s1) + (s2 + s3)
 
 
 def counter_product(
@@ -578,9 +618,43 @@ def counter_product(
             qb[0] = q0
         for i in range(e - 1, s - 1, -1):
             counter_step(b_ops, b_ranges, b_dims, coef[i], weight[i], r, rn, work)
-            r[:] = rn
+            r, rn = rn, r
             qi = qb[i - s] if has_q else qb[0]
-            total = 0.0
-            for t in range(SQ):
-                total += r[t * stride] * qi[t]
-            out[i] = total
+            out[i] = _strided_dot(r, stride, qi)
+
+
+def counter_single_past(
+    ops: np.ndarray, ranges: np.ndarray, dims: np.ndarray, coef: np.ndarray, weight: np.ndarray,
+    r: np.ndarray, kind: int, hx: np.ndarray, hy: np.ndarray, out: np.ndarray,
+) -> None:
+    """:func:`counter_product` for one past rule (``b + 1 = len(r)`` states): the forward
+    ``Q_i(t)`` is a product over the ``t`` frames before ``i``, so ``sum_t R_i(t) Q_i(t)``
+    is one Horner sum over them instead of a stored forward pass. ``hx``/``hy`` are
+    per-frame probabilities with ``b`` frames of padding in front (the frames before 0):
+    ``kind`` 0 (``O``): ``hx = P(!q)``, 1 before 0, signal ``sum R - sum_t R(t) prod hx``;
+    1 (``H``): ``hx = P(q)``, 1 before 0; 2 (``S``): ``hx = P(r)``, ``hy = P(!r & q)``, 0 before 0."""
+    n = coef.shape[0]
+    S = r.shape[0]
+    b = S - 1
+    rn = np.empty(S)
+    work = np.empty((2, S))
+    for i in range(n - 1, -1, -1):
+        counter_step(ops, ranges, dims, coef[i], weight[i], r, rn, work)
+        r, rn = rn, r
+        # frame i - 1 - t sits at index i - 1 - t + b of the padded arrays
+        if kind == 2:  # sum_d P(r at i-d) (sum_{t>=d} R(t)) prod_{m<d} P(!r & q at i-m)
+            tail = 0.0
+            acc = 0.0
+            for d in range(b, 0, -1):
+                tail += r[d]
+                j = i - d + b
+                acc = hx[j] * tail + hy[j] * acc
+            out[i] = r[0] + acc
+        else:  # sum_t R(t) prod_{m=1..t} hx[i-m]
+            acc = r[b]
+            total = r[b]
+            for t in range(b - 1, -1, -1):
+                acc = r[t] + hx[i - 1 - t + b] * acc
+                total += r[t]
+            # O: Q(0) = 1, Q(t) = 1 - prod P(!q) for t >= 1
+            out[i] = total - acc + r[0] if kind == 0 else acc

@@ -102,7 +102,26 @@ def test_compiled_kernel_equals_plain_python():
         outs.append(out)
     assert np.allclose(outs[0], outs[1], atol=1e-12)
     t = TraceTable(names, values[:60])
-    assert np.allclose(outs[0][:60] * 0 + counter_signal(f, values[:60]), automaton(f, t), atol=1e-9)
+    assert np.allclose(counter_signal(f, values[:60]), automaton(f, t), atol=1e-9)
+
+
+@pytest.mark.parametrize("text", ["G (a -> O[0,5] (b | c))", "G (a -> H[0,6] !b)", "G (a -> (!b S[0,7] c))", "G (a -> O[0,0] b)"])
+def test_single_past_rule_compiled_equals_plain_python(text):
+    """One past rule: the Horner sum over the frames before i instead of a forward pass."""
+    f = parse(text)
+    names = atom_names(f)
+    values = np.random.default_rng(5).random((200, len(names)))
+    counter = product(rules_of(f))
+    cols = _Columns(values, {x: j for j, x in enumerate(names)})
+    outs = []
+    for threshold in (10**9, 0):  # plain Python, then compiled
+        old, K.JIT_THRESHOLD = K.JIT_THRESHOLD, threshold
+        try:
+            outs.append(counter(cols.prob, len(values)))
+        finally:
+            K.JIT_THRESHOLD = old
+    assert np.allclose(outs[0], outs[1], atol=1e-12)
+    assert np.allclose(counter_signal(f, values[:50]), automaton(f, TraceTable(names, values[:50])), atol=1e-9)
 
 
 @pytest.mark.parametrize(
