@@ -38,10 +38,12 @@ def _jit(fn: Callable) -> Callable:
 def _register_steps(overload: Callable) -> None:
     # The per-frame diagram steps are plain functions; the compiled loops inline
     # them (as numba.extending.register_jitable does, plus the inlining).
-    for step in (pull, push, counter_step, _strided_dot):  # counter_single_past calls counter_step too
+    for step in (pull, push):
         overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
-    # called once per frame and axis, with loops inside: not worth inlining (and slow to compile)
-    overload(counter_axis, strict=False)(lambda *args: counter_axis)
+    # the counter steps loop over whole counters: a call costs nothing next to that,
+    # and inlining them made the kernels slow to compile
+    for step in (counter_axis, counter_step, _strided_dot):
+        overload(step, strict=False)(lambda *args, _step=step: _step)
 
 
 def compiled(fn: Callable) -> Callable:
