@@ -283,5 +283,7 @@ def product(rules: list[Rule]) -> Product:
         for a in r.atoms:
             seen[a] = seen.get(a, 0) + 1
     shared = tuple(sorted(a for a, c in seen.items() if c > 1))
-    ordered = [r for r in rules if r.past] + [r for r in rules if not r.past]
+    # smallest counters outermost: an axis then runs over long contiguous rows
+    by_size = sorted(rules, key=lambda r: r.n_states)
+    ordered = [r for r in by_size if r.past] + [r for r in by_size if not r.past]
     return Product(ordered, shared, product_size(rules))
