@@ -40,6 +40,10 @@ def _register_steps(overload: Callable) -> None:
     # them (as numba.extending.register_jitable does, plus the inlining).
     for step in (pull, push):
         overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
+    # the counter steps loop over whole counters: a call costs nothing next to that,
+    # and inlining them made the kernels slow to compile
+    for step in (counter_axis, counter_step, _strided_dot):
+        overload(step, strict=False)(lambda *args, _step=step: _step)
 
 
 def compiled(fn: Callable) -> Callable:
@@ -468,3 +472,191 @@ def marked_prob(
         for q in range(nq):
             buf[q] = w[q]
     v[:] = buf[:nq]
+
+
+# ------------------------------------------------------------------ product counters
+# See framelogic.automata.counters: the state of a product counter is a dense
+# array over the product of the rules' counters; one rule's operator acts along
+# its axis, the array viewed as A x S_j x B, through ops (kind, row, col,
+# length, class): a band adds c·old[col + d] to new[row + d], a fan-in adds
+# c·sum_d old[col + d] to new[row], a fan-out adds c·old[col] to new[row + d]
+# (d < length), each a contiguous run of B-long rows.
+
+
+def counter_axis(ops: np.ndarray, lo: int, hi: int, A_: int, S: int, B: int, coef: np.ndarray, src: np.ndarray, dst: np.ndarray) -> None:
+    """``dst`` (zeroed here) = one rule's operator applied along its axis to ``src``."""
+    # The runs are taken as views first: an index known to be >= 0 lets the
+    # compiled loops skip the negative-index check and vectorize.
+    dst[:] = 0.0
+    for o in range(lo, hi):
+        kind = ops[o, 0]
+        rs = ops[o, 1]
+        cs = ops[o, 2]
+        L = ops[o, 3]
+        c = coef[ops[o, 4]]
+        if c == 0.0:
+            continue
+        for a in range(A_):
+            base = a * S * B
+            if kind == 0:
+                dv = dst[base + rs * B : base + (rs + L) * B]
+                sv = src[base + cs * B : base + (cs + L) * B]
+                for d in range(L * B):
+                    dv[d] += c * sv[d]
+            elif kind == 1:
+                if B == 1:  # one sum; four partial sums break the add chain
+                    sv = src[base + cs : base + cs + L]
+                    s0 = 0.0
+                    s1 = 0.0
+                    s2 = 0.0
+                    s3 = 0.0
+                    L4 = L - L % 4
+                    for d in range(0, L4, 4):
+                        s0 += sv[d]
+                        s1 += sv[d + 1]
+                        s2 += sv[d + 2]
+                        s3 += sv[d + 3]
+                    for d in range(L4, L):
+                        s0 += sv[d]
+                    dst[base + rs] += c * ((s0 + s1) + (s2 + s3))
+                    continue
+                dv = dst[base + rs * B : base + (rs + 1) * B]
+                for d in range(L):
+                    sv = src[base + (cs + d) * B : base + (cs + d + 1) * B]
+                    for e in range(B):
+                        dv[e] += c * sv[e]
+            else:
+                if B == 1:
+                    x = c * src[base + cs]
+                    dv = dst[base + rs : base + rs + L]
+                    for d in range(L):
+                        dv[d] += x
+                    continue
+                sv = src[base + cs * B : base + (cs + 1) * B]
+                for d in range(L):
+                    dv = dst[base + (rs + d) * B : base + (rs + d + 1) * B]
+                    for e in range(B):
+                        dv[e] += c * sv[e]
+
+
+def counter_step(
+    ops: np.ndarray, ranges: np.ndarray, dims: np.ndarray, coef: np.ndarray, weight: np.ndarray,
+    v: np.ndarray, out: np.ndarray, work: np.ndarray,
+) -> None:
+    """``out`` = ``sum_x weight[x] · (M_m|x ... M_1|x) v`` for one frame (``coef[x, class]``);
+    ``work`` has two rows of at least ``len(v)``."""
+    m = ranges.shape[0]
+    size = v.shape[0]
+    if weight.shape[0] == 1 and m == 1:  # one rule, nothing shared
+        counter_axis(ops, ranges[0, 0], ranges[0, 1], dims[0, 0], dims[0, 1], dims[0, 2], coef[0], v, out)
+        return
+    out[:] = 0.0
+    for x in range(weight.shape[0]):
+        w = weight[x]
+        if w == 0.0:
+            continue
+        cx = coef[x]
+        counter_axis(ops, ranges[0, 0], ranges[0, 1], dims[0, 0], dims[0, 1], dims[0, 2], cx, v, work[0, :size])
+        for j in range(1, m):
+            counter_axis(
+                ops, ranges[j, 0], ranges[j, 1], dims[j, 0], dims[j, 1], dims[j, 2], cx,
+                work[(j - 1) % 2, :size], work[j % 2, :size],
+            )
+        res = work[(m - 1) % 2, :size]
+        for j in range(size):
+            out[j] += w * res[j]
+
+
+def _strided_dot(r: np.ndarray, stride: int, q: np.ndarray) -> float:
+    """``sum_t r[t·stride] q[t]``, four partial sums (no add chain)."""
+    n = q.shape[0]
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    n4 = n - n % 4
+    for t in range(0, n4, 4):
+        s0 += r[t * stride] * q[t]
+        s1 += r[(t + 1) * stride] * q[t + 1]
+        s2 += r[(t + 2) * stride] * q[t + 2]
+        s3 += r[(t + 3) * stride] * q[t + 3]
+    for t in range(n4, n):
+        s0 += r[t * stride] * q[t]
+    return (s0 + s1) + (s2 + s3)
+
+
+def counter_product(
+    b_ops: np.ndarray, b_ranges: np.ndarray, b_dims: np.ndarray,
+    f_ops: np.ndarray, f_ranges: np.ndarray, f_dims: np.ndarray,
+    coef: np.ndarray, weight: np.ndarray, r: np.ndarray, q0: np.ndarray, stride: int, block: int, out: np.ndarray,
+) -> None:
+    """``out[i]`` = ``sum_t R_i[t·stride] Q_i[t]`` (see framelogic.automata.counters): the
+    backward ``R`` from ``r`` (after the last frame), the forward ``Q`` from ``q0`` (before
+    frame 0) kept every ``block`` frames and recomputed block by block."""
+    n = coef.shape[0]
+    SR = r.shape[0]
+    SQ = q0.shape[0]
+    has_q = f_ranges.shape[0] > 0
+    nb = (n + block - 1) // block
+    ck = np.empty((nb if has_q else 1, SQ))
+    qb = np.empty((block + 1 if has_q else 1, SQ))
+    work = np.empty((2, max(SR, SQ)))
+    q = q0.copy()
+    if has_q:
+        for k in range(nb):
+            ck[k] = q
+            for i in range(k * block, min(n, (k + 1) * block)):
+                counter_step(f_ops, f_ranges, f_dims, coef[i], weight[i], q, qb[0], work)
+                q[:] = qb[0]
+    rn = np.empty(SR)
+    for k in range(nb - 1, -1, -1):
+        s = k * block
+        e = min(n, s + block)
+        if has_q:
+            qb[0] = ck[k]
+            for i in range(s, e - 1):
+                counter_step(f_ops, f_ranges, f_dims, coef[i], weight[i], qb[i - s], qb[i - s + 1], work)
+        else:
+            qb[0] = q0
+        for i in range(e - 1, s - 1, -1):
+            counter_step(b_ops, b_ranges, b_dims, coef[i], weight[i], r, rn, work)
+            r, rn = rn, r
+            qi = qb[i - s] if has_q else qb[0]
+            out[i] = _strided_dot(r, stride, qi)
+
+
+def counter_single_past(
+    ops: np.ndarray, ranges: np.ndarray, dims: np.ndarray, coef: np.ndarray, weight: np.ndarray,
+    r: np.ndarray, kind: int, hx: np.ndarray, hy: np.ndarray, out: np.ndarray,
+) -> None:
+    """:func:`counter_product` for one past rule (``b + 1 = len(r)`` states): the forward
+    ``Q_i(t)`` is a product over the ``t`` frames before ``i``, so ``sum_t R_i(t) Q_i(t)``
+    is one Horner sum over them instead of a stored forward pass. ``hx``/``hy`` are
+    per-frame probabilities with ``b`` frames of padding in front (the frames before 0):
+    ``kind`` 0 (``O``): ``hx = P(!q)``, 1 before 0, signal ``sum R - sum_t R(t) prod hx``;
+    1 (``H``): ``hx = P(q)``, 1 before 0; 2 (``S``): ``hx = P(r)``, ``hy = P(!r & q)``, 0 before 0."""
+    n = coef.shape[0]
+    S = r.shape[0]
+    b = S - 1
+    rn = np.empty(S)
+    work = np.empty((2, S))
+    for i in range(n - 1, -1, -1):
+        counter_step(ops, ranges, dims, coef[i], weight[i], r, rn, work)
+        r, rn = rn, r
+        # frame i - 1 - t sits at index i - 1 - t + b of the padded arrays
+        if kind == 2:  # sum_d P(r at i-d) (sum_{t>=d} R(t)) prod_{m<d} P(!r & q at i-m)
+            tail = 0.0
+            acc = 0.0
+            for d in range(b, 0, -1):
+                tail += r[d]
+                j = i - d + b
+                acc = hx[j] * tail + hy[j] * acc
+            out[i] = r[0] + acc
+        else:  # sum_t R(t) prod_{m=1..t} hx[i-m]
+            acc = r[b]
+            total = r[b]
+            for t in range(b - 1, -1, -1):
+                acc = r[t] + hx[i - 1 - t + b] * acc
+                total += r[t]
+            # O: Q(0) = 1, Q(t) = 1 - prod P(!q) for t >= 1
+            out[i] = total - acc + r[0] if kind == 0 else acc

@@ -15,7 +15,11 @@ and evaluates every part by the cheapest exact method:
   cancels; past operators are the future ones on the reversed trace;
 * **counters** for the response pattern ``G (p -> F[0,b] q)`` and
   conjunctions of such rules sharing ``q`` (``O(n)``, flat in the bounds): a
-  backward recursion over the first ``q`` frame with tail subtraction;
+  backward recursion over the first ``q`` frame with tail subtraction; and
+  for rules ``G (p -> O[0,b] q)``, ``G (p -> H[0,b] q)``, ``G (p -> (q S[0,b]
+  r))``, ``G (p -> (q U[0,b] r))``, ``G (p -> F[0,b] q)`` one ``b + 1``-state
+  counter each (``O(n·b)``), several rules sharing atoms as one exact product
+  counter when the product fits ``max_states`` (:mod:`.counters`);
 * **automaton** parts: everything else, through the exact automaton passes of
   :mod:`.engine` (future / past / marked), with ``max_states`` as the budget.
   A part mixing past and future operators is built as the product of the
@@ -72,6 +76,7 @@ from framelogic.logic.passes import atom_names, has_time_bounds, map_children
 from framelogic.logic.printer import to_text
 from framelogic.logic.trace import TraceTable
 
+from . import counters as C
 from . import kernels as K
 from .factor import Factor, Indep, Leaf, Negate, factor
 
@@ -154,6 +159,8 @@ class _Stats:
     propositional: int = 0
     closed: int = 0
     counters: int = 0
+    counter_states: list[int] = field(default_factory=list)  # product counters' states (past/until rules)
+    products: list[str] = field(default_factory=list)  # "product of 2 sharing red: 1,952 states"
     automata: list[int] = field(default_factory=list)
     split: list[str] = field(default_factory=list)
     windows: list[str] = field(default_factory=list)  # window parts given certified bounds
@@ -166,7 +173,7 @@ class PartInfo:
 
     formula: A.Formula
     method: str  # "propositional", "closed form", "counter", "automaton" or "certified bounds"
-    states: int | None = None  # automaton states (automaton parts only)
+    states: int | None = None  # automaton states (automaton parts), counter states (product counters)
 
     def __str__(self) -> str:
         extra = f" ({self.states} states)" if self.states is not None else ""
@@ -369,6 +376,19 @@ class _Counter(_Part):
         return res, res
 
 
+class _Product(_Part):
+    """Rules ``G (p -> O/H[0,b] q)``, ``G (p -> (q S/U[0,b] r))``, ``G (p -> F[0,b] q)``:
+    one counter per rule, a product counter when they share atoms (:mod:`.counters`)."""
+
+    def __init__(self, f: A.Formula, counter: C.Product) -> None:
+        self.f = f
+        self.counter = counter
+
+    def __call__(self, cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
+        x = self.counter(cols.prob, cols.n)
+        return x, x
+
+
 class _Automaton(_Part):
     """Any other part, through the exact automaton passes of :mod:`.engine`."""
 
@@ -569,6 +589,8 @@ class Plan:
         s = self.stats
         items = [("propositional", s.propositional), ("closed forms", s.closed), ("counters", s.counters)]
         text = ", ".join([shape]) + "".join(f"; {name}: {k}" for name, k in items if k)
+        if s.products:
+            text += f" ({'; '.join(s.products)})"
         if s.automata:
             text += f"; automaton parts: {len(s.automata)} with <= {max(s.automata)} states"
         if self.approximate:
@@ -625,32 +647,54 @@ def _leaf(g: A.Formula, max_states: int, approx: str | None, stats: _Stats) -> _
         stats.counters += 1
         stats.parts.append(PartInfo(g, "counter"))
         return _Counter(g, rules)
+    counted = C.rules_of(g)
+    if counted is not None:
+        size = C.product_size(counted)
+        if size <= max_states:
+            counter = C.product(counted)
+            stats.counters += 1
+            stats.counter_states.append(size)
+            stats.parts.append(PartInfo(g, "counter", size))
+            if len(counted) > 1:
+                sharing = f" sharing {', '.join(counter.shared)}" if counter.shared else ""
+                stats.products.append(f"product of {len(counted)}{sharing}: {size:,} states")
+            return _Product(g, counter)
+        # the monolithic automaton of such rules is no smaller than their product
+        err = AutomatonTooLarge(f"the product counter of its {len(counted)} rules needs {size:,} states")
+        return _over_budget(g, max_states, approx, stats, err, "its rules' counters make a product over the budget")
     try:
         part = _Automaton(g, max_states)
     except AutomatonTooLarge as err:
-        if approx == "bounds" and isinstance(g, (A.And, A.Or)):
-            kind = "and" if isinstance(g, A.And) else "or"
-            stats.split.append(f"{to_text(g)} into its {len(g.args)} {'conjuncts' if kind == 'and' else 'disjuncts'}")
-            subs = [_build(factor(a), max_states, approx, stats) for a in g.args]
-            return _Frechet(kind, subs)
-        if approx == "bounds" and isinstance(g, _WINDOWED):
-            stats.windows.append(to_text(g))
-            stats.parts.append(PartInfo(g, "certified bounds"))
-            return _WindowBounds(g, _build(factor(g.arg), max_states, approx, stats))
-        covers = "approx='bounds' covers parts with &, |, F, G, O or H at the top"
-        if isinstance(g, (A.And, A.Or, *_WINDOWED)):
-            hint = f"raise max_states, or pass approx='bounds' for certified lower/upper bounds ({covers})"
-        else:
-            hint = f"raise max_states, or use shorter time windows / a lower frame rate ({covers}, not this part)"
-        raise AutomatonTooLarge(
-            f"the part {to_text(g)} has no exact evaluation within the automaton budget "
-            f"(max_states={max_states}): it is not a closed form or a response counter, and its "
-            f"propositions are shared so it cannot be split into independent parts; {hint}. "
-            f"The automaton construction said: {err}"
-        ) from err
+        return _over_budget(g, max_states, approx, stats, err)
     stats.automata.append(part.n_states)
     stats.parts.append(PartInfo(g, "automaton", part.n_states))
     return part
+
+
+def _over_budget(
+    g: A.Formula, max_states: int, approx: str | None, stats: _Stats, err: AutomatonTooLarge,
+    why: str = "it is not a closed form or a counter",
+) -> _Part:
+    """Certified bounds for a part over the budget when asked for, else the error naming it."""
+    if approx == "bounds" and isinstance(g, (A.And, A.Or)):
+        kind = "and" if isinstance(g, A.And) else "or"
+        stats.split.append(f"{to_text(g)} into its {len(g.args)} {'conjuncts' if kind == 'and' else 'disjuncts'}")
+        subs = [_build(factor(a), max_states, approx, stats) for a in g.args]
+        return _Frechet(kind, subs)
+    if approx == "bounds" and isinstance(g, _WINDOWED):
+        stats.windows.append(to_text(g))
+        stats.parts.append(PartInfo(g, "certified bounds"))
+        return _WindowBounds(g, _build(factor(g.arg), max_states, approx, stats))
+    covers = "approx='bounds' covers parts with &, |, F, G, O or H at the top"
+    if isinstance(g, (A.And, A.Or, *_WINDOWED)):
+        hint = f"raise max_states, or pass approx='bounds' for certified lower/upper bounds ({covers})"
+    else:
+        hint = f"raise max_states, or use shorter time windows / a lower frame rate ({covers}, not this part)"
+    raise AutomatonTooLarge(
+        f"the part {to_text(g)} has no exact evaluation within the automaton budget "
+        f"(max_states={max_states}): {why}, and its propositions are shared so it cannot be split "
+        f"into independent parts; {hint}. The automaton construction said: {err}"
+    ) from err
 
 
 _WINDOWED = (A.Eventually, A.Always, A.Once, A.Historically)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from framelogic.automata import Evaluator, Monitor, compile
+from framelogic.automata import kernels as K
 from framelogic.logic import parse
 from framelogic.logic.passes import atom_names, has_time_bounds
 from framelogic.logic.trace import TraceTable, as_trace
@@ -413,6 +414,14 @@ def warm(log) -> None:  # type: ignore[no-untyped-def]
             for i in range(50):
                 m.step({k: cols[k][i] for k in "abcd"})
         except Exception as e:  # noqa: BLE001 - a failure here shows up again, with its cell, later
+            log(f"note: warm-up of {f!r} failed: {type(e).__name__}: {e}")
+    # the counter kernels compile only for long traces: compile them here, not in every child
+    n_long = K.JIT_THRESHOLD + 1
+    long_cols = {k: rng.random(n_long) for k in "abcd"}
+    for f in ("G (a -> O[0,3] b)", "G (a -> (!b S[0,3] c)) & G (c -> O[0,2] (a | b))"):
+        try:
+            Evaluator(f)(long_cols)
+        except Exception as e:  # noqa: BLE001 - as above
             log(f"note: warm-up of {f!r} failed: {type(e).__name__}: {e}")
 
 

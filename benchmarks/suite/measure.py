@@ -193,7 +193,8 @@ def plan_info(ev: Any, rate: float | None) -> PlanInfo:
         seconds = time.perf_counter() - t
         stats = getattr(plan, "stats", None)
         if stats is not None and hasattr(stats, "automata"):
-            states = int(sum(stats.automata)) or None  # every automaton part steps once per frame
+            # every automaton part and every product counter steps through all its states once per frame
+            states = int(sum(stats.automata) + sum(getattr(stats, "counter_states", []))) or None
         else:
             states = int(getattr(plan, "n_states", 0)) or None
         kind = plan.describe() if hasattr(plan, "describe") else type(plan).__name__

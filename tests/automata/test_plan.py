@@ -183,10 +183,14 @@ def test_closed_forms_on_long_traces(text):
 
 
 def test_too_large_part_is_named():
-    f = parse("G (a -> F[0,4] b) & G (b -> O[0,3] a) & G c")
-    assert plan(f, max_states=100).n_states == 19  # the marked product: past part x future part, minimized
-    with pytest.raises(AutomatonTooLarge, match=r"the part G \(a -> F\[0,4\] b\) & G \(b -> O\[0,3\] a\) has no exact evaluation"):
+    f = parse("G (a -> F[0,4] b) & G (b -> O[1,3] a) & G c")  # O[1,3]: no counter, an automaton
+    assert plan(f, max_states=100).n_states == 18  # the marked product: past part x future part, minimized
+    with pytest.raises(AutomatonTooLarge, match=r"the part G \(a -> F\[0,4\] b\) & G \(b -> O\[1,3\] a\) has no exact evaluation"):
         plan(f, max_states=20)
+    g = parse("G (a -> F[0,4] b) & G (b -> O[0,3] a) & G c")  # a product counter of 5 x 4 states
+    assert "counters: 1 (product of 2 sharing a, b: 20 states)" in plan(g, max_states=20).describe()
+    with pytest.raises(AutomatonTooLarge, match=r"O\[0,3\] a\) has no exact evaluation .* product counter of its 2 rules needs 20 states"):
+        plan(g, max_states=19)
 
 
 _SMALL = formulas(("a", "b"), max_depth=2, max_bound=2)
@@ -229,12 +233,12 @@ def test_bounds_contain_the_exact_value(parts, conjunction, t):
 
 
 def test_bounds_through_the_engine():
-    f = "G (a -> F[0,4] b) & G (b -> O[0,3] a) & G c"  # the first two share a and b: 19 states together
+    f = "G (a -> F[0,4] b) & G (b -> O[0,3] a) & G c"  # the first two share a and b: a 20-state counter
     t = {"a": [0.5, 0.2, 0.9, 0.1, 0.7], "b": [0.3, 0.8, 0.4, 0.6, 0.2], "c": [1.0, 0.9, 0.9, 1.0, 1.0]}
     exact = evaluate(f, t)
     with pytest.raises(AutomatonTooLarge):
-        Evaluator(f, max_states=20)(t)
-    got = Evaluator(f, max_states=20, approx="bounds")(t)
+        Evaluator(f, max_states=19)(t)
+    got = Evaluator(f, max_states=19, approx="bounds")(t)
     assert isinstance(got, SignalBounds)
     assert np.all(got.lower <= exact + 1e-12) and np.all(exact <= got.upper + 1e-12)
     assert np.any(got.lower < got.upper)
@@ -242,12 +246,12 @@ def test_bounds_through_the_engine():
     rule1, rule2, gc = evaluate("G (a -> F[0,4] b)", t), evaluate("G (b -> O[0,3] a)", t), evaluate("G c", t)
     assert np.allclose(got.lower, np.maximum(0, rule1 + rule2 - 1) * gc) and np.allclose(got.upper, np.minimum(rule1, rule2) * gc)
     assert isinstance(evaluate(f, {k: np.round(v) for k, v in t.items()}, approx="bounds"), np.ndarray)  # 0/1: exact
-    described = Evaluator(f, max_states=20, approx="bounds").plan(None).describe()
+    described = Evaluator(f, max_states=19, approx="bounds").plan(None).describe()
     assert described.startswith("approximate") and "into its 2 conjuncts" in described
 
 
 def test_describe_and_names():
-    p = plan(parse("G (a -> F[0,2] b) & F[0,3] c & !d & G (e -> O[0,2] (e & f))"), max_states=1000)
+    p = plan(parse("G (a -> F[0,2] b) & F[0,3] c & !d & G (e -> O[1,2] (e & f))"), max_states=1000)
     assert p.names == ("a", "b", "c", "d", "e", "f")
     assert p.describe() == (
         "exact: product of 4 independent parts; propositional: 1; closed forms: 1; counters: 1; "
@@ -256,7 +260,9 @@ def test_describe_and_names():
     assert [(part.method, part.states) for part in p.parts] == [
         ("counter", None), ("closed form", None), ("propositional", None), ("automaton", p.n_states)
     ]
-    assert str(p.parts[3]) == f"automaton ({p.n_states} states): G (e -> O[0,2] (e & f))"
+    assert str(p.parts[3]) == f"automaton ({p.n_states} states): G (e -> O[1,2] (e & f))"
+    q = plan(parse("G (e -> O[0,2] (e & f))"), max_states=1000)  # no lower bound: a counter
+    assert q.describe() == "exact: one part; counters: 1" and [(x.method, x.states) for x in q.parts] == [("counter", 3)]
     assert is_propositional(parse("a -> (b <-> !c)")) and not is_propositional(parse("a & X b"))
     assert p(np.zeros((0, 6))).shape == (0,)
     with pytest.raises(TypeError, match="must be \\(frames, 6\\)"):

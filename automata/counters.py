@@ -1,0 +1,289 @@
+"""Exact counters for bounded rules ``G (p -> ...)``, alone or as a product.
+
+A *rule* is ``G (p -> B)`` with propositional ``p`` and a bounded body ``B``:
+
+* past: ``O[0,b] q``, ``H[0,b] q``, ``q S[0,b] r``;
+* future: ``q U[0,b] r`` and ``F[0,b] q`` (``true U[0,b] q``).
+
+Under per-frame independence the signal ``P((w, i) |= G (p -> B))`` is one
+backward pass with ``b + 1`` numbers per frame and, for past bodies, one
+forward pass of ``b + 1`` numbers:
+
+* **past**: going backwards, every ``p`` frame ``k >= i`` leaves a
+  requirement on the frames before it (``O``: a ``q`` within the next ``t``
+  frames back; ``H``: ``q`` on all of them; ``S``: an ``r`` within them with
+  ``q`` on the frames passed). Only the tightest one matters, so the state is
+  one count ``t <= b``. ``R_i(t)`` = P(the frames ``i..`` keep every rule
+  instance ``k >= i`` and leave requirement ``t`` on the frames before ``i``),
+  and ``Q_i(t)`` = P(frames ``0..i-1`` meet requirement ``t``) (windows
+  clipped at frame 0 as the semantics clip them), computed forwards. The
+  signal is ``sum_t R_i(t) Q_i(t)``;
+* **future**: the state is the time left for the oldest pending obligation
+  (any ``r`` discharges them all, and the oldest has the earliest deadline);
+  ``V_i(u)`` = P(frames ``i..`` keep every rule | state ``u`` before ``i``),
+  and the signal is ``V_i(0)``.
+
+Every per-frame operator is a sum of a few shifted copies ("bands"), sums
+("fan-in") and broadcasts ("fan-out") over the counter, each weighted by the
+probability of a propositional class (``q``, ``p & !q``, ...), so a frame costs
+``O(b)`` contiguous multiply-adds.
+
+Rules that share propositions form a **product counter**: the state is the
+tuple of counters (a dense array over their product), past rules first. Given
+the shared atoms' values ``x`` at a frame, the rules' classes are independent
+(each depends on its own atoms otherwise), so the frame's operator is
+``sum_x P(x) (M_1|x ⊗ ... ⊗ M_m|x)``, applied one axis at a time: a frame costs
+``2^|shared| · sum_j (ops of rule j) · (product states)``. The forward
+``Q`` is stored only every ``block`` frames and recomputed block by block
+during the backward pass (memory ``O(sqrt(n) · states)``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from framelogic.logic import ast as A
+from framelogic.logic.passes import atom_names, map_children
+
+from . import kernels as K
+
+__all__ = ["PAST_KINDS", "Product", "Rule", "product", "rule_of", "rules_of"]
+
+PAST_KINDS = ("once", "historically", "since")
+BAND, FANIN, FANOUT = 0, 1, 2
+
+
+def _propositional(f: A.Formula) -> bool:
+    from .plan import is_propositional
+
+    return is_propositional(f)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``G (p -> B)``: ``kind`` names ``B`` (``once``/``historically``: ``B = O/H[0,b] q``;
+    ``since``: ``q S[0,b] r``; ``until``: ``q U[0,b] r``, ``F[0,b] r`` with ``q = true``)."""
+
+    kind: str
+    p: A.Formula
+    q: A.Formula
+    r: A.Formula
+    bound: int
+
+    @property
+    def past(self) -> bool:
+        return self.kind in PAST_KINDS
+
+    @property
+    def n_states(self) -> int:
+        return self.bound + 1
+
+    @property
+    def atoms(self) -> frozenset[str]:
+        return frozenset(atom_names(self.p)) | frozenset(atom_names(self.q)) | frozenset(atom_names(self.r))
+
+    def ops(self) -> tuple[list[A.Formula], list[tuple], list[tuple], str]:
+        """``(classes, backward ops, forward ops, forward start)``: an op is
+        ``(kind, row, col, length, class)`` (see :func:`.kernels.counter_axis`);
+        the forward start is ``"first"`` (only requirement 0 is met by no frames) or ``"all"``."""
+        p, q, r, b = self.p, self.q, self.r, self.bound
+        neg, conj, disj = A.neg, A.conj, A.disj
+        if self.kind == "once":
+            cls = [disj(q, neg(p)), q, neg(q), conj(p, neg(q)), A.TRUE]
+            back = [(FANIN, 0, 0, 1, 0), (FANIN, 0, 1, b, 1), (BAND, 1, 2, b - 1, 2), (FANIN, b, 0, 1, 3)]
+            fwd = [(FANIN, 0, 0, 1, 4), (FANOUT, 1, 0, b, 1), (BAND, 2, 1, b - 1, 2)]
+            start = "first"
+        elif self.kind == "historically":
+            cls = [neg(p), conj(neg(p), q), conj(p, q), q, A.TRUE]
+            back = [(FANIN, 0, 0, 1, 0), (BAND, 0, 1, b, 1), (FANIN, b, 0, b + 1, 2)]
+            fwd = [(FANIN, 0, 0, 1, 4), (BAND, 1, 0, b, 3)]
+            start = "all"
+        elif self.kind == "since":
+            cls = [disj(neg(p), r), conj(p, neg(r), q), r, conj(neg(r), q), A.TRUE]
+            back = [(FANIN, 0, 0, 1, 0), (FANIN, b, 0, 1, 1), (FANIN, 0, 1, b, 2), (BAND, 1, 2, b - 1, 3)]
+            fwd = [(FANIN, 0, 0, 1, 4), (FANOUT, 1, 0, b, 2), (BAND, 2, 1, b - 1, 3)]
+            start = "first"
+        else:  # until: pull form over the time left u (0 = nothing pending)
+            cls = [disj(neg(p), r), conj(p, neg(r), q), r, conj(neg(r), q)]
+            back = [(FANIN, 0, 0, 1, 0), (FANIN, 0, b, 1, 1), (FANOUT, 1, 0, b, 2), (BAND, 2, 1, b - 1, 3)]
+            fwd, start = [], "first"
+        if b == 0:  # the b-dependent ops would touch states that do not exist (or state 0 twice)
+            keep = {"once": [0], "historically": [0, 2], "since": [0], "until": [0]}[self.kind]
+            back = [back[j] for j in keep]
+            fwd = fwd[:1]
+        back = [o for o in back if o[3] > 0]
+        fwd = [o for o in fwd if o[3] > 0]
+        return cls, back, fwd, start
+
+
+def rule_of(g: A.Formula) -> Rule | None:
+    """The :class:`Rule` ``g`` is, or ``None``."""
+    if not isinstance(g, A.Always) or not g.bound.is_trivial:
+        return None
+    body = g.arg
+    p: A.Formula = A.TRUE
+    match body:
+        case A.Implies(left, right):
+            p, body = left, right
+        case A.Or(args):
+            props = [x for x in args if _propositional(x)]
+            if props:
+                p = A.neg(A.disj(*props))
+                body = _merged([x for x in args if not _propositional(x)], A.Or)
+    if isinstance(body, (A.Or, A.And)):
+        body = _merged(list(body.args), type(body))
+    if body is None or not _propositional(p):
+        return None
+    match body:
+        case A.Once(q, bd) | A.Historically(q, bd):
+            kind, r = ("once" if isinstance(body, A.Once) else "historically"), A.TRUE
+        case A.Eventually(r, bd):
+            kind, q = "until", A.TRUE
+        case A.Since(q, r, bd):
+            kind = "since"
+        case A.Until(q, r, bd):
+            kind = "until"
+        case _:
+            return None
+    if not (_propositional(q) and _propositional(r)):
+        return None
+    lo, hi = bd.frames(None)
+    if lo != 0 or hi is None:
+        return None
+    return Rule(kind, p, q, r, int(hi))
+
+
+def _merged(args: list[A.Formula], kind: type) -> A.Formula | None:
+    """``O a | O b`` as ``O (a | b)`` (``F`` too), ``H a & H b`` as ``H (a & b)``, over one
+    bound (the factoring normal form distributes them); one argument as is."""
+    if len(args) == 1:
+        return args[0]
+    ops = (A.Once, A.Eventually) if kind is A.Or else (A.Historically,)
+    first = args[0] if args else None
+    if first is None or not isinstance(first, ops) or any(type(x) is not type(first) or x.bound != first.bound for x in args):
+        return None
+    join = A.disj if kind is A.Or else A.conj
+    return type(first)(join(*(x.arg for x in args)), first.bound)
+
+
+def rules_of(g: A.Formula) -> list[Rule] | None:
+    """The rules of a conjunction of rules (or of one rule), or ``None``."""
+    out = []
+    for c in g.args if isinstance(g, A.And) else (g,):
+        r = rule_of(c)
+        if r is None:
+            return None
+        out.append(r)
+    return out
+
+
+def _cofactor(f: A.Formula, values: dict[str, bool]) -> A.Formula:
+    def go(g: A.Formula) -> A.Formula:
+        if isinstance(g, A.Atom) and g.name in values:
+            return A.Const(values[g.name])
+        return map_children(g, go)
+
+    return go(f)
+
+
+@dataclass
+class Product:
+    """A product counter over rules sharing atoms: past rules first, then future ones."""
+
+    rules: list[Rule]
+    shared: tuple[str, ...]
+    n_states: int
+
+    def __post_init__(self) -> None:
+        rules = self.rules
+        self.past = [r for r in rules if r.past]
+        sizes = [r.n_states for r in rules]
+        past_sizes = [r.n_states for r in self.past]
+        self.stride = math.prod(r.n_states for r in rules if not r.past)
+        self.assignments = [dict(zip(self.shared, bits)) for bits in itertools.product([False, True], repeat=len(self.shared))]
+        classes: list[A.Formula] = []
+        back_ops, fwd_ops, back_rng, fwd_rng = [], [], [], []
+        q0 = np.ones(1)
+        for j, rule in enumerate(rules):
+            cls, back, fwd, start = rule.ops()
+            base = len(classes)
+            classes.extend(cls)
+            back_rng.append((len(back_ops), len(back_ops) + len(back)))
+            back_ops.extend((k, rs, cs, ln, c + base) for k, rs, cs, ln, c in back)
+            if rule.past:
+                fwd_rng.append((len(fwd_ops), len(fwd_ops) + len(fwd)))
+                fwd_ops.extend((k, rs, cs, ln, c + base) for k, rs, cs, ln, c in fwd)
+                first = np.zeros(rule.n_states)
+                first[0] = 1.0
+                q0 = np.kron(q0, np.ones(rule.n_states) if start == "all" else first)
+        self.classes = classes
+        self.back = _layout(back_ops, back_rng, sizes)
+        self.fwd = _layout(fwd_ops, fwd_rng, past_sizes)
+        self.q0 = q0
+        self.r_end = np.zeros(self.n_states)
+        self.r_end[0] = 1.0
+
+    def coefficients(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(coef[n, x, class], weight[n, x])``: the class probabilities given the shared
+        atoms' values ``x`` (over the rules' own atoms) and ``P(x)``."""
+        nx = len(self.assignments)
+        coef = np.empty((n, nx, len(self.classes)))
+        weight = np.ones((n, nx))
+        for x, values in enumerate(self.assignments):
+            for g, c in enumerate(self.classes):
+                coef[:, x, g] = prob(_cofactor(c, values))
+            for name, v in values.items():
+                px = prob(A.atom(name))
+                weight[:, x] *= px if v else 1.0 - px
+        return coef, weight
+
+    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
+        coef, weight = self.coefficients(prob, n)
+        out = np.empty(n)
+        if len(self.rules) == 1 and self.past:
+            rule = self.rules[0]
+            kind = PAST_KINDS.index(rule.kind)
+            b = rule.bound
+            before = 0.0 if kind == 2 else 1.0  # the frames before 0, as the clipped windows read them
+            pad = lambda x: np.concatenate([np.full(b, before), x])  # noqa: E731
+            hx = pad(coef[:, 0, 2] if kind != 1 else coef[:, 0, 3])
+            hy = pad(coef[:, 0, 3]) if kind == 2 else hx
+            K.fast(K.counter_single_past, n * self.n_states // 8)(
+                *self.back, coef, weight, self.r_end.copy(), kind, hx, hy, out
+            )
+            return np.clip(out, 0.0, 1.0)
+        block = max(16, int(math.isqrt(n)))
+        K.fast(K.counter_product, n * self.n_states // 8)(
+            *self.back, *self.fwd, coef, weight, self.r_end.copy(), self.q0.copy(), self.stride, block, out
+        )
+        return np.clip(out, 0.0, 1.0)
+
+
+def _layout(ops: list[tuple], ranges: list[tuple[int, int]], sizes: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ops[n_ops, 5], ranges[m, 2], dims[m, 3])`` with ``dims[j] = (A, S_j, B)``: the array
+    over the product viewed as ``A x S_j x B`` around axis ``j``."""
+    dims = [(math.prod(sizes[:j]), sizes[j], math.prod(sizes[j + 1 :])) for j in range(len(sizes))]
+    as_int = lambda xs, w: np.array(xs, dtype=np.int64).reshape(-1, w)  # noqa: E731
+    return as_int(ops, 5), as_int(ranges, 2), as_int(dims, 3)
+
+
+def product_size(rules: list[Rule]) -> int:
+    return math.prod(r.n_states for r in rules)
+
+
+def product(rules: list[Rule]) -> Product:
+    """The product counter of ``rules`` (shared atoms: those of two or more rules)."""
+    seen: dict[str, int] = {}
+    for r in rules:
+        for a in r.atoms:
+            seen[a] = seen.get(a, 0) + 1
+    shared = tuple(sorted(a for a, c in seen.items() if c > 1))
+    # smallest counters outermost: an axis then runs over long contiguous rows
+    by_size = sorted(rules, key=lambda r: r.n_states)
+    ordered = [r for r in by_size if r.past] + [r for r in by_size if not r.past]
+    return Product(ordered, shared, product_size(rules))

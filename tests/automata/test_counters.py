@@ -1,0 +1,175 @@
+"""Counters for bounded rules G (p -> O/H/S/U/F[0,b] ...), alone and as product
+counters over shared atoms: against the monolithic automaton, brute force over
+all worlds, and the planner's choice of method."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from framelogic.automata import kernels as K
+from framelogic.automata.counters import product, rule_of, rules_of
+from framelogic.automata.engine import Evaluator
+from framelogic.automata.factor import factor, leaves
+from framelogic.automata.plan import _Columns, plan
+from framelogic.logic import ast as A
+from framelogic.logic import parse
+from framelogic.logic.passes import atom_names, resolve_time
+from framelogic.logic.strategies import traces
+from framelogic.logic.trace import TraceTable
+from worlds import brute_force
+
+PROPS = [parse(s) for s in ["a", "b", "c", "!a", "a & b", "a | !b", "b | c", "a & !c", "!b & c", "true"]]
+KINDS = ("O", "H", "S", "U", "F")
+
+
+def capped(n):
+    """At most ``n`` examples (each builds a monolithic automaton or enumerates worlds):
+    the file stays within CI's time budget."""
+    return settings(max_examples=min(settings.default.max_examples, n))
+
+
+def body(kind, q, r, b):
+    bound = A.Bound(0, b)
+    return {
+        "O": lambda: A.temporal(A.Once, q, bound=bound),
+        "H": lambda: A.temporal(A.Historically, q, bound=bound),
+        "S": lambda: A.temporal(A.Since, q, r, bound=bound),
+        "U": lambda: A.temporal(A.Until, q, r, bound=bound),
+        "F": lambda: A.temporal(A.Eventually, r, bound=bound),
+    }[kind]()
+
+
+@st.composite
+def rule_specs(draw, max_rules=3, max_bound=4):
+    """Conjunctions of 1..max_rules rules G (p -> B) with random kinds, letters and bounds."""
+    rules = []
+    for _ in range(draw(st.integers(1, max_rules))):
+        p, q, r = (draw(st.sampled_from(PROPS)) for _ in range(3))
+        b = body(draw(st.sampled_from(KINDS)), q, r, draw(st.integers(0, max_bound)))
+        rules.append(A.Always(A.implies(p, b)))
+    return A.conj(*rules)
+
+
+def counter_signal(f, values):
+    names = atom_names(f)
+    counter = product(rules_of(f))
+    cols = _Columns(values, {x: j for j, x in enumerate(names)})
+    return counter(cols.prob, len(values))
+
+
+def automaton(f, t):
+    return Evaluator(f, max_states=100_000, engine="automaton")(t)
+
+
+@capped(100)
+@given(rule_specs(), traces(("a", "b", "c"), min_len=1, max_len=12, probabilistic=True))
+def test_plan_equals_automaton_on_rule_conjunctions(f, t):
+    sub = t.select(atom_names(f))
+    assert np.allclose(plan(f, max_states=100_000)(sub.values), automaton(f, t), atol=1e-9)
+
+
+@capped(60)
+@given(rule_specs(max_bound=3), st.integers(1, 3).flatmap(lambda n: traces(("a", "b", "c"), min_len=n, max_len=n, probabilistic=True)))
+def test_plan_equals_enumeration_of_all_worlds(f, t):
+    sub = t.select(atom_names(f))
+    if len(sub) * max(len(sub.names), 1) > 8:
+        sub = TraceTable(sub.names, sub.values[: max(1, 8 // max(len(sub.names), 1))])
+    assert np.allclose(plan(f, max_states=100_000)(sub.values), brute_force(f, sub), atol=1e-9)
+
+
+@capped(100)
+@given(rule_specs(), traces(("a", "b", "c"), min_len=1, max_len=12, probabilistic=True))
+def test_counter_product_equals_automaton(f, t):
+    """The product counter itself (every rule shape, also those the planner
+    evaluates otherwise, e.g. a single response rule or independent rules)."""
+    if rules_of(f) is None:  # a rule folded by the smart constructors (p = false, ...)
+        return
+    sub = t.select(atom_names(f))
+    assert np.allclose(counter_signal(f, sub.values), automaton(f, t), atol=1e-9)
+
+
+@capped(200)
+@given(rule_specs())
+def test_planner_uses_counters_for_rules(f):
+    """Every leaf of the plan of a rule conjunction is a propositional part, a closed
+    form or a counter: no automaton part."""
+    p = plan(f, max_states=100_000)
+    assert all(part.method in ("propositional", "closed form", "counter") for part in p.parts), p.describe()
+
+
+def test_compiled_kernel_equals_plain_python():
+    f = parse("G (a -> (!b S[0,3] c)) & G (c -> O[0,2] (a | b)) & G (b -> F[0,2] a) & G (a -> H[0,2] !c)")
+    names = atom_names(f)
+    values = np.random.default_rng(3).random((300, len(names)))
+    counter = product(rules_of(f))
+    cols = _Columns(values, {x: j for j, x in enumerate(names)})
+    coef, weight = counter.coefficients(cols.prob, len(values))
+    outs = []
+    for fn in (K.counter_product, K.compiled(K.counter_product)):
+        out = np.empty(len(values))
+        fn(*counter.back, *counter.fwd, coef, weight, counter.r_end.copy(), counter.q0.copy(), counter.stride, 17, out)
+        outs.append(out)
+    assert np.allclose(outs[0], outs[1], atol=1e-12)
+    t = TraceTable(names, values[:60])
+    assert np.allclose(counter_signal(f, values[:60]), automaton(f, t), atol=1e-9)
+
+
+@pytest.mark.parametrize("text", ["G (a -> O[0,5] (b | c))", "G (a -> H[0,6] !b)", "G (a -> (!b S[0,7] c))", "G (a -> O[0,0] b)"])
+def test_single_past_rule_compiled_equals_plain_python(text):
+    """One past rule: the Horner sum over the frames before i instead of a forward pass."""
+    f = parse(text)
+    names = atom_names(f)
+    values = np.random.default_rng(5).random((200, len(names)))
+    counter = product(rules_of(f))
+    cols = _Columns(values, {x: j for j, x in enumerate(names)})
+    outs = []
+    for threshold in (10**9, 0):  # plain Python, then compiled
+        old, K.JIT_THRESHOLD = K.JIT_THRESHOLD, threshold
+        try:
+            outs.append(counter(cols.prob, len(values)))
+        finally:
+            K.JIT_THRESHOLD = old
+    assert np.allclose(outs[0], outs[1], atol=1e-12)
+    assert np.allclose(counter_signal(f, values[:50]), automaton(f, TraceTable(names, values[:50])), atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("G (brake -> O[0,1s] (ped | red | car_close)) & G (turn -> H[0,2s] signal)",
+         "exact: product of 2 independent parts; counters: 2"),
+        ("G (moving -> (!red S[0,10s] green)) & G (brake -> O[0,1s] (ped | red | car_close))",
+         "exact: one part; counters: 1 (product of 2 sharing red: 1,111 states)"),
+        ("G (yellow -> (!accel U[0,3s] red)) & G (red -> (!accel U[0,20s] green))",
+         "exact: one part; counters: 1 (product of 2 sharing accel, red: 6,231 states)"),
+        ("G (turn -> H[0,2s] signal) & G (signal -> F[0,3s] turn)",
+         "exact: one part; counters: 1 (product of 2 sharing signal, turn: 651 states)"),
+    ],
+)
+def test_describe_names_the_product(text, expected):
+    f = resolve_time(parse(text), 10)
+    assert plan(f, max_states=100_000).describe() == expected
+
+
+def test_rules_in_factored_form_are_recognized():
+    # factoring distributes O over | and H over &; the counter takes them back
+    f = resolve_time(parse("G (brake -> O[0,1s] (ped | red | car_close)) & G (turn -> H[0,2s] (signal & lamp))"), 5)
+    parts = [rule_of(leaf) for leaf in leaves(factor(f))]
+    assert [(r.kind, r.bound) for r in parts] == [("once", 5), ("historically", 10)]
+    assert rule_of(parse("G (a -> O[1,3] b)")) is None  # a lower bound needs more than a counter
+    assert rule_of(parse("G (a -> H b)")) is None  # unbounded
+
+
+def test_over_budget_product_is_named_and_bounds_are_offered():
+    f = resolve_time(parse("G (yellow -> (!accel U[0,3s] red)) & G (red -> (!accel U[0,20s] green))"), 60)
+    from framelogic.logic.errors import AutomatonTooLarge
+
+    with pytest.raises(AutomatonTooLarge, match="217,381 states"):
+        plan(f, max_states=100_000)
+    b = plan(f, max_states=100_000, approx="bounds")
+    assert b.approximate and "Fréchet" in b.describe()
+    values = np.random.default_rng(0).random((200, len(b.names)))
+    lower, upper = b(values)
+    exact = plan(f, max_states=300_000)(values)
+    assert np.all(lower <= exact + 1e-12) and np.all(exact <= upper + 1e-12)
