@@ -710,13 +710,14 @@ def _backward_closure(delta: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 
 _PY_CELLS = 1 << 20  # tables up to this size are searched in plain Python (no per-layer overhead)
+_PY_LETTERS = 16  # ... when their rows are this narrow; wider rows go a whole BFS layer at a time
 
 
 def _bfs_order(delta: np.ndarray, start: int) -> np.ndarray:
     """The states reachable from ``start`` in the order a breadth-first search
     that tries letters in order first reaches them."""
     n = delta.shape[0]
-    if delta.size <= _PY_CELLS:
+    if delta.size <= _PY_CELLS and delta.shape[1] <= _PY_LETTERS:
         rows = delta.tolist()
         met = {start}
         found = [start]
