@@ -476,10 +476,31 @@ def _coarsest_partition(
 ) -> np.ndarray:
     """Block number of every state in the coarsest partition compatible with
     ``delta`` that separates accepting from rejecting states (Myhill-Nerode)."""
+    if delta.shape[0] * delta.size <= _MOORE_WORK:
+        return _moore_small(delta, acc)
     cls = _Refinement(delta, acc).run(budget, part)
     if not _is_congruence(delta, acc, cls):  # a 64-bit hash collision merged two blocks
         cls = _moore(delta, cls)
     return cls
+
+
+# Tables whose states x entries stay below this refine by Moore's rounds in plain
+# Python (at most one round per state): no array set-up, exact signatures.
+_MOORE_WORK = 1 << 14
+
+
+def _moore_small(delta: np.ndarray, acc: np.ndarray) -> np.ndarray:
+    """Exact Moore refinement of a small table: a state's signature is its block
+    and its successors' blocks; stop when a round splits no block."""
+    rows = delta.tolist()
+    cls = acc.astype(np.int64).tolist()
+    n_cls = len(set(cls))
+    while True:
+        sigs: dict[tuple[int, ...], int] = {}
+        new = [sigs.setdefault((c, *[cls[t] for t in row]), len(sigs)) for c, row in zip(cls, rows)]
+        if len(sigs) == n_cls:
+            return np.array(new, dtype=np.int64)
+        cls, n_cls = new, len(sigs)
 
 
 def _sort_by(keys: np.ndarray, n_keys: int) -> np.ndarray:
