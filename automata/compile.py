@@ -195,7 +195,7 @@ class _Composer:
         self.names = names
         self.budget = budget
         self.cache: dict[A.Formula, Automaton] = {}
-        self.shapes: dict[A.Formula, Automaton] = {}  # by :func:`_shape`
+        self.shapes: dict[tuple[int, A.Formula], Automaton] = {}  # by :func:`_shape`
 
     def own_atoms(self, *fs: A.Formula) -> tuple[str, ...]:
         """The propositions of ``fs``, in the order of the requested alphabet."""
@@ -213,8 +213,9 @@ class _Composer:
             out = Automaton(own, same.delta, same.accepting, same.initial, f)
             self.cache[f] = out
             return out
-        out = self.build_dfa(f)
-        self.cache[f] = self.shapes[shape] = out
+        out = self.cache[f] = self.build_dfa(f)
+        if out.atoms == own:  # (an absorbing piece may have cut a fold short, over fewer propositions)
+            self.shapes[shape] = out
         return out
 
     def build_dfa(self, f: A.Formula) -> Automaton:
@@ -291,11 +292,13 @@ def _is_universal(d: Automaton) -> bool:
 _SHAPE_ATOMS = tuple(A.atom(f"_{j}") for j in range(MAX_ATOMS))
 
 
-def _shape(f: A.Formula, own: tuple[str, ...]) -> A.Formula:
-    """``f`` with its propositions renamed ``_0, _1, ...`` in the order of ``own``
-    (its letters' bits). Formulas of one shape have the same automaton up to
-    that renaming: the same table, read over their own propositions."""
-    return substitute(f, {a: _SHAPE_ATOMS[j] for j, a in enumerate(own)})
+def _shape(f: A.Formula, own: tuple[str, ...]) -> tuple[int, A.Formula]:
+    """The number of ``f``'s propositions, and ``f`` with them renamed ``_0, _1,
+    ...`` in the order of ``own`` (its letters' bits). Formulas of one shape have
+    the same automaton up to that renaming: the same table, read over their own
+    propositions. (The count matters: renaming rebuilds with the smart
+    constructors, which may simplify some propositions away.)"""
+    return len(own), substitute(f, {a: _SHAPE_ATOMS[j] for j, a in enumerate(own)})
 
 
 def tensor_product(

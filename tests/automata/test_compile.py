@@ -108,3 +108,85 @@ def test_time_bounds_and_errors():
     assert compile("F[0,1s] a", fps=10).equivalent(compile("F[0,10] a")) is None
     with pytest.raises(InvalidValue, match="at most 16"):
         compile(" & ".join(f"p{i}" for i in range(17)))
+
+
+# ----------------------------------------------------------------- shortcuts of the compositional construction
+
+from hypothesis import event  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from framelogic.automata import Automaton  # noqa: E402
+from framelogic.automata import dfa as D  # noqa: E402
+from framelogic.automata.compile import _AND, _OR, _Composer, _shape, tensor_product  # noqa: E402
+from framelogic.automata.construct import Budget  # noqa: E402
+from framelogic.logic.passes import atom_names, substitute  # noqa: E402
+
+
+def canonical(d: Automaton) -> Automaton:
+    return D.minimal(d)  # minimal, states in BFS order
+
+
+def same(x: Automaton, y: Automaton) -> None:
+    assert x.atoms == y.atoms and x.initial == y.initial == 0
+    assert np.array_equal(x.delta, y.delta) and np.array_equal(x.accepting, y.accepting)
+
+
+@given(
+    formulas(("a", "b"), max_depth=3, max_bound=2),
+    formulas(("c", "d"), max_depth=3, max_bound=2),
+    st.sampled_from(["and", "or"]),
+    st.permutations(("a", "b", "c", "d")),
+)
+def test_tensor_product_equals_generic_product_and_minimization(f, g, op, order):
+    x, y = compile(f, props=("a", "b")), compile(g, props=("c", "d"))
+    table = _AND if op == "and" else _OR
+    atoms = tuple(order)
+    got = tensor_product(x, y, table, atoms, Budget(), A.conj(f, g))
+    want = canonical(x.product(y, lambda p, q: bool(table[int(p), int(q)]), atoms=atoms))
+    event("tensor product applies" if got is not None else "generic product")
+    if got is not None:  # it claims its reachable part is minimal, numbered in BFS order
+        same(got, want)
+
+
+def test_tensor_product_applies_to_independent_rules():
+    x, y = compile("F a & F b"), compile("F c")
+    got = tensor_product(x, y, _AND, ("a", "b", "c"), Budget(), A.conj(x.formula, y.formula))
+    assert got is not None and got.n_states == x.n_states * y.n_states
+    same(got, compile("F a & F b & F c"))
+    assert tensor_product(compile("G a"), compile("G c"), _AND, ("a", "c"), Budget(), A.TRUE) is None  # rejecting sinks
+
+
+@given(formulas(ATOMS, max_depth=4, max_bound=3), st.permutations(("x", "y", "z")))
+def test_shape_cache_gives_the_freshly_built_automaton(f, renamed):
+    names = ("a", "b", "c", "x", "y", "z")
+    g = substitute(f, dict(zip(ATOMS, renamed)))
+    shared = _Composer(names, Budget())
+    shared.dfa(f)
+    hit = shared.dfa(g)  # from the shape cache when the renaming keeps the propositions' order
+    fresh = _Composer(names, Budget()).dfa(g)
+    assert hit.atoms == fresh.atoms
+    same(canonical(hit), canonical(fresh))
+    images = [renamed[ATOMS.index(n)] for n in ATOMS if n in atom_names(f)]
+    if images == sorted(images):  # the renaming keeps the order
+        own_f = tuple(n for n in names if n in atom_names(f))
+        own_g = tuple(n for n in names if n in atom_names(g))
+        assert _shape(f, own_f) == _shape(g, own_g)
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    n = draw(st.integers(1, 12))
+    k = draw(st.integers(0, 2))
+    delta = np.array(draw(st.lists(st.integers(0, n - 1), min_size=n << k, max_size=n << k)), dtype=np.int32).reshape(n, 1 << k)
+    acc = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    return delta, acc
+
+
+@given(tables())
+def test_small_moore_refinement_equals_hopcroft(t):
+    delta, acc = t
+    moore = D._moore_small(delta, acc)
+    hopcroft = D._Refinement(delta, acc).run(None, None)
+    # the same partition: a bijection between block numbers
+    pairs = set(zip(moore.tolist(), hopcroft.tolist()))
+    assert len(pairs) == len(set(moore.tolist())) == len(set(hopcroft.tolist()))
