@@ -242,9 +242,13 @@ class Product:
                 weight[:, x] *= px if v else 1.0 - px
         return coef, weight
 
-    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
+    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int, window: bool = True) -> np.ndarray:
+        """The signal over ``n`` frames; ``window=False`` runs one rule alone through the
+        ``O(n·b)`` counter too instead of :func:`.kernels.counter_window` (for the tests)."""
         coef, weight = self.coefficients(prob, n)
         out = np.empty(n)
+        if window and len(self.rules) == 1 and self.rules[0].bound > 0 and n > 0:
+            return _window(self.rules[0], coef[:, 0, :], n)
         if len(self.rules) == 1 and self.past:
             rule = self.rules[0]
             kind = PAST_KINDS.index(rule.kind)
@@ -262,6 +266,35 @@ class Product:
             *self.back, *self.fwd, coef, weight, self.r_end.copy(), self.q0.copy(), self.stride, block, out
         )
         return np.clip(out, 0.0, 1.0)
+
+
+# the classes of Rule.ops each kind reads as (alpha, beta, gamma, delta, hq); -1: unused
+_WINDOW_CLASSES = {
+    "once": (0, 1, 3, 2, -1),
+    "historically": (0, -1, 2, 1, 3),
+    "since": (0, 2, 1, 3, -1),
+    "until": (0, 1, 2, 3, -1),
+}
+_WINDOW_KINDS = {"once": 0, "historically": 1, "since": 2, "until": 3}
+
+
+def _window(rule: Rule, coef: np.ndarray, n: int) -> np.ndarray:
+    """One rule alone with ``b >= 1`` in ``O(n)`` (:func:`.kernels.counter_window`)."""
+    b = rule.bound
+    size = ((n + b - 1) // b + 1) * b
+
+    def col(c: int, pad: float) -> np.ndarray:
+        x = np.full(size, pad)
+        if c >= 0:
+            x[:n] = coef[:, c]
+        return x
+
+    a, be, ga, de, hq = _WINDOW_CLASSES[rule.kind]
+    out = np.empty(n)
+    K.fast(K.counter_window, n)(
+        _WINDOW_KINDS[rule.kind], b, col(a, 0.0), col(be, 0.0), col(ga, 0.0), col(de, 1.0), col(hq, 1.0), n, out
+    )
+    return np.clip(out, 0.0, 1.0)
 
 
 def _layout(ops: list[tuple], ranges: list[tuple[int, int]], sizes: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -660,3 +660,104 @@ def counter_single_past(
                 total += r[t]
             # O: Q(0) = 1, Q(t) = 1 - prod P(!q) for t >= 1
             out[i] = total - acc + r[0] if kind == 0 else acc
+
+
+# ------------------------------------------------------------------ window counters
+# One rule alone (no shared atoms): the counter's FIFO entries (requirements
+# 1..b, or the time left) are sliding-window sums W_i = sum_{k=i}^{i+b-1}
+# D(i..k-1) y_k with D a product of one class per frame and y_k the entry frame
+# k inserts (known once frame k is processed, going backwards). Blocks of b
+# frames split every window into a suffix of its block (a running sum) and a
+# prefix of the next block (tabulated once per block), as in window_compose,
+# and so does the dot product with the forward counter: O(1) amortized per
+# frame, products and sums of non-negative numbers only (no subtraction, so no
+# cancellation), whatever b.
+
+
+def counter_window(
+    kind: int, b: int, alpha: np.ndarray, beta: np.ndarray, gamma: np.ndarray, delta: np.ndarray,
+    hq: np.ndarray, n: int, out: np.ndarray,
+) -> None:
+    """:func:`counter_single_past` (``kind`` 0 ``O``, 1 ``H``, 2 ``S``) and the until counter
+    (``kind`` 3) of one rule with ``b >= 1``, in ``O(n)``; the arrays are padded to at least
+    ``(ceil(n / b) + 1) · b`` frames (``delta``, ``hq``: 1, ``beta``: 0 past the end).
+
+    Per frame: ``O``: ``alpha = P(q | !p)``, ``beta = P(q)``, ``gamma = P(p & !q)``,
+    ``delta = P(!q)``; ``S``: ``P(!p | r)``, ``P(r)``, ``P(p & !r & q)``, ``P(!r & q)``;
+    ``H``: ``P(!p)``, -, ``P(p & q)``, ``P(!p & q)``, ``hq = P(q)``; until: ``P(!p | r)``,
+    ``P(p & !r & q)``, ``P(r)``, ``P(!r & q)``."""
+    nb = (n + b - 1) // b
+    y = np.zeros((nb + 1) * b)
+    PD = np.empty(b + 1)  # next block: products of its first m deltas
+    Pre = np.empty(b + 1)  # next block: its first m window terms
+    DSs = np.empty(b + 1)  # this block: products of its deltas from m on
+    PP = np.empty(b + 1)  # this block: products of its first m deltas (O, S) or hq (H)
+    Uf = np.empty(b + 1)
+    B2 = np.empty(b + 1)
+    Ya = np.empty(b + 1)
+    r0 = 1.0  # R_{i+1}(0) (past) or the signal at i + 1 (until)
+    w = 0.0  # W_{i+1}
+    for blk in range(nb - 1, -1, -1):
+        g = blk * b
+        g1 = g + b
+        PD[0] = 1.0
+        Pre[0] = 0.0
+        for m in range(b):
+            Pre[m + 1] = Pre[m] + PD[m] * y[g1 + m]
+            PD[m + 1] = PD[m] * delta[g1 + m]
+        DSs[b] = 1.0
+        for m in range(b - 1, -1, -1):
+            DSs[m] = delta[g + m] * DSs[m + 1]
+        if kind == 0 or kind == 2:
+            # pairs (L, k), L < i <= k <= L + b, weight beta_L D(L+1..k-1) y_k:
+            # L before the block (Ya), both in it (Uf · suffix), k in the next (B2)
+            PP[0] = 1.0
+            Uf[0] = 0.0
+            B2[0] = 0.0
+            for m in range(b):
+                PP[m + 1] = PP[m] * delta[g + m]
+                Uf[m + 1] = delta[g + m] * Uf[m] + beta[g + m]
+                B2[m + 1] = B2[m] + beta[g + m] * DSs[m + 1] * Pre[m + 1]
+            acc = 0.0
+            t = 1.0
+            for m in range(b - 1, -1, -1):
+                L = g - b + m
+                if L >= 0:
+                    acc += beta[L] * t
+                    t *= delta[L]
+                Ya[m] = acc
+        elif kind == 1:
+            # sum_k y_k D(i..k-1) Hq(k-b..i-1): PP = Hq(g..), Ya = Hq(k-b..g-1), Uf = next block
+            PP[0] = 1.0
+            Uf[0] = 0.0
+            for m in range(b):
+                PP[m + 1] = PP[m] * hq[g + m]
+                Uf[m + 1] = hq[g + m] * (Uf[m] + y[g1 + m] * PD[m])
+            Ya[b] = 1.0
+            for m in range(b - 1, -1, -1):
+                L = g - b + m
+                Ya[m] = (hq[L] if L >= 0 else 1.0) * Ya[m + 1]
+        suf = 0.0
+        sufa = 0.0
+        for i in range(min(g1, n) - 1, g - 1, -1):
+            m = i - g
+            d = delta[i]
+            if kind == 1:
+                f1 = DSs[m + 1] * PD[m] * y[i + b]
+                yi = gamma[i] * (r0 + w)
+                r0n = alpha[i] * r0 + d * f1
+            else:
+                yi = gamma[i] * r0
+                r0n = alpha[i] * r0 + beta[i] * w
+            y[i] = yi
+            suf = yi + d * suf
+            w = suf + DSs[m] * Pre[m]
+            if kind == 3:
+                out[i] = r0n
+            elif kind == 1:
+                sufa = yi * Ya[m] + d * sufa
+                out[i] = r0n + PP[m] * sufa + DSs[m] * Uf[m]
+            else:
+                sufa = yi * Ya[m] + d * sufa
+                out[i] = r0n + PP[m] * sufa + Uf[m] * suf + B2[m]
+            r0 = r0n
