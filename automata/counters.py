@@ -245,10 +245,10 @@ class Product:
     def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int, window: bool = True) -> np.ndarray:
         """The signal over ``n`` frames; ``window=False`` runs one rule alone through the
         ``O(n·b)`` counter too instead of :func:`.kernels.counter_window` (for the tests)."""
+        if window and len(self.rules) == 1 and self.rules[0].bound > 0 and n > 0:
+            return _window(self.rules[0], prob, n)
         coef, weight = self.coefficients(prob, n)
         out = np.empty(n)
-        if window and len(self.rules) == 1 and self.rules[0].bound > 0 and n > 0:
-            return _window(self.rules[0], coef[:, 0, :], n)
         if len(self.rules) == 1 and self.past:
             rule = self.rules[0]
             kind = PAST_KINDS.index(rule.kind)
@@ -278,15 +278,16 @@ _WINDOW_CLASSES = {
 _WINDOW_KINDS = {"once": 0, "historically": 1, "since": 2, "until": 3}
 
 
-def _window(rule: Rule, coef: np.ndarray, n: int) -> np.ndarray:
+def _window(rule: Rule, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
     """One rule alone with ``b >= 1`` in ``O(n)`` (:func:`.kernels.counter_window`)."""
     b = rule.bound
     size = ((n + b - 1) // b + 1) * b
+    classes = rule.ops()[0]
 
     def col(c: int, pad: float) -> np.ndarray:
-        x = np.full(size, pad)
-        if c >= 0:
-            x[:n] = coef[:, c]
+        x = np.empty(size)
+        x[n:] = pad
+        x[:n] = prob(classes[c]) if c >= 0 else pad
         return x
 
     a, be, ga, de, hq = _WINDOW_CLASSES[rule.kind]
