@@ -28,6 +28,13 @@ Every per-frame operator is a sum of a few shifted copies ("bands"), sums
 probability of a propositional class (``q``, ``p & !q``, ...), so a frame costs
 ``O(b)`` contiguous multiply-adds.
 
+One rule alone (``b >= 1``) needs none of that: its counter's entries are
+sliding-window sums of one inserted value per frame scaled by a product of one
+class per frame, and so is its dot product with the forward counter; blocks of
+``b`` frames give every window as a running suffix plus a tabulated prefix of
+the next block, ``O(1)`` per frame whatever ``b``, with products and sums of
+non-negative numbers only (:func:`.kernels.counter_window`).
+
 Rules that share propositions form a **product counter**: the state is the
 tuple of counters (a dense array over their product), past rules first. Given
 the shared atoms' values ``x`` at a frame, the rules' classes are independent
