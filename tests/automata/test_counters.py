@@ -115,6 +115,18 @@ def test_compiled_kernel_equals_plain_python():
     assert np.allclose(counter_signal(f, values[:60]), automaton(f, t), atol=1e-9)
 
 
+def plain_and_compiled(run):
+    """``run()`` in plain Python (long-trace threshold out of reach), then compiled."""
+    outs = []
+    for threshold in (10**9, 0):
+        old, K.JIT_THRESHOLD = K.JIT_THRESHOLD, threshold
+        try:
+            outs.append(run())
+        finally:
+            K.JIT_THRESHOLD = old
+    return outs
+
+
 @pytest.mark.parametrize("text", ["G (a -> O[0,5] (b | c))", "G (a -> H[0,6] !b)", "G (a -> (!b S[0,7] c))", "G (a -> O[0,0] b)"])
 def test_single_past_rule_compiled_equals_plain_python(text):
     """One past rule: the Horner sum over the frames before i instead of a forward pass."""
@@ -123,13 +135,7 @@ def test_single_past_rule_compiled_equals_plain_python(text):
     values = np.random.default_rng(5).random((200, len(names)))
     counter = product(rules_of(f))
     cols = _Columns(values, {x: j for j, x in enumerate(names)})
-    outs = []
-    for threshold in (10**9, 0):  # plain Python, then compiled
-        old, K.JIT_THRESHOLD = K.JIT_THRESHOLD, threshold
-        try:
-            outs.append(counter(cols.prob, len(values)))
-        finally:
-            K.JIT_THRESHOLD = old
+    outs = plain_and_compiled(lambda: counter(cols.prob, len(values)))
     assert np.allclose(outs[0], outs[1], atol=1e-12)
     assert np.allclose(counter_signal(f, values[:50]), automaton(f, TraceTable(names, values[:50])), atol=1e-9)
 
@@ -221,12 +227,6 @@ def test_window_counter_compiled_equals_plain_python(kind):
     values = np.random.default_rng(7).random((500, len(names)))
     counter = product(rules_of(f))
     cols = _Columns(values, {x: j for j, x in enumerate(names)})
-    outs = []
-    for threshold in (10**9, 0):  # plain Python, then compiled
-        old, K.JIT_THRESHOLD = K.JIT_THRESHOLD, threshold
-        try:
-            outs.append(counter(cols.prob, len(values)))
-        finally:
-            K.JIT_THRESHOLD = old
+    outs = plain_and_compiled(lambda: counter(cols.prob, len(values)))
     assert np.allclose(outs[0], outs[1], rtol=1e-12, atol=0)
     assert np.allclose(outs[0], counter(cols.prob, len(values), window=False), rtol=1e-9, atol=1e-290)
