@@ -224,7 +224,9 @@ def atomic_write_bytes(
     except (OSError, ValueError) as e:
         _discard(tmp)
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise InputError(f"cannot write {str(path)!r}: {reason}") from None
+        error = InputError(f"cannot write {str(path)!r}: {reason}")
+        error.strerror = reason  # the cause alone, for callers that report it once per folder
+        raise error from None
     except BaseException:
         _discard(tmp)
         raise

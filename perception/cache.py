@@ -56,6 +56,8 @@ from typing import Any
 
 import numpy as np
 
+from framelogic.logic.trace import atomic_write_bytes
+
 FORMAT = 3
 MEMO_NAME = "digests.memo"
 MEMO_SIZE = 4096  # digests remembered (the oldest are forgotten first)
@@ -246,19 +248,19 @@ class EmbeddingCache:
         except (Invalid, ValueError) as e:  # e.g. an infinite rate: the results stand, uncached
             warnings.warn(f"embedding cache: entry {key} is not stored ({e})", CacheWarning, stacklevel=2)
             return False
-        # Unique temp names per process and thread: concurrent writers never share a partial file.
-        tag = f"{os.getpid()}.{threading.get_ident()}"
+        # atomic_write_bytes names its temp file per process and thread: concurrent
+        # writers never share a partial file.
         data_path = self.dir / data_name
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            _write(data_path, blob, tag)
+            atomic_write_bytes(data_path, blob)
             with _locked(self.dir / f".{key}.lock"):
                 # Under the key's lock, the manifest and the clean-up of older versions
                 # happen together; a concurrent writer may have removed our data file
                 # as an older version, so it is rewritten before the manifest names it.
                 if not data_path.is_file():
-                    _write(data_path, blob, tag)
-                _write(self._manifest(key), (json.dumps(manifest, indent=1) + "\n").encode(), tag)
+                    atomic_write_bytes(data_path, blob)
+                atomic_write_bytes(self._manifest(key), (json.dumps(manifest, indent=1) + "\n").encode())
                 for old in self.dir.glob(f"{key}.*.safetensors"):
                     if old.name != data_name:
                         old.unlink(missing_ok=True)
@@ -334,8 +336,7 @@ class EmbeddingCache:
                         return t if isinstance(t, int) else -1
 
                     paths = {n: paths[n] for n in sorted(paths, key=age)[-PATHS_SIZE:]}
-                tag = f"{os.getpid()}.{threading.get_ident()}"
-                _write(self.dir / PATHS_NAME, json.dumps(paths, indent=0).encode(), tag)
+                atomic_write_bytes(self.dir / PATHS_NAME, json.dumps(paths, indent=0).encode())
         except OSError as e:
             self._cannot_write(e, "write")
 
@@ -410,8 +411,7 @@ class EmbeddingCache:
                         return v[1] if isinstance(v, list) and len(v) == 2 and isinstance(v[1], int) else -1
 
                     memo = {k: memo[k] for k in sorted(memo, key=age)[-MEMO_SIZE:]}
-                tag = f"{os.getpid()}.{threading.get_ident()}"
-                _write(self.dir / MEMO_NAME, json.dumps(memo).encode(), tag)
+                atomic_write_bytes(self.dir / MEMO_NAME, json.dumps(memo).encode())
         except OSError as e:
             self._cannot_write(e, "write")
 
@@ -452,18 +452,3 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
-def _write(path: Path, data: bytes, tag: str) -> None:
-    tmp = path.with_name(f".{path.name}.{tag}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:  # e.g. the directory is a file: nothing was written
-            pass

@@ -58,20 +58,20 @@ def test_corruption_is_detected_and_the_entry_dropped(tmp_path):
 def test_interrupted_write_leaves_no_usable_entry(tmp_path, monkeypatch):
     cache = C.EmbeddingCache(tmp_path)
     calls = {"n": 0}
-    real = C._write
+    real = C.atomic_write_bytes
 
-    def flaky(path, data, tag):
+    def flaky(path, data):
         calls["n"] += 1
         if calls["n"] == 2:  # the data file landed; the manifest write is interrupted
             raise KeyboardInterrupt
-        real(path, data, tag)
+        real(path, data)
 
-    monkeypatch.setattr(C, "_write", flaky)
+    monkeypatch.setattr(C, "atomic_write_bytes", flaky)
     with pytest.raises(KeyboardInterrupt):
         cache.put("k", entry())
     assert cache.get("k") is None
     assert not list(tmp_path.glob(".*.tmp"))
-    monkeypatch.setattr(C, "_write", real)
+    monkeypatch.setattr(C, "atomic_write_bytes", real)
     cache.put("k", entry(seed=1))  # the next run rewrites it and the stray data file goes
     assert cache.get("k") is not None and len(list(tmp_path.glob("k.*.safetensors"))) == 1
 
