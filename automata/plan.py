@@ -444,15 +444,16 @@ def _shifted_rule(g: A.Formula) -> _ShiftedRule | None:
     """The :class:`_ShiftedRule` ``g`` is, or ``None``."""
     if not isinstance(g, A.Always) or not g.bound.is_trivial:
         return None
-    tops = [h for h in Wn.temporal_tops(g.arg) if isinstance(h, (A.Once, A.Historically))]
-    if len(tops) != 1 or len(Wn.temporal_tops(g.arg)) != 1:
+    arg = Wn.fold(g.arg)
+    tops = Wn.temporal_tops(arg)
+    if len(tops) != 1 or not isinstance(next(iter(tops)), (A.Once, A.Historically)):
         return None
     (body,) = tops
     lo, hi = body.bound.frames(None)
     if lo == 0 or hi is None:
         return None
     zero = type(body)(body.arg, A.Bound(0, hi - lo))
-    rule = C.rule_of(A.Always(Wn.substitute(g.arg, body, zero), g.bound))
+    rule = C.rule_of(A.Always(Wn.substitute(arg, body, zero), g.bound))
     if rule is None or rule.kind not in ("once", "historically"):
         return None
     if set(atom_names(rule.p)) & (set(atom_names(rule.q)) | set(atom_names(rule.r))):

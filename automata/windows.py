@@ -187,7 +187,7 @@ def chain_of(f: A.Formula) -> Chain | None:
         return None
     ops: list[tuple[str, int]] = [("F" if isinstance(f, A.Eventually) else "G", int(hi - lo))]
     operands: list[tuple[A.Formula, ...]] = []
-    body = f.arg
+    body = fold(f.arg)
     while True:
         tops = temporal_tops(body)
         if not tops:
@@ -203,12 +203,35 @@ def chain_of(f: A.Formula) -> Chain | None:
             return None
         operands.append(tuple(substitute(body, g, A.Const(z)) for z in (False, True)))
         ops.append(("F" if isinstance(g, A.Eventually) else "G", int(ghi)))
-        body = g.arg
+        body = fold(g.arg)
     if len(ops) < 2:
         return None
     ops.reverse()
     operands.reverse()
     return Chain(f, tuple(operands), tuple(w for _, w in ops), tuple(k for k, _ in ops), int(lo))
+
+
+def fold(f: A.Formula) -> A.Formula:
+    """Undo the planner's distribution in the boolean structure of ``f`` (not under
+    temporal operators): ``G[a,b] x & G[a,b] y`` is ``G[a,b] (x & y)`` (``H`` too) and
+    ``F[a,b] x | F[a,b] y`` is ``F[a,b] (x | y)`` (``O`` too); equivalences."""
+    if isinstance(f, _TEMPORAL):
+        return f
+    f = map_children(f, fold)
+    if not isinstance(f, (A.And, A.Or)):
+        return f
+    ops, join = ((A.Always, A.Historically), A.conj) if isinstance(f, A.And) else ((A.Eventually, A.Once), A.disj)
+    groups: dict[tuple, list[A.Formula]] = {}
+    rest: list[A.Formula] = []
+    for x in f.args:
+        if isinstance(x, ops):
+            groups.setdefault((type(x), x.bound), []).append(x.arg)
+        else:
+            rest.append(x)
+    if all(len(v) == 1 for v in groups.values()):
+        return f
+    merged = [op(join(*args), bd) for (op, bd), args in groups.items()]
+    return (A.conj if isinstance(f, A.And) else A.disj)(*rest, *merged)
 
 
 def chain_prob(f: A.Formula, values: dict[str, np.ndarray]) -> np.ndarray:
