@@ -20,6 +20,13 @@ and evaluates every part by the cheapest exact method:
   r))``, ``G (p -> (q U[0,b] r))``, ``G (p -> F[0,b] q)`` one ``b + 1``-state
   counter each (``O(n·b)``), several rules sharing atoms as one exact product
   counter when the product fits ``max_states`` (:mod:`.counters`);
+* **nested windows** (:mod:`.windows`): a bounded ``F``/``G`` whose operand is
+  propositional but for one ``F``/``G[0,b]`` window, nested to any depth
+  (``F[0,10s] (ped & F[0,1s] (brake & F[0,500ms] stopped))``, ``G[0,50] (a ->
+  F[0,10] b)``): one backward chain over the distances to each level's next
+  event, ``prod (b_k + 2)`` states, ``O(n · states)``, no automaton; and
+  ``G (p -> O/H[a,b] q)`` with ``a > 0`` over disjoint ``p``, ``q`` as the
+  ``[0, b-a]`` counter on ``p`` moved ``a`` frames earlier;
 * **automaton** parts: everything else, through the exact automaton passes of
   :mod:`.engine` (future / past / marked), with ``max_states`` as the budget.
   A part mixing past and future operators is built as the product of the

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -66,6 +67,8 @@ __all__ = ["MAX_CHAIN_STATES", "Chain", "chain_of", "chain_prob", "substitute", 
 
 #: The largest chain the planner builds (two dense arrays of this many float64s).
 MAX_CHAIN_STATES = 4_000_000
+#: Frames x states from which the chain runs compiled (numba) rather than as plain Python.
+_JIT_WORK = 1_000_000
 
 _TEMPORAL = (*A.UNARY_TEMPORAL, *A.BINARY_TEMPORAL)
 
@@ -173,7 +176,8 @@ class Chain:
         succ, zcode, start = self.transitions()
         row = self.windows[-1] + 2
         sig = np.empty(m)
-        K.fast(chain_backward, m * self.n_states // 64)(w, succ, zcode, start, row, top_f, sig)
+        kernel = compiled_chain() if m * self.n_states >= _JIT_WORK else chain_backward
+        kernel(w, succ, zcode, start, row, top_f, sig)
         out[:m] = np.clip(sig, 0.0, 1.0)
         return out
 
@@ -267,7 +271,9 @@ def chain_backward(w, succ, zcode, start, row, top_f, out):  # pragma: no cover 
     ``cur``/``nxt`` are ``(inner states, row)`` arrays: slot ``j`` of a row is the top
     counter ``d = j`` (``row - 1`` is the cap). ``w[t, zcode, xcode]`` are the event
     tables; the top level's event bit is bit ``L - 1`` of ``xcode``, ``L - 1`` being the
-    number of inner bits (``succ.shape[1] == 2^(L-1)``).
+    number of inner bits (``succ.shape[1] == 2^(L-1)``). A row of ``nxt`` is
+    overwritten by its first contribution of the frame (``stamp``) instead of being
+    cleared beforehand; rows nobody wrote have ``sums == 0`` and are never read.
     """
     n = w.shape[0]
     n_inner = succ.shape[0]
@@ -277,11 +283,11 @@ def chain_backward(w, succ, zcode, start, row, top_f, out):  # pragma: no cover 
     nxt = np.zeros((n_inner, row))
     sums = np.zeros(n_inner)
     nsums = np.zeros(n_inner)
+    stamp = np.full(n_inner, -1, dtype=np.int64)
     cur[start, row - 1] = 1.0
     sums[start] = 1.0
     cap = row - 1
     for t in range(n - 1, -1, -1):
-        nxt[:, :] = 0.0
         nsums[:] = 0.0
         acc = 0.0
         for u in range(n_inner):
@@ -289,10 +295,10 @@ def chain_backward(w, succ, zcode, start, row, top_f, out):  # pragma: no cover 
             if total == 0.0:
                 continue
             src = cur[u]
-            part = 0.0  # mass with d < cap - 1: stays within the window after the shift
+            part = 0.0  # mass with d < cap - 1: still inside the window after the shift
             for j in range(cap - 1):
                 part += src[j]
-            edge = src[cap - 1] + src[cap] if cap >= 1 else src[cap]
+            edge = src[cap - 1] + src[cap]  # mass that lands on the cap
             for xin in range(n_xin):
                 zc = zcode[u, xin]
                 w1 = w[t, zc, xin | top]
@@ -301,8 +307,14 @@ def chain_backward(w, succ, zcode, start, row, top_f, out):  # pragma: no cover 
                     continue
                 v = succ[u, xin]
                 dst = nxt[v]
-                dst[0] += w1 * total
-                if w0 != 0.0:
+                if stamp[v] != t:
+                    stamp[v] = t
+                    dst[0] = w1 * total
+                    for j in range(cap - 1):
+                        dst[j + 1] = w0 * src[j]
+                    dst[cap] = w0 * edge
+                else:
+                    dst[0] += w1 * total
                     for j in range(cap - 1):
                         dst[j + 1] += w0 * src[j]
                     dst[cap] += w0 * edge
@@ -315,3 +327,15 @@ def chain_backward(w, succ, zcode, start, row, top_f, out):  # pragma: no cover 
         cur, nxt = nxt, cur
         sums, nsums = nsums, sums
     return 0
+
+
+@cache
+def compiled_chain() -> Callable:
+    """:func:`chain_backward` compiled with numba (as is without numba). Re-association and
+    fused multiply-adds only (``fastmath`` ``reassoc``/``contract``): sums of non-negative
+    numbers, so the result moves by rounding only."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - exact either way, only slower
+        return K.compiled(chain_backward)
+    return numba.njit(cache=False, nogil=True, fastmath={"reassoc", "contract"})(chain_backward)

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from framelogic.automata import kernels as K
 from framelogic.automata import windows as Wn
 from framelogic.automata.engine import Evaluator
 from framelogic.automata.plan import SignalBounds, _Columns, plan
@@ -147,7 +146,7 @@ def test_compiled_kernel_equals_plain_python():
     w = chain.tables(lambda g: cols.prob(g)[chain.lo :], m)
     succ, zcode, start = chain.transitions()
     outs = []
-    for fn in (Wn.chain_backward, K.compiled(Wn.chain_backward)):
+    for fn in (Wn.chain_backward, Wn.compiled_chain()):
         out = np.empty(m)
         fn(w, succ, zcode, start, chain.windows[-1] + 2, False, out)
         outs.append(out)
@@ -232,3 +231,9 @@ def test_lower_bounded_closed_forms_equal_brute_force(template, lo, width, data)
     n = data.draw(st.integers(1, max(1, 8 // len(names))))
     values = probs(data.draw, n, len(names))
     np.testing.assert_allclose(p(values), brute_force(f, TraceTable(names, values)), atol=1e-12)
+
+
+def test_docstring_examples():
+    import doctest
+
+    assert doctest.testmod(Wn).failed == 0
