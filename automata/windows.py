@@ -63,10 +63,12 @@ from framelogic.logic.passes import map_children
 
 from . import kernels as K
 
-__all__ = ["MAX_CHAIN_STATES", "Chain", "chain_of", "chain_prob", "substitute", "temporal_tops"]
+__all__ = ["CHAIN_STATES_PER_BUDGET", "Chain", "chain_of", "chain_prob", "substitute", "temporal_tops"]
 
-#: The largest chain the planner builds (two dense arrays of this many float64s).
-MAX_CHAIN_STATES = 4_000_000
+#: The planner builds a chain of up to this many times its ``max_states`` (the budget of
+#: automata): a chain state is one float64 in each of two dense arrays, nothing to
+#: construct, and costs a few multiply-adds per frame.
+CHAIN_STATES_PER_BUDGET = 16
 #: Frames x states from which the chain runs compiled (numba) rather than as plain Python.
 _JIT_WORK = 1_000_000
 

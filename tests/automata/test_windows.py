@@ -115,7 +115,7 @@ def test_spec_sequence_is_a_chain():
     chain = Wn.chain_of(f)
     assert (chain.depth, chain.windows, chain.kinds, chain.lo) == (3, (2, 5, 50), ("F", "F", "F"), 0)
     assert chain.n_states == 4 * 7 * 52
-    p = plan(f, max_states=100)  # the chain is not an automaton: the automaton budget does not apply
+    p = plan(f, max_states=100)  # a chain may have up to 16 x max_states states
     assert p.describe() == "exact: one part; nested windows: 1 with <= 1,456 states"
     assert [str(x) for x in p.parts] == ["nested windows (1456 states): F[0,50] (ped & F[0,5] (brake & F[0,2] stopped))"]
 
@@ -155,16 +155,18 @@ def test_compiled_kernel_equals_plain_python():
     np.testing.assert_allclose(chain(cols.prob, 60), expected, atol=1e-10)
 
 
-def test_chain_over_the_limit_fails_fast_or_gives_bounds(monkeypatch):
-    monkeypatch.setattr(Wn, "MAX_CHAIN_STATES", 100)
-    f = parse("F[0,50] (ped & F[0,5] (brake & F[0,2] stopped))")
-    with pytest.raises(AutomatonTooLarge, match=r"F\[0,50\] \(ped & .*1,456 states"):
-        plan(f, max_states=100_000)
-    b = plan(f, max_states=100, approx="bounds")
+def test_chain_over_the_limit_fails_fast_or_gives_bounds():
+    f = parse("F[0,50] (ped & F[0,5] (brake & F[0,2] stopped))")  # 4 x 7 x 52 = 1,456 states
+    assert "nested windows: 1 with <= 1,456 states" in plan(f, max_states=91).describe()  # 16 x 91 = 1,456
+    with pytest.raises(AutomatonTooLarge, match=r"the part F\[0,50\] \(ped & .*a chain of 1,456 states .* 16 x max_states = 1,440"):
+        plan(f, max_states=90)
+    b = plan(f, max_states=90, approx="bounds")
     assert "certified bounds for F[0,50]" in b.describe()
-    lo, hi = b(np.full((20, 3), 0.5))
-    assert isinstance(b(np.full((20, 3), 0.5)), SignalBounds)
-    assert np.all(lo <= hi)
+    assert [part.method for part in b.parts] == ["certified bounds", "propositional", "nested windows"]
+    got = b(np.full((20, 3), 0.5))
+    assert isinstance(got, SignalBounds)
+    exact = plan(f, max_states=91)(np.full((20, 3), 0.5))
+    assert np.all(got.lower <= exact + 1e-12) and np.all(exact <= got.upper + 1e-12)
 
 
 # ------------------------------------------------------------------ rules and closed forms with a > 0
