@@ -63,12 +63,14 @@ from framelogic.logic.passes import map_children
 
 from . import kernels as K
 
-__all__ = ["CHAIN_STATES_PER_BUDGET", "Chain", "chain_of", "chain_prob", "substitute", "temporal_tops"]
+__all__ = ["CHAIN_STATES_PER_BUDGET", "MAX_LEVELS", "Chain", "chain_of", "chain_prob", "substitute", "temporal_tops"]
 
 #: The planner builds a chain of up to this many times its ``max_states`` (the budget of
 #: automata): a chain state is one float64 in each of two dense arrays, nothing to
 #: construct, and costs a few multiply-adds per frame.
 CHAIN_STATES_PER_BUDGET = 16
+#: The most levels of a chain or tree (its event tables have ``2^(2L-1)`` columns).
+MAX_LEVELS = 4
 #: Frames x states from which the chain runs compiled (numba) rather than as plain Python.
 _JIT_WORK = 1_000_000
 
@@ -99,21 +101,28 @@ def substitute(f: A.Formula, old: A.Formula, new: A.Formula) -> A.Formula:
 
 @dataclass(frozen=True)
 class Chain:
-    """A window chain, levels inside out (see the module doc).
+    """A window chain (or tree), levels inside out (see the module doc).
 
-    ``operands[k]`` is level ``k``'s operand with the window below it replaced by
-    the constant it is given (``operands[k][z]`` for ``z`` in ``(False, True)``;
-    level 0 has one), ``windows[k]`` the length ``W_k`` of the window over it,
-    ``kinds[k]`` ``"F"`` or ``"G"``, and ``lo`` the top window's offset."""
+    Level ``k``'s children (``children[k]``, lower indices) are the windows inside its
+    operand; ``operands[k][c]`` is its operand with child ``i``'s window replaced by bit
+    ``i`` of ``c``; ``windows[k]`` is the length ``W_k`` of the window over level ``k``,
+    ``kinds[k]`` ``"F"`` or ``"G"``, and ``lo`` the top window's offset. The top level
+    is the last."""
 
     formula: A.Formula
     operands: tuple[tuple[A.Formula, ...], ...]
     windows: tuple[int, ...]
     kinds: tuple[str, ...]
     lo: int
+    children: tuple[tuple[int, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.children:  # a chain: level k's child is k - 1
+            object.__setattr__(self, "children", tuple(((k - 1,) if k else ()) for k in range(len(self.windows))))
 
     @property
     def depth(self) -> int:
+        """The number of levels."""
         return len(self.windows)
 
     @property
@@ -123,18 +132,20 @@ class Chain:
             out *= w + 2
         return out
 
-    def _bit(self, k: int, z: bool) -> A.Formula:
-        """Level ``k``'s event at a frame given ``z_k``: the operand true under ``F``, false under ``G``."""
-        h = self.operands[k][int(z) if k else 0]
+    def _bit(self, k: int, zc: int) -> A.Formula:
+        """Level ``k``'s event at a frame given the windows' truths ``zc`` (bit ``j``: the
+        window over level ``j``): its operand true under ``F``, false under ``G``."""
+        local = sum(((zc >> j) & 1) << i for i, j in enumerate(self.children[k]))
+        h = self.operands[k][local]
         return h if self.kinds[k] == "F" else A.neg(h)
 
     def tables(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
         """``w[t, zcode, xcode]`` = P(level ``k``'s event at ``t`` is bit ``k`` of ``xcode`` for
-        every ``k``, given ``z_k`` = bit ``k - 1`` of ``zcode``), exactly (shared atoms included)."""
+        every ``k``, given the windows' truths ``zcode``), exactly (shared atoms included)."""
         L = self.depth
         w = np.empty((n, 1 << (L - 1), 1 << L))
         for zc in range(1 << (L - 1)):
-            bits = [self._bit(k, bool((zc >> (k - 1)) & 1) if k else False) for k in range(L)]
+            bits = [self._bit(k, zc) for k in range(L)]
             for xc in range(1 << L):
                 lits = [b if (xc >> k) & 1 else A.neg(b) for k, b in enumerate(bits)]
                 w[:, zc, xc] = prob(A.conj(*lits))
@@ -142,7 +153,8 @@ class Chain:
 
     def transitions(self) -> tuple[np.ndarray, np.ndarray, int]:
         """``(succ[u, xin], zcode[u, xin], start)`` over the inner states ``u`` (levels
-        ``0 .. L-2``, level 0 the fastest digit) and the inner levels' event bits ``xin``."""
+        ``0 .. L-2``, level 0 the fastest digit) and the inner levels' event bits ``xin``;
+        ``zcode`` bit ``k`` is the truth of the window over level ``k`` after the frame."""
         L = self.depth
         caps = [w + 1 for w in self.windows]
         inner = caps[:-1]
@@ -160,61 +172,111 @@ class Chain:
                     nd = 0 if (xin >> k) & 1 else min(d[k] + 1, inner[k])
                     v += nd * int(strides[k])
                     z = nd <= self.windows[k] if self.kinds[k] == "F" else nd > self.windows[k]
-                    zc |= int(z) << k  # z_{k+1} is bit k of the code
+                    zc |= int(z) << k
                 succ[u, xin] = v
                 zcode[u, xin] = zc
         start = sum(inner[k] * int(strides[k]) for k in range(L - 1))
         return succ, zcode, int(start)
 
-    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
+    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int, block: int = 8192) -> np.ndarray:
         """``P((w, i) |= formula)`` for the ``n`` frames, ``prob(g)`` the per-frame
-        probabilities of a propositional ``g``."""
+        probabilities of a propositional ``g``; the event tables are built ``block``
+        frames at a time (memory ``O(block · 4^L)``), the chain carried across blocks."""
         top_f = self.kinds[-1] == "F"
         out = np.full(n, 0.0 if top_f else 1.0)
         m = n - self.lo  # frames whose top window starts inside the trace
         if m <= 0:
             return out
-        w = self.tables(lambda g: prob(g)[self.lo : n], m)
         succ, zcode, start = self.transitions()
         row = self.windows[-1] + 2
-        sig = np.empty(m)
+        cur = np.zeros((succ.shape[0], row))
+        sums = np.zeros(succ.shape[0])
+        cur[start, row - 1] = 1.0
+        sums[start] = 1.0
         kernel = compiled_chain() if m * self.n_states >= _JIT_WORK else chain_backward
-        kernel(w, succ, zcode, start, row, top_f, sig)
+        sig = np.empty(m)
+        for hi in range(m, 0, -block):
+            lo = max(0, hi - block)
+            w = self.tables(lambda g: prob(g)[self.lo + lo : self.lo + hi], hi - lo)
+            kernel(w, succ, zcode, row, top_f, cur, sums, sig[lo:hi])
         out[:m] = np.clip(sig, 0.0, 1.0)
         return out
 
 
 def chain_of(f: A.Formula) -> Chain | None:
-    """The :class:`Chain` ``f`` is (at least two levels), or ``None``."""
+    """The :class:`Chain` ``f`` is (at least two levels, at most :data:`MAX_LEVELS`), or ``None``.
+
+    Every level's operand is propositional but for bounded ``F``/``G`` windows starting
+    at offset 0 (several make a tree); the top window may have any finite bound."""
     if not isinstance(f, (A.Eventually, A.Always)):
         return None
     lo, hi = f.bound.frames(None)
     if hi is None:
         return None
-    ops: list[tuple[str, int]] = [("F" if isinstance(f, A.Eventually) else "G", int(hi - lo))]
     operands: list[tuple[A.Formula, ...]] = []
-    body = fold(f.arg)
-    while True:
-        tops = temporal_tops(body)
-        if not tops:
-            operands.append((body,))
-            break
-        if len(tops) != 1:
-            return None
-        (g,) = tops
-        if not isinstance(g, (A.Eventually, A.Always)):
-            return None
-        glo, ghi = g.bound.frames(None)
-        if glo != 0 or ghi is None:
-            return None
-        operands.append(tuple(substitute(body, g, A.Const(z)) for z in (False, True)))
-        ops.append(("F" if isinstance(g, A.Eventually) else "G", int(ghi)))
-        body = fold(g.arg)
-    if len(ops) < 2:
+    children: list[tuple[int, ...]] = []
+    windows: list[int] = []
+    kinds: list[str] = []
+
+    def build(body: A.Formula, window: int, kind: str) -> int | None:
+        body = fold(body)
+        tops = _ordered_tops(body)
+        kids = []
+        for g in tops:
+            if not isinstance(g, (A.Eventually, A.Always)):
+                return None
+            glo, ghi = g.bound.frames(None)
+            if glo != 0 or ghi is None:
+                return None
+            k = build(g.arg, int(ghi), "F" if isinstance(g, A.Eventually) else "G")
+            if k is None or len(operands) > MAX_LEVELS:
+                return None
+            kids.append(k)
+        ops = tuple(
+            _replace(body, {g: A.Const(bool((c >> i) & 1)) for i, g in enumerate(tops)}) for c in range(1 << len(tops))
+        )
+        operands.append(ops)
+        children.append(tuple(kids))
+        windows.append(window)
+        kinds.append(kind)
+        return len(operands) - 1
+
+    if build(f.arg, int(hi - lo), "F" if isinstance(f, A.Eventually) else "G") is None:
         return None
-    ops.reverse()
-    operands.reverse()
-    return Chain(f, tuple(operands), tuple(w for _, w in ops), tuple(k for k, _ in ops), int(lo))
+    if not 2 <= len(operands) <= MAX_LEVELS:
+        return None
+    return Chain(f, tuple(operands), tuple(windows), tuple(kinds), int(lo), tuple(children))
+
+
+def _ordered_tops(f: A.Formula) -> list[A.Formula]:
+    """:func:`temporal_tops` in the order of first occurrence (left to right)."""
+    out: list[A.Formula] = []
+    seen: set[A.Formula] = set()
+
+    def go(g: A.Formula) -> None:
+        if isinstance(g, _TEMPORAL):
+            if g not in seen:
+                seen.add(g)
+                out.append(g)
+            return
+        for c in A.children(g):
+            go(c)
+
+    go(f)
+    return out
+
+
+def _replace(f: A.Formula, mapping: dict[A.Formula, A.Formula]) -> A.Formula:
+    """``f`` with the outermost temporal subformulas in ``mapping`` replaced, at once."""
+
+    def go(g: A.Formula) -> A.Formula:
+        if g in mapping:
+            return mapping[g]
+        if isinstance(g, _TEMPORAL):
+            return g
+        return map_children(g, go)
+
+    return go(f)
 
 
 def fold(f: A.Formula) -> A.Formula:
@@ -267,13 +329,14 @@ def chain_prob(f: A.Formula, values: dict[str, np.ndarray]) -> np.ndarray:
     return p * chain_prob(fix(True), values) + (1.0 - p) * chain_prob(fix(False), values)
 
 
-def chain_backward(w, succ, zcode, start, row, top_f, out):  # pragma: no cover - compiled
-    """The backward chain: ``out[t]`` = P(the top window holds at ``t``) for ``t < len(w)``.
+def chain_backward(w, succ, zcode, row, top_f, cur, sums, out):  # pragma: no cover - compiled
+    """The backward chain over the frames of ``w`` (last first), from the state
+    ``(cur, sums)`` (left there at the end): ``out[t]`` = P(the top window holds at ``t``).
 
-    ``cur``/``nxt`` are ``(inner states, row)`` arrays: slot ``j`` of a row is the top
-    counter ``d = j`` (``row - 1`` is the cap). ``w[t, zcode, xcode]`` are the event
-    tables; the top level's event bit is bit ``L - 1`` of ``xcode``, ``L - 1`` being the
-    number of inner bits (``succ.shape[1] == 2^(L-1)``). A row of ``nxt`` is
+    ``cur`` is ``(inner states, row)``: slot ``j`` of a row is the top counter ``d = j``
+    (``row - 1`` is the cap); ``sums`` are the rows' sums. ``w[t, zcode, xcode]`` are the
+    event tables; the top level's event bit is bit ``L - 1`` of ``xcode``, ``L - 1`` being
+    the number of inner bits (``succ.shape[1] == 2^(L-1)``). A row of the next state is
     overwritten by its first contribution of the frame (``stamp``) instead of being
     cleared beforehand; rows nobody wrote have ``sums == 0`` and are never read.
     """
@@ -281,22 +344,20 @@ def chain_backward(w, succ, zcode, start, row, top_f, out):  # pragma: no cover 
     n_inner = succ.shape[0]
     n_xin = succ.shape[1]
     top = n_xin  # xcode bit of the top level
-    cur = np.zeros((n_inner, row))
-    nxt = np.zeros((n_inner, row))
-    sums = np.zeros(n_inner)
-    nsums = np.zeros(n_inner)
+    a = cur
+    b = np.empty_like(cur)
+    sa = sums
+    sb = np.zeros(n_inner)
     stamp = np.full(n_inner, -1, dtype=np.int64)
-    cur[start, row - 1] = 1.0
-    sums[start] = 1.0
     cap = row - 1
     for t in range(n - 1, -1, -1):
-        nsums[:] = 0.0
+        sb[:] = 0.0
         acc = 0.0
         for u in range(n_inner):
-            total = sums[u]
+            total = sa[u]
             if total == 0.0:
                 continue
-            src = cur[u]
+            src = a[u]
             part = 0.0  # mass with d < cap - 1: still inside the window after the shift
             for j in range(cap - 1):
                 part += src[j]
@@ -308,7 +369,7 @@ def chain_backward(w, succ, zcode, start, row, top_f, out):  # pragma: no cover 
                 if w0 == 0.0 and w1 == 0.0:
                     continue
                 v = succ[u, xin]
-                dst = nxt[v]
+                dst = b[v]
                 if stamp[v] != t:
                     stamp[v] = t
                     dst[0] = w1 * total
@@ -320,14 +381,19 @@ def chain_backward(w, succ, zcode, start, row, top_f, out):  # pragma: no cover 
                     for j in range(cap - 1):
                         dst[j + 1] += w0 * src[j]
                     dst[cap] += w0 * edge
-                nsums[v] += (w0 + w1) * total
+                sb[v] += (w0 + w1) * total
                 if top_f:
                     acc += w1 * total + w0 * part
                 else:
                     acc += w0 * edge
         out[t] = acc
-        cur, nxt = nxt, cur
-        sums, nsums = nsums, sums
+        a, b = b, a
+        sa, sb = sb, sa
+    if n % 2 == 1:  # the state is in the scratch arrays: copy it back (rows with no mass need no copy)
+        for u in range(n_inner):
+            if sa[u] != 0.0:
+                cur[u, :] = a[u, :]
+        sums[:] = sa[:]
     return 0
 
 
