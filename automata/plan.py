@@ -182,7 +182,7 @@ class PartInfo:
     """How one leaf of the plan is evaluated."""
 
     formula: A.Formula
-    method: str  # "propositional", "closed form", "counter", "automaton" or "certified bounds"
+    method: str  # "propositional", "closed form", "counter", "nested windows", "automaton" or "certified bounds"
     states: int | None = None  # automaton states (automaton parts), counter states (product counters)
 
     def __str__(self) -> str:
