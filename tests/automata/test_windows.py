@@ -235,16 +235,6 @@ def test_shifted_past_rules_equal_monolithic_automaton(template, lo, width, data
     np.testing.assert_allclose(p(values), expected, atol=1e-9)
 
 
-def test_shifted_rule_on_long_traces_equals_the_automaton():
-    # 25,000 frames: the compiled window counter on the moved columns
-    f = parse("G (a -> O[3,9] b)")
-    p = plan(f, max_states=1000)
-    rng = np.random.default_rng(3)
-    values = np.where(rng.random((25_000, 2)) < 0.3, rng.random((25_000, 2)), 1.0)
-    expected = Evaluator(f, max_states=20_000, engine="automaton")(TraceTable(("a", "b"), values))
-    np.testing.assert_allclose(p(values), expected, atol=1e-9)
-
-
 def test_rules_sharing_atoms_keep_the_automaton():
     p = plan(parse("G (a -> O[1,2] (a | b))"), max_states=1000)
     assert "automaton" in p.describe()
