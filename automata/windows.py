@@ -72,7 +72,7 @@ CHAIN_STATES_PER_BUDGET = 16
 #: The most levels of a chain or tree (its event tables have ``2^(2L-1)`` columns).
 MAX_LEVELS = 4
 #: Frames x states from which the chain runs compiled (numba) rather than as plain Python.
-_JIT_WORK = 1_000_000
+_JIT_WORK = 300_000
 
 _TEMPORAL = (*A.UNARY_TEMPORAL, *A.BINARY_TEMPORAL)
 
