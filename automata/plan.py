@@ -21,11 +21,11 @@ and evaluates every part by the cheapest exact method:
   counter each (``O(n·b)``), several rules sharing atoms as one exact product
   counter when the product fits ``max_states`` (:mod:`.counters`);
 * **nested windows** (:mod:`.windows`): a bounded ``F``/``G`` whose operand is
-  propositional but for one ``F``/``G[0,b]`` window, nested to any depth
-  (``F[0,10s] (ped & F[0,1s] (brake & F[0,500ms] stopped))``, ``G[0,50] (a ->
-  F[0,10] b)``): one backward chain over the distances to each level's next
-  event, ``prod (b_k + 2)`` states (up to ``16 · max_states``), ``O(n · states)``,
-  no automaton; and
+  propositional but for ``F``/``G[0,b]`` windows, nested or side by side (up to
+  4 windows in all: ``F[0,10s] (ped & F[0,1s] (brake & F[0,500ms] stopped))``,
+  ``G[0,50] (a -> F[0,10] b)``): one backward chain over the distances to each
+  level's next event, ``prod (b_k + 2)`` states (up to ``16 · max_states``),
+  ``O(n · states)``, no automaton; and
   ``G (p -> O/H[a,b] q)`` with ``a > 0`` over disjoint ``p``, ``q`` as the
   ``[0, b-a]`` counter on ``p`` moved ``a`` frames earlier;
 * **automaton** parts: everything else, through the exact automaton passes of
@@ -730,8 +730,8 @@ def _leaf(g: A.Formula, max_states: int, approx: str | None, stats: _Stats) -> _
         if chain.n_states > limit:
             err = AutomatonTooLarge(
                 f"its {chain.depth} nested windows need a chain of {chain.n_states:,} states "
-                f"(the limit is {Wn.CHAIN_STATES_PER_BUDGET} x max_states = {limit:,}; "
-                "its automaton would be larger still to build)"
+                f"(the limit is {Wn.CHAIN_STATES_PER_BUDGET} x max_states = {limit:,}); "
+                "the automaton is not tried"
             )
             return _over_budget(g, max_states, approx, stats, err, "its nested windows' chain is over the limit")
         stats.chains.append(chain.n_states)

@@ -7,7 +7,9 @@ again of that shape, down to a propositional innermost operand::
     F[0,10s] (ped & F[0,1s] (brake & F[0,500ms] stopped))
     G[0,50] (a -> F[0,10] (b & G[0,3] !c))
 
-Write the chain inside out as levels ``k = 0 .. L-1``: level ``k``'s operand
+A level's operand may also hold several such windows side by side (``F[0,50]
+(a & F[0,5] b & G[0,3] c)``): a **tree** of windows, evaluated the same way
+(up to :data:`MAX_LEVELS` windows in all). Write the chain inside out as levels ``k = 0 .. L-1``: level ``k``'s operand
 is ``h_k(letter, z_k)``, propositional in the frame's letter and in ``z_k``,
 the truth of the window one level down (``z_0`` does not exist), and ``W_k``
 is the length of the window over it (``Op_{k+1}[0, W_k]``, the top window
