@@ -20,6 +20,14 @@ and evaluates every part by the cheapest exact method:
   r))``, ``G (p -> (q U[0,b] r))``, ``G (p -> F[0,b] q)`` one ``b + 1``-state
   counter each (``O(n·b)``), several rules sharing atoms as one exact product
   counter when the product fits ``max_states`` (:mod:`.counters`);
+* **nested windows** (:mod:`.windows`): a bounded ``F``/``G`` whose operand is
+  propositional but for ``F``/``G[0,b]`` windows, nested or side by side (up to
+  4 windows in all: ``F[0,10s] (ped & F[0,1s] (brake & F[0,500ms] stopped))``,
+  ``G[0,50] (a -> F[0,10] b)``): one backward chain over the distances to each
+  level's next event, ``prod (b_k + 2)`` states (up to ``16 · max_states``),
+  ``O(n · states)``, no automaton; and
+  ``G (p -> O/H[a,b] q)`` with ``a > 0`` over disjoint ``p``, ``q`` as the
+  ``[0, b-a]`` counter on ``p`` moved ``a`` frames earlier;
 * **automaton** parts: everything else, through the exact automaton passes of
   :mod:`.engine` (future / past / marked), with ``max_states`` as the budget.
   A part mixing past and future operators is built as the product of the
@@ -78,6 +86,7 @@ from framelogic.logic.trace import TraceTable
 
 from . import counters as C
 from . import kernels as K
+from . import windows as Wn
 from .factor import Factor, Indep, Leaf, Negate, factor
 
 __all__ = ["APPROX_MODES", "PartInfo", "Plan", "SignalBounds", "plan"]
@@ -160,6 +169,7 @@ class _Stats:
     closed: int = 0
     counters: int = 0
     counter_states: list[int] = field(default_factory=list)  # product counters' states (past/until rules)
+    chains: list[int] = field(default_factory=list)  # nested-window chains' states
     products: list[str] = field(default_factory=list)  # "product of 2 sharing red: 1,952 states"
     automata: list[int] = field(default_factory=list)
     split: list[str] = field(default_factory=list)
@@ -172,7 +182,7 @@ class PartInfo:
     """How one leaf of the plan is evaluated."""
 
     formula: A.Formula
-    method: str  # "propositional", "closed form", "counter", "automaton" or "certified bounds"
+    method: str  # "propositional", "closed form", "counter", "nested windows", "automaton" or "certified bounds"
     states: int | None = None  # automaton states (automaton parts), counter states (product counters)
 
     def __str__(self) -> str:
@@ -389,6 +399,76 @@ class _Product(_Part):
         return x, x
 
 
+class _Chain(_Part):
+    """Nested bounded ``F``/``G`` windows over propositional operands (:mod:`.windows`)."""
+
+    def __init__(self, f: A.Formula, chain: Wn.Chain) -> None:
+        self.f = f
+        self.chain = chain
+
+    def __call__(self, cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
+        x = self.chain(cols.prob, cols.n)
+        return x, x
+
+
+class _ShiftedRule(_Part):
+    """``G (p -> O[a,b] q)`` / ``G (p -> H[a,b] q)`` with ``a > 0`` and ``p``, ``q`` over
+    disjoint atoms: the instance at frame ``k >= a`` is ``p(k) -> O/H[0,b-a] q`` read at
+    ``k - a``, so the rule is the ``[0, b-a]`` counter on the trace whose ``p`` columns are
+    moved ``a`` frames earlier (still independent frame by frame, as ``p`` and ``q`` share
+    no atom), and the frames ``k < a`` (empty windows: ``O`` false, ``H`` true) need
+    ``!p`` (``O``) or nothing (``H``)."""
+
+    def __init__(self, f: A.Formula, rule: C.Rule, shift: int) -> None:
+        self.f = f
+        self.rule = rule
+        self.shift = shift
+        self.moved = set(atom_names(rule.p))
+
+    def __call__(self, cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
+        n, a = cols.n, self.shift
+        once = self.rule.kind == "once"
+        blocked = 1.0 - cols.prob(self.rule.p) if once else np.ones(n)  # P(frame k asks nothing)
+        head = min(a, n)
+        # prefix[i] = prod_{k=i}^{head-1} blocked[k]
+        prefix = np.ones(head + 1)
+        for k in range(head - 1, -1, -1):
+            prefix[k] = prefix[k + 1] * blocked[k]
+        out = np.empty(n)
+        if n <= a:
+            out[:] = prefix[:n]
+            return out, out
+        cols_idx = sorted(cols.index.items(), key=lambda kv: kv[1])
+        moved = np.empty((n - a, cols.values.shape[1]))
+        for name, j in cols_idx:
+            moved[:, j] = cols.values[a:, j] if name in self.moved else cols.values[: n - a, j]
+        rest = C.product([self.rule])(_Columns(moved, cols.index).prob, n - a)
+        out[a:] = rest
+        out[:a] = rest[0] * prefix[:a]
+        return out, out
+
+
+def _shifted_rule(g: A.Formula) -> _ShiftedRule | None:
+    """The :class:`_ShiftedRule` ``g`` is, or ``None``."""
+    if not isinstance(g, A.Always) or not g.bound.is_trivial:
+        return None
+    arg = Wn.fold(g.arg)
+    tops = Wn.temporal_tops(arg)
+    if len(tops) != 1 or not isinstance(next(iter(tops)), (A.Once, A.Historically)):
+        return None
+    (body,) = tops
+    lo, hi = body.bound.frames(None)
+    if lo == 0 or hi is None:
+        return None
+    zero = type(body)(body.arg, A.Bound(0, hi - lo))
+    rule = C.rule_of(A.Always(Wn.substitute(arg, body, zero), g.bound))
+    if rule is None or rule.kind not in ("once", "historically"):
+        return None
+    if set(atom_names(rule.p)) & (set(atom_names(rule.q)) | set(atom_names(rule.r))):
+        return None
+    return _ShiftedRule(g, rule, int(lo))
+
+
 class _Automaton(_Part):
     """Any other part, through the exact automaton passes of :mod:`.engine`."""
 
@@ -591,6 +671,8 @@ class Plan:
         text = ", ".join([shape]) + "".join(f"; {name}: {k}" for name, k in items if k)
         if s.products:
             text += f" ({'; '.join(s.products)})"
+        if s.chains:
+            text += f"; nested windows: {len(s.chains)} with <= {max(s.chains):,} states"
         if s.automata:
             text += f"; automaton parts: {len(s.automata)} with <= {max(s.automata)} states"
         if self.approximate:
@@ -642,6 +724,24 @@ def _leaf(g: A.Formula, max_states: int, approx: str | None, stats: _Stats) -> _
         stats.closed += 1
         stats.parts.append(PartInfo(g, "closed form"))
         return _Closed(g)
+    chain = Wn.chain_of(g)
+    if chain is not None:
+        limit = Wn.CHAIN_STATES_PER_BUDGET * max_states
+        if chain.n_states > limit:
+            err = AutomatonTooLarge(
+                f"its {chain.depth} nested windows need a chain of {chain.n_states:,} states "
+                f"(the limit is {Wn.CHAIN_STATES_PER_BUDGET} x max_states = {limit:,}); "
+                "the automaton is not tried"
+            )
+            return _over_budget(g, max_states, approx, stats, err, "its nested windows' chain is over the limit")
+        stats.chains.append(chain.n_states)
+        stats.parts.append(PartInfo(g, "nested windows", chain.n_states))
+        return _Chain(g, chain)
+    shifted = _shifted_rule(g)
+    if shifted is not None:
+        stats.counters += 1
+        stats.parts.append(PartInfo(g, "counter"))
+        return shifted
     rules = _response_rules(g)
     if rules is not None and _Counter.accepts(rules):
         stats.counters += 1

@@ -1,0 +1,411 @@
+"""Exact probabilities of nested bounded windows, without an automaton.
+
+A **window chain** is a bounded ``F`` or ``G`` whose operand is propositional
+except for one bounded ``F``/``G`` window starting at offset 0, whose operand is
+again of that shape, down to a propositional innermost operand::
+
+    F[0,10s] (ped & F[0,1s] (brake & F[0,500ms] stopped))
+    G[0,50] (a -> F[0,10] (b & G[0,3] !c))
+
+A level's operand may also hold several such windows side by side (``F[0,50]
+(a & F[0,5] b & G[0,3] c)``): a **tree** of windows, evaluated the same way
+(up to :data:`MAX_LEVELS` windows in all). Write the chain inside out as levels ``k = 0 .. L-1``: level ``k``'s operand
+is ``h_k(letter, z_k)``, propositional in the frame's letter and in ``z_k``,
+the truth of the window one level down (``z_0`` does not exist), and ``W_k``
+is the length of the window over it (``Op_{k+1}[0, W_k]``, the top window
+``[lo, lo + W_{L-1}]``). Level ``k`` tracks one number backwards in time:
+
+* ``d_k(t)`` = the distance from ``t`` to the next frame ``s >= t`` whose
+  operand is true (under an ``F``) or false (under a ``G``), capped at
+  ``W_k + 1`` ("none within the window"; frames past the trace end have none,
+  which is how the semantics clip windows at the end);
+* the window over level ``k`` holds at ``t`` iff ``d_k(t) <= W_k`` (``F``) or
+  ``d_k(t) > W_k`` (``G``), and that is ``z_{k+1}(t)``.
+
+Going from frame ``t + 1`` to ``t`` the tuple ``(d_0, ..., d_{L-1})`` moves
+deterministically given the frame's letter: level by level from the inside,
+``d_k`` resets to 0 when level ``k``'s event happens at ``t`` and otherwise
+grows by one (capped). Under per-frame independence the letters are
+independent across frames, so the distribution of the tuple is an exact
+backward Markov chain over ``prod_k (W_k + 2)`` states, and the signal at
+``i`` is the probability that ``d_{L-1}(i + lo)`` meets the top window's test.
+The events' joint probabilities at a frame are the probabilities of
+conjunctions of propositional formulas (atoms may be shared between levels;
+they are summed over exactly), ``2^(L-1)`` conditional tables of ``2^L``
+numbers per frame.
+
+The chain is stored with the top level's counter as the contiguous axis: per
+frame, every inner state's row (``W_{L-1} + 2`` numbers) is added, shifted by
+one, into the row of each of its ``2^(L-1)`` successor inner states, and its
+sum into their slot 0 — ``O(2^(L-1) · states)`` multiply-adds per frame, all
+of non-negative numbers (no cancellation), rows with no mass skipped.
+:func:`chain_of` recognizes a chain; :class:`Chain` evaluates it.
+
+>>> from framelogic.logic import parse
+>>> c = chain_of(parse("F[0,4] (a & F[0,2] b)"))
+>>> c.n_states, c.depth
+(24, 2)
+>>> import numpy as np
+>>> vals = {"a": np.array([1.0, 0, 0, 0]), "b": np.array([0, 0, 1.0, 0])}
+>>> prob = lambda f: chain_prob(f, vals)
+>>> c(prob, 4).tolist()
+[1.0, 0.0, 0.0, 0.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from framelogic.logic import ast as A
+from framelogic.logic.passes import map_children
+
+from . import kernels as K
+
+__all__ = ["CHAIN_STATES_PER_BUDGET", "MAX_LEVELS", "Chain", "chain_of", "chain_prob", "substitute", "temporal_tops"]
+
+#: The planner builds a chain of up to this many times its ``max_states`` (the budget of
+#: automata): a chain state is one float64 in each of two dense arrays, nothing to
+#: construct, and costs a few multiply-adds per frame.
+CHAIN_STATES_PER_BUDGET = 16
+#: The most levels of a chain or tree (its event tables have ``2^(2L-1)`` columns).
+MAX_LEVELS = 4
+#: Frames x states from which the chain runs compiled (numba) rather than as plain Python.
+_JIT_WORK = 300_000
+
+_TEMPORAL = (*A.UNARY_TEMPORAL, *A.BINARY_TEMPORAL)
+
+
+def temporal_tops(f: A.Formula) -> set[A.Formula]:
+    """The outermost temporal subformulas of ``f`` (reached through boolean connectives only)."""
+    out: set[A.Formula] = set()
+    stack = [f]
+    while stack:
+        g = stack.pop()
+        if isinstance(g, _TEMPORAL):
+            out.add(g)
+        else:
+            stack.extend(A.children(g))
+    return out
+
+
+def substitute(f: A.Formula, old: A.Formula, new: A.Formula) -> A.Formula:
+    def go(g: A.Formula) -> A.Formula:
+        if g == old:
+            return new
+        return map_children(g, go)
+
+    return go(f)
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A window chain (or tree), levels inside out (see the module doc).
+
+    Level ``k``'s children (``children[k]``, lower indices) are the windows inside its
+    operand; ``operands[k][c]`` is its operand with child ``i``'s window replaced by bit
+    ``i`` of ``c``; ``windows[k]`` is the length ``W_k`` of the window over level ``k``,
+    ``kinds[k]`` ``"F"`` or ``"G"``, and ``lo`` the top window's offset. The top level
+    is the last."""
+
+    formula: A.Formula
+    operands: tuple[tuple[A.Formula, ...], ...]
+    windows: tuple[int, ...]
+    kinds: tuple[str, ...]
+    lo: int
+    children: tuple[tuple[int, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.children:  # a chain: level k's child is k - 1
+            object.__setattr__(self, "children", tuple(((k - 1,) if k else ()) for k in range(len(self.windows))))
+
+    @property
+    def depth(self) -> int:
+        """The number of levels."""
+        return len(self.windows)
+
+    @property
+    def n_states(self) -> int:
+        out = 1
+        for w in self.windows:
+            out *= w + 2
+        return out
+
+    def _bit(self, k: int, zc: int) -> A.Formula:
+        """Level ``k``'s event at a frame given the windows' truths ``zc`` (bit ``j``: the
+        window over level ``j``): its operand true under ``F``, false under ``G``."""
+        local = sum(((zc >> j) & 1) << i for i, j in enumerate(self.children[k]))
+        h = self.operands[k][local]
+        return h if self.kinds[k] == "F" else A.neg(h)
+
+    def tables(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
+        """``w[t, zcode, xcode]`` = P(level ``k``'s event at ``t`` is bit ``k`` of ``xcode`` for
+        every ``k``, given the windows' truths ``zcode``), exactly (shared atoms included)."""
+        L = self.depth
+        w = np.empty((n, 1 << (L - 1), 1 << L))
+        for zc in range(1 << (L - 1)):
+            bits = [self._bit(k, zc) for k in range(L)]
+            for xc in range(1 << L):
+                lits = [b if (xc >> k) & 1 else A.neg(b) for k, b in enumerate(bits)]
+                w[:, zc, xc] = prob(A.conj(*lits))
+        return np.clip(w, 0.0, 1.0)
+
+    def transitions(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """``(succ[u, xin], zcode[u, xin], start)`` over the inner states ``u`` (levels
+        ``0 .. L-2``, level 0 the fastest digit) and the inner levels' event bits ``xin``;
+        ``zcode`` bit ``k`` is the truth of the window over level ``k`` after the frame."""
+        L = self.depth
+        caps = [w + 1 for w in self.windows]
+        inner = caps[:-1]
+        sizes = [c + 1 for c in inner]
+        n_inner = int(np.prod(sizes)) if sizes else 1
+        strides = np.cumprod([1, *sizes[:-1]]) if sizes else np.array([1])
+        succ = np.zeros((n_inner, 1 << (L - 1)), dtype=np.int64)
+        zcode = np.zeros((n_inner, 1 << (L - 1)), dtype=np.int64)
+        for u in range(n_inner):
+            d = [(u // int(strides[k])) % sizes[k] for k in range(L - 1)]
+            for xin in range(1 << (L - 1)):
+                v = 0
+                zc = 0
+                for k in range(L - 1):
+                    nd = 0 if (xin >> k) & 1 else min(d[k] + 1, inner[k])
+                    v += nd * int(strides[k])
+                    z = nd <= self.windows[k] if self.kinds[k] == "F" else nd > self.windows[k]
+                    zc |= int(z) << k
+                succ[u, xin] = v
+                zcode[u, xin] = zc
+        start = sum(inner[k] * int(strides[k]) for k in range(L - 1))
+        return succ, zcode, int(start)
+
+    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int, block: int = 8192) -> np.ndarray:
+        """``P((w, i) |= formula)`` for the ``n`` frames, ``prob(g)`` the per-frame
+        probabilities of a propositional ``g``; the event tables are built ``block``
+        frames at a time (memory ``O(block · 4^L)``), the chain carried across blocks."""
+        top_f = self.kinds[-1] == "F"
+        out = np.full(n, 0.0 if top_f else 1.0)
+        m = n - self.lo  # frames whose top window starts inside the trace
+        if m <= 0:
+            return out
+        succ, zcode, start = self.transitions()
+        row = self.windows[-1] + 2
+        cur = np.zeros((succ.shape[0], row))
+        sums = np.zeros(succ.shape[0])
+        cur[start, row - 1] = 1.0
+        sums[start] = 1.0
+        kernel = compiled_chain() if m * self.n_states >= _JIT_WORK else chain_backward
+        sig = np.empty(m)
+        for hi in range(m, 0, -block):
+            lo = max(0, hi - block)
+            w = self.tables(lambda g: prob(g)[self.lo + lo : self.lo + hi], hi - lo)
+            kernel(w, succ, zcode, row, top_f, cur, sums, sig[lo:hi])
+        out[:m] = np.clip(sig, 0.0, 1.0)
+        return out
+
+
+def chain_of(f: A.Formula) -> Chain | None:
+    """The :class:`Chain` ``f`` is (at least two levels, at most :data:`MAX_LEVELS`), or ``None``.
+
+    Every level's operand is propositional but for bounded ``F``/``G`` windows starting
+    at offset 0 (several make a tree); the top window may have any finite bound."""
+    if not isinstance(f, (A.Eventually, A.Always)):
+        return None
+    lo, hi = f.bound.frames(None)
+    if hi is None:
+        return None
+    operands: list[tuple[A.Formula, ...]] = []
+    children: list[tuple[int, ...]] = []
+    windows: list[int] = []
+    kinds: list[str] = []
+
+    def build(body: A.Formula, window: int, kind: str) -> int | None:
+        body = fold(body)
+        tops = _ordered_tops(body)
+        kids = []
+        for g in tops:
+            if not isinstance(g, (A.Eventually, A.Always)):
+                return None
+            glo, ghi = g.bound.frames(None)
+            if glo != 0 or ghi is None:
+                return None
+            k = build(g.arg, int(ghi), "F" if isinstance(g, A.Eventually) else "G")
+            if k is None or len(operands) > MAX_LEVELS:
+                return None
+            kids.append(k)
+        ops = tuple(
+            _replace(body, {g: A.Const(bool((c >> i) & 1)) for i, g in enumerate(tops)}) for c in range(1 << len(tops))
+        )
+        operands.append(ops)
+        children.append(tuple(kids))
+        windows.append(window)
+        kinds.append(kind)
+        return len(operands) - 1
+
+    if build(f.arg, int(hi - lo), "F" if isinstance(f, A.Eventually) else "G") is None:
+        return None
+    if not 2 <= len(operands) <= MAX_LEVELS:
+        return None
+    return Chain(f, tuple(operands), tuple(windows), tuple(kinds), int(lo), tuple(children))
+
+
+def _ordered_tops(f: A.Formula) -> list[A.Formula]:
+    """:func:`temporal_tops` in the order of first occurrence (left to right)."""
+    out: list[A.Formula] = []
+    seen: set[A.Formula] = set()
+
+    def go(g: A.Formula) -> None:
+        if isinstance(g, _TEMPORAL):
+            if g not in seen:
+                seen.add(g)
+                out.append(g)
+            return
+        for c in A.children(g):
+            go(c)
+
+    go(f)
+    return out
+
+
+def _replace(f: A.Formula, mapping: dict[A.Formula, A.Formula]) -> A.Formula:
+    """``f`` with the outermost temporal subformulas in ``mapping`` replaced, at once."""
+
+    def go(g: A.Formula) -> A.Formula:
+        if g in mapping:
+            return mapping[g]
+        if isinstance(g, _TEMPORAL):
+            return g
+        return map_children(g, go)
+
+    return go(f)
+
+
+def fold(f: A.Formula) -> A.Formula:
+    """Undo the planner's distribution in the boolean structure of ``f`` (not under
+    temporal operators): ``G[a,b] x & G[a,b] y`` is ``G[a,b] (x & y)`` (``H`` too) and
+    ``F[a,b] x | F[a,b] y`` is ``F[a,b] (x | y)`` (``O`` too); equivalences."""
+    if isinstance(f, _TEMPORAL):
+        return f
+    f = map_children(f, fold)
+    if not isinstance(f, (A.And, A.Or)):
+        return f
+    ops, join = ((A.Always, A.Historically), A.conj) if isinstance(f, A.And) else ((A.Eventually, A.Once), A.disj)
+    groups: dict[tuple, list[A.Formula]] = {}
+    rest: list[A.Formula] = []
+    for x in f.args:
+        if isinstance(x, ops):
+            groups.setdefault((type(x), x.bound), []).append(x.arg)
+        else:
+            rest.append(x)
+    if all(len(v) == 1 for v in groups.values()):
+        return f
+    merged = [op(join(*args), bd) for (op, bd), args in groups.items()]
+    return (A.conj if isinstance(f, A.And) else A.disj)(*rest, *merged)
+
+
+def chain_prob(f: A.Formula, values: dict[str, np.ndarray]) -> np.ndarray:
+    """Per-frame probability of a propositional ``f`` over independent atoms ``values``
+    (a small helper for examples and tests: Shannon expansion, no memo)."""
+    n = len(next(iter(values.values())))
+    match f:
+        case A.Const(v):
+            return np.full(n, 1.0 if v else 0.0)
+        case A.Atom(name):
+            return np.asarray(values[name], dtype=float)
+        case A.Not(a):
+            return 1.0 - chain_prob(a, values)
+    from framelogic.logic.passes import atom_names
+
+    x = atom_names(f)[0]
+
+    def fix(v: bool) -> A.Formula:
+        def go(g: A.Formula) -> A.Formula:
+            if isinstance(g, A.Atom) and g.name == x:
+                return A.Const(v)
+            return map_children(g, go)
+
+        return go(f)
+
+    p = np.asarray(values[x], dtype=float)
+    return p * chain_prob(fix(True), values) + (1.0 - p) * chain_prob(fix(False), values)
+
+
+def chain_backward(w, succ, zcode, row, top_f, cur, sums, out):  # pragma: no cover - compiled
+    """The backward chain over the frames of ``w`` (last first), from the state
+    ``(cur, sums)`` (left there at the end): ``out[t]`` = P(the top window holds at ``t``).
+
+    ``cur`` is ``(inner states, row)``: slot ``j`` of a row is the top counter ``d = j``
+    (``row - 1`` is the cap); ``sums`` are the rows' sums. ``w[t, zcode, xcode]`` are the
+    event tables; the top level's event bit is bit ``L - 1`` of ``xcode``, ``L - 1`` being
+    the number of inner bits (``succ.shape[1] == 2^(L-1)``). A row of the next state is
+    overwritten by its first contribution of the frame (``stamp``) instead of being
+    cleared beforehand; rows nobody wrote have ``sums == 0`` and are never read.
+    """
+    n = w.shape[0]
+    n_inner = succ.shape[0]
+    n_xin = succ.shape[1]
+    top = n_xin  # xcode bit of the top level
+    a = cur
+    b = np.empty_like(cur)
+    sa = sums
+    sb = np.zeros(n_inner)
+    stamp = np.full(n_inner, -1, dtype=np.int64)
+    cap = row - 1
+    for t in range(n - 1, -1, -1):
+        sb[:] = 0.0
+        acc = 0.0
+        for u in range(n_inner):
+            total = sa[u]
+            if total == 0.0:
+                continue
+            src = a[u]
+            part = 0.0  # mass with d < cap - 1: still inside the window after the shift
+            for j in range(cap - 1):
+                part += src[j]
+            edge = src[cap - 1] + src[cap]  # mass that lands on the cap
+            for xin in range(n_xin):
+                zc = zcode[u, xin]
+                w1 = w[t, zc, xin | top]
+                w0 = w[t, zc, xin]
+                if w0 == 0.0 and w1 == 0.0:
+                    continue
+                v = succ[u, xin]
+                dst = b[v]
+                if stamp[v] != t:
+                    stamp[v] = t
+                    dst[0] = w1 * total
+                    for j in range(cap - 1):
+                        dst[j + 1] = w0 * src[j]
+                    dst[cap] = w0 * edge
+                else:
+                    dst[0] += w1 * total
+                    for j in range(cap - 1):
+                        dst[j + 1] += w0 * src[j]
+                    dst[cap] += w0 * edge
+                sb[v] += (w0 + w1) * total
+                if top_f:
+                    acc += w1 * total + w0 * part
+                else:
+                    acc += w0 * edge
+        out[t] = acc
+        a, b = b, a
+        sa, sb = sb, sa
+    if n % 2 == 1:  # the state is in the scratch arrays: copy it back (rows with no mass need no copy)
+        for u in range(n_inner):
+            if sa[u] != 0.0:
+                cur[u, :] = a[u, :]
+        sums[:] = sa[:]
+    return 0
+
+
+@cache
+def compiled_chain() -> Callable:
+    """:func:`chain_backward` compiled with numba (as is without numba). Re-association and
+    fused multiply-adds only (``fastmath`` ``reassoc``/``contract``): sums of non-negative
+    numbers, so the result moves by rounding only."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - exact either way, only slower
+        return K.compiled(chain_backward)
+    return numba.njit(cache=False, nogil=True, fastmath={"reassoc", "contract"})(chain_backward)
