@@ -38,6 +38,7 @@ array([0, 1, 1, 1, 0])
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -77,7 +78,7 @@ class BooleanProgram:
     :func:`framelogic.logic.semantics.satisfaction`.
     """
 
-    __slots__ = ("formula", "names", "_steps", "_last_use")
+    __slots__ = ("formula", "names", "_steps", "_last_use", "_slots")
 
     def __init__(self, formula: A.Formula) -> None:
         if not A.is_formula(formula):
@@ -115,6 +116,7 @@ class BooleanProgram:
         last_use[-1] = len(steps)  # the result outlives the loop
         self._steps = tuple(steps)
         self._last_use = tuple(last_use)
+        self._slots: tuple[tuple[int, ...], int] | None = None
 
     @property
     def size(self) -> int:
@@ -126,6 +128,13 @@ class BooleanProgram:
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         """``out[i] = (w, i) |= formula`` for the trace ``values`` (frames x ``names``)."""
+        k = _loops()
+        if k is None:
+            return self._call_numpy(values)
+        return self._call_compiled(values, k)
+
+    def _call_numpy(self, values: np.ndarray) -> np.ndarray:
+        """The whole-array numpy path (used without numba)."""
         columns, n = self._columns(values)
         if n == 0:
             return np.zeros(0, dtype=bool)
@@ -164,6 +173,50 @@ class BooleanProgram:
             v = v != 0
         return [np.ascontiguousarray(v[:, j]) for j in range(k)], int(v.shape[0])
 
+    def _call_compiled(self, values: object, loops: dict) -> np.ndarray:
+        """One compiled single pass per node over uint8 columns, into a few reused rows."""
+        v = np.asarray(values)
+        k = len(self.names)
+        if v.ndim != 2 or v.shape[1] != k:
+            raise TraceError(
+                f"values has shape {v.shape}, expected (frames, {k}) with columns {list(self.names)}"
+            )
+        if v.dtype.kind not in "biuf":
+            raise TraceError(f"values has dtype {v.dtype}; expected 0/1 as bool, int or float")
+        n = int(v.shape[0])
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        plan = self._slots
+        if plan is None:
+            plan = self._slots = _allocate(self._steps, self._last_use)
+        slot_of, n_slots = plan
+        block = np.empty((k + n_slots, n), dtype=np.uint8)  # one mapping: huge pages where the OS gives them
+        atoms, work = block[:k], block[k:]
+        if k and v.dtype == np.bool_:
+            np.copyto(atoms, v.view(np.uint8).T)  # bools are 0/1 already
+        elif k:
+            if not v.flags.c_contiguous:
+                v = np.ascontiguousarray(v)
+            bad = loops["transpose"](v, atoms)
+            if bad >= 0:
+                i, j = divmod(int(bad), k)
+                raise TraceError(
+                    f"value {v[i, j]!r} of {self.names[j]!r} at frame {i} is not 0 or 1; "
+                    "BooleanProgram needs a boolean trace (use framelogic.evaluate for probabilities)"
+                )
+        out = np.empty(n, dtype=np.uint8)
+        last = len(self._steps) - 1
+        rows: list[np.ndarray] = [out] * len(self._steps)
+        for i, step in enumerate(self._steps):
+            if step.op == "atom":
+                rows[i] = atoms[step.column]
+                if i == last:
+                    out[:] = rows[i]
+                continue
+            dst = out if i == last else work[slot_of[i]]
+            rows[i] = dst
+            _run_compiled(step, [rows[a] for a in step.args], dst, n, loops)
+        return out.view(np.bool_)
 
 def boolean_signal(formula: A.Formula, table: object, *, fps: float | None = None) -> np.ndarray:
     """The satisfaction signal of ``formula`` on the boolean trace ``table`` (anything
@@ -355,3 +408,220 @@ def _since(hit: np.ndarray, stop: np.ndarray, lo: int, hi: int | None, w: _Frame
     # a S[lo,hi] b at i: a on (i-lo, i] and a S[0,hi-lo] b at i-lo
     np.logical_and(s[: n - lo], ~_past_any(stop, 0, lo - 1, w)[lo:], out=out[lo:])
     return out
+
+
+# --------------------------------------------------------------------------- compiled path
+#
+# Every node is one sequential pass over uint8 columns (0/1), written into a row of
+# a per-call work matrix: rows are reused once no later node reads them (a node
+# never writes a row it reads). The temporal passes keep one or two "nearest
+# deciding frame" indices instead of prefix counts, so they allocate nothing:
+#
+# * ``F[lo,hi] x`` (backwards): ``nxt`` = the first ``j >= i+lo`` with ``x[j]``;
+#   holds iff ``nxt - i <= hi``. ``G`` is ``F`` of the failures, negated; ``O H``
+#   are the mirror images (forwards, the last ``j <= i-lo``).
+# * ``a U[lo,hi] c`` (backwards): ``nb`` = the first ``c`` at or after ``i+lo``,
+#   ``nf`` = the first failure of ``a`` at or after ``i``; holds iff
+#   ``nb - i <= hi`` and ``nb <= nf`` (the earliest ``c`` of the window is the
+#   best witness). ``W`` adds ``G[lo,hi] a`` (the first failure of ``a`` at or
+#   after ``i+lo`` lies past the window); ``R M`` are ``!(!a U !c)``,
+#   ``!(!a W !c)``: the same pass with the wanted values flipped.
+# * ``a S[lo,hi] c`` (forwards): ``lb`` = the last ``c`` at or before ``i-lo``,
+#   ``lf`` = the last failure of ``a`` at or before ``i``; holds iff
+#   ``lb >= 0``, ``i - lb <= hi`` and ``lf <= lb``.
+#
+# Bounds are clipped to ``n`` first (a window reaching past the trace is the same
+# as one reaching its end), so indices stay far inside int64.
+
+_FAR = 1 << 62
+
+
+def _pass_transpose(v: np.ndarray, out: np.ndarray) -> int:
+    """``out[j, i] = v[i, j]`` for 0/1 values; the flat index of the first other value, or -1."""
+    n, k = v.shape
+    for i in range(n):
+        for j in range(k):
+            x = v[i, j]
+            if x == 0:
+                out[j, i] = 0
+            elif x == 1:
+                out[j, i] = 1
+            else:
+                return i * k + j
+    return -1
+
+
+def _pass_future(x: np.ndarray, lo: int, hi: int, want: int, flip: int, out: np.ndarray) -> None:
+    """``out[i] = flip XOR (x[j] == want for some j in [i+lo, min(i+hi, n-1)])``."""
+    n = x.shape[0]
+    nxt = _FAR
+    start = min(n - 1, n - 1 - lo)  # frames i with i+lo <= n-1
+    for i in range(n - 1, start, -1):
+        out[i] = flip
+    for i in range(start, -1, -1):
+        if x[i + lo] == want:
+            nxt = i + lo
+        out[i] = (nxt - i <= hi) ^ flip
+
+
+def _pass_past(x: np.ndarray, lo: int, hi: int, want: int, flip: int, out: np.ndarray) -> None:
+    """``out[i] = flip XOR (x[j] == want for some j in [max(i-hi, 0), i-lo])``."""
+    n = x.shape[0]
+    last = -_FAR
+    stop = min(lo, n)  # frames i with i-lo >= 0 start here
+    for i in range(stop):
+        out[i] = flip
+    for i in range(stop, n):
+        if x[i - lo] == want:
+            last = i - lo
+        out[i] = (i - last <= hi) ^ flip
+
+
+def _pass_until(a: np.ndarray, c: np.ndarray, lo: int, hi: int, want: int, weak: int, out: np.ndarray) -> None:
+    """``want=1``: ``a U c`` (``weak``: ``a W c``); ``want=0``: ``!(!a U !c)`` = ``a R c``
+    (``weak``: ``!(!a W !c)`` = ``a M c``); window ``[lo, hi]``."""
+    n = a.shape[0]
+    flip = 1 - want
+    nb = _FAR  # first c == want at or after i+lo
+    nf = _FAR  # first a != want at or after i
+    ng = _FAR  # first a != want at or after i+lo (weak only)
+    start = min(n - 1, n - 1 - lo)
+    for i in range(n - 1, start, -1):  # empty window: U fails, W holds
+        if a[i] != want:
+            nf = i
+        out[i] = weak ^ flip
+    for i in range(start, -1, -1):
+        j = i + lo
+        if c[j] == want:
+            nb = j
+        if a[i] != want:
+            nf = i
+        if a[j] != want:
+            ng = j
+        held = nb - i <= hi and nb <= nf
+        if weak and ng - i > hi:
+            held = True
+        out[i] = held ^ flip
+
+
+def _pass_since(a: np.ndarray, c: np.ndarray, lo: int, hi: int, out: np.ndarray) -> None:
+    """``a S[lo,hi] c``."""
+    n = a.shape[0]
+    lb = -_FAR  # last c at or before i-lo
+    lf = -1  # last failure of a at or before i
+    stop = min(lo, n)
+    for i in range(stop):
+        if not a[i]:
+            lf = i
+        out[i] = 0
+    for i in range(stop, n):
+        if c[i - lo]:
+            lb = i - lo
+        if not a[i]:
+            lf = i
+        out[i] = lb >= 0 and i - lb <= hi and lf <= lb
+
+
+def _pass_implies(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    for i in range(a.shape[0]):
+        out[i] = (a[i] ^ 1) | b[i]
+
+
+def _pass_always_all(x: np.ndarray, out: np.ndarray) -> None:
+    """Unbounded ``G x``: the suffix AND."""
+    acc = 1
+    for i in range(x.shape[0] - 1, -1, -1):
+        acc &= x[i]
+        out[i] = acc
+
+
+_LOOPS = {
+    "transpose": _pass_transpose,
+    "future": _pass_future,
+    "past": _pass_past,
+    "until": _pass_until,
+    "since": _pass_since,
+    "implies": _pass_implies,
+    "always_all": _pass_always_all,
+}
+
+
+@cache
+def _loops() -> dict | None:
+    """The passes compiled with numba (cached on disk), or None without numba."""
+    try:
+        import numba
+    except ImportError:  # the numpy path is exact too
+        return None
+    return {name: numba.njit(cache=True, nogil=True)(fn) for name, fn in _LOOPS.items()}
+
+
+def _allocate(steps: tuple[_Step, ...], last_use: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+    """A work row for every node that needs one (not atoms, not the result), reusing
+    rows no later node reads; ``(row of each node, number of rows)``."""
+    free: list[int] = []
+    slot = [-1] * len(steps)
+    n_rows = 0
+    dying: dict[int, list[int]] = {}
+    for k, u in enumerate(last_use):
+        dying.setdefault(u, []).append(k)
+    last = len(steps) - 1
+    for i, step in enumerate(steps):
+        if step.op != "atom" and i != last:
+            if free:
+                slot[i] = free.pop()
+            else:
+                slot[i] = n_rows
+                n_rows += 1
+        for d in dying.get(i, ()):
+            if d != i and slot[d] >= 0:
+                free.append(slot[d])
+    return tuple(slot), n_rows
+
+
+def _run_compiled(step: _Step, args: list[np.ndarray], out: np.ndarray, n: int, loops: dict) -> None:
+    op = step.op
+    if op == "const":
+        out.fill(step.value)
+    elif op == "not":
+        np.bitwise_xor(args[0], 1, out=out)
+    elif op == "and":
+        np.bitwise_and(args[0], args[1], out=out)
+        for x in args[2:]:
+            np.bitwise_and(out, x, out=out)
+    elif op == "or":
+        np.bitwise_or(args[0], args[1], out=out)
+        for x in args[2:]:
+            np.bitwise_or(out, x, out=out)
+    elif op == "implies":
+        loops["implies"](args[0], args[1], out)
+    elif op == "iff":
+        np.equal(args[0], args[1], out=out.view(np.bool_))
+    elif op == "next" or op == "weaknext":
+        out[:-1] = args[0][1:]
+        out[-1] = op == "weaknext"
+    elif op == "prev":
+        out[1:] = args[0][:-1]
+        out[0] = 0
+    else:
+        lo = min(step.lo, n)
+        hi = n if step.hi is None else min(step.hi, n)
+        if op == "F":
+            loops["future"](args[0], lo, hi, 1, 0, out)
+        elif op == "G":
+            if lo == 0 and hi >= n:
+                loops["always_all"](args[0], out)
+            else:
+                loops["future"](args[0], lo, hi, 0, 1, out)
+        elif op == "O":
+            loops["past"](args[0], lo, hi, 1, 0, out)
+        elif op == "H":
+            loops["past"](args[0], lo, hi, 0, 1, out)
+        elif op == "U" or op == "W":
+            loops["until"](args[0], args[1], lo, hi, 1, int(op == "W"), out)
+        elif op == "R" or op == "M":
+            loops["until"](args[0], args[1], lo, hi, 0, int(op == "M"), out)
+        elif op == "S":
+            loops["since"](args[0], args[1], lo, hi, out)
+        else:  # pragma: no cover
+            raise AssertionError(f"unknown step {op!r}")

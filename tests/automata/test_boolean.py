@@ -106,6 +106,46 @@ def test_bool_int_and_float_inputs_agree(f, t):
     assert np.array_equal(prog(v.astype(np.int8)), out)
 
 
+# The default call runs the numba-compiled passes; the same passes as plain Python
+# (what numba compiles) and the numpy path (used without numba) must agree too.
+PATHS = {
+    "compiled": lambda prog, v: prog(v),
+    "plain passes": lambda prog, v: prog._call_compiled(v, boolean._LOOPS),
+    "numpy": lambda prog, v: prog._call_numpy(v),
+}
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+@given(f=raw_formulas, t=bool_traces(max_len=25))
+def test_every_path_equals_reference(path, f, t):
+    prog = BooleanProgram(f)
+    v = t.select(prog.names).values
+    out = PATHS[path](prog, v)
+    assert out.dtype == bool and out.shape == (len(t),)
+    assert np.array_equal(out, satisfaction(f, t))
+    assert np.array_equal(PATHS[path](prog, v.astype(bool)), out)
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_every_path_rejects_non_boolean_values(path):
+    prog = BooleanProgram(parse("a U b"))
+    for bad in (0.5, 2.0, np.nan, -1.0):
+        v = np.zeros((4, 2))
+        v[2, 1] = bad
+        with pytest.raises(TraceError, match="of 'b' at frame 2 is not 0 or 1"):
+            PATHS[path](prog, v)
+
+
+def test_work_rows_are_reused():
+    # 5 rules of 3 passes each (F, ->, G): a rule's F and -> rows are free again once
+    # its G is done, so 4 G rows wait for the final & while the 5th rule runs in 2 more
+    f = parse(" & ".join(f"G (a{i} -> F[0,9] b{i})" for i in range(5)))
+    prog = BooleanProgram(f)
+    slots, n_rows = boolean._allocate(prog._steps, prog._last_use)
+    assert n_rows == 6
+    assert slots[-1] == -1 and all(slots[k] == -1 for k, s in enumerate(prog._steps) if s.op == "atom")
+
+
 # ----------------------------------------------------------------- examples
 
 
