@@ -133,6 +133,32 @@ class BooleanProgram:
             return self._call_numpy(values)
         return self._call_compiled(values, k)
 
+    def signal(self, values: np.ndarray) -> np.ndarray | None:
+        """The satisfaction signal as float64 (0.0 or 1.0) when every entry of
+        ``values`` (frames x ``names``, any real dtype) is 0 or 1; None otherwise.
+
+        One pass over the table both checks it and reads its columns, so a
+        caller that takes 0/1 and probability tables alike (an evaluator) needs
+        no separate check: call this first, and fall back to the probabilistic
+        path on None.
+
+        >>> from framelogic.logic.grammar import parse
+        >>> prog = BooleanProgram(parse("F[0,1] b"))
+        >>> prog.signal(np.array([[0.0], [0.0], [1.0]])).tolist(), prog.signal(np.array([[0.5]]))
+        ([0.0, 1.0, 1.0], None)
+        """
+        loops = _loops()
+        if loops is None:
+            v = np.asarray(values)
+            if v.dtype != np.bool_ and v.ndim == 2 and v.dtype.kind in "biuf" and not np.all((v == 0) | (v == 1)):
+                return None
+            out = self._call_numpy(v)
+        else:
+            out = self._call_compiled(values, loops, strict=False)
+            if out is None:
+                return None
+        return out.astype(np.float64)
+
     def _call_numpy(self, values: np.ndarray) -> np.ndarray:
         """The whole-array numpy path (used without numba)."""
         columns, n = self._columns(values)
@@ -173,8 +199,9 @@ class BooleanProgram:
             v = v != 0
         return [np.ascontiguousarray(v[:, j]) for j in range(k)], int(v.shape[0])
 
-    def _call_compiled(self, values: object, loops: dict) -> np.ndarray:
-        """One compiled single pass per node over uint8 columns, into a few reused rows."""
+    def _call_compiled(self, values: object, loops: dict, *, strict: bool = True) -> np.ndarray | None:
+        """One compiled single pass per node over uint8 columns, into a few reused rows.
+        A value other than 0 or 1 raises :class:`TraceError` (``strict``) or returns None."""
         v = np.asarray(values)
         k = len(self.names)
         if v.ndim != 2 or v.shape[1] != k:
@@ -199,6 +226,8 @@ class BooleanProgram:
                 v = np.ascontiguousarray(v)
             bad = loops["transpose"](v, atoms)
             if bad >= 0:
+                if not strict:
+                    return None
                 i, j = divmod(int(bad), k)
                 raise TraceError(
                     f"value {v[i, j]!r} of {self.names[j]!r} at frame {i} is not 0 or 1; "
@@ -424,8 +453,8 @@ def _since(hit: np.ndarray, stop: np.ndarray, lo: int, hi: int | None, w: _Frame
 #   ``nf`` = the first failure of ``a`` at or after ``i``; holds iff
 #   ``nb - i <= hi`` and ``nb <= nf`` (the earliest ``c`` of the window is the
 #   best witness). ``W`` adds ``G[lo,hi] a`` (the first failure of ``a`` at or
-#   after ``i+lo`` lies past the window); ``R M`` are ``!(!a U !c)``,
-#   ``!(!a W !c)``: the same pass with the wanted values flipped.
+#   after ``i+lo`` lies past the window) in a pass of its own; ``R M`` are
+#   ``!(!a U !c)``, ``!(!a W !c)``: the same passes with the wanted values flipped.
 # * ``a S[lo,hi] c`` (forwards): ``lb`` = the last ``c`` at or before ``i-lo``,
 #   ``lf`` = the last failure of ``a`` at or before ``i``; holds iff
 #   ``lb >= 0``, ``i - lb <= hi`` and ``lf <= lb``.
@@ -477,19 +506,39 @@ def _pass_past(x: np.ndarray, lo: int, hi: int, want: int, flip: int, out: np.nd
         out[i] = (i - last <= hi) ^ flip
 
 
-def _pass_until(a: np.ndarray, c: np.ndarray, lo: int, hi: int, want: int, weak: int, out: np.ndarray) -> None:
-    """``want=1``: ``a U c`` (``weak``: ``a W c``); ``want=0``: ``!(!a U !c)`` = ``a R c``
-    (``weak``: ``!(!a W !c)`` = ``a M c``); window ``[lo, hi]``."""
+def _pass_until(a: np.ndarray, c: np.ndarray, lo: int, hi: int, want: int, out: np.ndarray) -> None:
+    """``want=1``: ``a U[lo,hi] c``; ``want=0``: ``!(!a U[lo,hi] !c)`` = ``a R[lo,hi] c``."""
     n = a.shape[0]
     flip = 1 - want
     nb = _FAR  # first c == want at or after i+lo
     nf = _FAR  # first a != want at or after i
-    ng = _FAR  # first a != want at or after i+lo (weak only)
     start = min(n - 1, n - 1 - lo)
-    for i in range(n - 1, start, -1):  # empty window: U fails, W holds
+    for i in range(n - 1, start, -1):  # empty window: U fails
         if a[i] != want:
             nf = i
-        out[i] = weak ^ flip
+        out[i] = flip
+    for i in range(start, -1, -1):
+        j = i + lo
+        if c[j] == want:
+            nb = j
+        if a[i] != want:
+            nf = i
+        out[i] = (nb - i <= hi and nb <= nf) ^ flip
+
+
+def _pass_weak_until(a: np.ndarray, c: np.ndarray, lo: int, hi: int, want: int, out: np.ndarray) -> None:
+    """``want=1``: ``a W[lo,hi] c`` = ``a U c | G[lo,hi] a``; ``want=0``:
+    ``!(!a W[lo,hi] !c)`` = ``a M[lo,hi] c``."""
+    n = a.shape[0]
+    flip = 1 - want
+    nb = _FAR  # first c == want at or after i+lo
+    nf = _FAR  # first a != want at or after i
+    ng = _FAR  # first a != want at or after i+lo
+    start = min(n - 1, n - 1 - lo)
+    for i in range(n - 1, start, -1):  # empty window: W holds
+        if a[i] != want:
+            nf = i
+        out[i] = 1 ^ flip
     for i in range(start, -1, -1):
         j = i + lo
         if c[j] == want:
@@ -498,10 +547,7 @@ def _pass_until(a: np.ndarray, c: np.ndarray, lo: int, hi: int, want: int, weak:
             nf = i
         if a[j] != want:
             ng = j
-        held = nb - i <= hi and nb <= nf
-        if weak and ng - i > hi:
-            held = True
-        out[i] = held ^ flip
+        out[i] = ((nb - i <= hi and nb <= nf) or ng - i > hi) ^ flip
 
 
 def _pass_since(a: np.ndarray, c: np.ndarray, lo: int, hi: int, out: np.ndarray) -> None:
@@ -540,6 +586,7 @@ _LOOPS = {
     "future": _pass_future,
     "past": _pass_past,
     "until": _pass_until,
+    "weak_until": _pass_weak_until,
     "since": _pass_since,
     "implies": _pass_implies,
     "always_all": _pass_always_all,
@@ -617,10 +664,10 @@ def _run_compiled(step: _Step, args: list[np.ndarray], out: np.ndarray, n: int, 
             loops["past"](args[0], lo, hi, 1, 0, out)
         elif op == "H":
             loops["past"](args[0], lo, hi, 0, 1, out)
-        elif op == "U" or op == "W":
-            loops["until"](args[0], args[1], lo, hi, 1, int(op == "W"), out)
-        elif op == "R" or op == "M":
-            loops["until"](args[0], args[1], lo, hi, 0, int(op == "M"), out)
+        elif op == "U" or op == "R":
+            loops["until"](args[0], args[1], lo, hi, int(op == "U"), out)
+        elif op == "W" or op == "M":
+            loops["weak_until"](args[0], args[1], lo, hi, int(op == "W"), out)
         elif op == "S":
             loops["since"](args[0], args[1], lo, hi, out)
         else:  # pragma: no cover

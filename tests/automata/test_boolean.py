@@ -136,6 +136,28 @@ def test_every_path_rejects_non_boolean_values(path):
             PATHS[path](prog, v)
 
 
+@pytest.mark.parametrize("numba", [True, False])
+@given(f=raw_formulas, t=bool_traces(max_len=20), bad=st.sampled_from([0.5, 2.0, -1.0, np.nan, 1e-9]), data=st.data())
+def test_signal_is_the_float_signal_or_none(numba, f, t, bad, data):
+    with pytest.MonkeyPatch.context() as mp:
+        if not numba:  # the numpy path
+            mp.setattr(boolean, "_loops", lambda: None)
+        _check_signal(f, t, bad, data)
+
+
+def _check_signal(f, t, bad, data):
+    prog = BooleanProgram(f)
+    v = t.select(prog.names).values
+    out = prog.signal(v)
+    assert out.dtype == np.float64 and np.array_equal(out, satisfaction(f, t).astype(float))
+    if v.size:  # one entry that is not 0 or 1 anywhere: the caller's probabilistic path
+        i = data.draw(st.integers(0, v.shape[0] - 1))
+        j = data.draw(st.integers(0, v.shape[1] - 1))
+        w = v.copy()
+        w[i, j] = bad
+        assert prog.signal(w) is None
+
+
 def test_work_rows_are_reused():
     # 5 rules of 3 passes each (F, ->, G): a rule's F and -> rows are free again once
     # its G is done, so 4 G rows wait for the final & while the 5th rule runs in 2 more
