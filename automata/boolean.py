@@ -222,17 +222,18 @@ class BooleanProgram:
         if k and v.dtype == np.bool_:
             np.copyto(atoms, v.view(np.uint8).T)  # bools are 0/1 already
         elif k:
-            if not v.flags.c_contiguous:
-                v = np.ascontiguousarray(v)
-            bad = loops["transpose"](v, atoms)
-            if bad >= 0:
+            v = np.ascontiguousarray(v)
+            flat = np.empty(n * k, dtype=np.uint8)
+            if loops["flat01"](v.reshape(-1), flat):  # some value is not 0 or 1
                 if not strict:
                     return None
-                i, j = divmod(int(bad), k)
+                i, j = map(int, np.argwhere((v != 0) & (v != 1))[0])
                 raise TraceError(
                     f"value {v[i, j]!r} of {self.names[j]!r} at frame {i} is not 0 or 1; "
                     "BooleanProgram needs a boolean trace (use framelogic.evaluate for probabilities)"
                 )
+            np.copyto(atoms, flat.reshape(n, k).T)
+            del flat
         out = np.empty(n, dtype=np.uint8)
         last = len(self._steps) - 1
         rows: list[np.ndarray] = [out] * len(self._steps)
@@ -465,19 +466,15 @@ def _since(hit: np.ndarray, stop: np.ndarray, lo: int, hi: int | None, w: _Frame
 _FAR = 1 << 62
 
 
-def _pass_transpose(v: np.ndarray, out: np.ndarray) -> int:
-    """``out[j, i] = v[i, j]`` for 0/1 values; the flat index of the first other value, or -1."""
-    n, k = v.shape
-    for i in range(n):
-        for j in range(k):
-            x = v[i, j]
-            if x == 0:
-                out[j, i] = 0
-            elif x == 1:
-                out[j, i] = 1
-            else:
-                return i * k + j
-    return -1
+def _pass_flat01(v: np.ndarray, out: np.ndarray) -> int:
+    """``out = (v == 1)`` as 0/1 bytes; the number of values other than 0 and 1
+    (one vectorizable pass over the contiguous table)."""
+    bad = 0
+    for i in range(v.shape[0]):
+        x = v[i]
+        out[i] = x == 1
+        bad += (x != 0) & (x != 1)
+    return bad
 
 
 def _pass_future(x: np.ndarray, lo: int, hi: int, want: int, flip: int, out: np.ndarray) -> None:
@@ -582,7 +579,7 @@ def _pass_always_all(x: np.ndarray, out: np.ndarray) -> None:
 
 
 _LOOPS = {
-    "transpose": _pass_transpose,
+    "flat01": _pass_flat01,
     "future": _pass_future,
     "past": _pass_past,
     "until": _pass_until,
