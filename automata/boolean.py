@@ -3,12 +3,15 @@
 A formula's automaton can be exponential in its bounds (``G (a -> F[60,120] b)``
 needs 2^60 states), but on a 0/1 trace every subformula has a definite truth
 value at every frame. :class:`BooleanProgram` evaluates the formula's DAG bottom
-up, each distinct subformula once, with a few whole-array numpy operations per
-node: O(frames x nodes) time, the same for any bound (``F[0,3]`` and
-``F[0,10**9]`` cost alike).
+up, each distinct subformula once: O(frames x nodes) time, the same for any
+bound (``F[0,3]`` and ``F[0,10**9]`` cost alike).
 
-How the temporal operators become array operations (windows clip at the end of
-the trace and at frame 0, as in :mod:`framelogic.logic.semantics`):
+With numba, every node is one compiled pass over 0/1 byte columns that tracks
+the nearest deciding frame (see "compiled path" below), writing into a few work
+rows reused by liveness; the input table is checked and turned into columns
+once. Without numba, every node is a few whole-array numpy operations, as
+follows (windows clip at the end of the trace and at frame 0, as in
+:mod:`framelogic.logic.semantics`):
 
 * ``F G O H`` with a finite bound ``[lo, hi]``: prefix counts (``np.cumsum``)
   give how many frames of the window hold the argument; slices of the counts
@@ -247,6 +250,7 @@ class BooleanProgram:
             rows[i] = dst
             _run_compiled(step, [rows[a] for a in step.args], dst, n, loops)
         return out.view(np.bool_)
+
 
 def boolean_signal(formula: A.Formula, table: object, *, fps: float | None = None) -> np.ndarray:
     """The satisfaction signal of ``formula`` on the boolean trace ``table`` (anything
