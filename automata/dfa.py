@@ -339,7 +339,14 @@ _DENSE_PAIRS = 1 << 27
 
 def _lifted(dfa: Automaton, atoms: tuple[str, ...]) -> np.ndarray:
     """``dfa``'s transition table over the letters of ``atoms`` (a superset)."""
-    return dfa.delta if dfa.atoms == atoms else dfa.delta[:, projection(dfa.atoms, atoms)]
+    if dfa.atoms == atoms:
+        return dfa.delta
+    k = len(dfa.atoms)
+    at = atoms.index(dfa.atoms[0]) if k else 0
+    if atoms[at : at + k] == dfa.atoms:  # a run of consecutive bits: shift and mask
+        letters = np.arange(1 << len(atoms), dtype=np.int64)
+        return dfa.delta[:, (letters >> at) & ((1 << k) - 1)]
+    return dfa.delta[:, projection(dfa.atoms, atoms)]
 
 
 def bfs_numbered(dfa: Automaton) -> Automaton:

@@ -233,3 +233,14 @@ def test_small_product_equals_layered_product(pair, table):
     assert small[0].shape[0] == layered[0].shape[0]  # both are the reachable part
     canon = [D._minimal(d, a, i, None, None) for d, a, i in (small, layered)]
     assert np.array_equal(canon[0][0], canon[1][0]) and np.array_equal(canon[0][1], canon[1][1])
+
+
+@given(st.permutations(["a", "b", "c", "d"]), st.sets(st.sampled_from("abcd"), min_size=1), st.integers(0, 2**32 - 1))
+def test_lifted_table_reads_the_projected_letter(atoms, subset, seed):
+    from framelogic.automata.letters import projection
+
+    own = tuple(a for a in atoms if a in subset)  # a run of consecutive bits or not
+    rng = np.random.default_rng(seed)
+    d = D.Automaton(own, rng.integers(0, 3, size=(3, 1 << len(own))), rng.random(3) < 0.5)
+    lifted = D._lifted(d, tuple(atoms))
+    assert np.array_equal(lifted, d.delta[:, projection(own, tuple(atoms))])
