@@ -131,10 +131,11 @@ class BooleanProgram:
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         """``out[i] = (w, i) |= formula`` for the trace ``values`` (frames x ``names``)."""
-        k = _loops()
-        if k is None:
-            return self._call_numpy(values)
-        return self._call_compiled(values, k)
+        v = np.asarray(values)
+        loops = _loops_for(v)
+        if loops is None:
+            return self._call_numpy(v)
+        return self._call_compiled(v, loops)  # type: ignore[return-value]  # strict: never None
 
     def signal(self, values: np.ndarray) -> np.ndarray | None:
         """The satisfaction signal as float64 (0.0 or 1.0) when every entry of
@@ -150,14 +151,14 @@ class BooleanProgram:
         >>> prog.signal(np.array([[0.0], [0.0], [1.0]])).tolist(), prog.signal(np.array([[0.5]]))
         ([0.0, 1.0, 1.0], None)
         """
-        loops = _loops()
+        v = np.asarray(values)
+        loops = _loops_for(v)
         if loops is None:
-            v = np.asarray(values)
             if v.dtype != np.bool_ and v.ndim == 2 and v.dtype.kind in "biuf" and not np.all((v == 0) | (v == 1)):
                 return None
             out = self._call_numpy(v)
         else:
-            out = self._call_compiled(values, loops, strict=False)
+            out = self._call_compiled(v, loops, strict=False)
             if out is None:
                 return None
         return out.astype(np.float64)
@@ -592,6 +593,17 @@ _LOOPS = {
     "implies": _pass_implies,
     "always_all": _pass_always_all,
 }
+
+
+#: Traces at least this long run the compiled passes. Shorter ones run the numpy
+#: path, which needs no warm-up: the first compiled call of a process loads numba
+#: and the passes' machine code (cached on disk), about a second.
+COMPILED_FRAMES = 100_000
+
+
+def _loops_for(v: np.ndarray) -> dict | None:
+    """The compiled passes when ``v`` is long enough for them (and numba is there)."""
+    return _loops() if v.ndim >= 1 and v.shape[0] >= COMPILED_FRAMES else None
 
 
 @cache

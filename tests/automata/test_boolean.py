@@ -106,10 +106,10 @@ def test_bool_int_and_float_inputs_agree(f, t):
     assert np.array_equal(prog(v.astype(np.int8)), out)
 
 
-# The default call runs the numba-compiled passes; the same passes as plain Python
-# (what numba compiles) and the numpy path (used without numba) must agree too.
+# Long traces run the numba-compiled passes, short ones (and all without numba) the
+# numpy path; the same passes as plain Python (what numba compiles) must agree too.
 PATHS = {
-    "compiled": lambda prog, v: prog(v),
+    "compiled": lambda prog, v: prog._call_compiled(v, boolean._loops()),
     "plain passes": lambda prog, v: prog._call_compiled(v, boolean._LOOPS),
     "numpy": lambda prog, v: prog._call_numpy(v),
 }
@@ -140,7 +140,9 @@ def test_every_path_rejects_non_boolean_values(path):
 @given(f=raw_formulas, t=bool_traces(max_len=20), bad=st.sampled_from([0.5, 2.0, -1.0, np.nan, 1e-9]), data=st.data())
 def test_signal_is_the_float_signal_or_none(numba, f, t, bad, data):
     with pytest.MonkeyPatch.context() as mp:
-        if not numba:  # the numpy path
+        if numba:  # the compiled passes however short the trace
+            mp.setattr(boolean, "COMPILED_FRAMES", 0)
+        else:  # the numpy path
             mp.setattr(boolean, "_loops", lambda: None)
         _check_signal(f, t, bad, data)
 
@@ -156,6 +158,19 @@ def _check_signal(f, t, bad, data):
         w = v.copy()
         w[i, j] = bad
         assert prog.signal(w) is None
+
+
+def test_long_traces_run_the_compiled_passes_and_agree_with_numpy():
+    rng = np.random.default_rng(3)
+    n = boolean.COMPILED_FRAMES
+    v = np.repeat(rng.random((n // 20, 3)) < 0.4, 20, axis=0)  # runs, as in video
+    for text in ["G (a -> F[0,30] b) & H (c -> O[0,9] a)", "a U[2,40] b", "!(b W[0,25] c) | (a M[3,7] c)", "c S[5,60] a"]:
+        prog = BooleanProgram(parse(text))
+        cols = v[:, [ATOMS.index(x) for x in prog.names]]
+        assert boolean._loops_for(cols) is not None
+        assert np.array_equal(prog(cols), prog._call_numpy(cols))
+        assert np.array_equal(prog.signal(cols.astype(float)), prog._call_numpy(cols).astype(float))
+    assert boolean._loops_for(v[: n - 1]) is None
 
 
 def test_work_rows_are_reused():
