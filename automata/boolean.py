@@ -50,7 +50,7 @@ from framelogic.logic.errors import InvalidArgument, InvalidValue, TraceError
 from framelogic.logic.passes import atom_names, has_time_bounds, resolve_time, subformulas
 from framelogic.logic.trace import as_trace
 
-__all__ = ["BooleanProgram", "boolean_signal"]
+__all__ = ["COMPILED_FRAMES", "BooleanProgram", "boolean_signal", "prepare"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -599,6 +599,29 @@ _LOOPS = {
 #: path, which needs no warm-up: the first compiled call of a process loads numba
 #: and the passes' machine code (cached on disk), about a second.
 COMPILED_FRAMES = 100_000
+
+
+def prepare() -> bool:
+    """Load the compiled passes now (numba and their machine code, cached on disk),
+    so that no later call pays for it: before timing, or before forking workers.
+    Returns whether they are available (False without numba).
+
+    >>> prepare() in (True, False)
+    True
+    """
+    loops = _loops()
+    if loops is None:
+        return False
+    x, out = np.zeros(2, dtype=np.uint8), np.empty(2, dtype=np.uint8)
+    loops["future"](x, 0, 1, 1, 0, out)
+    loops["past"](x, 0, 1, 1, 0, out)
+    loops["until"](x, x, 0, 1, 1, out)
+    loops["weak_until"](x, x, 0, 1, 1, out)
+    loops["since"](x, x, 0, 1, out)
+    loops["implies"](x, x, out)
+    loops["always_all"](x, out)
+    loops["flat01"](np.zeros(2), out)  # float64 tables, as evaluators pass them
+    return True
 
 
 def _loops_for(v: np.ndarray) -> dict | None:
