@@ -472,14 +472,19 @@ _FAR = 1 << 62
 
 
 def _pass_flat01(v: np.ndarray, out: np.ndarray) -> int:
-    """``out = (v == 1)`` as 0/1 bytes; the number of values other than 0 and 1
-    (one vectorizable pass over the contiguous table)."""
-    bad = 0
-    for i in range(v.shape[0]):
-        x = v[i]
-        out[i] = x == 1
-        bad += (x != 0) & (x != 1)
-    return bad
+    """``out = (v == 1)`` as 0/1 bytes, in vectorizable blocks; stops at the first
+    block holding a value other than 0 and 1 and returns how many it holds (0:
+    the table is boolean)."""
+    n = v.shape[0]
+    for lo in range(0, n, 4096):
+        bad = 0
+        for i in range(lo, min(lo + 4096, n)):
+            x = v[i]
+            out[i] = x == 1
+            bad += (x != 0) & (x != 1)
+        if bad:
+            return bad
+    return 0
 
 
 def _pass_future(x: np.ndarray, lo: int, hi: int, want: int, flip: int, out: np.ndarray) -> None:
