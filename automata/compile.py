@@ -98,7 +98,7 @@ def compile(  # noqa: A001 - the public name users expect
         raw = build(f, names, budget=budget)
         dfa = Automaton(raw.atoms, raw.delta, raw.accepting, raw.initial, f)
         return dfa.minimize(budget=budget) if minimize else dfa
-    dfa = _Composer(names, budget).dfa(f)
+    dfa = _Composer(names, budget).top(f)
     budget.check_size(dfa.n_states, 1 << len(names), f)
     dfa = bfs_numbered(dfa.lift(names))  # the canonical numbering, over the requested letters
     return Automaton(names, dfa.delta, dfa.accepting, dfa.initial, f)
@@ -196,11 +196,22 @@ class _Composer:
         self.budget = budget
         self.cache: dict[A.Formula, Automaton] = {}
         self.shapes: dict[tuple[int, A.Formula], Automaton] = {}  # by :func:`_shape`
+        self._own: dict[int, tuple[A.Formula, tuple[str, ...]]] = {}  # id -> (formula, its atoms)
 
-    def own_atoms(self, *fs: A.Formula) -> tuple[str, ...]:
-        """The propositions of ``fs``, in the order of the requested alphabet."""
-        mine = {n for f in fs for n in atom_names(f)}
-        return tuple(n for n in self.names if n in mine)
+    def own_atoms(self, f: A.Formula) -> tuple[str, ...]:
+        """The propositions of ``f``, in the order of the requested alphabet."""
+        hit = self._own.get(id(f))
+        if hit is not None and hit[0] is f:
+            return hit[1]
+        mine = set(atom_names(f))
+        own = tuple(n for n in self.names if n in mine)
+        self._own[id(f)] = (f, own)  # holding f keeps its id from being reused
+        return own
+
+    def top(self, f: A.Formula) -> Automaton:
+        """:meth:`dfa` of the whole formula (met once: no cache or shape lookup)."""
+        out = self.cache[f] = self.build_dfa(f)
+        return out
 
     def dfa(self, f: A.Formula) -> Automaton:
         hit = self.cache.get(f)
@@ -254,7 +265,7 @@ class _Composer:
         """The conjunction (disjunction) of ``pieces``, a pair at a time: pieces
         that share propositions first (their product often collapses, as two
         deadlines met by the same event do), the smallest product table first."""
-        table, join = (_AND, A.conj) if op == "and" else (_OR, A.disj)
+        table, join = (_AND, _join_and) if op == "and" else (_OR, _join_or)
         absorbing = _is_empty if op == "and" else _is_universal
         pieces = list(pieces)
         while len(pieces) > 1:
@@ -266,6 +277,16 @@ class _Composer:
             z = self.combine(x, y, table, join(x.formula, y.formula))
             pieces = [d for k, d in enumerate(pieces) if k not in (i, j)] + [z]
         return pieces[0]
+
+
+def _join_and(x: A.Formula, y: A.Formula) -> A.Formula:
+    """``x & y`` flattened, as a label of an intermediate product (no simplification:
+    the smart constructor's deduplication hashes whole formulas)."""
+    return A.And((x.args if isinstance(x, A.And) else (x,)) + (y.args if isinstance(y, A.And) else (y,)))
+
+
+def _join_or(x: A.Formula, y: A.Formula) -> A.Formula:
+    return A.Or((x.args if isinstance(x, A.Or) else (x,)) + (y.args if isinstance(y, A.Or) else (y,)))
 
 
 def _pair_cost(x: Automaton, y: Automaton) -> tuple[bool, int]:

@@ -339,7 +339,14 @@ _DENSE_PAIRS = 1 << 27
 
 def _lifted(dfa: Automaton, atoms: tuple[str, ...]) -> np.ndarray:
     """``dfa``'s transition table over the letters of ``atoms`` (a superset)."""
-    return dfa.delta if dfa.atoms == atoms else dfa.delta[:, projection(dfa.atoms, atoms)]
+    if dfa.atoms == atoms:
+        return dfa.delta
+    k = len(dfa.atoms)
+    at = atoms.index(dfa.atoms[0]) if k else 0
+    if atoms[at : at + k] == dfa.atoms:  # a run of consecutive bits: shift and mask
+        letters = np.arange(1 << len(atoms), dtype=np.int64)
+        return dfa.delta[:, (letters >> at) & ((1 << k) - 1)]
+    return dfa.delta[:, projection(dfa.atoms, atoms)]
 
 
 def bfs_numbered(dfa: Automaton) -> Automaton:
@@ -393,6 +400,8 @@ def _product(
     accepts per ``table[accepts in 1, accepts in 2]``."""
     n1, n_letters = d1.shape
     n2 = d2.shape[0]
+    if n_letters <= _PY_LETTERS and n1 * n2 * n_letters <= _PY_PRODUCT_CELLS:
+        return _product_small(d1, acc1, i1, d2, acc2, i2, table, budget, part)
     d1 = d1.astype(np.int64) * n2  # pair codes p * n2 + q may pass int32
     d2 = d2.astype(np.int64)
     index = _PairIndex(n1 * n2)
@@ -424,6 +433,37 @@ def _product(
     codes = np.concatenate(found)
     acc = table[acc1[codes // n2].astype(np.intp), acc2[codes % n2].astype(np.intp)]
     return _reject_empty(np.concatenate(rows), acc, 0)
+
+
+_PY_PRODUCT_CELLS = 1 << 14  # narrow products up to this many pair cells run in plain Python
+
+
+def _product_small(
+    d1: np.ndarray, acc1: np.ndarray, i1: int, d2: np.ndarray, acc2: np.ndarray, i2: int,
+    table: np.ndarray, budget: Budget, part: A.Formula | str,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`_product` for narrow, small tables, as plain Python over lists (no
+    per-layer array set-up); states are numbered in the order they are met."""
+    rows1, rows2 = d1.tolist(), d2.tolist()
+    a1, a2 = acc1.tolist(), acc2.tolist()
+    ids = {(i1, i2): 0}
+    pairs = [(i1, i2)]
+    out = []
+    n_letters = d1.shape[1]
+    for p, q in pairs:  # grows as new pairs are met
+        r1, r2 = rows1[p], rows2[q]
+        row = []
+        for a in range(n_letters):
+            key = (r1[a], r2[a])
+            k = ids.get(key)
+            if k is None:
+                k = ids[key] = len(pairs)
+                pairs.append(key)
+            row.append(k)
+        out.append(row)
+    budget.check_size(len(pairs), n_letters, part)
+    acc = np.array([bool(table[int(a1[p]), int(a2[q])]) for p, q in pairs])
+    return _reject_empty(np.array(out, dtype=np.int32).reshape(len(pairs), n_letters), acc, 0)
 
 
 def minimal(
@@ -476,8 +516,13 @@ def _coarsest_partition(
 ) -> np.ndarray:
     """Block number of every state in the coarsest partition compatible with
     ``delta`` that separates accepting from rejecting states (Myhill-Nerode)."""
-    if delta.shape[0] * delta.size <= _MOORE_WORK:
+    work = delta.shape[0] * delta.size
+    if work <= _MOORE_WORK:
         return _moore_small(delta, acc)
+    if work <= _MOORE_ROWS_WORK and delta.shape[0] <= 1 << 16:
+        cls = _moore_rows(delta, acc, _MOORE_ROUNDS)
+        if cls is not None:
+            return cls
     cls = _Refinement(delta, acc).run(budget, part)
     if not _is_congruence(delta, acc, cls):  # a 64-bit hash collision merged two blocks
         cls = _moore(delta, cls)
@@ -501,6 +546,34 @@ def _moore_small(delta: np.ndarray, acc: np.ndarray) -> np.ndarray:
         if len(sigs) == n_cls:
             return np.array(new, dtype=np.int64)
         cls, n_cls = new, len(sigs)
+
+
+# ... and up to this, by Moore's rounds on whole rows (a state's signature is the
+# bytes of its block and its successors' blocks), for at most _MOORE_ROUNDS
+# rounds: deep automata (long chains of states) go on to Hopcroft's refinement.
+_MOORE_ROWS_WORK = 1 << 24
+_MOORE_ROUNDS = 16
+
+
+def _moore_rows(delta: np.ndarray, acc: np.ndarray, max_rounds: int) -> np.ndarray | None:
+    """Exact Moore refinement with each round's signatures as byte strings of
+    rows; None when it has not settled after ``max_rounds`` rounds."""
+    n = delta.shape[0]
+    dtype = np.uint8 if n <= 1 << 8 else np.uint16
+    cls = acc.astype(dtype)
+    n_cls = int(acc.any()) + int(not acc.all())
+    keys = np.empty((n, delta.shape[1] + 1), dtype=dtype)
+    width = keys.shape[1] * keys.itemsize
+    for _ in range(max_rounds):
+        keys[:, 0] = cls
+        np.take(cls, delta, out=keys[:, 1:])
+        raw = keys.tobytes()
+        sigs: dict[bytes, int] = {}
+        new = [sigs.setdefault(raw[i : i + width], len(sigs)) for i in range(0, n * width, width)]
+        if len(sigs) == n_cls:
+            return np.array(new, dtype=np.int64)
+        cls, n_cls = np.array(new, dtype=dtype), len(sigs)
+    return None
 
 
 def _sort_by(keys: np.ndarray, n_keys: int) -> np.ndarray:

@@ -106,6 +106,83 @@ def test_bool_int_and_float_inputs_agree(f, t):
     assert np.array_equal(prog(v.astype(np.int8)), out)
 
 
+# Long traces run the numba-compiled passes, short ones (and all without numba) the
+# numpy path; the same passes as plain Python (what numba compiles) must agree too.
+PATHS = {
+    "compiled": lambda prog, v: prog._call_compiled(v, boolean._loops()),
+    "plain passes": lambda prog, v: prog._call_compiled(v, boolean._LOOPS),
+    "numpy": lambda prog, v: prog._call_numpy(v),
+}
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+@given(f=raw_formulas, t=bool_traces(max_len=25))
+def test_every_path_equals_reference(path, f, t):
+    prog = BooleanProgram(f)
+    v = t.select(prog.names).values
+    out = PATHS[path](prog, v)
+    assert out.dtype == bool and out.shape == (len(t),)
+    assert np.array_equal(out, satisfaction(f, t))
+    assert np.array_equal(PATHS[path](prog, v.astype(bool)), out)
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_every_path_rejects_non_boolean_values(path):
+    prog = BooleanProgram(parse("a U b"))
+    for bad in (0.5, 2.0, np.nan, -1.0):
+        v = np.zeros((4, 2))
+        v[2, 1] = bad
+        with pytest.raises(TraceError, match="of 'b' at frame 2 is not 0 or 1"):
+            PATHS[path](prog, v)
+
+
+@pytest.mark.parametrize("numba", [True, False])
+@given(f=raw_formulas, t=bool_traces(max_len=20), bad=st.sampled_from([0.5, 2.0, -1.0, np.nan, 1e-9]), data=st.data())
+def test_signal_is_the_float_signal_or_none(numba, f, t, bad, data):
+    with pytest.MonkeyPatch.context() as mp:
+        if numba:  # the compiled passes however short the trace
+            mp.setattr(boolean, "COMPILED_FRAMES", 0)
+        else:  # the numpy path
+            mp.setattr(boolean, "_loops", lambda: None)
+        _check_signal(f, t, bad, data)
+
+
+def _check_signal(f, t, bad, data):
+    prog = BooleanProgram(f)
+    v = t.select(prog.names).values
+    out = prog.signal(v)
+    assert out.dtype == np.float64 and np.array_equal(out, satisfaction(f, t).astype(float))
+    if v.size:  # one entry that is not 0 or 1 anywhere: the caller's probabilistic path
+        i = data.draw(st.integers(0, v.shape[0] - 1))
+        j = data.draw(st.integers(0, v.shape[1] - 1))
+        w = v.copy()
+        w[i, j] = bad
+        assert prog.signal(w) is None
+
+
+def test_long_traces_run_the_compiled_passes_and_agree_with_numpy():
+    rng = np.random.default_rng(3)
+    n = boolean.COMPILED_FRAMES
+    v = np.repeat(rng.random((n // 20, 3)) < 0.4, 20, axis=0)  # runs, as in video
+    for text in ["G (a -> F[0,30] b) & H (c -> O[0,9] a)", "a U[2,40] b", "!(b W[0,25] c) | (a M[3,7] c)", "c S[5,60] a"]:
+        prog = BooleanProgram(parse(text))
+        cols = v[:, [ATOMS.index(x) for x in prog.names]]
+        assert boolean._loops_for(cols) is not None
+        assert np.array_equal(prog(cols), prog._call_numpy(cols))
+        assert np.array_equal(prog.signal(cols.astype(float)), prog._call_numpy(cols).astype(float))
+    assert boolean._loops_for(v[: n - 1]) is None
+
+
+def test_work_rows_are_reused():
+    # 5 rules of 3 passes each (F, ->, G): a rule's F and -> rows are free again once
+    # its G is done, so 4 G rows wait for the final & while the 5th rule runs in 2 more
+    f = parse(" & ".join(f"G (a{i} -> F[0,9] b{i})" for i in range(5)))
+    prog = BooleanProgram(f)
+    slots, n_rows = boolean._allocate(prog._steps, prog._last_use)
+    assert n_rows == 6
+    assert slots[-1] == -1 and all(slots[k] == -1 for k, s in enumerate(prog._steps) if s.op == "atom")
+
+
 # ----------------------------------------------------------------- examples
 
 
