@@ -130,10 +130,17 @@ class HiddenModel:
         return float((w @ T)[tr].sum() / max(w.sum(), 1e-300))
 
     def log_emission(self, p: np.ndarray) -> np.ndarray:
-        """``(n, K)`` log densities of each frame's score logit in each hidden state."""
+        """``(n, K)`` log densities of each frame's score logit in each hidden state. A
+        score of exactly 0 or 1 is certain, as in the Markov world (the states of the
+        other truth value get likelihood 0)."""
+        p = np.asarray(p, dtype=np.float64)
         z = _logit(p)[:, None]
         mu, sd = np.asarray(self.mean), np.asarray(self.sd)
-        return -0.5 * ((z - mu) / sd) ** 2 - np.log(sd)
+        out = -0.5 * ((z - mu) / sd) ** 2 - np.log(sd)
+        truth = np.asarray(self.truth)
+        out[np.ix_(p == 1.0, ~truth)] = -np.inf
+        out[np.ix_(p == 0.0, truth)] = -np.inf
+        return out
 
     def to_dict(self) -> dict[str, object]:
         return {"truth": [int(x) for x in self.truth], "transition": [list(r) for r in self.transition],
@@ -176,9 +183,11 @@ class Hidden(Markov):
                 raise InvalidArgument(f"models keys must be proposition names (str), got {k!r}")
             models[k] = m if isinstance(m, HiddenModel) else HiddenModel.from_dict(m)  # type: ignore[arg-type]
         object.__setattr__(self, "models", models)
-        if models:
-            object.__setattr__(self, "stay", {k: min(max(m.stay(), 1e-6), 1 - 1e-9) for k, m in models.items()})
-            object.__setattr__(self, "prior", {k: min(max(m.prior(), 1e-6), 1 - 1e-6) for k, m in models.items()})
+        if models:  # descriptive only (and kept a valid two-state chain: the stay a prior allows)
+            prior = {k: min(max(m.prior(), 1e-6), 1 - 1e-6) for k, m in models.items()}
+            stay = {k: min(max(m.stay(), 1e-6, 1.0 - (1.0 - prior[k]) / prior[k] + 1e-9), 1 - 1e-9) for k, m in models.items()}
+            object.__setattr__(self, "stay", stay)
+            object.__setattr__(self, "prior", prior)
             object.__setattr__(self, "persist", None)
         super().__post_init__()
         if self.mutex:
