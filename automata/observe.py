@@ -55,7 +55,8 @@ DECISIONS = ("threshold", "viterbi")
 EPS = 1e-6  # scores are clipped to [EPS, 1 - EPS] before the logit
 MIN_SD = 0.05  # the smallest standard deviation of a sub-state's logit density
 MAX_JOINT = 1 << 14  # joint hidden states of one independent part
-THRESHOLDS = tuple(np.round(np.arange(0.1, 0.951, 0.05), 2))
+DENSE_JOINT = 512  # up to this many joint states the chain steps are one dense matrix product
+THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # the decision thresholds fit_hidden tries
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -301,6 +302,8 @@ class Joint:
             init = np.multiply.outer(init, np.asarray(m.initial)).ravel()
         self.initial = init
         idx = np.indices(self.ks).reshape(len(self.ks), -1) if self.ks else np.zeros((0, 1), dtype=int)
+        self._dense = self.dense if self.m <= DENSE_JOINT else None
+        self._dense_t = None if self._dense is None else np.ascontiguousarray(self._dense.T)
         self.truth_bits = np.stack([np.asarray(m.truth)[idx[j]] for j, m in enumerate(self.models)]) if self.ks else idx
 
     @property
@@ -336,7 +339,10 @@ class Joint:
         return out
 
     def fwd(self, Y: np.ndarray) -> np.ndarray:
-        """``Y[r, s'] <- sum_s Y[r, s] T(s, s')``, one proposition's matrix per axis."""
+        """``Y[r, s'] <- sum_s Y[r, s] T(s, s')``, one proposition's matrix per axis
+        (small joint chains: one dense product)."""
+        if self._dense is not None:
+            return Y @ self._dense
         r = Y.shape[0]
         X = Y.reshape(r, *self.ks)
         for j, T in enumerate(self.Ts):
@@ -345,6 +351,8 @@ class Joint:
 
     def bwd(self, X: np.ndarray) -> np.ndarray:
         """``X[r, s] <- sum_s' T(s, s') X[r, s']``."""
+        if self._dense is not None:
+            return X @ self._dense_t
         r = X.shape[0]
         Z = X.reshape(r, *self.ks)
         for j, T in enumerate(self.Ts):
@@ -414,11 +422,10 @@ def smooth_product(
         if not den > 0.0:
             raise InvalidValue(f"the observations around frame {i} are impossible under the Hidden world")
         out[i] = float((W * ext[on_idx, cols[None, :]]).sum()) / den
-        X = e[i][None, :] * ext[df_idx, cols[None, :]]
-        b2 = joint.bwd((e[i] * beta)[None, :])
-        total = float(b2.sum())
-        V = joint.bwd(X) / total
-        beta = b2[0] / total
+        X = joint.bwd(np.vstack([e[i][None, :] * ext[df_idx, cols[None, :]], (e[i] * beta)[None, :]]))
+        total = float(X[-1].sum())
+        V = X[:-1] / total
+        beta = X[-1] / total
     return out
 
 
@@ -505,7 +512,7 @@ def _em(zs: Sequence[np.ndarray], ys: Sequence[np.ndarray], h: int, iterations: 
         sd = np.sqrt((g * (zf[:, None] - mu) ** 2).sum(axis=0) / wsum)
         sd = np.maximum(sd, MIN_SD)
         pi = wsum / wsum.sum()
-        if abs(new_ll - ll) < 1e-4 * max(1.0, abs(new_ll)) * 1e-2:
+        if abs(new_ll - ll) < 1e-5 * max(1.0, abs(new_ll)):
             ll = new_ll
             break
         ll = new_ll
@@ -543,6 +550,25 @@ def _event_f1(pred: list[tuple[int, int]], truth: list[tuple[int, int]]) -> floa
     return 2 * tp / (len(pred) + len(truth))
 
 
+def _fit_models(zs_by, ys_by, names, hs, iterations, cache=None) -> dict[str, HiddenModel]:  # type: ignore[no-untyped-def]
+    """Per proposition, the model of least BIC over ``hs`` sub-states per truth value
+    (``cache``: ``(name, h) -> (model, bic)`` of these very videos, filled as fitted)."""
+    cache = {} if cache is None else cache
+    models = {}
+    for a in names:
+        zs, ys = zs_by[a], ys_by[a]
+        if all(y.all() for y in ys) or not any(y.any() for y in ys):
+            raise InvalidValue(f"labels of {a!r} must have both true and false frames")
+        total = sum(len(z) for z in zs)
+        for h in hs:
+            if (a, h) not in cache:
+                model, ll = _em(zs, ys, h, iterations)
+                k = 2 * h
+                cache[(a, h)] = (model, -2 * ll + (k * (k - 1) + 2 * k + k - 1) * math.log(total))
+        models[a] = min((cache[(a, h)] for h in hs), key=lambda mb: mb[1])[0]
+    return models
+
+
 def fit_hidden(
     scores: object,
     labels: object,
@@ -553,18 +579,25 @@ def fit_hidden(
     names: Sequence[str] | None = None,
     substates: Sequence[int] = (1, 2, 3),
     iterations: int = 40,
+    folds: int = 2,
 ) -> Hidden:
     """A :class:`Hidden` world fitted to labelled frames (one table or lists of tables, as
     :func:`~framelogic.automata.world.fit_world`).
 
     Per proposition and per ``h`` in ``substates``: Baum–Welch (``iterations``
     rounds) with the truth clamped to the labels; the ``h`` of least BIC is kept.
-    With ``formula``, the decision rule is chosen on the same training frames:
-    each threshold in 0.10, 0.15, ..., 0.95 on P(φ) and Viterbi are scored by
-    frame F1 plus event F1 (IoU >= 0.5) against φ on the labels, using
-    ``mode``'s event rule (``"tlv"``: the TLV rule of
-    :func:`~framelogic.automata.localize.tlv_rule`; else maximal runs); ties
-    prefer thresholds near 0.5, then threshold over Viterbi.
+
+    With ``formula``, the decision is chosen too, by cross-fitting over the
+    videos (``folds`` groups; one video: in-sample): for each ``h`` in
+    ``substates`` (the same for every proposition, or BIC's choice per
+    proposition) models are fitted without a fold and decide on it; each
+    decision — a threshold 0.2, 0.3, ..., 0.8 on P(φ), or Viterbi — is scored
+    by frame F1 plus mean event F1 (IoU >= 0.5) against φ on the labels of
+    every held-out frame, using ``mode``'s event rule (``"tlv"``: the TLV rule
+    of :func:`~framelogic.automata.localize.tlv_rule`; else maximal runs). The
+    best (ties: BIC's choice, fewer sub-states, thresholds near 0.5, threshold
+    over Viterbi) is refitted on every video and stored (``decide``,
+    ``threshold``).
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -588,36 +621,58 @@ def fit_hidden(
     hs = tuple(substates)
     if not hs or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hs):
         raise InvalidValue(f"substates={substates!r} must be whole numbers >= 1")
-    models = {}
-    for a in names:
-        zs, ys = [], []
-        for s, lab in zip(ss, ls):
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise InvalidValue(f"folds={folds!r} must be a whole number >= 2")
+    zs_by: dict[str, list[np.ndarray]] = {a: [] for a in names}
+    ys_by: dict[str, list[np.ndarray]] = {a: [] for a in names}
+    for s, lab in zip(ss, ls):
+        for a in names:
             y = lab.column(a)
             if len(y) != len(s):
                 raise InvalidValue(f"scores and labels of {a!r} have {len(s)} and {len(y)} frames")
             if not np.all((y == 0) | (y == 1)):
                 raise InvalidValue(f"labels of {a!r} must be 0/1")
-            zs.append(_logit(s.column(a)))
-            ys.append(y.astype(bool))
-        if all(y.all() for y in ys) or not any(y.any() for y in ys):
-            raise InvalidValue(f"labels of {a!r} must have both true and false frames")
-        total = sum(len(z) for z in zs)
-        best = None
-        for h in hs:
-            model, ll = _em(zs, ys, h, iterations)
-            k = 2 * h
-            bic = -2 * ll + (k * (k - 1) + 2 * k + k - 1) * math.log(total)
-            if best is None or bic < best[0]:
-                best = (bic, model)
-        models[a] = best[1]  # type: ignore[index]
-    world = Hidden(models=models)
+            zs_by[a].append(_logit(s.column(a)))
+            ys_by[a].append(y.astype(bool))
     if formula is None:
-        return world
-    decide, th = _choose_decision(world, formula, mode, ss, ls, fps)
+        return Hidden(models=_fit_models(zs_by, ys_by, names, hs, iterations))
+    # candidate sub-state choices: BIC's per proposition, then each h for every proposition
+    choices: list[tuple[int, ...]] = [hs] + ([(h,) for h in hs] if len(hs) > 1 else [])
+    v = len(ss)
+    groups = [list(range(v))] if v < 2 else [list(range(i, v, min(folds, v))) for i in range(min(folds, v))]
+    tally: dict[tuple[int, str, float | None], list] = {}
+    caches: list[dict] = [{} for _ in groups]
+    for c, choice in enumerate(choices):
+        for held, cache in zip(groups, caches):
+            rest = [i for i in range(v) if i not in held] or held
+            sub = lambda d: {a: [d[a][i] for i in rest] for a in names}  # noqa: E731
+            try:
+                world = Hidden(models=_fit_models(sub(zs_by), sub(ys_by), names, choice, iterations, cache))
+            except InvalidValue:  # a fold without both truth values: skip this split
+                continue
+            for key, hits in _decisions(world, formula, mode, [ss[i] for i in held], [ls[i] for i in held], fps).items():
+                tally.setdefault((c, *key), []).extend(hits)
+    if not tally:  # no usable split: decide in-sample
+        world = Hidden(models=_fit_models(zs_by, ys_by, names, hs, iterations))
+        for key, hits in _decisions(world, formula, mode, ss, ls, fps).items():
+            tally[(0, *key)] = hits
+
+    def rank(item):  # type: ignore[no-untyped-def]
+        (c, decide, th), pairs = item
+        hits = [h for h, _, _ in pairs]
+        truths = [t for _, t, _ in pairs]
+        frames = pairs[0][2] if pairs else False
+        f1 = _f1(np.concatenate(hits), np.concatenate(truths)) if hits else 0.0
+        ef = float(np.mean([_event_f1(_events(h, frames), _events(t, frames)) for h, t in zip(hits, truths)])) if hits else 0.0
+        return (round(f1 + ef, 9), -c, -abs((th if th is not None else 1.0) - 0.5), decide == "threshold")
+
+    (c, decide, th), _ = max(tally.items(), key=rank)
+    models = _fit_models(zs_by, ys_by, names, choices[c], iterations)
     return Hidden(models=models, decide=decide, threshold=th)
 
 
-def _choose_decision(world: Hidden, formula: object, mode: str, ss, ls, fps) -> tuple[str, float | None]:  # type: ignore[no-untyped-def]
+def _decisions(world: Hidden, formula: object, mode: str, ss, ls, fps) -> dict:  # type: ignore[no-untyped-def]
+    """``(decide, threshold) -> [(hits, truth, frames) per video]`` for every candidate decision."""
     from framelogic.logic.passes import atom_names, resolve_time
 
     from .compile import as_formula
@@ -630,18 +685,12 @@ def _choose_decision(world: Hidden, formula: object, mode: str, ss, ls, fps) -> 
     body, frames = tlv_rule(f) if mode == "tlv" else (f, False)
     names = atom_names(body)
     ev = Evaluator(body, world=world)
-    truths, signals, decoded = [], [], []
+    out: dict = {}
     for s, lab in zip(ss, ls):
-        truths.append(evaluate(body, lab.select(names), fps=rate) == 1.0)
-        signals.append(ev(s, fps=rate))
-        decoded.append(evaluate(body, world.decode(s, names), fps=rate) == 1.0)
-
-    def score(hits: list[np.ndarray]) -> float:
-        f1 = _f1(np.concatenate(hits), np.concatenate(truths))
-        ef = float(np.mean([_event_f1(_events(h, frames), _events(t, frames)) for h, t in zip(hits, truths)]))
-        return f1 + ef
-
-    cands = [(score([x >= th for x in signals]), -abs(th - 0.5), 1, "threshold", float(th)) for th in THRESHOLDS]
-    cands.append((score(decoded), -1.0, 0, "viterbi", None))
-    best = max(cands, key=lambda c: (round(c[0], 12), c[1], c[2]))
-    return best[3], best[4]
+        truth = evaluate(body, lab.select(names), fps=rate) == 1.0
+        signal = ev(s, fps=rate)
+        for th in THRESHOLDS:
+            out.setdefault(("threshold", float(th)), []).append((signal >= th, truth, frames))
+        decoded = evaluate(body, world.decode(s, names), fps=rate) == 1.0
+        out.setdefault(("viterbi", None), []).append((decoded, truth, frames))
+    return out
