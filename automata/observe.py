@@ -41,6 +41,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -450,9 +451,66 @@ def viterbi_path(model: HiddenModel, loge: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------ fitting
 
 
-def _em(zs: Sequence[np.ndarray], ys: Sequence[np.ndarray], h: int, iterations: int) -> tuple[HiddenModel, float]:
+def forward_backward(e: np.ndarray, T: np.ndarray, pi: np.ndarray, alpha: np.ndarray, beta: np.ndarray, c: np.ndarray) -> None:
+    """Scaled forward–backward of ``V`` sequences at once: ``e`` (V, N, K) emission
+    likelihoods, ``alpha`` / ``beta`` (V, N, K) filled, ``c[v, i]`` the scale of frame ``i``."""
+    V, N, K = e.shape
+    for v in range(V):
+        for i in range(N):
+            tot = 0.0
+            for t in range(K):
+                if i == 0:
+                    x = pi[t]
+                else:
+                    x = 0.0
+                    for s in range(K):
+                        x += alpha[v, i - 1, s] * T[s, t]
+                x *= e[v, i, t]
+                alpha[v, i, t] = x
+                tot += x
+            c[v, i] = tot
+            for t in range(K):
+                alpha[v, i, t] /= tot
+        for t in range(K):
+            beta[v, N - 1, t] = 1.0
+        for i in range(N - 2, -1, -1):
+            for s in range(K):
+                x = 0.0
+                for t in range(K):
+                    x += T[s, t] * e[v, i + 1, t] * beta[v, i + 1, t]
+                beta[v, i, s] = x / c[v, i + 1]
+
+
+def _forward_backward_numpy(e: np.ndarray, T: np.ndarray, pi: np.ndarray, alpha: np.ndarray, beta: np.ndarray, c: np.ndarray) -> None:
+    """:func:`forward_backward` vectorised over the sequences (without numba)."""
+    N = e.shape[1]
+    a = pi[None, :] * e[:, 0]
+    for i in range(N):
+        if i:
+            a = (a @ T) * e[:, i]
+        c[:, i] = a.sum(axis=1)
+        a = a / c[:, i : i + 1]
+        alpha[:, i] = a
+    beta[:, N - 1] = 1.0
+    for i in range(N - 2, -1, -1):
+        beta[:, i] = ((e[:, i + 1] * beta[:, i + 1]) @ T.T) / c[:, i + 1 : i + 2]
+
+
+@cache
+def _fb():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    if importlib.util.find_spec("numba") is None:
+        return _forward_backward_numpy
+    from . import kernels as K
+
+    return K.compiled(forward_backward)
+
+
+def _em(zs: Sequence[np.ndarray], ys: Sequence[np.ndarray], h: int, iterations: int, tied: bool = False) -> tuple[HiddenModel, float]:
     """Baum–Welch for ``h`` sub-states per truth value with the truth clamped to the
-    labels; returns the model and the training log-likelihood of (labels, logits)."""
+    labels (``tied``: one standard deviation shared by every state); returns the model
+    and the training log-likelihood of (labels, logits)."""
     k = 2 * h
     truth = np.array([False] * h + [True] * h)
     V, N = len(zs), max(len(z) for z in zs)
@@ -465,6 +523,8 @@ def _em(zs: Sequence[np.ndarray], ys: Sequence[np.ndarray], h: int, iterations: 
     zc = [np.concatenate([z[y == val] for z, y in zip(zs, ys)]) for val in (False, True)]
     mu = np.concatenate([np.quantile(zc[val], (np.arange(h) + 0.5) / h) for val in (0, 1)])
     sd = np.concatenate([np.full(h, max(float(np.std(zc[val])) / math.sqrt(h), MIN_SD)) for val in (0, 1)])
+    if tied:
+        sd = np.full(k, float(np.mean(sd)))
     # transitions: the labels' truth flips, sticky sub-states
     yy = np.concatenate([np.stack([y[:-1], y[1:]], 1) for y in ys if len(y) > 1]) if N > 1 else np.zeros((0, 2), bool)
     flip = np.array([[np.mean(yy[yy[:, 0] == a, 1] != a) if np.any(yy[:, 0] == a) else 0.5 for a in (0, 1)]]).ravel()
@@ -484,17 +544,9 @@ def _em(zs: Sequence[np.ndarray], ys: Sequence[np.ndarray], h: int, iterations: 
         top = logn.max(axis=2, keepdims=True)
         e = np.exp(logn - top)
         alpha = np.empty((V, N, k))
-        c = np.ones((V, N))
-        a = pi[None, :] * e[:, 0]
-        for i in range(N):
-            if i:
-                a = (a @ T) * e[:, i]
-            c[:, i] = a.sum(axis=1)
-            a = a / c[:, i : i + 1]
-            alpha[:, i] = a
         beta = np.ones((V, N, k))
-        for i in range(N - 2, -1, -1):
-            beta[:, i] = ((e[:, i + 1] * beta[:, i + 1]) @ T.T) / c[:, i + 1 : i + 2]
+        c = np.ones((V, N))
+        _fb()(e, np.ascontiguousarray(T), pi, alpha, beta, c)
         gamma = alpha * beta
         gamma /= gamma.sum(axis=2, keepdims=True)
         gamma *= valid[:, :, None]
@@ -509,7 +561,8 @@ def _em(zs: Sequence[np.ndarray], ys: Sequence[np.ndarray], h: int, iterations: 
         zf = Z.reshape(-1)
         wsum = g.sum(axis=0) + 1e-12
         mu = (g * zf[:, None]).sum(axis=0) / wsum
-        sd = np.sqrt((g * (zf[:, None] - mu) ** 2).sum(axis=0) / wsum)
+        sq = (g * (zf[:, None] - mu) ** 2).sum(axis=0)
+        sd = np.full(k, math.sqrt(sq.sum() / wsum.sum())) if tied else np.sqrt(sq / wsum)
         sd = np.maximum(sd, MIN_SD)
         pi = wsum / wsum.sum()
         if abs(new_ll - ll) < 1e-5 * max(1.0, abs(new_ll)):
@@ -550,9 +603,10 @@ def _event_f1(pred: list[tuple[int, int]], truth: list[tuple[int, int]]) -> floa
     return 2 * tp / (len(pred) + len(truth))
 
 
-def _fit_models(zs_by, ys_by, names, hs, iterations, cache=None) -> dict[str, HiddenModel]:  # type: ignore[no-untyped-def]
+def _fit_models(zs_by, ys_by, names, hs, iterations, cache=None, tied=False) -> dict[str, HiddenModel]:  # type: ignore[no-untyped-def]
     """Per proposition, the model of least BIC over ``hs`` sub-states per truth value
-    (``cache``: ``(name, h) -> (model, bic)`` of these very videos, filled as fitted)."""
+    (``tied``: one standard deviation for all states; ``cache``: ``(name, h, tied) ->
+    (model, bic)`` of these very videos, filled as fitted)."""
     cache = {} if cache is None else cache
     models = {}
     for a in names:
@@ -561,11 +615,12 @@ def _fit_models(zs_by, ys_by, names, hs, iterations, cache=None) -> dict[str, Hi
             raise InvalidValue(f"labels of {a!r} must have both true and false frames")
         total = sum(len(z) for z in zs)
         for h in hs:
-            if (a, h) not in cache:
-                model, ll = _em(zs, ys, h, iterations)
+            if (a, h, tied) not in cache:
+                model, ll = _em(zs, ys, h, iterations, tied)
                 k = 2 * h
-                cache[(a, h)] = (model, -2 * ll + (k * (k - 1) + 2 * k + k - 1) * math.log(total))
-        models[a] = min((cache[(a, h)] for h in hs), key=lambda mb: mb[1])[0]
+                free = k * (k - 1) + k + (1 if tied else k) + k - 1
+                cache[(a, h, tied)] = (model, -2 * ll + free * math.log(total))
+        models[a] = min((cache[(a, h, tied)] for h in hs), key=lambda mb: mb[1])[0]
     return models
 
 
@@ -579,7 +634,7 @@ def fit_hidden(
     names: Sequence[str] | None = None,
     substates: Sequence[int] = (1, 2, 3),
     iterations: int = 40,
-    folds: int = 2,
+    folds: int = 5,
 ) -> Hidden:
     """A :class:`Hidden` world fitted to labelled frames (one table or lists of tables, as
     :func:`~framelogic.automata.world.fit_world`).
@@ -590,7 +645,9 @@ def fit_hidden(
     With ``formula``, the decision is chosen too, by cross-fitting over the
     videos (``folds`` groups; one video: in-sample): for each ``h`` in
     ``substates`` (the same for every proposition, or BIC's choice per
-    proposition) models are fitted without a fold and decide on it; each
+    proposition), with a standard deviation per state or one tied across the
+    states (the tied model's log-likelihood ratio is linear in the logit for
+    ``h = 1``, like a Platt map), models are fitted without a fold and decide on it; each
     decision — a threshold 0.2, 0.3, ..., 0.8 on P(φ), or Viterbi — is scored
     by frame F1 plus mean event F1 (IoU >= 0.5) against φ on the labels of
     every held-out frame, using ``mode``'s event rule (``"tlv"``: the TLV rule
@@ -637,7 +694,11 @@ def fit_hidden(
     if formula is None:
         return Hidden(models=_fit_models(zs_by, ys_by, names, hs, iterations))
     # candidate sub-state choices: BIC's per proposition, then each h for every proposition
-    choices: list[tuple[int, ...]] = [hs] + ([(h,) for h in hs] if len(hs) > 1 else [])
+    # candidate models, simplest first: each h for every proposition (one tied standard
+    # deviation, then one per state), then BIC's choice per proposition
+    choices: list[tuple[tuple[int, ...], bool]] = [((h,), tied) for h in sorted(set(hs)) for tied in (True, False)]
+    if len(hs) > 1:
+        choices += [(hs, True), (hs, False)]
     v = len(ss)
     groups = [list(range(v))] if v < 2 else [list(range(i, v, min(folds, v))) for i in range(min(folds, v))]
     tally: dict[tuple[int, str, float | None], list] = {}
@@ -647,7 +708,7 @@ def fit_hidden(
             rest = [i for i in range(v) if i not in held] or held
             sub = lambda d: {a: [d[a][i] for i in rest] for a in names}  # noqa: E731
             try:
-                world = Hidden(models=_fit_models(sub(zs_by), sub(ys_by), names, choice, iterations, cache))
+                world = Hidden(models=_fit_models(sub(zs_by), sub(ys_by), names, choice[0], iterations, cache, choice[1]))
             except InvalidValue:  # a fold without both truth values: skip this split
                 continue
             for key, hits in _decisions(world, formula, mode, [ss[i] for i in held], [ls[i] for i in held], fps).items():
@@ -657,17 +718,25 @@ def fit_hidden(
         for key, hits in _decisions(world, formula, mode, ss, ls, fps).items():
             tally[(0, *key)] = hits
 
-    def rank(item):  # type: ignore[no-untyped-def]
-        (c, decide, th), pairs = item
-        hits = [h for h, _, _ in pairs]
-        truths = [t for _, t, _ in pairs]
-        frames = pairs[0][2] if pairs else False
-        f1 = _f1(np.concatenate(hits), np.concatenate(truths)) if hits else 0.0
-        ef = float(np.mean([_event_f1(_events(h, frames), _events(t, frames)) for h, t in zip(hits, truths)])) if hits else 0.0
-        return (round(f1 + ef, 9), -c, -abs((th if th is not None else 1.0) - 0.5), decide == "threshold")
+    def per_video(pairs) -> np.ndarray:  # type: ignore[no-untyped-def]
+        return np.array([_f1(h, t) + _event_f1(_events(h, fr), _events(t, fr)) for h, t, fr in pairs])
 
-    (c, decide, th), _ = max(tally.items(), key=rank)
-    models = _fit_models(zs_by, ys_by, names, choices[c], iterations)
+    def simplicity(key) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+        c, decide, th = key
+        return c, (9 if decide == "viterbi" else int(round(abs(th - 0.5) * 10)))
+
+    scores = {key: per_video(pairs) for key, pairs in tally.items()}
+    best = max(scores, key=lambda k: (float(scores[k].mean()), [-x for x in simplicity(k)]))
+    # the simplest candidate no worse than the best by more than one standard error of the
+    # paired per-video differences (held-out F1 is noisy: a small gain does not buy complexity)
+    near = []
+    for key, x in scores.items():
+        d = x - scores[best]
+        se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else 0.0
+        if d.mean() >= -se:
+            near.append(key)
+    c, decide, th = min(near, key=simplicity)
+    models = _fit_models(zs_by, ys_by, names, choices[c][0], iterations, tied=choices[c][1])
     return Hidden(models=models, decide=decide, threshold=th)
 
 

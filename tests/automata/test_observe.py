@@ -214,3 +214,20 @@ def test_joint_transforms_are_the_kronecker_product(monkeypatch):
     Y = rng.random((3, j.m))
     assert np.allclose(j.fwd(Y), Y @ j.dense)
     assert np.allclose(j.bwd(Y), Y @ j.dense.T)
+
+
+def test_forward_backward_loops_equal_the_vectorised_pass():
+    from framelogic.automata import observe
+
+    rng = np.random.default_rng(0)
+    e = rng.random((3, 9, 4))
+    T = rng.random((4, 4))
+    T /= T.sum(axis=1, keepdims=True)
+    pi = np.full(4, 0.25)
+    outs = []
+    for fb in (observe.forward_backward, observe._forward_backward_numpy):
+        a, b, c = np.empty_like(e), np.empty_like(e), np.empty((3, 9))
+        fb(e, T, pi, a, b, c)
+        outs.append((a, b, c))
+    for x, y in zip(*outs):
+        assert np.allclose(x, y)
