@@ -39,7 +39,8 @@ def brute_posterior(f, t, world, names):
     per_prop = []  # per proposition: {truth tuple: total weight of its hidden trajectories}
     for a in names:
         m = world.models[a]
-        e = np.exp(m.log_emission(t.column(a)))
+        loge = m.log_emission(t.column(a))
+        e = np.exp(loge - loge.max(axis=1, keepdims=True))  # a constant per frame: the same posterior, no underflow
         T, pi = m.T, np.asarray(m.initial)
         acc = {}
         for path in itertools.product(range(m.k), repeat=n):
@@ -59,12 +60,12 @@ def brute_posterior(f, t, world, names):
     return num, den
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_hidden_world_equals_enumeration_of_hidden_trajectories(data):
     k = data.draw(st.integers(1, 2))
     names = ATOMS[:k]
-    n = data.draw(st.integers(1, {1: 5, 2: 3}[k]))
+    n = data.draw(st.integers(1, {1: 4, 2: 3}[k]))
     f = data.draw(formulas(names, max_depth=4, max_bound=2))
     t = data.draw(traces(names, min_len=n, max_len=n, probabilistic=True))
     world = Hidden(models={a: data.draw(hidden_models()) for a in names})
