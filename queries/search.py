@@ -214,6 +214,10 @@ def resolve_world_option(
         if persist is not None:
             raise InvalidValue(f"persist={persist:g}: persistence needs the Markov world, not world={world!r}")
         return base
+    if getattr(base, "models", None) is not None:  # a fitted Hidden world (automata/observe.py): as it is
+        if persist is not None:
+            raise InvalidValue(f"persist={persist:g}: a fitted Hidden world carries its own chains; leave persist out")
+        return base
     if isinstance(chosen, Markov):  # a world object: as it is, or with persist= for every proposition
         return base if persist is None else replace(base, stay=DEFAULT_STAY, persist=persist)
     mutex = tuple(dict.fromkeys([*base.mutex, *(frozenset(g) for g in (file.mutexes if file is not None else ()))]))

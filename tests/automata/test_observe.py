@@ -232,3 +232,19 @@ def test_forward_backward_loops_equal_the_vectorised_pass():
         outs.append((a, b, c))
     for x, y in zip(*outs):
         assert np.allclose(x, y)
+
+
+def test_search_reads_a_fitted_hidden_world_json_and_uses_its_decision(tmp_path):
+    from framelogic.queries.search import search
+
+    rng = np.random.default_rng(5)
+    plain = HiddenModel.two_state(stay=0.95, prior=0.4, mean=(-1.0, 1.0), sd=(1.5, 1.5))
+    s, y = _sample(plain, 300, rng)
+    w = Hidden(models=fit_hidden({"a": s}, {"a": y}, substates=(1,)).models, decide="threshold", threshold=0.3)
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps(w.to_dict()))
+    table = {"a": _sample(plain, 200, rng)[0]}
+    got = search('"a"', table, world=str(path))
+    want = localize('"a"', table, world=w, threshold=0.3)
+    assert [(m.start, m.end) for m in got] == [(e.start, e.end) for e in want]
+    assert got != search('"a"', table, world=str(path), decide="threshold", threshold=0.5)
