@@ -248,3 +248,11 @@ def test_search_reads_a_fitted_hidden_world_json_and_uses_its_decision(tmp_path)
     want = localize('"a"', table, world=w, threshold=0.3)
     assert [(m.start, m.end) for m in got] == [(e.start, e.end) for e in want]
     assert got != search('"a"', table, world=str(path), decide="threshold", threshold=0.5)
+
+
+def test_docstring_examples():
+    import doctest
+
+    from framelogic.automata import observe
+
+    assert doctest.testmod(observe).failed == 0
