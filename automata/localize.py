@@ -96,6 +96,7 @@ from . import kernels as K
 from .compile import as_formula, compile
 from .engine import evaluate
 from .letters import encode
+from .observe import resolve_decision
 from .world import Independent, World, resolve_world, viterbi
 
 MODES = ("runs", "shortest", "longest", "tlv")
@@ -198,22 +199,23 @@ def localize(
     max_length: int | None = DEFAULT_MAX_LENGTH,
     default_threshold: float = DEFAULT_THRESHOLD,
     world: World | str | None = None,
-    decide: str = "threshold",
+    decide: str | None = None,
 ) -> list[Event]:
     """Events where ``formula`` holds in ``table`` under the match ``mode``.
 
     The threshold follows :func:`threshold_rule`; ``default_threshold`` is the
     one used when neither ``threshold`` nor a PCTL wrapper gives one. ``world``
-    and ``decide`` (``"threshold"`` or ``"viterbi"``): see the module doc.
+    and ``decide`` (``"threshold"`` or ``"viterbi"``; None: the world's fitted
+    rule, else ``"threshold"``): see the module doc.
 
     >>> localize("ped U stopped", {"ped": [0, 1, 1, 0, 0], "stopped": [0, 0, 0, 1, 0]})
     [Event(start=1, end=3, probability=1.0, start_time=None, end_time=None)]
     """
     if mode not in MODES:
         raise InvalidValue(f"mode={mode!r} must be one of {', '.join(MODES)}")
-    if decide not in DECISIONS:
-        raise InvalidValue(f"decide={decide!r} must be one of {', '.join(DECISIONS)}")
     w = resolve_world(world)
+    # a fitted world carries its decision rule and threshold (automata/observe.py); explicit arguments win
+    decide, default_threshold = resolve_decision(w, decide, default_threshold)
     markov = not isinstance(w, Independent)
     if markov and decide == "threshold" and mode in ("shortest", "longest"):
         raise InvalidValue(

@@ -278,6 +278,10 @@ def resolve_world(world: object, *, where: str = "world") -> World:
             return Independent()
         if kind == "markov":
             return Markov.from_dict(world)
+        if kind == "hidden":  # [observe hook] hidden-state observation models (automata/observe.py)
+            from .observe import Hidden
+
+            return Hidden.from_dict(world)
         raise InvalidValue(f"{where}: kind={kind!r} must be 'independent' or 'markov'")
     raise InvalidArgument(
         f"{where}={world!r} must be framelogic.Independent(), framelogic.Markov(...), "
@@ -689,7 +693,8 @@ class WorldFilter:
         self.names = names
         self.world = world
         self.rate = rate
-        self.chain = Chain(closure(names, world), world, rate)
+        parts = getattr(world, "filter_parts", None)  # [observe hook] a Hidden world's joint chain
+        self.chain = parts(closure(names, world)) if parts is not None else Chain(closure(names, world), world, rate)
         c = self.chain
         delta = np.asarray(automaton.delta, dtype=np.int64)
         # (state, joint chain state) -> flat index of the successor pair: the update is one bincount
@@ -727,7 +732,10 @@ class WorldFilter:
             else:
                 obs[0, j] = c.priors[j]
         x = obs[0]
-        e = c.valid * np.prod(np.where(c.bits, x / c.priors, (1.0 - x) / (1.0 - c.priors)), axis=1)
+        if hasattr(c, "frame_evidence"):  # [observe hook]
+            e = c.frame_evidence(x)
+        else:
+            e = c.valid * np.prod(np.where(c.bits, x / c.priors, (1.0 - x) / (1.0 - c.priors)), axis=1)
         F = self._joint if self.frame == 0 else self._joint @ self._T  # predict
         G = np.bincount(self._target, weights=(F * e).ravel(), minlength=F.size)
         total = G.sum()
@@ -891,6 +899,9 @@ class _Leaf:
             from .engine import Evaluator
 
             return np.asarray(Evaluator(self.formula)(TraceTable((), np.zeros((n, 0)))), dtype=np.float64)
+        hook = getattr(self.world, "leaf_signal", None)  # [observe hook] a Hidden world runs its own chains
+        if hook is not None:
+            return hook(self, t)
         obs = chain.columns(t)
         if self.method == "automaton":
             return _smooth(chain, obs, len(self.own), *self.tables)
@@ -1039,6 +1050,9 @@ def viterbi(trace: object, names: Sequence[str] | None, world: object, *, fps: f
     n = len(t)
     if isinstance(w, Independent) or n == 0:
         return TraceTable(names, (values >= 0.5).astype(np.float64), t.times, t.fps)
+    decode = getattr(w, "decode", None)  # [observe hook] a Hidden world decodes its own chains
+    if decode is not None:
+        return decode(t, names)
     rate = fps if fps is not None else t.rate
     out = np.empty((n, len(names)))
     for comp in chain_components(names, w):

@@ -89,7 +89,9 @@ class SearchOptions:
     # the file's set world / set persist / prop ... persist / mutex, and calibration JSONs
     world: World = Independent()
     persist: float | None = None  # seconds: every proposition's persistence (the argument; overrides the file)
-    decide: str = "threshold"  # "threshold": P(φ) against the threshold; "viterbi": φ on the most probable world
+    # "threshold": P(φ) against the threshold; "viterbi": φ on the most probable world; None: the
+    # world's fitted rule (automata/observe.py resolve_decision), else "threshold"
+    decide: str | None = None
 
     @property
     def column_map(self) -> dict[str, str]:
@@ -154,7 +156,7 @@ def _validate(o: SearchOptions) -> None:
         raise InvalidValue(f"max_length={o.max_length!r} must be a whole number of frames >= 1 (0: no limit)")
     if o.tolerance is not None and not (isinstance(o.tolerance, (int, float)) and 0 <= o.tolerance < math.inf):
         raise InvalidValue(f"tolerance={o.tolerance!r} must be a number of seconds >= 0")
-    if o.decide not in DECISIONS:
+    if o.decide is not None and o.decide not in DECISIONS:
         raise InvalidValue(f"decide={o.decide!r} must be one of {', '.join(DECISIONS)}")
     if not isinstance(o.world, (Independent, Markov)):
         raise InvalidValue(f"world={o.world!r} must be resolved to Independent() or Markov(...) (use resolve_options)")
@@ -211,6 +213,10 @@ def resolve_world_option(
     if isinstance(base, Independent):
         if persist is not None:
             raise InvalidValue(f"persist={persist:g}: persistence needs the Markov world, not world={world!r}")
+        return base
+    if getattr(base, "models", None) is not None:  # a fitted Hidden world (automata/observe.py): as it is
+        if persist is not None:
+            raise InvalidValue(f"persist={persist:g}: a fitted Hidden world carries its own chains; leave persist out")
         return base
     if isinstance(chosen, Markov):  # a world object: as it is, or with persist= for every proposition
         return base if persist is None else replace(base, stay=DEFAULT_STAY, persist=persist)

@@ -326,14 +326,18 @@ def framelogic_world(world: object, *, decision: str = "threshold", threshold: f
     from :mod:`framelogic.automata.world`), through ``localize(..., world=, decide=)``.
     ``decision``: ``"threshold"`` — frames where P(φ | all observations) under the world is
     at least ``threshold``; ``"viterbi"`` — the most probable 0/1 world (Viterbi over the
-    chains), then φ evaluated exactly on it."""
+    chains), then φ evaluated exactly on it; ``"fitted"`` — the rule and threshold stored in a
+    fitted world (``fit_hidden(..., formula=)``)."""
     from framelogic.automata import localize
 
-    if decision not in ("threshold", "viterbi"):
-        raise InvalidValue(f"decision={decision!r} must be 'threshold' or 'viterbi'")
+    if decision not in ("threshold", "viterbi", "fitted"):
+        raise InvalidValue(f"decision={decision!r} must be 'threshold', 'viterbi' or 'fitted'")
 
     def run(formula: str, probs: Probs) -> Events:
-        events = localize(formula, dict(probs), mode="tlv", threshold=threshold, world=world, decide=decision)
+        if decision == "fitted":  # the world's own decision rule and threshold (fit_hidden chose them)
+            events = localize(formula, dict(probs), mode="tlv", world=world)
+        else:
+            events = localize(formula, dict(probs), mode="tlv", threshold=threshold, world=world, decide=decision)
         return [list(range(e.start, e.end + 1)) for e in events]
 
     return run

@@ -26,7 +26,7 @@ import argparse
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +52,11 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "accuracy_world.
 MARKOV = "framelogic Markov (fitted), P>=0.5"
 MARKOV_VITERBI = "framelogic Markov (fitted), Viterbi"
 INDEPENDENT = "framelogic independent, P>=0.5"
+HIDDEN = "framelogic Hidden (fitted), fitted decision"
+HIDDEN_THRESHOLD = "framelogic Hidden (fitted), P>=0.5"
+HIDDEN_VITERBI = "framelogic Hidden (fitted), Viterbi"
+#: the world-model rows of framelogic (compared with each other and with the rest)
+FAMILY = (MARKOV, MARKOV_VITERBI, HIDDEN, HIDDEN_THRESHOLD, HIDDEN_VITERBI)
 MEDIAN_WINDOWS = (3, 5, 9, 15)
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
@@ -111,6 +116,41 @@ def _markov(decision: str) -> Callable[[str, Sequence[Video]], Callable[[str, Pr
     return fit
 
 
+_HIDDEN_FITS: dict[tuple[str, int], object] = {}
+
+
+def fit_hidden_world(template: str, train: Sequence[Video]) -> object:
+    """``fit_hidden`` on the training split: each proposition's hidden-state model (sub-states
+    per truth value chosen by BIC) and, from the template's formula, the decision rule (a
+    threshold on P(φ) or Viterbi, by training frame F1 + event F1 under the TLV rule).
+    Cached per training split (the three Hidden rows share one fit)."""
+    from framelogic.automata.observe import fit_hidden
+
+    key = (template, id(train))
+    if key not in _HIDDEN_FITS:
+        _HIDDEN_FITS.clear()
+        names = PROPS[template]
+        scores = [{k: s[k] for k in names} for _, s in train]
+        labels = [{k: lab[k] for k in names} for lab, _ in train]
+        _HIDDEN_FITS[key] = (train, fit_hidden(scores, labels, formula=TEMPLATES[template], mode="tlv"))
+    return _HIDDEN_FITS[key][1]  # type: ignore[index]
+
+
+def _hidden(decision: str) -> Callable[[str, Sequence[Video]], Callable[[str, Probs], Events] | None]:
+    def fit(template: str, train: Sequence[Video]) -> Callable[[str, Probs], Events] | None:
+        try:
+            world = fit_hidden_world(template, train)
+        except ImportError:
+            return None
+        run = framelogic_world(world, decision=decision)
+        if decision == "fitted":
+            d, th = world.decide, world.threshold  # type: ignore[attr-defined]
+            run.fitted = "Viterbi" if d == "viterbi" else f"P>={th:g}"  # type: ignore[attr-defined]
+        return run
+
+    return fit
+
+
 def _independent(template: str, train: Sequence[Video]) -> Callable[[str, Probs], Events]:
     api = world_api()
     if api is None:  # today's semantics is the independent world
@@ -162,6 +202,9 @@ def world_methods(*, nsvs: bool | None = None) -> list[WorldMethod]:
     out = [
         WorldMethod(MARKOV, _markov("threshold")),
         WorldMethod(MARKOV_VITERBI, _markov("viterbi")),
+        WorldMethod(HIDDEN, _hidden("fitted")),
+        WorldMethod(HIDDEN_THRESHOLD, _hidden("threshold")),
+        WorldMethod(HIDDEN_VITERBI, _hidden("viterbi")),
         WorldMethod(INDEPENDENT, _independent),
     ]
     if nsvs if nsvs is not None else nsvs_available():
@@ -235,7 +278,9 @@ def run_table(methods: Sequence[WorldMethod], *, test: int, train: int, frames: 
             note = fit_note(run.world) if hasattr(run, "world") else ""
             if notes is not None and note:
                 notes[(cell.template, noise)] = note
-            name = m.name if not hasattr(run, "fitted") else m.name.replace("fitted)", f"fitted: {run.fitted})")
+            name = m.name if not hasattr(run, "fitted") else (
+                m.name.replace("fitted decision", f"fitted decision ({run.fitted})") if m.name == HIDDEN
+                else m.name.replace("fitted)", f"fitted: {run.fitted})"))  # fmt: skip
             rows.append(score(name, run, kept, template=cell.template, noise=noise))
         if log:
             log(f"{cell.template} {noise}: {time.perf_counter() - t0:.1f} s")
@@ -247,6 +292,8 @@ def run_table(methods: Sequence[WorldMethod], *, test: int, train: int, frames: 
 
 def _base(method: str) -> str:
     """A row's method without its fitted parameters (``"... (θ fitted: θ=0.4)"`` -> ``"... (θ fitted)"``)."""
+    if method.startswith(HIDDEN):
+        return HIDDEN
     head, sep, tail = method.partition(" fitted: ")
     return head + " fitted)" + tail.split(")", 1)[1] if sep else method
 
@@ -304,17 +351,19 @@ class Loss:
     viterbi: float | None  # the Markov world's Viterbi decision in the same cell (None: not run)
 
 
-def losses(rows: Sequence[Row], ours: str = MARKOV) -> list[Loss]:
+def losses(rows: Sequence[Row], ours: str = MARKOV, exclude: Collection[str] = ()) -> list[Loss]:
     """Every cell and metric where ``ours`` is not best (ties within 1e-9 are not losses);
-    a cell where ``ours`` is pending counts as lost."""
+    a cell where ``ours`` is pending counts as lost. Methods are matched without their
+    fitted parameters (:func:`_base`); those in ``exclude`` are not compared."""
     out = []
     for (template, noise), rs in _by_cell(rows).items():
-        mine = [r for r in rs if r.method == ours]
+        mine = [r for r in rs if _base(r.method) == ours]
         vit = [r for r in rs if r.method == MARKOV_VITERBI]
         if not mine:
             continue
         for metric, attr in (("frame F1", "f1"), ("event F1", "event_f1")):
-            others = [r for r in rs if r.method != ours and getattr(r, attr) == getattr(r, attr)]
+            others = [r for r in rs if _base(r.method) != ours and _base(r.method) not in exclude
+                      and getattr(r, attr) == getattr(r, attr)]  # fmt: skip
             if not others:
                 continue
             top = max(others, key=lambda r: getattr(r, attr))
@@ -325,12 +374,34 @@ def losses(rows: Sequence[Row], ours: str = MARKOV) -> list[Loss]:
     return out
 
 
-def who_wins(rows: Sequence[Row], ours: str = MARKOV, notes: Mapping[tuple[str, str], str] | None = None) -> str:
-    """The summary: how many cells ``ours`` wins, then every cell where it does not
-    (with the cell's ``notes``: what went wrong in fitting, where known)."""
+def scoreboard(rows: Sequence[Row], family: Sequence[str] = FAMILY) -> str:
+    """Per framelogic world-model row: in how many cells it is best (ties allowed) on frame
+    F1 and on event F1, against every other row, and against the rows outside ``family``
+    (independent world and baselines)."""
+    n_cells = len(_by_cell(rows))
+    present = {_base(r.method) for r in rows}
+    lines = ["| method | frame F1, vs all | event F1, vs all | frame F1, vs baselines | event F1, vs baselines |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for m in family:
+        if m not in present:
+            continue
+        cols = []
+        for exclude in ((), tuple(x for x in family if x != m)):
+            lost = losses(rows, m, exclude)
+            for metric in ("frame F1", "event F1"):
+                cols.append(f"{n_cells - len({(x.template, x.noise) for x in lost if x.metric == metric})}/{n_cells}")
+        lines.append(f"| {m} | {cols[0]} | {cols[1]} | {cols[2]} | {cols[3]} |")
+    return "\n".join(lines)
+
+
+def who_wins(rows: Sequence[Row], ours: str = MARKOV, notes: Mapping[tuple[str, str], str] | None = None,
+             exclude: Collection[str] = ()) -> str:  # fmt: skip
+    """The summary: how many cells ``ours`` wins (against every row but ``exclude``), then
+    every cell where it does not (with the cell's ``notes``: what went wrong in fitting,
+    where known)."""
     notes = notes or {}
     n_cells = len(_by_cell(rows))
-    lost = losses(rows, ours)
+    lost = losses(rows, ours, exclude)
     frame_lost = {(x.template, x.noise) for x in lost if x.metric == "frame F1"}
     event_lost = {(x.template, x.noise) for x in lost if x.metric == "event F1"}
     lines = [
@@ -344,15 +415,18 @@ def who_wins(rows: Sequence[Row], ours: str = MARKOV, notes: Mapping[tuple[str, 
         lines.append(f"With either decision rule (P>=0.5 or Viterbi, whichever is better in the cell) the Markov world "
                      f"is best on frame F1 in {n_cells - len(f_lost)}/{n_cells} cells and on event F1 in "
                      f"{n_cells - len(e_lost)}/{n_cells} cells.")  # fmt: skip
-    cost = {m: sum(r.seconds for r in rows if r.method == m) for m in (MARKOV, MARKOV_VITERBI, INDEPENDENT)}
+    cost = {m: sum(r.seconds for r in rows if _base(r.method) == m) for m in (MARKOV, MARKOV_VITERBI, HIDDEN, INDEPENDENT)}
     if cost[INDEPENDENT] > 0 and all(r.seconds > 0 for r in rows if r.method == MARKOV):
         lines.append(f"Inference cost over all cells: Markov P>=0.5 {cost[MARKOV]:.1f} s, Markov Viterbi "
                      f"{cost[MARKOV_VITERBI]:.1f} s, independent {cost[INDEPENDENT]:.1f} s "
                      f"({cost[MARKOV] / cost[INDEPENDENT]:.1f}x and {cost[MARKOV_VITERBI] / cost[INDEPENDENT]:.1f}x "
-                     "the independent world's).")  # fmt: skip
+                     "the independent world's)"
+                     + (f"; Hidden, fitted decision {cost[HIDDEN]:.1f} s ({cost[HIDDEN] / cost[INDEPENDENT]:.1f}x)"
+                        if cost[HIDDEN] > 0 else "") + ".")  # fmt: skip
     if lost:
+        first = "Markov P>=0.5" if ours == MARKOV else ours
         lines += ["", "Cells where it is not best:", "",
-                  "| template | noise model | level | metric | Markov P>=0.5 | Markov Viterbi | best | best method | note |",
+                  f"| template | noise model | level | metric | {first} | Markov Viterbi | best | best method | note |",
                   "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for x in lost:
             model, level = x.noise.split("/", 1)
@@ -408,7 +482,14 @@ def main(argv: list[str] | None = None) -> int:
     notes: dict[tuple[str, str], str] = {}
     rows = run_table(methods, test=test, train=train, frames=frames, seed=args.seed, templates=templates, log=log,
                      notes=notes)  # fmt: skip
-    out += ["", "## Who wins", "", who_wins(rows, notes=notes), "",
+    out += ["", "## Who wins", "",
+            "Cells (of the table below) where each of framelogic's world-model rows is best, ties allowed: against "
+            "every other row, and against the independent world and the baselines only (the other world-model rows left out).",
+            "", scoreboard(rows), "",
+            "### The fitted Hidden world (decision chosen on the training split) against the independent world and the baselines",
+            "", who_wins(rows, ours=HIDDEN, notes=notes, exclude=[x for x in FAMILY if x != HIDDEN]), "",
+            "### The two-state Markov world at P>=0.5 against every other row", "",
+            who_wins(rows, notes=notes), "",
             "## Frame F1 (best of the cell in bold)", "", compact(rows, "f1"), "",
             "## Event F1 at IoU >= 0.5 (best of the cell in bold)", "", compact(rows, "event_f1"), "",
             "## All rows", "", table(rows)]  # fmt: skip

@@ -172,6 +172,40 @@ def test_who_wins_lists_every_cell_where_markov_is_not_best():
     assert "| F p | a | low | **0.900** | 0.850 | **0.900** | - |" in compact
 
 
+def test_scoreboard_counts_each_world_row_against_all_rows_and_against_the_baselines():
+    hid = worlds.HIDDEN + " (P>=0.4)"  # the fitted-decision row carries its decision in its name
+    rows = [
+        _row("F p", "a/low", worlds.MARKOV, 0.9, 0.8), _row("F p", "a/low", hid, 0.95, 0.7),
+        _row("F p", "a/low", "per-frame threshold", 0.9, 0.75),
+        _row("G p", "a/high", worlds.MARKOV, 0.5, 0.5), _row("G p", "a/high", worlds.HIDDEN + " (Viterbi)", 0.4, 0.6),
+        _row("G p", "a/high", "LogSTOP-style", 0.45, 0.55),
+    ]  # fmt: skip
+    board = worlds.scoreboard(rows)
+    assert f"| {worlds.MARKOV} | 1/2 | 1/2 | 2/2 | 1/2 |" in board
+    assert f"| {worlds.HIDDEN} | 1/2 | 1/2 | 1/2 | 1/2 |" in board
+    assert worlds.MARKOV_VITERBI not in board  # rows not run are left out
+    lost = worlds.losses(rows, worlds.HIDDEN, exclude=[worlds.MARKOV])
+    assert {(x.template, x.metric, x.winner) for x in lost} == {("F p", "event F1", "per-frame threshold"),
+                                                                ("G p", "frame F1", "LogSTOP-style")}  # fmt: skip
+    assert "| G p | a | high | **0.500** | 0.400 | - | 0.450 |" in worlds.compact(rows, "f1")
+
+
+def test_hidden_rows_share_one_fit_from_the_training_split_and_use_its_decision():
+    from benchmarks.accuracy.methods import framelogic_world
+
+    m = noise.NOISE_MODELS[2]  # bursts
+    train = worlds.videos(m, "low", "p & q", count=4, frames=80, seed=5)
+    fitted = worlds._hidden("fitted")("p & q", train)
+    world = worlds.fit_hidden_world("p & q", train)
+    assert worlds.fit_hidden_world("p & q", train) is world  # one fit for the three Hidden rows
+    assert world.decide in ("threshold", "viterbi")
+    assert fitted.fitted == ("Viterbi" if world.decide == "viterbi" else f"P>={world.threshold:g}")
+    test = worlds.videos(m, "low", "p & q", count=2, frames=80, seed=0)
+    explicit = framelogic_world(world, decision=world.decide, threshold=world.threshold or 0.5)
+    for _, scores in test:
+        assert fitted(TEMPLATES["p & q"], scores) == explicit(TEMPLATES["p & q"], scores)
+
+
 # ----------------------------------------------------------------- the table on tiny inputs
 
 

@@ -1,0 +1,765 @@
+"""Richer observation models for the Markov world: hidden states per proposition.
+
+The :class:`~framelogic.automata.world.Markov` world gives each proposition a
+hidden two-state chain (true / false) and reads each score as an independent
+observation of the current state. Real detectors break that in three ways that
+the accuracy benchmark measures: their errors are *correlated* (a slowly
+drifting logit offset), they *miss in bursts* (an occluded object scores as
+absent for many frames), and true runs have *heavy-tailed* lengths (many short
+runs and a few very long ones, which no single stay probability describes).
+
+:class:`Hidden` keeps the world's structure — propositions are independent
+chains, inference is exact forward–backward over the product of an automaton
+of φ with the joint chain states — but each proposition's chain has ``K``
+hidden states, each with a truth value (``truth[s]``) and its own Gaussian
+density of the score's logit (``mean[s]``, ``sd[s]``), and a full ``K x K``
+transition matrix. With ``h`` sub-states per truth value (``K = 2h``) one
+model covers all three effects: sub-states with shifted means are a
+discretised noise level (which persists across truth changes: correlated noise)
+or a detector state (a "true, missed" sub-state whose scores look false:
+bursts); sub-states with different stay probabilities are a mixture of
+geometric run lengths (heavy tails). ``h = 1`` is the two-state Markov world
+with a Gaussian score model instead of a Platt map.
+
+:func:`fit_hidden` fits every proposition's model from labelled frames by
+Baum–Welch with the truth clamped to the labels (only the sub-states are
+latent), picks ``h`` per proposition by BIC, and — given the formula — picks
+the decision rule (a threshold on P(φ), or Viterbi) by training F1. The
+fitted world stores that choice (``decide``, ``threshold``);
+:func:`resolve_decision` is the one place that applies it (``localize``,
+``search``).
+
+The plug-in to :mod:`framelogic.automata.world` is narrow: a ``Hidden`` is a
+``Markov`` (every caller treats it as one), and world.py calls
+:meth:`Hidden.leaf_signal` for a part's exact signal, :meth:`Hidden.decode`
+for Viterbi and :meth:`Hidden.filter_parts` for the monitors' forward filter.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+
+from framelogic.logic.errors import InvalidArgument, InvalidValue
+from framelogic.logic.trace import TraceTable, as_trace
+
+from .world import Markov
+
+__all__ = ["Hidden", "HiddenModel", "fit_hidden", "resolve_decision"]
+
+DECISIONS = ("threshold", "viterbi")
+EPS = 1e-6  # scores are clipped to [EPS, 1 - EPS] before the logit
+MIN_SD = 0.05  # the smallest standard deviation of a sub-state's logit density
+MAX_JOINT = 1 << 14  # joint hidden states of one independent part
+DENSE_JOINT = 512  # up to this many joint states the chain steps are one dense matrix product
+THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # the decision thresholds fit_hidden tries
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), EPS, 1.0 - EPS)
+    return np.log(p) - np.log1p(-p)
+
+
+# ------------------------------------------------------------------ one proposition
+
+
+@dataclass(frozen=True)
+class HiddenModel:
+    """One proposition's hidden chain: ``K`` states with a truth value each, a
+    ``K x K`` transition matrix, an initial distribution, and a Gaussian density
+    of ``logit(score)`` per state.
+
+    >>> m = HiddenModel.two_state(stay=0.9, prior=0.5, mean=(-2.0, 2.0), sd=(1.0, 1.0))
+    >>> m.k, m.truth
+    (2, (False, True))
+    """
+
+    truth: tuple[bool, ...]
+    transition: tuple[tuple[float, ...], ...]
+    initial: tuple[float, ...]
+    mean: tuple[float, ...]
+    sd: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        k = len(self.truth)
+        if k < 2 or not any(self.truth) or all(self.truth):
+            raise InvalidValue(f"truth={self.truth!r} needs at least one true and one false hidden state")
+        object.__setattr__(self, "truth", tuple(bool(x) for x in self.truth))
+        T = np.asarray(self.transition, dtype=np.float64)
+        pi = np.asarray(self.initial, dtype=np.float64)
+        mu = np.asarray(self.mean, dtype=np.float64)
+        sd = np.asarray(self.sd, dtype=np.float64)
+        if T.shape != (k, k) or pi.shape != (k,) or mu.shape != (k,) or sd.shape != (k,):
+            raise InvalidValue(f"a hidden model with {k} states needs a {k}x{k} transition and {k} initial, mean, sd values")
+        if not (np.all(np.isfinite(T)) and np.all(T >= 0) and np.allclose(T.sum(axis=1), 1.0, atol=1e-6)):
+            raise InvalidValue(f"transition={T.tolist()} must have non-negative rows that sum to 1")
+        if not (np.all(pi >= 0) and abs(pi.sum() - 1.0) < 1e-6):
+            raise InvalidValue(f"initial={pi.tolist()} must be a distribution")
+        if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sd)) and np.all(sd > 0)):
+            raise InvalidValue(f"mean={mu.tolist()} must be finite and sd={sd.tolist()} positive")
+        object.__setattr__(self, "transition", tuple(tuple(float(x) for x in r / r.sum()) for r in T))
+        object.__setattr__(self, "initial", tuple(float(x) for x in pi / pi.sum()))
+        object.__setattr__(self, "mean", tuple(float(x) for x in mu))
+        object.__setattr__(self, "sd", tuple(float(x) for x in sd))
+
+    @classmethod
+    def two_state(cls, *, stay: float, prior: float, mean: tuple[float, float], sd: tuple[float, float]) -> HiddenModel:
+        """The two-state chain of the Markov world (stationary at ``prior``) with Gaussian logits."""
+        up = prior * (1.0 - stay) / (1.0 - prior)
+        return cls((False, True), ((1.0 - up, up), (1.0 - stay, stay)), (1.0 - prior, prior), mean, sd)
+
+    @property
+    def k(self) -> int:
+        return len(self.truth)
+
+    @property
+    def T(self) -> np.ndarray:
+        return np.asarray(self.transition)
+
+    def prior(self) -> float:
+        """The initial probability of the proposition being true."""
+        return float(np.asarray(self.initial)[list(self.truth)].sum())
+
+    def stay(self) -> float:
+        """P(true at the next frame | true now), from the initial distribution."""
+        pi, T, tr = np.asarray(self.initial), self.T, np.asarray(self.truth)
+        w = pi * tr
+        return float((w @ T)[tr].sum() / max(w.sum(), 1e-300))
+
+    def log_emission(self, p: np.ndarray) -> np.ndarray:
+        """``(n, K)`` log densities of each frame's score logit in each hidden state. A
+        score of exactly 0 or 1 is certain, as in the Markov world (the states of the
+        other truth value get likelihood 0)."""
+        p = np.asarray(p, dtype=np.float64)
+        z = _logit(p)[:, None]
+        mu, sd = np.asarray(self.mean), np.asarray(self.sd)
+        out = -0.5 * ((z - mu) / sd) ** 2 - np.log(sd)
+        truth = np.asarray(self.truth)
+        out[np.ix_(p == 1.0, ~truth)] = -np.inf
+        out[np.ix_(p == 0.0, truth)] = -np.inf
+        return out
+
+    def to_dict(self) -> dict[str, object]:
+        return {"truth": [int(x) for x in self.truth], "transition": [list(r) for r in self.transition],
+                "initial": list(self.initial), "mean": list(self.mean), "sd": list(self.sd)}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, object]) -> HiddenModel:
+        if not isinstance(d, Mapping):
+            raise InvalidArgument(f"a hidden model must be a JSON object, got {d!r}")
+        unknown = set(d) - {"truth", "transition", "initial", "mean", "sd"}
+        if unknown:
+            raise InvalidValue(f"unknown keys {sorted(unknown)} in a hidden model")
+        try:
+            return cls(tuple(bool(x) for x in d["truth"]), tuple(tuple(r) for r in d["transition"]),  # type: ignore[union-attr]
+                       tuple(d["initial"]), tuple(d["mean"]), tuple(d["sd"]))  # type: ignore[arg-type]  # fmt: skip
+        except KeyError as e:
+            raise InvalidValue(f"a hidden model needs {e.args[0]!r}") from None
+
+
+# ------------------------------------------------------------------ the world
+
+
+@dataclass(frozen=True)
+class Hidden(Markov):
+    """A Markov world whose propositions have :class:`HiddenModel` chains (module doc).
+
+    ``decide`` / ``threshold``: the decision rule the fit chose (None: the caller's).
+    The Markov fields (``stay``, ``prior``) are derived from the models and only
+    describe them; inference uses the models.
+    """
+
+    models: Mapping[str, HiddenModel] = field(default_factory=dict)
+    decide: str | None = None
+    threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        models = {}
+        for k, m in dict(self.models or {}).items():
+            if not isinstance(k, str):
+                raise InvalidArgument(f"models keys must be proposition names (str), got {k!r}")
+            models[k] = m if isinstance(m, HiddenModel) else HiddenModel.from_dict(m)  # type: ignore[arg-type]
+        object.__setattr__(self, "models", models)
+        if models:  # descriptive only (and kept a valid two-state chain: the stay a prior allows)
+            prior = {k: min(max(m.prior(), 1e-6), 1 - 1e-6) for k, m in models.items()}
+            stay = {k: min(max(m.stay(), 1e-6, 1.0 - (1.0 - prior[k]) / prior[k] + 1e-9), 1 - 1e-9) for k, m in models.items()}
+            object.__setattr__(self, "stay", stay)
+            object.__setattr__(self, "prior", prior)
+            object.__setattr__(self, "persist", None)
+        super().__post_init__()
+        if self.mutex:
+            raise InvalidValue("a Hidden world has no mutex groups (its chains are independent); use Markov(mutex=...)")
+        if self.calibration:
+            raise InvalidValue("a Hidden world reads raw scores through its Gaussian logit models; leave calibration out")
+        if self.decide is not None and self.decide not in DECISIONS:
+            raise InvalidValue(f"decide={self.decide!r} must be one of {', '.join(DECISIONS)} or None")
+        if self.threshold is not None:
+            th = self.threshold
+            if isinstance(th, bool) or not isinstance(th, (int, float)) or not 0.0 <= th <= 1.0:
+                raise InvalidValue(f"threshold={th!r} must be a probability in [0, 1]")
+            object.__setattr__(self, "threshold", float(th))
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
+
+    def model_for(self, name: str) -> HiddenModel:
+        try:
+            return self.models[name]
+        except KeyError:
+            raise InvalidValue(
+                f"the Hidden world has no model for {name!r} (it has {sorted(self.models)}); fit it with "
+                "fit_hidden on labels of that proposition"
+            ) from None
+
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"kind": "hidden", "models": {k: m.to_dict() for k, m in sorted(self.models.items())}}
+        if self.decide is not None:
+            d["decide"] = self.decide
+        if self.threshold is not None:
+            d["threshold"] = self.threshold
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, object]) -> Hidden:  # type: ignore[override]
+        if not isinstance(d, Mapping):
+            raise InvalidArgument(f"a Hidden world must be a JSON object, got {d!r}")
+        unknown = set(d) - {"kind", "models", "decide", "threshold"}
+        if unknown:
+            raise InvalidValue(f"unknown keys {sorted(unknown)} in a Hidden world")
+        models = d.get("models") or {}
+        if not isinstance(models, Mapping):
+            raise InvalidArgument(f"models={models!r} must map proposition names to hidden models")
+        return cls(models={k: HiddenModel.from_dict(v) for k, v in models.items()},  # type: ignore[arg-type]
+                   decide=d.get("decide"), threshold=d.get("threshold"))  # type: ignore[arg-type]  # fmt: skip
+
+    # ------------------------------------------------------------ hooks called by world.py
+    def leaf_signal(self, leaf, table: TraceTable) -> np.ndarray:  # type: ignore[no-untyped-def]
+        """A part's exact signal (``world._Leaf``): chain-only posteriors, or the
+        automaton product's forward–backward, over the joint hidden states."""
+        atoms = leaf.chain.atoms
+        joint = Joint([self.model_for(a) for a in atoms], atoms)
+        loge = joint.log_evidence(table, atoms)
+        own = len(leaf.own)
+        if leaf.method == "automaton":
+            return np.clip(smooth_product(joint, loge, own, *leaf.tables), 0.0, 1.0)
+        post = joint.posterior(loge)
+        return np.clip(post @ np.asarray(leaf.truth, dtype=np.float64)[joint.letters(own)], 0.0, 1.0)
+
+    def decode(self, table: TraceTable, names: Sequence[str]) -> TraceTable:
+        """The truth along each proposition's most probable hidden trajectory (Viterbi)."""
+        n = len(table)
+        out = np.empty((n, len(names)))
+        for j, a in enumerate(names):
+            m = self.model_for(a)
+            path = viterbi_path(m, m.log_emission(table.column(a)))
+            out[:, j] = np.asarray(m.truth, dtype=np.float64)[path]
+        return TraceTable(tuple(names), out, table.times, table.fps)
+
+    def filter_parts(self, atoms: Sequence[str]) -> Joint:
+        """The joint chain of ``atoms`` for the monitors' forward filter."""
+        return Joint([self.model_for(a) for a in atoms], atoms)
+
+
+def resolve_decision(world: object, decide: str | None, default_threshold: float) -> tuple[str, float]:
+    """``(decide, default threshold)``: an explicit ``decide`` wins; else a fitted
+    world's ``decide`` (and its threshold replaces the default, which a given
+    ``threshold=`` or a PCTL wrapper still overrides); else ``"threshold"``."""
+    if decide is not None:
+        if decide not in DECISIONS:
+            raise InvalidValue(f"decide={decide!r} must be one of {', '.join(DECISIONS)}")
+        return decide, default_threshold
+    fitted = getattr(world, "decide", None)
+    th = getattr(world, "threshold", None)
+    return (fitted or "threshold"), (default_threshold if th is None else th)
+
+
+# ------------------------------------------------------------------ joint chains
+
+
+class Joint:
+    """The product of independent hidden chains (axis ``j`` = ``models[j]``);
+    joint states are flattened in C order."""
+
+    def __init__(self, models: Sequence[HiddenModel], atoms: Sequence[str] = ()) -> None:
+        self.models = list(models)
+        self.atoms = tuple(atoms)
+        self.k = len(self.models)
+        self.priors = np.array([m.prior() for m in self.models])
+        self.ks = tuple(m.k for m in self.models)
+        self.m = int(np.prod(self.ks)) if self.ks else 1
+        if self.m > MAX_JOINT:
+            raise InvalidValue(
+                f"{len(self.ks)} propositions with {list(self.ks)} hidden states form {self.m} joint states "
+                f"(at most {MAX_JOINT}); use fewer sub-states or split the formula"
+            )
+        self.Ts = [m.T for m in self.models]
+        init = np.ones(1)
+        for m in self.models:
+            init = np.multiply.outer(init, np.asarray(m.initial)).ravel()
+        self.initial = init
+        idx = np.indices(self.ks).reshape(len(self.ks), -1) if self.ks else np.zeros((0, 1), dtype=int)
+        self._dense = self.dense if self.m <= DENSE_JOINT else None
+        self._dense_t = None if self._dense is None else np.ascontiguousarray(self._dense.T)
+        self.truth_bits = np.stack([np.asarray(m.truth)[idx[j]] for j, m in enumerate(self.models)]) if self.ks else idx
+
+    @property
+    def dense(self) -> np.ndarray:
+        """``T[s, s']`` over joint states (for the monitors' filter)."""
+        T = np.ones((1, 1))
+        for t in self.Ts:
+            T = np.kron(T, t)
+        return T
+
+    def frame_evidence(self, x: np.ndarray) -> np.ndarray:
+        """The likelihood of one frame's scores ``x`` (one per proposition) in each joint state, up to a factor."""
+        loge = np.zeros(1)
+        for m, p in zip(self.models, x):
+            loge = np.add.outer(loge, m.log_emission(np.array([p]))[0]).ravel()
+        return np.exp(loge - loge.max())
+
+    def letters(self, own: int) -> np.ndarray:
+        """The letter over the first ``own`` propositions of every joint state."""
+        out = np.zeros(self.m, dtype=np.int64)
+        for j in range(own):
+            out |= self.truth_bits[j].astype(np.int64) << j
+        return out
+
+    def log_evidence(self, table: TraceTable, atoms: Sequence[str]) -> np.ndarray:
+        """``(n, m)`` log likelihoods of each frame's scores in each joint state; an atom
+        absent from the table is unobserved (likelihood 1)."""
+        n = len(table)
+        out = np.zeros((n, 1))
+        for m, a in zip(self.models, atoms):
+            e = m.log_emission(table.column(a)) if a in table.names else np.zeros((n, m.k))
+            out = (out[:, :, None] + e[:, None, :]).reshape(n, -1)
+        return out
+
+    def fwd(self, Y: np.ndarray) -> np.ndarray:
+        """``Y[r, s'] <- sum_s Y[r, s] T(s, s')``, one proposition's matrix per axis
+        (small joint chains: one dense product)."""
+        if self._dense is not None:
+            return Y @ self._dense
+        r = Y.shape[0]
+        X = Y.reshape(r, *self.ks)
+        for j, T in enumerate(self.Ts):
+            X = np.moveaxis(np.tensordot(X, T, axes=([1 + j], [0])), -1, 1 + j)
+        return X.reshape(r, self.m)
+
+    def bwd(self, X: np.ndarray) -> np.ndarray:
+        """``X[r, s] <- sum_s' T(s, s') X[r, s']``."""
+        if self._dense is not None:
+            return X @ self._dense_t
+        r = X.shape[0]
+        Z = X.reshape(r, *self.ks)
+        for j, T in enumerate(self.Ts):
+            Z = np.moveaxis(np.tensordot(Z, T, axes=([1 + j], [1])), -1, 1 + j)
+        return Z.reshape(r, self.m)
+
+    def posterior(self, loge: np.ndarray) -> np.ndarray:
+        """``(n, m)`` P(joint state at i | all observations)."""
+        n = loge.shape[0]
+        e = np.exp(loge - loge.max(axis=1, keepdims=True))
+        alpha = np.empty((n, self.m))
+        a = self.initial[None, :].copy()
+        for i in range(n):
+            a = a * e[i]
+            a /= _total(a, i)
+            alpha[i] = a[0]
+            a = self.fwd(a)
+        b = np.ones((1, self.m))
+        out = np.empty((n, self.m))
+        for i in range(n - 1, -1, -1):
+            w = alpha[i] * b[0]
+            out[i] = w / w.sum()
+            b = self.bwd(b * e[i])
+            b /= b.sum()
+        return out
+
+
+def _total(a: np.ndarray, i: int) -> float:
+    s = float(a.sum())
+    if not s > 0.0:
+        raise InvalidValue(f"the observations around frame {i} are impossible under the Hidden world")
+    return s
+
+
+def smooth_product(
+    joint: Joint, loge: np.ndarray, own: int, dp: np.ndarray, init: int, onc: np.ndarray, dfc: np.ndarray,
+    final: np.ndarray,
+) -> np.ndarray:
+    """``out[i]`` = P(φ at i | all observations): forward–backward over (automaton
+    state x joint hidden state), with the automaton tables of ``world._tables``
+    (see ``world.backward_world`` for the codes)."""
+    n, m = loge.shape
+    e = np.exp(loge - loge.max(axis=1, keepdims=True))
+    lett = joint.letters(own)
+    nq, nt = dp.shape[0], dfc.shape[0]
+    cols = np.arange(m)
+    target = (dp[:, lett].astype(np.int64) * m + cols[None, :]).ravel()
+    A = np.zeros((nq, m))
+    A[init] = joint.initial
+    store = np.empty((n, nq, m))
+    for i in range(n):
+        store[i] = A
+        Y = np.bincount(target, weights=(A * e[i]).ravel(), minlength=nq * m).reshape(nq, m)
+        Y = joint.fwd(Y)
+        A = Y / _total(Y, i)
+    # codes: transient post states 0..nt-1, -1 the accepting sink (value beta), -2 rejecting (0)
+    on_idx = np.where(onc[:, lett] >= 0, onc[:, lett], np.where(onc[:, lett] == -1, nt, nt + 1))
+    df_idx = np.where(dfc[:, lett] >= 0, dfc[:, lett], np.where(dfc[:, lett] == -1, nt, nt + 1))
+    V = np.repeat(final.astype(np.float64)[:, None], m, axis=1)
+    beta = np.ones(m)
+    out = np.empty(n)
+    zero = np.zeros(m)
+    for i in range(n - 1, -1, -1):
+        ext = np.vstack([V, beta[None, :], zero[None, :]])  # (nt + 2, m)
+        W = store[i] * e[i][None, :]
+        den = float((W * beta[None, :]).sum())
+        if not den > 0.0:
+            raise InvalidValue(f"the observations around frame {i} are impossible under the Hidden world")
+        out[i] = float((W * ext[on_idx, cols[None, :]]).sum()) / den
+        X = joint.bwd(np.vstack([e[i][None, :] * ext[df_idx, cols[None, :]], (e[i] * beta)[None, :]]))
+        total = float(X[-1].sum())
+        V = X[:-1] / total
+        beta = X[-1] / total
+    return out
+
+
+def viterbi_path(model: HiddenModel, loge: np.ndarray) -> np.ndarray:
+    """The most probable hidden state sequence of one chain."""
+    n, k = loge.shape
+    with np.errstate(divide="ignore"):
+        logT, logpi = np.log(model.T), np.log(np.asarray(model.initial))
+    back = np.zeros((n, k), dtype=np.int64)
+    d = logpi + loge[0]
+    for i in range(1, n):
+        cand = d[:, None] + logT
+        back[i] = np.argmax(cand, axis=0)
+        d = cand[back[i], np.arange(k)] + loge[i]
+    path = np.empty(n, dtype=np.int64)
+    path[-1] = int(np.argmax(d))
+    for i in range(n - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    return path
+
+
+# ------------------------------------------------------------------ fitting
+
+
+def forward_backward(e: np.ndarray, T: np.ndarray, pi: np.ndarray, alpha: np.ndarray, beta: np.ndarray, c: np.ndarray) -> None:
+    """Scaled forward–backward of ``V`` sequences at once: ``e`` (V, N, K) emission
+    likelihoods, ``alpha`` / ``beta`` (V, N, K) filled, ``c[v, i]`` the scale of frame ``i``."""
+    V, N, K = e.shape
+    for v in range(V):
+        for i in range(N):
+            tot = 0.0
+            for t in range(K):
+                if i == 0:
+                    x = pi[t]
+                else:
+                    x = 0.0
+                    for s in range(K):
+                        x += alpha[v, i - 1, s] * T[s, t]
+                x *= e[v, i, t]
+                alpha[v, i, t] = x
+                tot += x
+            c[v, i] = tot
+            for t in range(K):
+                alpha[v, i, t] /= tot
+        for t in range(K):
+            beta[v, N - 1, t] = 1.0
+        for i in range(N - 2, -1, -1):
+            for s in range(K):
+                x = 0.0
+                for t in range(K):
+                    x += T[s, t] * e[v, i + 1, t] * beta[v, i + 1, t]
+                beta[v, i, s] = x / c[v, i + 1]
+
+
+def _forward_backward_numpy(e: np.ndarray, T: np.ndarray, pi: np.ndarray, alpha: np.ndarray, beta: np.ndarray, c: np.ndarray) -> None:
+    """:func:`forward_backward` vectorised over the sequences (without numba)."""
+    N = e.shape[1]
+    a = pi[None, :] * e[:, 0]
+    for i in range(N):
+        if i:
+            a = (a @ T) * e[:, i]
+        c[:, i] = a.sum(axis=1)
+        a = a / c[:, i : i + 1]
+        alpha[:, i] = a
+    beta[:, N - 1] = 1.0
+    for i in range(N - 2, -1, -1):
+        beta[:, i] = ((e[:, i + 1] * beta[:, i + 1]) @ T.T) / c[:, i + 1 : i + 2]
+
+
+@cache
+def _fb():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    if importlib.util.find_spec("numba") is None:
+        return _forward_backward_numpy
+    from . import kernels as K
+
+    return K.compiled(forward_backward)
+
+
+def _em(zs: Sequence[np.ndarray], ys: Sequence[np.ndarray], h: int, iterations: int, tied: bool = False) -> tuple[HiddenModel, float]:
+    """Baum–Welch for ``h`` sub-states per truth value with the truth clamped to the
+    labels (``tied``: one standard deviation shared by every state); returns the model
+    and the training log-likelihood of (labels, logits)."""
+    k = 2 * h
+    truth = np.array([False] * h + [True] * h)
+    V, N = len(zs), max(len(z) for z in zs)
+    Z = np.zeros((V, N))
+    Yl = np.zeros((V, N), dtype=bool)
+    valid = np.zeros((V, N), dtype=bool)
+    for v, (z, y) in enumerate(zip(zs, ys)):
+        Z[v, : len(z)], Yl[v, : len(z)], valid[v, : len(z)] = z, y, True
+    allowed = np.where(valid[:, :, None], truth[None, None, :] == Yl[:, :, None], True)  # (V, N, K)
+    zc = [np.concatenate([z[y == val] for z, y in zip(zs, ys)]) for val in (False, True)]
+    mu = np.concatenate([np.quantile(zc[val], (np.arange(h) + 0.5) / h) for val in (0, 1)])
+    sd = np.concatenate([np.full(h, max(float(np.std(zc[val])) / math.sqrt(h), MIN_SD)) for val in (0, 1)])
+    if tied:
+        sd = np.full(k, float(np.mean(sd)))
+    # transitions: the labels' truth flips, sticky sub-states
+    yy = np.concatenate([np.stack([y[:-1], y[1:]], 1) for y in ys if len(y) > 1]) if N > 1 else np.zeros((0, 2), bool)
+    flip = np.array([[np.mean(yy[yy[:, 0] == a, 1] != a) if np.any(yy[:, 0] == a) else 0.5 for a in (0, 1)]]).ravel()
+    T = np.empty((k, k))
+    for s in range(k):
+        a = int(truth[s])
+        same = truth == truth[s]
+        T[s, same] = (1 - flip[a]) * (0.1 / max(h - 1, 1))
+        T[s, s] = (1 - flip[a]) * (0.9 if h > 1 else 1.0)
+        T[s, ~same] = flip[a] / h
+        T[s] /= T[s].sum()
+    pi = np.full(k, 1.0 / k)
+    ll = -np.inf
+    for _ in range(max(1, iterations if h > 1 else 2)):
+        logn = -0.5 * ((Z[:, :, None] - mu) / sd) ** 2 - np.log(sd) - 0.5 * math.log(2 * math.pi)
+        logn = np.where(allowed, np.where(valid[:, :, None], logn, 0.0), -np.inf)
+        top = logn.max(axis=2, keepdims=True)
+        e = np.exp(logn - top)
+        alpha = np.empty((V, N, k))
+        beta = np.ones((V, N, k))
+        c = np.ones((V, N))
+        _fb()(e, np.ascontiguousarray(T), pi, alpha, beta, c)
+        gamma = alpha * beta
+        gamma /= gamma.sum(axis=2, keepdims=True)
+        gamma *= valid[:, :, None]
+        # xi summed over frames whose successor is a real frame
+        nxt = valid[:, 1:]
+        w = (e[:, 1:] * beta[:, 1:]) / c[:, 1:, None] * nxt[:, :, None]
+        xi = np.einsum("vis,vit->st", alpha[:, :-1], w) * T
+        new_ll = float(np.sum(np.log(c[valid])) + np.sum(top[valid]))
+        T = xi + 1e-3 * (truth[:, None] == truth[None, :]) + 1e-6
+        T /= T.sum(axis=1, keepdims=True)
+        g = gamma.reshape(-1, k)
+        zf = Z.reshape(-1)
+        wsum = g.sum(axis=0) + 1e-12
+        mu = (g * zf[:, None]).sum(axis=0) / wsum
+        sq = (g * (zf[:, None] - mu) ** 2).sum(axis=0)
+        sd = np.full(k, math.sqrt(sq.sum() / wsum.sum())) if tied else np.sqrt(sq / wsum)
+        sd = np.maximum(sd, MIN_SD)
+        pi = wsum / wsum.sum()
+        if abs(new_ll - ll) < 1e-5 * max(1.0, abs(new_ll)):
+            ll = new_ll
+            break
+        ll = new_ll
+    return HiddenModel(tuple(truth.tolist()), tuple(map(tuple, T)), tuple(pi), tuple(mu), tuple(sd)), ll
+
+
+def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
+    tp = float(np.sum(pred & truth))
+    fp, fn = float(np.sum(pred & ~truth)), float(np.sum(~pred & truth))
+    return 1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def _events(hit: np.ndarray, frames: bool) -> list[tuple[int, int]]:
+    if frames:
+        return [(int(i), int(i)) for i in np.flatnonzero(hit)]
+    edges = np.diff(np.concatenate([[0], hit.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), (np.flatnonzero(edges == -1) - 1).tolist()))
+
+
+def _event_f1(pred: list[tuple[int, int]], truth: list[tuple[int, int]]) -> float:
+    """Greedy one-to-one matching at IoU >= 0.5."""
+    if not pred and not truth:
+        return 1.0
+    used = set()
+    tp = 0
+    for s, e in pred:
+        for j, (a, b) in enumerate(truth):
+            if j in used:
+                continue
+            inter = max(0, min(e, b) - max(s, a) + 1)
+            if inter and inter / (max(e, b) - min(s, a) + 1) >= 0.5:
+                used.add(j)
+                tp += 1
+                break
+    return 2 * tp / (len(pred) + len(truth))
+
+
+def _fit_models(zs_by, ys_by, names, hs, iterations, cache=None, tied=False) -> dict[str, HiddenModel]:  # type: ignore[no-untyped-def]
+    """Per proposition, the model of least BIC over ``hs`` sub-states per truth value
+    (``tied``: one standard deviation for all states; ``cache``: ``(name, h, tied) ->
+    (model, bic)`` of these very videos, filled as fitted)."""
+    cache = {} if cache is None else cache
+    models = {}
+    for a in names:
+        zs, ys = zs_by[a], ys_by[a]
+        if all(y.all() for y in ys) or not any(y.any() for y in ys):
+            raise InvalidValue(f"labels of {a!r} must have both true and false frames")
+        total = sum(len(z) for z in zs)
+        for h in hs:
+            if (a, h, tied) not in cache:
+                model, ll = _em(zs, ys, h, iterations, tied)
+                k = 2 * h
+                free = k * (k - 1) + k + (1 if tied else k) + k - 1
+                cache[(a, h, tied)] = (model, -2 * ll + free * math.log(total))
+        models[a] = min((cache[(a, h, tied)] for h in hs), key=lambda mb: mb[1])[0]
+    return models
+
+
+def fit_hidden(
+    scores: object,
+    labels: object,
+    *,
+    formula: object | None = None,
+    mode: str = "tlv",
+    fps: float | None = None,
+    names: Sequence[str] | None = None,
+    substates: Sequence[int] = (1, 2, 3),
+    iterations: int = 40,
+    folds: int = 5,
+) -> Hidden:
+    """A :class:`Hidden` world fitted to labelled frames (one table or lists of tables, as
+    :func:`~framelogic.automata.world.fit_world`).
+
+    Per proposition and per ``h`` in ``substates``: Baum–Welch (``iterations``
+    rounds) with the truth clamped to the labels; the ``h`` of least BIC is kept.
+
+    With ``formula``, the decision is chosen too, by cross-fitting over the
+    videos (``folds`` groups; one video: in-sample): for each ``h`` in
+    ``substates`` (the same for every proposition, or BIC's choice per
+    proposition), with a standard deviation per state or one tied across the
+    states (the tied model's log-likelihood ratio is linear in the logit for
+    ``h = 1``, like a Platt map), models are fitted without a fold and decide on it; each
+    decision — a threshold 0.2, 0.3, ..., 0.8 on P(φ), or Viterbi — is scored
+    by frame F1 plus mean event F1 (IoU >= 0.5) against φ on the labels of
+    every held-out frame, using ``mode``'s event rule (``"tlv"``: the TLV rule
+    of :func:`~framelogic.automata.localize.tlv_rule`; else maximal runs). The
+    best (ties: BIC's choice, fewer sub-states, thresholds near 0.5, threshold
+    over Viterbi) is refitted on every video and stored (``decide``,
+    ``threshold``).
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1, 0, 1], 50)
+    >>> s = 1 / (1 + np.exp(-(3 * (2 * y - 1) + rng.normal(size=200))))
+    >>> w = fit_hidden({"p": s}, {"p": y}, substates=(1,))
+    >>> [round(x, 1) for x in w.models["p"].mean]
+    [-2.9, 3.0]
+    """
+    pairs_s = list(scores) if isinstance(scores, (list, tuple)) else [scores]
+    pairs_l = list(labels) if isinstance(labels, (list, tuple)) else [labels]
+    if len(pairs_s) != len(pairs_l) or not pairs_s:
+        raise InvalidValue(f"scores and labels must be one table each or two lists of one length, got {len(pairs_s)} and {len(pairs_l)}")
+    ss = [as_trace(s) for s in pairs_s]
+    ls = [as_trace(x) for x in pairs_l]
+    if names is None:
+        names = [a for a in ls[0].names if all(a in s.names for s in ss)]
+    names = tuple(names)
+    if not names:
+        raise InvalidValue("no proposition is in both the scores and the labels")
+    hs = tuple(substates)
+    if not hs or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hs):
+        raise InvalidValue(f"substates={substates!r} must be whole numbers >= 1")
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise InvalidValue(f"folds={folds!r} must be a whole number >= 2")
+    zs_by: dict[str, list[np.ndarray]] = {a: [] for a in names}
+    ys_by: dict[str, list[np.ndarray]] = {a: [] for a in names}
+    for s, lab in zip(ss, ls):
+        for a in names:
+            y = lab.column(a)
+            if len(y) != len(s):
+                raise InvalidValue(f"scores and labels of {a!r} have {len(s)} and {len(y)} frames")
+            if not np.all((y == 0) | (y == 1)):
+                raise InvalidValue(f"labels of {a!r} must be 0/1")
+            zs_by[a].append(_logit(s.column(a)))
+            ys_by[a].append(y.astype(bool))
+    if formula is None:
+        return Hidden(models=_fit_models(zs_by, ys_by, names, hs, iterations))
+    # candidate sub-state choices: BIC's per proposition, then each h for every proposition
+    # candidate models, simplest first: each h for every proposition (one tied standard
+    # deviation, then one per state), then BIC's choice per proposition
+    choices: list[tuple[tuple[int, ...], bool]] = [((h,), tied) for h in sorted(set(hs)) for tied in (True, False)]
+    if len(hs) > 1:
+        choices += [(hs, True), (hs, False)]
+    v = len(ss)
+    groups = [list(range(v))] if v < 2 else [list(range(i, v, min(folds, v))) for i in range(min(folds, v))]
+    tally: dict[tuple[int, str, float | None], list] = {}
+    caches: list[dict] = [{} for _ in groups]
+    for c, choice in enumerate(choices):
+        for held, cache in zip(groups, caches):
+            rest = [i for i in range(v) if i not in held] or held
+            sub = lambda d: {a: [d[a][i] for i in rest] for a in names}  # noqa: E731
+            try:
+                world = Hidden(models=_fit_models(sub(zs_by), sub(ys_by), names, choice[0], iterations, cache, choice[1]))
+            except InvalidValue:  # a fold without both truth values: skip this split
+                continue
+            for key, hits in _decisions(world, formula, mode, [ss[i] for i in held], [ls[i] for i in held], fps).items():
+                tally.setdefault((c, *key), []).extend(hits)
+    if not tally:  # no usable split: decide in-sample
+        world = Hidden(models=_fit_models(zs_by, ys_by, names, hs, iterations))
+        for key, hits in _decisions(world, formula, mode, ss, ls, fps).items():
+            tally[(0, *key)] = hits
+
+    def per_video(pairs) -> np.ndarray:  # type: ignore[no-untyped-def]
+        return np.array([_f1(h, t) + _event_f1(_events(h, fr), _events(t, fr)) for h, t, fr in pairs])
+
+    def simplicity(key) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+        c, decide, th = key
+        return c, (9 if decide == "viterbi" else int(round(abs(th - 0.5) * 10)))
+
+    scores = {key: per_video(pairs) for key, pairs in tally.items()}
+    best = max(scores, key=lambda k: (float(scores[k].mean()), [-x for x in simplicity(k)]))
+    # the simplest candidate no worse than the best by more than one standard error of the
+    # paired per-video differences (held-out F1 is noisy: a small gain does not buy complexity)
+    near = []
+    for key, x in scores.items():
+        d = x - scores[best]
+        se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else 0.0
+        if d.mean() >= -se:
+            near.append(key)
+    c, decide, th = min(near, key=simplicity)
+    models = _fit_models(zs_by, ys_by, names, choices[c][0], iterations, tied=choices[c][1])
+    return Hidden(models=models, decide=decide, threshold=th)
+
+
+def _decisions(world: Hidden, formula: object, mode: str, ss, ls, fps) -> dict:  # type: ignore[no-untyped-def]
+    """``(decide, threshold) -> [(hits, truth, frames) per video]`` for every candidate decision."""
+    from framelogic.logic.passes import atom_names, resolve_time
+
+    from .compile import as_formula
+    from .engine import Evaluator, evaluate
+    from .localize import tlv_rule
+
+    f = as_formula(formula)
+    rate = fps if fps is not None else ss[0].rate
+    f = resolve_time(f, rate)
+    body, frames = tlv_rule(f) if mode == "tlv" else (f, False)
+    names = atom_names(body)
+    ev = Evaluator(body, world=world)
+    out: dict = {}
+    for s, lab in zip(ss, ls):
+        truth = evaluate(body, lab.select(names), fps=rate) == 1.0
+        signal = ev(s, fps=rate)
+        for th in THRESHOLDS:
+            out.setdefault(("threshold", float(th)), []).append((signal >= th, truth, frames))
+        decoded = evaluate(body, world.decode(s, names), fps=rate) == 1.0
+        out.setdefault(("viterbi", None), []).append((decoded, truth, frames))
+    return out

@@ -1,0 +1,258 @@
+"""The Hidden world (automata/observe.py): exact inference over hidden sub-states,
+Viterbi, the monitors' filter, fitting and the fitted decision."""
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from framelogic.automata import compile, evaluate, localize
+from framelogic.automata.observe import Hidden, HiddenModel, Joint, fit_hidden, resolve_decision, viterbi_path
+from framelogic.automata.world import Markov, WorldFilter, resolve_world, viterbi
+from framelogic.logic import ast as A
+from framelogic.logic import atom_names, satisfaction
+from framelogic.logic.errors import InvalidValue
+from framelogic.logic.strategies import formulas, traces
+from framelogic.logic.trace import TraceTable
+
+ATOMS = ("a", "b")
+
+
+@st.composite
+def hidden_models(draw, max_k=3):
+    k = draw(st.integers(2, max_k))
+    truth = [False, True] + [draw(st.booleans()) for _ in range(k - 2)]
+    rows = [np.array([draw(st.floats(0.05, 1.0)) for _ in range(k)]) for _ in range(k)]
+    init = np.array([draw(st.floats(0.05, 1.0)) for _ in range(k)])
+    mean = [draw(st.floats(-3, 3)) for _ in range(k)]
+    sd = [draw(st.floats(0.5, 3)) for _ in range(k)]
+    return HiddenModel(tuple(truth), tuple(tuple(r / r.sum()) for r in rows), tuple(init / init.sum()), tuple(mean), tuple(sd))
+
+
+def brute_posterior(f, t, world, names):
+    """P((w, i) |= f | observations) by enumerating every hidden trajectory of every
+    proposition; weights are accumulated per 0/1 world, then f is checked once per world."""
+    n = len(t)
+    per_prop = []  # per proposition: {truth tuple: total weight of its hidden trajectories}
+    for a in names:
+        m = world.models[a]
+        loge = m.log_emission(t.column(a))
+        e = np.exp(loge - loge.max(axis=1, keepdims=True))  # a constant per frame: the same posterior, no underflow
+        T, pi = m.T, np.asarray(m.initial)
+        acc = {}
+        for path in itertools.product(range(m.k), repeat=n):
+            w = pi[path[0]] * e[0, path[0]]
+            for i in range(1, n):
+                w *= T[path[i - 1], path[i]] * e[i, path[i]]
+            key = tuple(int(m.truth[s]) for s in path)
+            acc[key] = acc.get(key, 0.0) + w
+        per_prop.append(acc)
+    num, den = np.zeros(n), 0.0
+    for combo in itertools.product(*[list(acc.items()) for acc in per_prop]):
+        w = float(np.prod([x[1] for x in combo]))
+        if w:
+            world01 = np.array([x[0] for x in combo], dtype=float).T.reshape(n, len(names))
+            num += w * satisfaction(f, TraceTable(tuple(names), world01)).astype(float)
+            den += w
+    return num, den
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_hidden_world_equals_enumeration_of_hidden_trajectories(data):
+    k = data.draw(st.integers(1, 2))
+    names = ATOMS[:k]
+    n = data.draw(st.integers(1, {1: 4, 2: 3}[k]))
+    f = data.draw(formulas(names, max_depth=4, max_bound=2))
+    t = data.draw(traces(names, min_len=n, max_len=n, probabilistic=True))
+    world = Hidden(models={a: data.draw(hidden_models()) for a in names})
+    num, den = brute_posterior(f, t, world, names)
+    got = evaluate(f, t, world=world)
+    if t.select(atom_names(f)).is_boolean:  # certain input: the boolean signal, whatever the world
+        assert np.array_equal(got, satisfaction(f, t).astype(float))
+    elif den > 0:
+        assert np.allclose(got, num / den, atol=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_two_state_hidden_model_with_a_likelihood_ratio_is_the_markov_world(data):
+    # a Gaussian pair with equal sd and means -c, c is the likelihood ratio exp(2 c z):
+    # the Markov world reading calibrated posteriors sigmoid(2 c z) at prior 0.5
+    c = data.draw(st.floats(0.2, 2.0))
+    stay = data.draw(st.floats(0.5, 0.95))
+    f = data.draw(formulas(("a",), max_depth=3, max_bound=2))
+    t = data.draw(traces(("a",), min_len=1, max_len=6, probabilistic=True))
+    hid = Hidden(models={"a": HiddenModel.two_state(stay=stay, prior=0.5, mean=(-c, c), sd=(1.0, 1.0))})
+    p = np.clip(t.column("a"), 1e-6, 1 - 1e-6)
+    z = np.log(p) - np.log1p(-p)
+    post = np.where((t.column("a") == 0) | (t.column("a") == 1), t.column("a"), 1 / (1 + np.exp(-2 * c * z)))
+    mk = TraceTable(("a",), post[:, None])
+    assert np.allclose(evaluate(f, t, world=hid), evaluate(f, mk, world=Markov(stay=stay, prior=0.5)), atol=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(hidden_models(max_k=4), traces(("a",), min_len=1, max_len=5, probabilistic=True))
+def test_viterbi_is_the_truth_of_the_most_probable_hidden_trajectory(m, t):
+    e = np.exp(m.log_emission(t.column("a")))
+
+    def weight(path):
+        w = m.initial[path[0]] * e[0, path[0]]
+        for i in range(1, len(t)):
+            w *= m.T[path[i - 1], path[i]] * e[i, path[i]]
+        return w
+
+    best = max(weight(p) for p in itertools.product(range(m.k), repeat=len(t)))
+    path = viterbi_path(m, m.log_emission(t.column("a")))
+    assert weight(tuple(path)) == pytest.approx(best, rel=1e-9)  # ties may pick either trajectory
+    got = viterbi(t, ("a",), Hidden(models={"a": m})).column("a")
+    assert np.array_equal(got, np.array([m.truth[s] for s in path], dtype=float))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    formulas(ATOMS, max_depth=3, max_bound=2, operators=["!", "&", "|", "Y", "O", "H", "S"]),
+    traces(ATOMS, min_len=1, max_len=5, probabilistic=True),
+    st.data(),
+)
+def test_filter_at_the_last_frame_equals_smoothing(f, t, data):
+    world = Hidden(models={a: data.draw(hidden_models()) for a in ATOMS})
+    d = compile(A.F(A.conj(f, A.neg(A.X(A.TRUE)))), props=ATOMS)
+    wf = WorldFilter(d, d.atoms, world, None)
+    for i in range(len(t)):
+        dist = wf.step({"a": t.values[i, 0], "b": t.values[i, 1]})
+        smooth = evaluate(f, t.slice(0, i + 1), world=world)[-1]
+        assert np.isclose(dist[d.accepting].sum(), smooth, atol=1e-9)
+
+
+def _sample(model: HiddenModel, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    s = rng.choice(model.k, p=np.asarray(model.initial))
+    ys, zs = [], []
+    for _ in range(n):
+        ys.append(model.truth[s])
+        zs.append(rng.normal(model.mean[s], model.sd[s]))
+        s = rng.choice(model.k, p=model.T[s])
+    z = np.array(zs)
+    return 1 / (1 + np.exp(-z)), np.array(ys, dtype=float)
+
+
+def test_fit_recovers_a_burst_state_and_picks_the_sub_states_by_bic():
+    # false; true seen; true missed (a burst: scores like the false state's)
+    truth = (False, True, True)
+    T = ((0.95, 0.05, 0.0), (0.03, 0.92, 0.05), (0.0, 0.2, 0.8))
+    model = HiddenModel(truth, T, (0.5, 0.4, 0.1), (-2.5, 2.5, -2.0), (1.0, 1.0, 1.0))
+    rng = np.random.default_rng(1)
+    videos = [_sample(model, 400, rng) for _ in range(15)]
+    fitted = fit_hidden([{"p": s} for s, _ in videos], [{"p": y} for _, y in videos], substates=(1, 2))
+    m = fitted.models["p"]
+    assert m.k == 4  # two sub-states per value beat one by BIC
+    tr = np.array(m.truth)
+    mean = np.array(m.mean)
+    # a true sub-state with false-looking scores: the burst, with a stay near 0.8
+    burst = int(np.flatnonzero(tr)[np.argmin(mean[tr])])
+    assert mean[burst] == pytest.approx(-2.0, abs=0.5)
+    assert m.T[burst, burst] == pytest.approx(0.8, abs=0.08)
+    seen = int(np.flatnonzero(tr)[np.argmax(mean[tr])])
+    assert mean[seen] == pytest.approx(2.5, abs=0.3)
+    # data from a plain two-state chain: one sub-state per value
+    plain = HiddenModel.two_state(stay=0.9, prior=0.4, mean=(-2.0, 2.0), sd=(1.0, 1.0))
+    videos = [_sample(plain, 400, rng) for _ in range(10)]
+    fitted = fit_hidden([{"p": s} for s, _ in videos], [{"p": y} for _, y in videos], substates=(1, 2))
+    m = fitted.models["p"]
+    assert m.k == 2
+    assert m.stay() == pytest.approx(0.9, abs=0.03)
+    assert m.mean == pytest.approx((-2.0, 2.0), abs=0.15)
+
+
+def test_fitted_decision_is_stored_round_trips_and_is_what_localize_uses():
+    rng = np.random.default_rng(3)
+    plain = HiddenModel.two_state(stay=0.92, prior=0.4, mean=(-1.0, 1.0), sd=(1.5, 1.5))
+    vids = [_sample(plain, 200, rng) for _ in range(6)]
+    w = fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], formula="G p", substates=(1,))
+    assert w.decide in ("threshold", "viterbi")
+    assert (w.threshold is None) == (w.decide == "viterbi")
+    back = resolve_world(json.loads(json.dumps(w.to_dict())))
+    assert isinstance(back, Hidden) and back == w and hash(back) == hash(w)
+    s = {"p": vids[0][0]}
+    explicit = localize("G p", s, mode="tlv", world=w, decide=w.decide, threshold=w.threshold or 0.5)
+    assert localize("G p", s, mode="tlv", world=back) == explicit
+    # explicit arguments win over the fitted ones
+    assert resolve_decision(w, "threshold", 0.5) == ("threshold", 0.5)
+    assert resolve_decision(Markov(), None, 0.3) == ("threshold", 0.3)
+
+
+def test_hidden_world_arguments_are_checked():
+    m = HiddenModel.two_state(stay=0.9, prior=0.5, mean=(-1.0, 1.0), sd=(1.0, 1.0))
+    with pytest.raises(InvalidValue, match="true and one false"):
+        HiddenModel((True, True), m.transition, m.initial, m.mean, m.sd)
+    with pytest.raises(InvalidValue, match="sum to 1"):
+        HiddenModel(m.truth, ((0.5, 0.6), (0.5, 0.5)), m.initial, m.mean, m.sd)
+    with pytest.raises(InvalidValue, match="decide"):
+        Hidden(models={"a": m}, decide="sometimes")
+    with pytest.raises(InvalidValue, match="mutex"):
+        Hidden(models={"a": m, "b": m}, mutex=(frozenset("ab"),))
+    with pytest.raises(InvalidValue, match="no model for 'b'"):
+        Hidden(models={"a": m}).decode(TraceTable(("b",), np.array([[0.5]])), ("b",))
+    with pytest.raises(InvalidValue, match="substates"):
+        fit_hidden({"a": [0.2, 0.8]}, {"a": [0, 1]}, substates=(0,))
+
+
+def test_joint_transforms_are_the_kronecker_product(monkeypatch):
+    from framelogic.automata import observe
+
+    monkeypatch.setattr(observe, "DENSE_JOINT", 0)  # the per-axis path (large joint chains)
+    rng = np.random.default_rng(0)
+    ms = []
+    for k in (2, 3, 4):
+        T = rng.random((k, k))
+        ms.append(HiddenModel((False, True) + (True,) * (k - 2), tuple(map(tuple, T / T.sum(1, keepdims=True))),
+                              tuple(np.full(k, 1 / k)), tuple(np.zeros(k)), tuple(np.ones(k))))  # fmt: skip
+    j = Joint(ms)
+    assert j._dense is None
+    Y = rng.random((3, j.m))
+    assert np.allclose(j.fwd(Y), Y @ j.dense)
+    assert np.allclose(j.bwd(Y), Y @ j.dense.T)
+
+
+def test_forward_backward_loops_equal_the_vectorised_pass():
+    from framelogic.automata import observe
+
+    rng = np.random.default_rng(0)
+    e = rng.random((3, 9, 4))
+    T = rng.random((4, 4))
+    T /= T.sum(axis=1, keepdims=True)
+    pi = np.full(4, 0.25)
+    outs = []
+    for fb in (observe.forward_backward, observe._forward_backward_numpy):
+        a, b, c = np.empty_like(e), np.empty_like(e), np.empty((3, 9))
+        fb(e, T, pi, a, b, c)
+        outs.append((a, b, c))
+    for x, y in zip(*outs):
+        assert np.allclose(x, y)
+
+
+def test_search_reads_a_fitted_hidden_world_json_and_uses_its_decision(tmp_path):
+    from framelogic.queries.search import search
+
+    rng = np.random.default_rng(5)
+    plain = HiddenModel.two_state(stay=0.95, prior=0.4, mean=(-1.0, 1.0), sd=(1.5, 1.5))
+    s, y = _sample(plain, 300, rng)
+    w = Hidden(models=fit_hidden({"a": s}, {"a": y}, substates=(1,)).models, decide="threshold", threshold=0.3)
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps(w.to_dict()))
+    table = {"a": _sample(plain, 200, rng)[0]}
+    got = search('"a"', table, world=str(path))
+    want = localize('"a"', table, world=w, threshold=0.3)
+    assert [(m.start, m.end) for m in got] == [(e.start, e.end) for e in want]
+    assert got != search('"a"', table, world=str(path), decide="threshold", threshold=0.5)
+
+
+def test_docstring_examples():
+    import doctest
+
+    from framelogic.automata import observe
+
+    assert doctest.testmod(observe).failed == 0
