@@ -100,6 +100,17 @@ def _first_violation(make: Callable[[], object], frames: Iterator[Mapping[str, f
     return None
 
 
+def first_violation(make: Callable[[], object], scores: Mapping[str, np.ndarray]) -> int | None:
+    """The first frame at which the monitor ``make()`` says VIOLATED on ``scores``
+    (None: never): by :func:`offline_status` (exactly the monitor's verdicts, see
+    :func:`check_offline`) where it applies, else frame by frame."""
+    m = make()
+    if offline_applies(m, scores):
+        hit = np.flatnonzero(offline_status(m, scores).violated)
+        return int(hit[0]) if len(hit) else None
+    return _first_violation(lambda: m, _frames(scores))
+
+
 def _frames(scores: Mapping[str, np.ndarray]) -> Iterator[dict[str, float]]:
     names = list(scores)
     cols = [np.asarray(scores[k], dtype=float).tolist() for k in names]
@@ -154,10 +165,10 @@ def evaluate_monitors(*, minutes: float, clean: int, violating: int, seed: int =
             continue
         make, transform = spec
         t0 = time.perf_counter()
-        false = sum(_first_violation(make, _frames(transform(t.scores))) is not None for t in clean_t)
+        false = sum(first_violation(make, transform(t.scores)) is not None for t in clean_t)
         delays, early = [], 0
         for t in bad_t:
-            first = _first_violation(make, _frames(transform(t.scores)))
+            first = first_violation(make, transform(t.scores))
             if first is None:
                 continue
             if first < t.violation:  # type: ignore[operator]
@@ -193,3 +204,206 @@ def describe_monitor() -> str:
             "the ego car stops 0.3-1.5 s after the pedestrian appears; violating traces miss one stop. True frames "
             "score sigmoid(2.5 + η), false frames 0.1·sigmoid(η) (background probabilities up to 0.1), η AR(1) "
             "logit noise σ=1.5, ρ=0.9. The Markov world is fitted on two labelled training traces.")  # fmt: skip
+
+
+# ------------------------------------------------------------------ the monitor, offline
+#
+# Monitor.step under a Markov world is one numpy update per frame (about 100 µs);
+# 10-minute traces by the hundred would take hours. The verdicts after each frame
+# are a pure function of the scores, so the harness recomputes them in one
+# compiled pass per part, from the monitor's own parts (automata, chains, the
+# world's calibration and transition matrices) and its combination plan — the same
+# arithmetic as WorldFilter.step / Automaton.push, in another summation order.
+# check_offline compares the two frame by frame; the run reports that check.
+
+
+@dataclass(frozen=True)
+class OfflineStatus:
+    """Per frame: P(prefix ⊨ φ), P(certainly satisfied), P(certainly violated) given the
+    frames so far, as the monitor's :class:`Status` has them, and its confidence."""
+
+    probability: np.ndarray
+    p_satisfied: np.ndarray
+    p_violated: np.ndarray
+    sure: float  # 1 - δ
+
+    @property
+    def violated(self) -> np.ndarray:
+        """Frames whose verdict is VIOLATED (SATISFIED wins a tie, as in the monitor)."""
+        return (self.p_satisfied < self.sure) & (self.p_violated >= self.sure)
+
+
+def _markov_filter(delta, lett, T, ev, q0, init, acc, sat, dead, out):  # type: ignore[no-untyped-def]
+    """WorldFilter.step over every frame: predict with ``T`` (not before frame 0), weigh
+    by the evidence ``ev[i, s]``, move the automaton on the chain state's letter,
+    normalise; ``out[i]`` = the masses of the accepting, satisfied and dead states.
+    Returns -1, or the first frame whose observations are impossible."""
+    nq = delta.shape[0]
+    m = T.shape[0]
+    J = np.zeros((nq, m))
+    F = np.zeros((nq, m))
+    G = np.zeros((nq, m))
+    for s in range(m):
+        J[q0, s] = init[s]
+    for i in range(ev.shape[0]):
+        for q in range(nq):
+            for t in range(m):
+                if i == 0:
+                    F[q, t] = J[q, t]
+                else:
+                    v = 0.0
+                    for s in range(m):
+                        v += J[q, s] * T[s, t]
+                    F[q, t] = v
+        for q in range(nq):
+            for s in range(m):
+                G[q, s] = 0.0
+        for q in range(nq):
+            for s in range(m):
+                G[delta[q, lett[s]], s] += F[q, s] * ev[i, s]
+        total = 0.0
+        for q in range(nq):
+            for s in range(m):
+                total += G[q, s]
+        if not total > 0.0:
+            return i
+        p = ps = pv = 0.0
+        for q in range(nq):
+            mass = 0.0
+            for s in range(m):
+                J[q, s] = G[q, s] / total
+                mass += J[q, s]
+            if acc[q]:
+                p += mass
+            if sat[q]:
+                ps += mass
+            if dead[q]:
+                pv += mass
+        out[i, 0] = p
+        out[i, 1] = ps
+        out[i, 2] = pv
+    return -1
+
+
+def _independent_push(delta, probs, q0, acc, sat, dead, out):  # type: ignore[no-untyped-def]
+    """Automaton.push over every frame (each proposition an independent coin with
+    probability ``probs[i, j]``); ``out`` as in :func:`_markov_filter`."""
+    nq, nl = delta.shape
+    k = probs.shape[1]
+    d = np.zeros(nq)
+    d2 = np.zeros(nq)
+    lp = np.zeros(nl)
+    d[q0] = 1.0
+    for i in range(probs.shape[0]):
+        for letter in range(nl):
+            v = 1.0
+            for j in range(k):
+                x = probs[i, j]
+                v *= x if (letter >> j) & 1 else 1.0 - x
+            lp[letter] = v
+        for q in range(nq):
+            d2[q] = 0.0
+        for q in range(nq):
+            if d[q] != 0.0:
+                for letter in range(nl):
+                    d2[delta[q, letter]] += d[q] * lp[letter]
+        p = ps = pv = 0.0
+        for q in range(nq):
+            d[q] = d2[q]
+            if acc[q]:
+                p += d[q]
+            if sat[q]:
+                ps += d[q]
+            if dead[q]:
+                pv += d[q]
+        out[i, 0] = p
+        out[i, 1] = ps
+        out[i, 2] = pv
+    return -1
+
+
+def _kernel(fn):  # type: ignore[no-untyped-def]
+    from framelogic.automata import kernels as K
+
+    return K.compiled(fn)
+
+
+def offline_applies(monitor: object, scores: Mapping[str, np.ndarray]) -> bool:
+    """Whether :func:`offline_status` reproduces this monitor: every part an automaton
+    (none followed by a streaming signal), no resolved signal, every proposition scored."""
+    from framelogic.automata.monitor import Monitor, _AutomatonPart
+
+    return (isinstance(monitor, Monitor) and not monitor.signal and isinstance(getattr(monitor, "_plan", None), (int, tuple))
+            and all(isinstance(p, _AutomatonPart) for p in monitor._parts)
+            and all(a in scores for a in monitor.atoms))  # fmt: skip
+
+
+def _part_status(part, scores: Mapping[str, np.ndarray], markov: bool) -> np.ndarray:  # type: ignore[no-untyped-def]
+    d = part.automaton
+    delta = np.ascontiguousarray(d.delta, dtype=np.int64)
+    masks = [np.ascontiguousarray(x, dtype=np.bool_) for x in (d.accepting, d.doomed_to_accept, ~d.live)]
+    n = len(next(iter(scores.values())))
+    out = np.zeros((n, 3))
+    if not markov:
+        probs = np.ascontiguousarray(np.column_stack([np.asarray(scores[a], dtype=np.float64) for a in d.atoms]))
+        _kernel(_independent_push)(delta, probs, int(d.initial), *masks, out)
+        out[:, 0] = np.clip(out[:, 0], 0.0, 1.0)
+        return out
+    f = part.filter
+    c = f.chain
+    obs = np.empty((n, c.k))
+    for j, a in enumerate(c.atoms):
+        obs[:, j] = f.world.calibrate(a, np.asarray(scores[a], dtype=np.float64)) if a in scores else c.priors[j]
+    # WorldFilter.step's evidence, every frame at once
+    ev = c.valid[None, :] * np.prod(np.where(c.bits[None], obs[:, None, :] / c.priors, (1.0 - obs[:, None, :]) / (1.0 - c.priors)), axis=2)
+    lett = np.ascontiguousarray(c.letters(len(f.names)), dtype=np.int64)
+    bad = _kernel(_markov_filter)(delta, lett, np.ascontiguousarray(c.dense), np.ascontiguousarray(ev), int(d.initial),
+                                  np.ascontiguousarray(c.initial), *masks, out)  # fmt: skip
+    if bad >= 0:
+        raise InvalidValue(f"frame {bad}: the observations are impossible under {f.world!r}")
+    return np.clip(out, 0.0, 1.0)
+
+
+def _combine(plan, parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """automata.monitor._combine on whole columns."""
+    if isinstance(plan, int):
+        x = parts[plan]
+        return x[:, 0], x[:, 1], x[:, 2]
+    if plan[0] == "not":
+        p, ps, pv = _combine(plan[1], parts)
+        return 1.0 - p, pv, ps
+    subs = [_combine(sub, parts) for sub in plan[1]]
+    if plan[0] == "and":
+        return (np.prod([s[0] for s in subs], axis=0), np.prod([s[1] for s in subs], axis=0),
+                1.0 - np.prod([1.0 - s[2] for s in subs], axis=0))  # fmt: skip
+    return (1.0 - np.prod([1.0 - s[0] for s in subs], axis=0), 1.0 - np.prod([1.0 - s[1] for s in subs], axis=0),
+            np.prod([s[2] for s in subs], axis=0))  # fmt: skip
+
+
+def offline_status(monitor: object, scores: Mapping[str, np.ndarray]) -> OfflineStatus:
+    """What ``monitor.step`` reports after every frame of ``scores`` (a fresh monitor),
+    in one compiled pass per part (see :func:`check_offline`)."""
+    if not offline_applies(monitor, scores):
+        raise InvalidValue("this monitor has a part without an automaton, a resolved signal, or an unscored proposition")
+    markov = monitor._markov  # type: ignore[attr-defined]
+    parts = [_part_status(p, scores, markov) for p in monitor._parts]  # type: ignore[attr-defined]
+    p, ps, pv = _combine(monitor._plan, parts)  # type: ignore[attr-defined]
+    return OfflineStatus(np.clip(p, 0.0, 1.0), ps, pv, monitor._sure)  # type: ignore[attr-defined]
+
+
+def check_offline(make: Callable[[], object], scores: Mapping[str, np.ndarray], frames: int | None = None) -> tuple[float, int]:
+    """(largest |difference| of the three probabilities, frames whose verdict differs)
+    between :func:`offline_status` and ``make().step`` on the first ``frames`` frames."""
+    from framelogic.automata import Verdict
+
+    if frames is not None:
+        scores = {k: np.asarray(v)[:frames] for k, v in scores.items()}
+    off = offline_status(make(), scores)
+    m = make()
+    diff, wrong = 0.0, 0
+    for i, frame in enumerate(_frames(scores)):
+        s = m.step(frame)  # type: ignore[attr-defined]
+        diff = max(diff, abs(s.probability - off.probability[i]), abs(s.p_satisfied - off.p_satisfied[i]),
+                   abs(s.p_violated - off.p_violated[i]))  # fmt: skip
+        wrong += (s.verdict is Verdict.VIOLATED) != bool(off.violated[i])
+    return diff, wrong
