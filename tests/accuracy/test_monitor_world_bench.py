@@ -168,3 +168,41 @@ def test_a_tiny_evidence_run_reports_every_spec_and_method():
     for spec in mw.SPECS:
         assert f"| {spec} | {mw.MARKOV_FITTED} |" in text
     assert "95% upper bound" in text and "0 verdicts differ" in text
+
+
+# ----------------------------------------------------------------- benchmarks/monitor_world.py
+
+
+def test_clean_background_table_independent_fires_and_persistent_markov_does_not():
+    from benchmarks import monitor_world as cli
+
+    probs = cli.clean_trace(0.01, 1800, None)
+    ind = cli.run(Independent(), probs, 30.0)
+    assert ind.ever and ind.final and ind.first is not None and ind.first < 60  # a steady 1% "pedestrian" is fatal
+    slow = cli.run(Markov(persist=2.0), probs, 30.0)
+    assert not slow.ever and slow.max_pv < 0.01
+    # the replayed first VIOLATED is the monitor's, frame by frame
+    m = Monitor(cli.RULE, fps=30.0, world=Independent(), confidence=cli.DELTA)
+    first = next(i for i, (p, q) in enumerate(probs) if m.step({"ped": p, "stopped": q}).verdict is Verdict.VIOLATED)
+    assert ind.first == pytest.approx(first / 30.0)
+    text = cli.clean_table(minutes=0.5, fps=30.0, seeds=1, levels=[0.05])
+    assert text.count("| 0.05 |") == 6 and "markov persist 2s" in text
+
+
+def test_accuracy_table_counts_wins_ties_and_losses_against_the_independent_world():
+    from benchmarks import monitor_world as cli
+    from benchmarks.accuracy import worlds as W
+    from benchmarks.accuracy.report import Row
+
+    def row(template, method, f1, ef1):
+        return Row(template, "ar1/low", method, 0.0, 0.0, f1, ef1, 1.0, 5)
+
+    rows = []
+    for template, (ind, unf, vit, fit) in {"F p": (0.8, 0.9, 0.8, 0.7), "G p": (0.5, 0.502, 0.4, 0.6)}.items():
+        rows += [row(template, W.INDEPENDENT, ind, ind), row(template, cli.UNFITTED, unf, unf),
+                 row(template, cli.UNFITTED_VITERBI, vit, vit), row(template, W.MARKOV, fit, fit)]  # fmt: skip
+    text = cli.accuracy_table(rows)
+    assert f"* {cli.UNFITTED}: frame F1 1/1/0; event F1 1/1/0" in text  # 0.9 > 0.8 wins, 0.502 ties 0.5
+    assert f"* {cli.UNFITTED_VITERBI}: frame F1 0/1/1" in text
+    assert f"* {W.MARKOV}: frame F1 1/0/1" in text
+    assert "| F p | ar1/low | 0.800 / 0.800 | 0.900 / 0.900 |" in text
