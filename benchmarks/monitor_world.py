@@ -134,6 +134,47 @@ def clean_table(*, minutes: float, fps: float, seeds: int, levels: Sequence[floa
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------ how long until a false VIOLATED
+
+
+def horizon(world: object, b: float, *, minutes: float = 10.0, fps: float = 30.0) -> tuple[float, float | None, float]:
+    """On a steady background ``b`` (both propositions, every frame):
+    ``(P(violated) after `minutes`, seconds to the first VIOLATED or None, extrapolated
+    minutes to P(violated) = 1 - δ)``. Under a persistent world a phantom pedestrian
+    run that the car did not stop for has a small posterior probability per frame,
+    ``h``; they add up (``P(violated) ≈ 1 - exp(-h n)`` after ``n`` frames), so any
+    G-rule monitor on a long enough clean stream ends VIOLATED. The extrapolation
+    takes ``h`` from the last minute (a constant hazard)."""
+    from benchmarks.accuracy.monitor_world import offline_status
+
+    n = int(round(minutes * 60 * fps))
+    st = offline_status(Monitor(RULE, fps=fps, world=world, confidence=DELTA), {"ped": np.full(n, b), "stopped": np.full(n, b)})
+    pv = np.clip(st.p_violated, 0.0, 1.0 - 1e-16)
+    hit = np.flatnonzero(st.violated)
+    k = int(60 * fps)
+    h = (np.log1p(-pv[-k - 1]) - np.log1p(-pv[-1])) / k  # hazard per frame over the last minute
+    if len(hit):
+        reach = float(hit[0]) / fps / 60
+    else:
+        reach = float("inf") if h <= 0 else (-np.log(DELTA) + np.log1p(-pv[-1])) / h / fps / 60 + minutes
+    return float(pv[-1]), (float(hit[0]) / fps if len(hit) else None), float(reach)
+
+
+def horizon_table(*, minutes: float = 10.0, fps: float = 30.0, levels: Sequence[float] = (0.01, 0.05, 0.1),
+                  fitted: dict | None = None) -> str:  # fmt: skip
+    """:func:`horizon` per world and background level; ``fitted``: name -> world, more rows."""
+    ws = {**worlds(), **(fitted or {})}
+    lines = [f"Steady background b on both propositions, `{RULE}`, {minutes:g} min at {fps:g} fps, δ = {DELTA:g}.", "",
+             "| world | b | P(violated) at the end | first VIOLATED | minutes until P(violated) >= 1 - δ (extrapolated) |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for name, w in ws.items():
+        for b in levels:
+            pv, first, reach = horizon(w, b, minutes=minutes, fps=fps)
+            when = "never" if first is None else f"{first / 60:.1f} min"
+            lines.append(f"| {name} | {b:g} | {pv:.3g} | {when} | {'∞' if reach == float('inf') else f'{reach:.3g}'} |")
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------ the default world
 
 
