@@ -2,6 +2,7 @@
 which world should be the default.
 
     python -m benchmarks.monitor_world [--minutes 10] [--fps 30] [--seeds 3] [--levels 0.01,0.05,0.1]
+    python -m benchmarks.monitor_world --horizon [--minutes 10] [--levels 0.01,0.05,0.1]
     python -m benchmarks.monitor_world --accuracy [--test 20 --train 10 --frames 200]
 
 The issue's example: ``Monitor("G (ped -> F[0,2s] stopped)")`` on a clean
@@ -29,6 +30,9 @@ come from the offline replay of the monitor
 (:func:`benchmarks.accuracy.monitor_world.offline_status`, checked against
 ``Monitor.step`` in tests/accuracy/test_monitor_world_bench.py), so a trace costs
 milliseconds, not ``frames x µs/frame``.
+
+``--horizon``: on a steady background, how long each world's monitor runs before
+a false VIOLATED (:func:`horizon`), for the worlds above and fitted ones.
 
 ``--accuracy``: the accuracy benchmark's cells (templates x noise models x
 levels, :mod:`benchmarks.accuracy.worlds`, same videos and seeds) for the
@@ -175,6 +179,23 @@ def horizon_table(*, minutes: float = 10.0, fps: float = 30.0, levels: Sequence[
     return "\n".join(lines)
 
 
+def fitted_worlds(b: float = 0.1, noises: Sequence[str] = ("constant", "ar1"), *, minutes: float = 10.0,
+                  fps: float = 30.0, seed: int = 0) -> dict[str, object]:  # fmt: skip
+    """Markov worlds fitted as the evidence run fits them (four labelled driving scenes
+    of :mod:`benchmarks.accuracy.monitor_world` per noise model at background ``b``)."""
+    from benchmarks.accuracy import monitor_world as mw
+    from framelogic.automata.world import fit_world
+
+    n = int(round(minutes * 60 * fps))
+    out = {}
+    for noise in noises:
+        ni, li = list(mw.NOISES).index(noise), list(mw.BACKGROUNDS).index(b)
+        train = [mw.scene(n, np.random.default_rng([seed, 1, ni, li, k]), kind) for k, kind in enumerate((None, "no stop", "no signal", None))]
+        scores = [mw.scene_scores(s.labels, noise, b, np.random.default_rng([seed, 2, ni, li, k])) for k, s in enumerate(train)]
+        out[f"fitted ({noise}, b={b:g})"] = fit_world(scores, [s.labels for s in train], fps=fps)
+    return out
+
+
 # ------------------------------------------------------------------ the default world
 
 
@@ -233,10 +254,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=3, help="noisy traces per level")
     ap.add_argument("--levels", default="0.01,0.05,0.1", help="background probabilities")
     ap.add_argument("--accuracy", action="store_true", help="the default-world comparison on the accuracy cells instead")
+    ap.add_argument("--horizon", action="store_true", help="minutes until a false VIOLATED on a steady background instead")
     ap.add_argument("--test", type=int, default=20)
     ap.add_argument("--train", type=int, default=10)
     ap.add_argument("--frames", type=int, default=200)
     args = ap.parse_args(argv)
+    if args.horizon:
+        print(horizon_table(minutes=args.minutes, fps=args.fps, levels=[float(x) for x in args.levels.split(",")],
+                            fitted=fitted_worlds(minutes=args.minutes, fps=args.fps)))  # fmt: skip
+        return
     if args.accuracy:
         log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
         print(accuracy_table(accuracy_rows(test=args.test, train=args.train, frames=args.frames, log=log)))

@@ -206,3 +206,18 @@ def test_accuracy_table_counts_wins_ties_and_losses_against_the_independent_worl
     assert f"* {cli.UNFITTED_VITERBI}: frame F1 0/1/1" in text
     assert f"* {W.MARKOV}: frame F1 1/0/1" in text
     assert "| F p | ar1/low | 0.800 / 0.800 | 0.900 / 0.900 |" in text
+
+
+def test_horizon_matches_the_one_frame_phantom_hazard():
+    """Markov() reads a steady b as a calibrated posterior: one-frame phantom pedestrians
+    have posterior weight about (1 - stay)^2 b / (1 - b) per frame, so P(violated) after n
+    frames is about 1 - exp(-n h); the measured horizon is within a factor 1.5 of that."""
+    from benchmarks import monitor_world as cli
+
+    pv, first, reach = cli.horizon(Markov(), 0.1, minutes=2.0)
+    h = 0.05**2 * 0.1 / 0.9
+    predicted = 1 - math.exp(-h * 2 * 60 * 30)
+    assert first is None and predicted / 1.5 < pv < predicted * 1.5
+    assert 5 < reach < 12  # minutes until P(violated) >= 0.99 (measured on 10 minutes: 7.6)
+    pv_i, first_i, reach_i = cli.horizon(Independent(), 0.01, minutes=2.0)
+    assert first_i is not None and first_i < 60 and reach_i == pytest.approx(first_i / 60)
