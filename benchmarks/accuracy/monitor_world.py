@@ -1,6 +1,17 @@
 """Monitors on long driving traces: false violations on clean traces, delay on violating ones.
 
-The rule is ``G (ped -> F[0,2s] stopped)`` at 30 fps. A trace (:func:`driving_trace`)
+Two parts. The evidence run (:func:`run_evidence`, ``python -m
+benchmarks.accuracy.monitor_world``; results in benchmarks/results/monitor_world.md):
+three specs (:data:`SPECS`) on driving scenes with pedestrians and lane changes
+(:func:`scene`), background levels b = 0.01, 0.05, 0.1, noise models that keep the
+background at or below b (:data:`NOISES`) and one that does not (:data:`STRESS`),
+hundreds of 10-minute 30 fps traces, the Markov world fitted on separate labelled
+traces; false-violation counts with exact Clopper–Pearson bounds, detection rate and
+delay. Verdicts are replayed offline (:func:`offline_status`, exactly the monitor's,
+see :func:`check_offline`), so the run takes minutes, not hours.
+
+The original single-rule table (:func:`run_monitor`, used by
+:mod:`benchmarks.accuracy.worlds`): the rule is ``G (ped -> F[0,2s] stopped)`` at 30 fps. A trace (:func:`driving_trace`)
 has pedestrian encounters every 20-60 s, each lasting 3-8 s; on a clean trace the
 ego car stops 0.3-1.5 s after the pedestrian appears and stays stopped until
 the pedestrian has gone; a violating trace has one encounter, chosen at
