@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from benchmarks.accuracy import monitor_world as mw
@@ -39,14 +39,17 @@ def test_offline_replay_is_the_monitor(f, t, world, delta):
     make = lambda: Monitor(f, world=world, confidence=delta)  # noqa: E731
     scores = {a: t.column(a) for a in ABC}
     if not mw.offline_applies(make(), scores):  # a part followed by its streaming signal
+        event("streaming part: not replayed")
         return
     try:
         steps = [s for m in [make()] for s in m.run(t)]
     except InvalidValue:  # 0/1 observations the chains cannot produce: both must refuse
+        event("impossible observations")
         with pytest.raises(InvalidValue):
             mw.offline_status(make(), scores)
         return
     off = mw.offline_status(make(), scores)
+    event(f"replayed, {type(world).__name__}")
     for i, s in enumerate(steps):
         assert off.probability[i] == pytest.approx(s.probability, abs=1e-9)
         assert off.p_satisfied[i] == pytest.approx(s.p_satisfied, abs=1e-9)
