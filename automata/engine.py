@@ -225,12 +225,10 @@ class Evaluator:
             prog = self.program(rate)
             return prog.run(t.select(prog.names))
         values = t.columns(atom_names(self.formula))  # validated once, by the table
-        ones = values == 1.0
-        if np.all(ones | (values == 0.0)):  # 0/1 input: the compositional signal, no automaton
-            if len(values) == 0:
-                return np.zeros(0)
-            return self.boolean_program(rate)(ones).astype(np.float64)
-        return self.plan(rate, approx)(values)
+        if len(values) == 0:
+            return np.zeros(0)
+        out = self.boolean_program(rate).signal(values)  # 0/1 input: the compositional signal, no automaton
+        return out if out is not None else self.plan(rate, approx)(values)
 
     def __repr__(self) -> str:
         return f"Evaluator({to_text(self.formula)!r})"

@@ -69,6 +69,7 @@ from framelogic.automata import (
     Automaton,
     Evaluator,
     Event,
+    Hidden,
     Independent,
     Markov,
     Monitor,
@@ -76,6 +77,7 @@ from framelogic.automata import (
     Verdict,
     compile,
     evaluate,
+    fit_hidden,
     fit_world,
     localize,
     viterbi,
@@ -93,8 +95,8 @@ from framelogic.queries.store import Store, index_store, probabilities, search_s
 __version__ = "0.1.0"
 
 __all__ = [
-    "Automaton", "Evaluator", "Event", "Independent", "Markov", "Match", "Monitor", "Query", "QueryFile", "Results",
-    "SearchOptions", "Status", "Translation", "Verdict", "compile", "entails", "equivalent", "evaluate", "fit_world",
+    "Automaton", "Evaluator", "Event", "Hidden", "Independent", "Markov", "Match", "Monitor", "Query", "QueryFile", "Results",
+    "SearchOptions", "Status", "Translation", "Verdict", "compile", "entails", "equivalent", "evaluate", "fit_hidden", "fit_world",
     "load_query_file", "localize", "satisfiable", "search", "to_english", "translate", "valid", "viterbi",
     "Embedder", "Store", "index_store", "probabilities", "search_store", "search_table",
     "FALSE", "TRUE", "Atom", "AutomatonTooLarge", "Bound", "F", "Formula", "FormulaSyntaxError",

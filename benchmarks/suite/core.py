@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from framelogic.automata import Evaluator, Monitor, compile
+from framelogic.automata import boolean
 from framelogic.automata import kernels as K
 from framelogic.logic import parse
 from framelogic.logic.passes import atom_names, has_time_bounds
@@ -415,6 +416,7 @@ def warm(log) -> None:  # type: ignore[no-untyped-def]
                 m.step({k: cols[k][i] for k in "abcd"})
         except Exception as e:  # noqa: BLE001 - a failure here shows up again, with its cell, later
             log(f"note: warm-up of {f!r} failed: {type(e).__name__}: {e}")
+    boolean.prepare()  # the compiled boolean passes run from 100,000 frames on: load them here, once
     # the counter kernels compile only for long traces: compile them here, not in every child
     n_long = K.JIT_THRESHOLD + 1
     long_cols = {k: rng.random(n_long) for k in "abcd"}

@@ -383,7 +383,7 @@ def test_window_bounds_from_an_exact_operand():
     p = plan(f, max_states=5000, approx="bounds")
     assert p.approximate
     assert p.describe().startswith("approximate") and "certified bounds for F[0,600] (ped & F[0,60]" in p.describe()
-    assert [part.method for part in p.parts] == ["certified bounds", "propositional", "automaton"]
+    assert [part.method for part in p.parts] == ["certified bounds", "propositional", "nested windows"]
     rng = np.random.default_rng(7)
     values = rng.random((2000, 3)) ** 6  # small probabilities: the union bound stays below 1
     got = p(values)
