@@ -99,6 +99,7 @@ from .construct import DEFAULT_MAX_STATES
 from .dfa import Automaton
 from .factor import Factor, Indep, Leaf, Negate, factor, to_formula
 from .letters import letter_of
+from .monitor_counters import CounterFilter, counter_filter, estimate_states
 from .streaming import StreamingSignal
 from .world import Independent, WorldFilter, closure, resolve_world
 
@@ -290,6 +291,34 @@ class _StreamingPart:
         return _DETERMINISTIC[True, self._value]
 
 
+class _CounterPart:
+    """Rules ``G (p -> B)`` (and delayed windows) followed by their exact counters
+    (:mod:`.monitor_counters`): one integer per counter on 0/1 frames, the filtering
+    distribution over the product of the counters once a probability arrives."""
+
+    accepting_monotone = rejecting_monotone = True  # see monitor_counters: an idle frame accepts
+
+    def __init__(self, formula: A.Formula, filt: CounterFilter, sure: float) -> None:
+        self.formula = formula
+        self.filter = filt
+        self.atoms = filt.atoms
+        self.sure = sure
+
+    def reset(self) -> None:
+        self.filter.reset()
+
+    def step(self, frame: Mapping[str, float], index: int) -> tuple[Verdict, float, float, float]:
+        try:
+            out = self.filter.step01(frame)
+        except KeyError:
+            out = None
+        if out is None:
+            _values(frame, self.atoms, index)  # names the missing or bad value
+            out = self.filter.step(frame)
+        p, ps, pv = out
+        return _verdict(p, ps, pv, self.sure), p, ps, pv
+
+
 # (final, value) -> (verdict, P(accept), P(certainly sat), P(certainly violated)) on 0/1 frames
 _DETERMINISTIC = {
     (True, True): (Verdict.SATISFIED, 1.0, 1.0, 0.0),
@@ -298,7 +327,7 @@ _DETERMINISTIC = {
     (False, False): (Verdict.PRESUMABLY_VIOLATED, 0.0, 0.0, 0.0),
 }
 
-_Part = _AutomatonPart | _StreamingPart
+_Part = _AutomatonPart | _StreamingPart | _CounterPart
 # A monitor is built at the start of a stream: a part whose automaton takes longer
 # than this to build is followed by its streaming signal instead of stalling the start.
 MONITOR_MAX_SECONDS = 2.0
@@ -349,8 +378,10 @@ class Monitor:
         signal: bool = False,
         world: object = None,
         confidence: float = DEFAULT_CONFIDENCE,
+        counters: bool = True,
     ) -> None:
         f = resolve_time(as_formula(formula), fps)
+        self.counters = bool(counters)
         self.formula = f
         self.atoms = atom_names(f)
         self.max_states = max_states
@@ -391,12 +422,22 @@ class Monitor:
         return compile(f, props=atom_names(f), max_states=self.max_states, max_seconds=self.max_seconds)
 
     def _automaton_part(self, f: A.Formula) -> _AutomatonPart:
-        d = self._compile(f)
         if self._markov:
-            return _WorldPart(f, d, self._sure, self.world, self.fps)
-        return _AutomatonPart(f, d, self._sure)
+            return _WorldPart(f, self._compile(f), self._sure, self.world, self.fps)
+        if self.counters:  # skip automata that would take seconds to fail (cheap estimate)
+            size = estimate_states(f)
+            if size > self.max_states:
+                raise AutomatonTooLarge(
+                    f"the part {to_text(f)!r} would need about {size:,.0f} automaton states by its "
+                    f"windows (over max_states={self.max_states:,}), so the monitor does not build it"
+                )
+        return _AutomatonPart(f, self._compile(f), self._sure)
 
     def _add(self, f: A.Formula) -> int:
+        filt = counter_filter(f, self.max_states) if self.counters and not self._markov else None
+        if filt is not None:
+            self._parts.append(_CounterPart(f, filt, self._sure))
+            return len(self._parts) - 1
         try:
             part: _Part = self._automaton_part(f)
         except AutomatonTooLarge as e:
@@ -433,6 +474,19 @@ class Monitor:
         if plan[0] == "not":
             return self._monotone(plan[1], "rej" if need == "acc" else "acc")
         return all(self._monotone(p, need) for p in plan[1])
+
+    def describe(self) -> str:
+        """How each part is followed: ``counters``, ``automaton`` or ``streaming`` (0/1 only)."""
+        out = []
+        for p in self._parts:
+            if isinstance(p, _CounterPart):
+                how = f"counters: {p.filter.describe()}"
+            elif isinstance(p, _AutomatonPart):
+                how = f"automaton: {p.automaton.n_states} states"
+            else:
+                how = "streaming signal (0/1 frames only)"
+            out.append(f"{to_text(p.formula)}: {how}")
+        return "\n".join(out)
 
     @property
     def automaton(self) -> Automaton | None:

@@ -1,0 +1,688 @@
+"""Exact forward filters for bounded rules: the counters a :class:`~.monitor.Monitor` steps.
+
+:mod:`.counters` evaluates conjunctions of rules ``G (p -> B)`` offline (a
+backward and a forward pass). A monitor reads one frame at a time and needs,
+after every frame ``i``, three numbers about the *prefix* ``w[0..i]``:
+``P(prefix |= φ)``, ``P(certainly satisfied)`` and ``P(certainly violated)``.
+Here every rule is a small deterministic counter over the frames read so far,
+and a conjunction is the filtering distribution over the product of its
+counters (plus one number: the mass already violated).
+
+Rules (``p``, ``q``, ``r`` propositional, ``b`` frames):
+
+* ``G (p -> O[0,b] q)``: the counter is the number of frames since the last
+  ``q`` (``b + 1`` = none within the window); ``H[0,b] q``: since the last
+  ``!q``; ``G (p -> (q S[0,b] r))``: since the last ``r`` from which ``q`` held
+  throughout. A ``p`` frame whose counter is out of (``H``: in) the window
+  violates the rule: past rules never wait.
+* ``G (p -> (q U[0,b] r))`` and ``G (p -> F[0,b] r)``: the counter is the
+  number of frames left for the oldest pending obligation (0: none pending).
+  Any ``r`` discharges every pending obligation, the oldest has the earliest
+  deadline, so one number is the whole story. A pending obligation at the
+  end of the prefix makes the prefix fail (the finite-trace semantics clip
+  the window), so only counter 0 accepts.
+* Rules with the same kind and the same ``q`` and ``r`` share one counter
+  (``G (red -> F[0,3s] stopped) & G (stop_sign -> F[0,5s] stopped)`` is one
+  counter of ``5s`` frames, not a product): their obligations are discharged by
+  the same frames, and only the tightest one matters.
+* ``G (p -> F[lo,hi] r)`` with ``lo > 0`` (a *delayed* window), alone in its
+  part and with ``p`` and ``r`` over disjoint atoms: ``p`` read ``lo`` frames
+  late is an independent input of an ``F[0,hi-lo] r`` counter, and the ``p``
+  frames of the last ``lo`` frames are obligations whose window has not opened
+  (they make the prefix fail, and are not violations yet).
+
+Under per-frame independence the frame's effect on a product of counters is
+``sum_x P(x) (M_1|x ⊗ ... ⊗ M_m|x)`` over the values ``x`` of the atoms that
+several counters read, each ``M_j|x`` a sum of deterministic maps of counter
+``j`` weighted by the probabilities of the counter's other atoms: a frame
+costs ``2^|shared| · (maps per state) · (product states)``, flat in nothing
+but exact. On 0/1 frames each counter is one integer and a frame costs
+``O(number of counters)``.
+
+Verdicts are exact (equal to the minimal automaton's RV-LTL verdicts):
+violations are final, a rule is certainly satisfied only when it is valid
+(its ``p & !body`` can never happen), and every non-violated state of the
+product has an accepting continuation — :func:`counter_filter` checks the
+last with one propositional question (can one frame make every past rule's
+``p`` false and every future rule's ``r`` true?) and returns ``None`` when it
+fails, so the monitor falls back to an automaton.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from framelogic.logic import ast as A
+from framelogic.logic.errors import AutomatonTooLarge, InvalidArgument, TraceError
+from framelogic.logic.passes import atom_names
+from framelogic.logic.printer import to_text
+
+from . import counters as C
+from . import kernels as K
+
+__all__ = ["CounterFilter", "counter_filter", "estimate_states"]
+
+# propositional connectives the truth tables below evaluate
+_PROP = (A.Const, A.Atom, A.Not, A.And, A.Or, A.Implies, A.Iff)
+
+
+def truth_table(f: A.Formula, atoms: Sequence[str]) -> np.ndarray:
+    """``f`` on every assignment of ``atoms`` (bit ``i`` of the index = ``atoms[i]``)."""
+    n = 1 << len(atoms)
+    idx = np.arange(n)
+    pos = {a: i for i, a in enumerate(atoms)}
+
+    def go(g: A.Formula) -> np.ndarray:
+        match g:
+            case A.Const(v):
+                return np.full(n, bool(v))
+            case A.Atom(name):
+                return ((idx >> pos[name]) & 1).astype(bool)
+            case A.Not(a):
+                return ~go(a)
+            case A.And(args):
+                out = np.ones(n, dtype=bool)
+                for a in args:
+                    out &= go(a)
+                return out
+            case A.Or(args):
+                out = np.zeros(n, dtype=bool)
+                for a in args:
+                    out |= go(a)
+                return out
+            case A.Implies(a, b):
+                return ~go(a) | go(b)
+            case A.Iff(a, b):
+                return go(a) == go(b)
+        raise InvalidArgument(f"{to_text(g)} is not propositional")  # pragma: no cover
+
+    return go(f)
+
+
+# ------------------------------------------------------------------ groups of rules
+
+
+@dataclass
+class _Group:
+    """Rules of one kind with the same ``q`` and ``r``: one counter."""
+
+    kind: str
+    q: A.Formula
+    r: A.Formula
+    rules: list[tuple[A.Formula, int]] = field(default_factory=list)  # (p, bound)
+    delay: int = 0  # a delayed window: p is read `delay` frames late (a fresh input atom)
+
+    @property
+    def past(self) -> bool:
+        return self.kind in C.PAST_KINDS
+
+    @property
+    def top(self) -> int:
+        return max(b for _, b in self.rules)
+
+    @property
+    def n_states(self) -> int:
+        return self.top + 2 if self.past else self.top + 1
+
+    @property
+    def initial(self) -> int:
+        return self.top + 1 if self.past else 0
+
+    def atoms(self) -> tuple[str, ...]:
+        names: set[str] = set(atom_names(self.q)) | set(atom_names(self.r))
+        for p, _ in self.rules:
+            names |= set(atom_names(p))
+        return tuple(sorted(names))
+
+    def accepting(self) -> np.ndarray:
+        acc = np.zeros(self.n_states, dtype=bool)
+        if self.past:
+            acc[:] = True
+        else:
+            acc[0] = True
+        return acc
+
+    def table(self, atoms: Sequence[str]) -> np.ndarray:
+        """``dst[assignment, state]``: the next state (-1: violated)."""
+        S, N = self.n_states, self.top + 1
+        q, r = truth_table(self.q, atoms), truth_table(self.r, atoms)
+        ps = [(truth_table(p, atoms), b) for p, b in self.rules]
+        t = np.arange(S)
+        out = np.empty((len(q), S), dtype=np.int64)
+        for a in range(len(q)):
+            if self.kind == "once":
+                nxt = np.zeros(S, dtype=np.int64) if q[a] else np.minimum(t + 1, N)
+                bad = np.zeros(S, dtype=bool)
+                for p, b in ps:
+                    if p[a]:
+                        bad |= nxt > b
+            elif self.kind == "historically":
+                nxt = np.zeros(S, dtype=np.int64) if not q[a] else np.minimum(t + 1, N)
+                bad = np.zeros(S, dtype=bool)
+                for p, b in ps:
+                    if p[a]:
+                        bad |= nxt <= b
+            elif self.kind == "since":
+                if r[a]:
+                    nxt = np.zeros(S, dtype=np.int64)
+                elif q[a]:
+                    nxt = np.where(t == N, N, np.minimum(t + 1, N))
+                else:
+                    nxt = np.full(S, N, dtype=np.int64)
+                bad = np.zeros(S, dtype=bool)
+                for p, b in ps:
+                    if p[a]:
+                        bad |= nxt > b
+            else:  # until: t = frames left for the oldest pending obligation
+                bad = np.zeros(S, dtype=bool)
+                if r[a]:
+                    nxt = np.zeros(S, dtype=np.int64)
+                else:
+                    big = S + 1
+                    nxt = np.where(t >= 1, t - 1, big)  # an old obligation's time left
+                    bad |= (t == 1) | ((t >= 1) & ~q[a])
+                    for p, b in ps:
+                        if p[a]:
+                            if b == 0 or not q[a]:
+                                bad[:] = True
+                            nxt = np.minimum(nxt, b)
+                    nxt = np.where(nxt == big, 0, nxt)
+            out[a] = np.where(bad, -1, nxt)
+        return out
+
+    def valid(self, atoms: Sequence[str]) -> bool:
+        """No finite trace violates the group's rules (so it is certainly satisfied)."""
+        q, r = truth_table(self.q, atoms), truth_table(self.r, atoms)
+        for p, b in self.rules:
+            p = truth_table(p, atoms)
+            if self.delay:
+                if p.any():
+                    return False  # a p at the last frame: its window lies beyond the end
+            elif self.kind == "historically":
+                if (p & ~q).any() or (b >= 1 and p.any() and (~q).any()):
+                    return False
+            elif self.kind == "once":
+                if (p & ~q).any():
+                    return False
+            elif (p & ~r).any():  # since, until
+                return False
+        return True
+
+    def idle(self, atoms: Sequence[str]) -> np.ndarray:
+        """Assignments that violate no rule of the counter from any state and lead to
+        acceptance in one frame: a past rule's ``p`` false or its body settled by the
+        frame alone (``q`` for ``O``, ``r`` for ``S``); a future rule's ``r`` true."""
+        if self.past:
+            ok = np.ones(1 << len(atoms), dtype=bool)
+            settled = {"once": self.q, "since": self.r}.get(self.kind, A.FALSE)
+            for p, _ in self.rules:
+                ok &= ~truth_table(p, atoms) | truth_table(settled, atoms)
+            return ok
+        return truth_table(self.r, atoms)
+
+    def text(self) -> str:
+        body = {"once": "O", "historically": "H"}.get(self.kind)
+        parts = []
+        for p, b in self.rules:
+            lo, hi = self.delay, self.delay + b
+            if body:
+                rhs = f"{body}[0,{b}] {to_text(self.q)}"
+            elif self.kind == "since":
+                rhs = f"({to_text(self.q)} S[0,{b}] {to_text(self.r)})"
+            elif self.q == A.TRUE:
+                rhs = f"F[{lo},{hi}] {to_text(self.r)}"
+            else:
+                rhs = f"({to_text(self.q)} U[0,{b}] {to_text(self.r)})"
+            parts.append(f"G ({to_text(p)} -> {rhs})")
+        return " & ".join(parts)
+
+
+def _groups(rules: list[C.Rule]) -> list[_Group]:
+    out: dict[tuple, _Group] = {}
+    for rule in rules:
+        key = (rule.kind, rule.q, rule.r)
+        g = out.get(key)
+        if g is None:
+            g = out[key] = _Group(rule.kind, rule.q, rule.r)
+        g.rules.append((rule.p, rule.bound))
+    # past counters first (as the offline product does), small ones outermost
+    return sorted(out.values(), key=lambda g: (not g.past, g.n_states))
+
+
+_DELAY_ATOM = "\x00delayed"  # the delayed p of a delayed window: an input the filter fills in
+
+
+def _delayed(g: A.Formula) -> tuple[A.Formula, A.Formula, int, int] | None:
+    """``(p, r, lo, hi)`` when ``g`` is ``G (p -> F[lo,hi] r)`` with ``lo > 0``, finite
+    ``hi`` and ``p``, ``r`` propositional over disjoint atoms."""
+    if not isinstance(g, A.Always) or not g.bound.is_trivial:
+        return None
+    body = g.arg
+    match body:
+        case A.Implies(p, A.Eventually(r, bd)):
+            pass
+        case A.Or(args) if len(args) == 2 and sum(isinstance(x, A.Eventually) for x in args) == 1:
+            ev = next(x for x in args if isinstance(x, A.Eventually))
+            other = next(x for x in args if x is not ev)
+            p, r, bd = A.neg(other), ev.arg, ev.bound
+        case _:
+            return None
+    from .plan import is_propositional
+
+    if not (is_propositional(p) and is_propositional(r)):
+        return None
+    lo, hi = bd.frames(None)
+    if hi is None or lo == 0 or set(atom_names(p)) & set(atom_names(r)):
+        return None
+    return p, r, int(lo), int(hi)
+
+
+# ------------------------------------------------------------------ the filter
+
+
+class CounterFilter:
+    """The exact forward filter of a conjunction of rules (see the module doc).
+
+    :meth:`step01` reads a 0/1 frame (one integer per counter), :meth:`step`
+    a probability frame (a distribution over the product of the counters, of
+    ``n_states`` entries; :class:`AutomatonTooLarge` at the first probability
+    frame when that exceeds ``max_states``). Both return ``(P(prefix |= φ),
+    P(certainly satisfied), P(certainly violated))``.
+    """
+
+    def __init__(
+        self, formula: A.Formula, groups: list[_Group], max_states: int | None, delayed_p: A.Formula | None = None
+    ) -> None:
+        self.formula = formula
+        self.groups = groups
+        self.max_states = max_states
+        self.delay = groups[0].delay if len(groups) == 1 else 0
+        names: set[str] = set()
+        for g in groups:
+            names |= set(g.atoms())
+        self.delayed_p = delayed_p  # a delayed window's p (its counter reads it `delay` frames late)
+        if self.delay:
+            names.discard(_DELAY_ATOM)
+            names |= set(atom_names(self.delayed_p))
+        self.atoms = tuple(sorted(names))
+        self.sizes = [g.n_states for g in groups]
+        self.n_states = math.prod(self.sizes)
+        seen: dict[str, int] = {}
+        gatoms = [g.atoms() for g in groups]
+        for ga in gatoms:
+            for a in ga:
+                seen[a] = seen.get(a, 0) + 1
+        self.shared = tuple(sorted(a for a, c in seen.items() if c > 1))
+        self._gatoms = gatoms
+        self._tables = [g.table(ga) for g, ga in zip(groups, gatoms)]
+        self._tables_list = [t.tolist() for t in self._tables]
+        self.valid = all(g.valid(ga) for g, ga in zip(groups, gatoms))
+        if self.delay:
+            self.valid = not truth_table(self.delayed_p, atom_names(self.delayed_p)).any()
+        self._initial = [g.initial for g in groups]
+        # 0/1 path: each group's atoms' positions in self.atoms, for the assignment index
+        self._bits = [[(name, 1 << i) for i, name in enumerate(ga)] for ga in gatoms]
+        self._future = [j for j, g in enumerate(groups) if not g.past]
+        self._prob_ready = False
+        self.live: np.ndarray | None = None  # product states with an accepting continuation (None: all)
+        self.reset()
+
+    # ------------------------------------------------------------ shared
+    def reset(self) -> None:
+        self._states: list[int] | None = list(self._initial)  # None once a probability arrived
+        self._dead = False
+        self._dist: np.ndarray | None = None
+        self._buffer: list[float] = []  # delayed window: P(p) of the last `delay` frames
+        self._index = -1
+
+    def describe(self) -> str:
+        n = len(self.groups)
+        what = f"{n} counter{'s' if n > 1 else ''}"
+        if n > 1:
+            what += f" (product of {self.n_states:,} states"
+            what += f", sharing {', '.join(self.shared)})" if self.shared else ")"
+        return what
+
+    # ------------------------------------------------------------ 0/1 frames
+    def step01(self, frame: Mapping[str, float]) -> tuple[float, float, float] | None:
+        """A 0/1 frame (None when it holds a probability: use :meth:`step`)."""
+        if self._states is None:
+            return None
+        states = self._states
+        new = list(states)
+        delayed_now = 0
+        if self.delay:
+            pv = _prop01(self.delayed_p, frame)
+            if pv is None:
+                return None
+        for j, bits in enumerate(self._bits):
+            a = 0
+            for name, bit in bits:
+                if name == _DELAY_ATOM:
+                    v = self._buffer[0] if len(self._buffer) == self.delay else 0.0
+                else:
+                    v = frame[name]
+                if v == 1:
+                    a |= bit
+                elif v != 0:
+                    return None
+            if not self._dead:
+                new[j] = self._tables_list[j][a][states[j]] if states[j] >= 0 else -1
+        if self.delay:
+            if len(self._buffer) == self.delay:
+                self._buffer.pop(0)
+            self._buffer.append(float(pv))  # type: ignore[arg-type]
+            delayed_now = sum(self._buffer)
+        self._index += 1
+        self._states = new
+        if self._dead or any(s < 0 for s in new):
+            self._dead = True
+            return 0.0, 0.0, 1.0
+        if self.valid:
+            return 1.0, 1.0, 0.0
+        if self.live is not None:
+            flat = 0
+            for st, size in zip(new, self.sizes):
+                flat = flat * size + st
+            if not self.live[flat]:
+                return 0.0, 0.0, 1.0  # doomed; the counters keep running (doomed stays doomed)
+        ok = not delayed_now and all(new[j] == 0 for j in self._future)
+        return (1.0 if ok else 0.0), 0.0, 0.0
+
+    # ------------------------------------------------------------ probability frames
+    def _prepare(self) -> None:
+        if self.max_states is not None and self.n_states > self.max_states:
+            raise AutomatonTooLarge(
+                f"the rules {to_text(self.formula)!r} share propositions ({', '.join(self.shared)}), so "
+                f"their probabilities need the product of their counters: {self.n_states:,} states "
+                f"({' x '.join(str(s) for s in self.sizes)}), over max_states={self.max_states:,}; "
+                "raise max_states (each probability frame costs about that many multiply-adds per "
+                "shared-atom value), lower the frame rate or shorten the windows, or threshold the "
+                "probabilities (0/1 frames need no product)"
+            )
+        groups = self.groups
+        sizes = self.sizes
+        self._dims = np.array(
+            [(math.prod(sizes[:j]), sizes[j], math.prod(sizes[j + 1 :])) for j in range(len(sizes))], dtype=np.int64
+        )
+        nx = 1 << len(self.shared)
+        self._nx = nx
+        # per group: its distinct maps, and for every shared value x the matrix from the
+        # group's private assignments to those maps
+        maps_per_group = []
+        select = []
+        self._private = []
+        for g, ga, tab in zip(groups, self._gatoms, self._tables):
+            uniq, inverse = np.unique(tab, axis=0, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            maps_per_group.append(uniq)
+            priv = [a for a in ga if a not in self.shared]
+            self._private.append(priv)
+            pos = {a: i for i, a in enumerate(ga)}
+            sel = np.zeros((nx, 1 << len(priv), len(uniq)))
+            for x in range(nx):
+                base = 0
+                for k, a in enumerate(self.shared):
+                    if a in pos and (x >> k) & 1:
+                        base |= 1 << pos[a]
+                for y in range(1 << len(priv)):
+                    idx = base
+                    for k, a in enumerate(priv):
+                        if (y >> k) & 1:
+                            idx |= 1 << pos[a]
+                    sel[x, y, inverse[idx]] = 1.0
+            select.append(sel)
+        umax = max(len(u) for u in maps_per_group)
+        smax = max(sizes)
+        self._maps = np.full((len(groups), umax, smax), -1, dtype=np.int64)
+        for j, u in enumerate(maps_per_group):
+            self._maps[j, : len(u), : u.shape[1]] = u
+        self._nmaps = np.array([len(u) for u in maps_per_group], dtype=np.int64)
+        self._select = select
+        acc = np.ones(1, dtype=bool)
+        for g in groups:
+            acc = np.kron(acc, g.accepting()).astype(bool)
+        self._acc = acc
+        n = self.n_states
+        self._tmp = (np.empty(n), np.empty(n), np.empty(n))
+        self._W = np.zeros((nx, len(groups), umax))
+        self._kernel = _compiled_step() if n * nx >= 64 else filter_step
+        self._prob_ready = True
+
+    def _to_dist(self) -> None:
+        """Leave the 0/1 path: the current counters as a point distribution."""
+        if not self._prob_ready:
+            self._prepare()
+        dist = np.zeros(self.n_states)
+        if not self._dead:
+            flat = 0
+            for s, size in zip(self._states, self.sizes):  # type: ignore[union-attr]
+                flat = flat * size + s
+            dist[flat] = 1.0
+        self._dist = dist
+        self._states = None
+
+    def step(self, frame: Mapping[str, float]) -> tuple[float, float, float]:
+        """Any frame (probabilities or 0/1)."""
+        if self._states is not None:
+            out = self.step01(frame)
+            if out is not None:
+                return out
+            self._to_dist()
+        prob = {name: float(frame[name]) for name in self.atoms}
+        nx = self._nx
+        px = np.ones(nx)
+        for k, a in enumerate(self.shared):
+            v = prob[a] if a != _DELAY_ATOM else 0.0
+            bit = (np.arange(nx) >> k) & 1
+            px *= np.where(bit == 1, v, 1.0 - v)
+        if self.delay:
+            prob[_DELAY_ATOM] = self._buffer[0] if len(self._buffer) == self.delay else 0.0
+        W = self._W
+        W[:] = 0.0
+        for j, priv in enumerate(self._private):
+            vec = np.ones(1)
+            for a in priv:  # bit k of the private index = priv[k]
+                v = prob[a]
+                vec = np.concatenate([vec * (1.0 - v), vec * v])
+            w = np.einsum("y,xyu->xu", vec, self._select[j])
+            W[:, j, : w.shape[1]] = w
+        new = self._tmp[2]
+        self._kernel(self._dist, self._dims, self._maps, self._nmaps, W, px, self._tmp[0], self._tmp[1], new)
+        self._dist, self._tmp = new, (self._tmp[0], self._tmp[1], self._dist)
+        self._index += 1
+        alive = float(self._dist.sum())
+        p = float(self._dist[self._acc].sum())
+        if self.delay:
+            pp = _prop_prob(self.delayed_p, prob)
+            if len(self._buffer) == self.delay:
+                self._buffer.pop(0)
+            self._buffer.append(pp)
+            p *= float(np.prod([1.0 - x for x in self._buffer]))
+        doomed = 0.0 if self.live is None else float(self._dist[~self.live].sum())
+        pv = min(max(1.0 - alive + doomed, 0.0), 1.0)
+        ps = (1.0 - pv) if self.valid else 0.0
+        return min(max(p, 0.0), 1.0), ps, pv
+
+
+def filter_step(dist, dims, maps, nmaps, W, px, tmp_a, tmp_b, out):  # noqa: ANN001, ANN201
+    """One probability frame: ``out = sum_x px[x] (M_1|x ⊗ ... ⊗ M_m|x) dist`` with
+    ``M_j|x = sum_u W[x, j, u] · map_u`` (``maps[j, u, s]``: the next state, -1: violated)."""
+    out[:] = 0.0
+    n_groups = dims.shape[0]
+    for x in range(px.shape[0]):
+        wx = px[x]
+        if wx == 0.0:
+            continue
+        cur = dist
+        for j in range(n_groups):
+            dst = tmp_a if j % 2 == 0 else tmp_b
+            dst[:] = 0.0
+            na, ns, nb = dims[j, 0], dims[j, 1], dims[j, 2]
+            for u in range(nmaps[j]):
+                w = W[x, j, u]
+                if w == 0.0:
+                    continue
+                for a in range(na):
+                    for s in range(ns):
+                        d = maps[j, u, s]
+                        if d < 0:
+                            continue
+                        src = (a * ns + s) * nb
+                        tgt = (a * ns + d) * nb
+                        for k in range(nb):
+                            dst[tgt + k] += w * cur[src + k]
+            cur = dst
+        for i in range(out.shape[0]):
+            out[i] += wx * cur[i]
+
+
+_COMPILED: list = []
+
+
+def _compiled_step():  # noqa: ANN202
+    """:func:`filter_step` compiled once per process (cached on disk when numba can)."""
+    if not _COMPILED:
+        try:
+            import numba
+
+            _COMPILED.append(numba.njit(cache=True, nogil=True)(filter_step))
+        except Exception:  # noqa: BLE001 - no numba: the plain loops (slow, still exact)
+            _COMPILED.append(K.compiled(filter_step))
+    return _COMPILED[0]
+
+
+def _prop01(f: A.Formula, frame: Mapping[str, float]) -> bool | None:
+    names = atom_names(f)
+    a = 0
+    for i, name in enumerate(names):
+        v = frame[name]
+        if v == 1:
+            a |= 1 << i
+        elif v != 0:
+            return None
+    return bool(truth_table(f, names)[a])
+
+
+def _prop_prob(f: A.Formula, prob: Mapping[str, float]) -> float:
+    names = atom_names(f)
+    tab = truth_table(f, names)
+    vec = np.ones(1)
+    for name in names:
+        v = prob[name]
+        vec = np.concatenate([vec * (1.0 - v), vec * v])
+    return float(vec[tab].sum())
+
+
+def counter_filter(g: A.Formula, max_states: int | None) -> CounterFilter | None:
+    """The counter filter of ``g`` (frame bounds), when ``g`` is a conjunction of rules
+    (or one delayed window) whose verdicts the counters decide exactly; else None."""
+    d = _delayed(g)
+    if d is not None:
+        p, r, lo, hi = d
+        if _DELAY_ATOM in atom_names(r):
+            return None
+        group = _Group("until", A.TRUE, r, [(A.atom(_DELAY_ATOM), hi - lo)], delay=lo)
+        names = atom_names(p)
+        # exact verdicts: r can come (pending obligations are alive) and p can stay off
+        if not truth_table(r, atom_names(r)).any() or truth_table(p, names).all():
+            return None
+        return CounterFilter(g, [group], max_states, delayed_p=p)
+    rules = C.rules_of(g)
+    if rules is None or not rules:
+        return None
+    groups = _groups(rules)
+    names: set[str] = set()
+    for grp in groups:
+        names |= set(grp.atoms())
+    atoms = tuple(sorted(names))
+    if len(atoms) > 20:
+        return None
+    idle = np.ones(1 << len(atoms), dtype=bool)
+    for grp in groups:
+        # group.idle over the group's own atoms, lifted to all of them
+        ga = grp.atoms()
+        sub = grp.idle(ga)
+        pos = [atoms.index(a) for a in ga]
+        idx = np.arange(1 << len(atoms))
+        local = np.zeros_like(idx)
+        for k, p in enumerate(pos):
+            local |= ((idx >> p) & 1) << k
+        idle &= sub[local]
+    filt = CounterFilter(g, groups, max_states)
+    if not idle.any():
+        # a non-violated product state might still be doomed (the rules pull one frame
+        # different ways): find the live states of the product, when it is small enough
+        if max_states is None or filt.n_states > max_states or filt.n_states << len(atoms) > _LIVENESS_WORK:
+            return None
+        filt.live = _liveness(filt, atoms)
+    return filt
+
+
+_LIVENESS_WORK = 1 << 26  # product states x assignments the liveness fixpoint may touch
+
+
+def _liveness(filt: CounterFilter, atoms: tuple[str, ...]) -> np.ndarray:
+    """The product states from which some continuation (maybe empty) is accepted."""
+    n = filt.n_states
+    coords = np.unravel_index(np.arange(n), filt.sizes)
+    idx = np.arange(1 << len(atoms))
+    nexts = []
+    for a in idx:
+        flat = np.zeros(n, dtype=np.int64)
+        dead = np.zeros(n, dtype=bool)
+        for j, (ga, tab, size) in enumerate(zip(filt._gatoms, filt._tables, filt.sizes)):
+            local = 0
+            for k, name in enumerate(ga):
+                if (a >> atoms.index(name)) & 1:
+                    local |= 1 << k
+            nxt = tab[local][coords[j]]
+            dead |= nxt < 0
+            flat = flat * size + np.maximum(nxt, 0)
+        flat[dead] = -1
+        nexts.append(flat)
+    nexts_arr = np.unique(np.array(nexts), axis=0)
+    acc = np.ones(1, dtype=bool)
+    for grp in filt.groups:
+        acc = np.kron(acc, grp.accepting()).astype(bool)
+    live = acc.copy()
+    while True:
+        new = live.copy()
+        for nxt in nexts_arr:
+            ok = nxt >= 0
+            new[ok] |= live[nxt[ok]]
+        if np.array_equal(new, live):
+            return live
+        live = new
+
+
+# ------------------------------------------------------------------ automaton size estimate
+
+_WINDOW_OPS = (A.Until, A.Since, A.Eventually, A.Always, A.Once, A.Historically, A.Release, A.WeakUntil, A.StrongRelease)
+
+
+def estimate_states(f: A.Formula) -> float:
+    """A cheap over-estimate of the size of ``f``'s automaton (frame bounds): the product,
+    over temporal operators, of the states a window needs (``hi - lo + 2`` numbers, times
+    ``2^lo`` for a window that opens ``lo`` frames late). Used to skip automata that would
+    fail or take seconds; the minimal automaton is usually far smaller."""
+    total = 1.0
+    stack = [f]
+    while stack:
+        g = stack.pop()
+        stack.extend(A.children(g))
+        if isinstance(g, _WINDOW_OPS):
+            lo, hi = g.bound.frames(None)
+            if hi is None:
+                total *= 2.0 if lo == 0 else 2.0 ** min(lo, 1000) * 2.0
+            else:
+                total *= 2.0 ** min(lo, 1000) * (hi - lo + 2)
+        elif isinstance(g, (A.Next, A.WeakNext, A.Prev)):
+            total *= 2.0
+        if total > 1e300:
+            return math.inf
+    return total
