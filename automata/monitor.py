@@ -307,6 +307,12 @@ class _CounterPart:
     def reset(self) -> None:
         self.filter.reset()
 
+    def check(self, frame: Mapping[str, float]) -> None:
+        """Raise before any part moves when this frame needs a product over the budget."""
+        if self.filter._states is not None and not self.filter._prob_ready:
+            if any(frame[name] not in (0, 1) for name in self.atoms):
+                self.filter._prepare()
+
     def step(self, frame: Mapping[str, float], index: int) -> tuple[Verdict, float, float, float]:
         try:
             out = self.filter.step01(frame)
@@ -402,6 +408,7 @@ class Monitor:
             self._plan = self._add(f)
         self._one = self._parts[0] if isinstance(self._plan, int) else None
         self._streaming = [p for p in self._parts if isinstance(p, _StreamingPart)]
+        self._counted = [p for p in self._parts if isinstance(p, _CounterPart)]
         self._stream = StreamingSignal(f)
         self.horizon: int | None = self._stream.horizon
         self.signal = bool(signal)
@@ -554,6 +561,8 @@ class Monitor:
                     raise TraceError(f"frame {i} has no value for {name!r}; it has {sorted(frame)}")
             for part in self._streaming:
                 part.row(frame, i)
+            for part in self._counted:
+                part.check(frame)
             values = [part.step(frame, i) for part in self._parts]
             p, ps, pv = _combine(self._plan, values)
             self._status = Status(i, _verdict(p, ps, pv, self._sure), min(max(p, 0.0), 1.0), ps, pv, resolved)
