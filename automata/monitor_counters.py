@@ -62,7 +62,6 @@ from framelogic.logic.passes import atom_names
 from framelogic.logic.printer import to_text
 
 from . import counters as C
-from . import kernels as K
 
 __all__ = ["CounterFilter", "counter_filter", "estimate_states"]
 
@@ -308,6 +307,8 @@ class CounterFilter:
         if self.delay:
             names.discard(_DELAY_ATOM)
             names |= set(atom_names(self.delayed_p))
+            self._dp_names = atom_names(self.delayed_p)
+            self._dp_table = truth_table(self.delayed_p, self._dp_names)
         self.atoms = tuple(sorted(names))
         self.sizes = [g.n_states for g in groups]
         self.n_states = math.prod(self.sizes)
@@ -356,7 +357,7 @@ class CounterFilter:
         new = list(states)
         delayed_now = 0
         if self.delay:
-            pv = _prop01(self.delayed_p, frame)
+            pv = _prop01(self._dp_names, self._dp_table, frame)
             if pv is None:
                 return None
         for j, bits in enumerate(self._bits):
@@ -414,16 +415,21 @@ class CounterFilter:
         # per group: its distinct maps, and for every shared value x the matrix from the
         # group's private assignments to those maps
         maps_per_group = []
-        select = []
-        self._private = []
-        for g, ga, tab in zip(groups, self._gatoms, self._tables):
+        self._slots = list(self.atoms) + ([_DELAY_ATOM] if self.delay else [])
+        slot = {a: i for i, a in enumerate(self._slots)}
+        pmax = max(len([a for a in ga if a not in self.shared]) for ga in self._gatoms)
+        G = len(groups)
+        sel = np.full((G, nx, 1 << pmax), -1, dtype=np.int64)
+        priv_idx = np.zeros((G, max(pmax, 1)), dtype=np.int64)
+        npriv = np.zeros(G, dtype=np.int64)
+        for j, (ga, tab) in enumerate(zip(self._gatoms, self._tables)):
             uniq, inverse = np.unique(tab, axis=0, return_inverse=True)
             inverse = inverse.reshape(-1)
             maps_per_group.append(uniq)
             priv = [a for a in ga if a not in self.shared]
-            self._private.append(priv)
+            npriv[j] = len(priv)
+            priv_idx[j, : len(priv)] = [slot[a] for a in priv]
             pos = {a: i for i, a in enumerate(ga)}
-            sel = np.zeros((nx, 1 << len(priv), len(uniq)))
             for x in range(nx):
                 base = 0
                 for k, a in enumerate(self.shared):
@@ -434,23 +440,26 @@ class CounterFilter:
                     for k, a in enumerate(priv):
                         if (y >> k) & 1:
                             idx |= 1 << pos[a]
-                    sel[x, y, inverse[idx]] = 1.0
-            select.append(sel)
+                    sel[j, x, y] = inverse[idx]
+        self._sel, self._priv_idx, self._npriv = sel, priv_idx, npriv
+        self._shared_idx = np.array([slot[a] for a in self.shared], dtype=np.int64)
         umax = max(len(u) for u in maps_per_group)
         smax = max(sizes)
-        self._maps = np.full((len(groups), umax, smax), -1, dtype=np.int64)
+        self._maps = np.full((G, umax, smax), -1, dtype=np.int64)
         for j, u in enumerate(maps_per_group):
             self._maps[j, : len(u), : u.shape[1]] = u
         self._nmaps = np.array([len(u) for u in maps_per_group], dtype=np.int64)
-        self._select = select
         acc = np.ones(1, dtype=bool)
         for g in groups:
             acc = np.kron(acc, g.accepting()).astype(bool)
         self._acc = acc
+        self._live = np.ones(self.n_states, dtype=bool) if self.live is None else self.live
         n = self.n_states
         self._tmp = (np.empty(n), np.empty(n), np.empty(n))
-        self._W = np.zeros((nx, len(groups), umax))
-        self._kernel = _compiled_step() if n * nx >= 64 else filter_step
+        self._W = np.zeros((nx, G, umax))
+        self._px = np.zeros(nx)
+        self._res = np.zeros(3)
+        self._kernel = _compiled_step()
         self._prob_ready = True
 
     def _to_dist(self) -> None:
@@ -474,47 +483,57 @@ class CounterFilter:
                 return out
             self._to_dist()
         prob = {name: float(frame[name]) for name in self.atoms}
-        nx = self._nx
-        px = np.ones(nx)
-        for k, a in enumerate(self.shared):
-            v = prob[a] if a != _DELAY_ATOM else 0.0
-            bit = (np.arange(nx) >> k) & 1
-            px *= np.where(bit == 1, v, 1.0 - v)
         if self.delay:
             prob[_DELAY_ATOM] = self._buffer[0] if len(self._buffer) == self.delay else 0.0
-        W = self._W
-        W[:] = 0.0
-        for j, priv in enumerate(self._private):
-            vec = np.ones(1)
-            for a in priv:  # bit k of the private index = priv[k]
-                v = prob[a]
-                vec = np.concatenate([vec * (1.0 - v), vec * v])
-            w = np.einsum("y,xyu->xu", vec, self._select[j])
-            W[:, j, : w.shape[1]] = w
+        values = np.array([prob[a] for a in self._slots])
         new = self._tmp[2]
-        self._kernel(self._dist, self._dims, self._maps, self._nmaps, W, px, self._tmp[0], self._tmp[1], new)
+        res = self._res
+        self._kernel(
+            values, self._shared_idx, self._priv_idx, self._npriv, self._sel, self._dist, self._dims, self._maps,
+            self._nmaps, self._W, self._px, self._tmp[0], self._tmp[1], new, self._acc, self._live, res,
+        )  # fmt: skip
         self._dist, self._tmp = new, (self._tmp[0], self._tmp[1], self._dist)
         self._index += 1
-        alive = float(self._dist.sum())
-        p = float(self._dist[self._acc].sum())
+        alive, p, doomed = float(res[0]), float(res[1]), float(res[2])
         if self.delay:
-            pp = _prop_prob(self.delayed_p, prob)
+            pp = _prop_prob(self._dp_names, self._dp_table, prob)
             if len(self._buffer) == self.delay:
                 self._buffer.pop(0)
             self._buffer.append(pp)
             p *= float(np.prod([1.0 - x for x in self._buffer]))
-        doomed = 0.0 if self.live is None else float(self._dist[~self.live].sum())
         pv = min(max(1.0 - alive + doomed, 0.0), 1.0)
         ps = (1.0 - pv) if self.valid else 0.0
         return min(max(p, 0.0), 1.0), ps, pv
 
 
-def filter_step(dist, dims, maps, nmaps, W, px, tmp_a, tmp_b, out):  # noqa: ANN001, ANN201
-    """One probability frame: ``out = sum_x px[x] (M_1|x ⊗ ... ⊗ M_m|x) dist`` with
-    ``M_j|x = sum_u W[x, j, u] · map_u`` (``maps[j, u, s]``: the next state, -1: violated)."""
-    out[:] = 0.0
+def frame_step(  # noqa: ANN201, PLR0913
+    prob, shared_idx, priv_idx, npriv, sel, dist, dims, maps, nmaps, W, px, tmp_a, tmp_b, out, acc, live, res  # noqa: ANN001
+):
+    """One probability frame: ``out = sum_x px[x] (M_1|x ⊗ ... ⊗ M_m|x) dist`` over the
+    values ``x`` of the shared atoms, with ``M_j|x = sum_u W[x, j, u] · map_u``
+    (``maps[j, u, s]``: the next state of counter ``j``, -1: violated) and ``W[x, j, u]``
+    the probability that counter ``j``'s private atoms select map ``u`` (``sel[j, x, y]``
+    for private assignment ``y``). ``res`` = (mass left, accepting mass, doomed mass)."""
+    nx = px.shape[0]
     n_groups = dims.shape[0]
-    for x in range(px.shape[0]):
+    for x in range(nx):
+        w = 1.0
+        for k in range(shared_idx.shape[0]):
+            v = prob[shared_idx[k]]
+            w *= v if (x >> k) & 1 else 1.0 - v
+        px[x] = w
+    W[:] = 0.0
+    for j in range(n_groups):
+        npj = npriv[j]
+        for y in range(1 << npj):
+            pr = 1.0
+            for k in range(npj):
+                v = prob[priv_idx[j, k]]
+                pr *= v if (y >> k) & 1 else 1.0 - v
+            for x in range(nx):
+                W[x, j, sel[j, x, y]] += pr
+    out[:] = 0.0
+    for x in range(nx):
         wx = px[x]
         if wx == 0.0:
             continue
@@ -539,25 +558,37 @@ def filter_step(dist, dims, maps, nmaps, W, px, tmp_a, tmp_b, out):  # noqa: ANN
             cur = dst
         for i in range(out.shape[0]):
             out[i] += wx * cur[i]
+    alive = 0.0
+    accepted = 0.0
+    doomed = 0.0
+    for i in range(out.shape[0]):
+        v = out[i]
+        alive += v
+        if acc[i]:
+            accepted += v
+        if not live[i]:
+            doomed += v
+    res[0] = alive
+    res[1] = accepted
+    res[2] = doomed
 
 
 _COMPILED: list = []
 
 
 def _compiled_step():  # noqa: ANN202
-    """:func:`filter_step` compiled once per process (cached on disk when numba can)."""
+    """:func:`frame_step` compiled once per process (cached on disk when numba can)."""
     if not _COMPILED:
         try:
             import numba
 
-            _COMPILED.append(numba.njit(cache=True, nogil=True)(filter_step))
-        except Exception:  # noqa: BLE001 - no numba: the plain loops (slow, still exact)
-            _COMPILED.append(K.compiled(filter_step))
+            _COMPILED.append(numba.njit(cache=True, nogil=True)(frame_step))
+        except ImportError:  # no numba: the plain loops (slow, still exact)
+            _COMPILED.append(frame_step)
     return _COMPILED[0]
 
 
-def _prop01(f: A.Formula, frame: Mapping[str, float]) -> bool | None:
-    names = atom_names(f)
+def _prop01(names: Sequence[str], table: np.ndarray, frame: Mapping[str, float]) -> bool | None:
     a = 0
     for i, name in enumerate(names):
         v = frame[name]
@@ -565,12 +596,10 @@ def _prop01(f: A.Formula, frame: Mapping[str, float]) -> bool | None:
             a |= 1 << i
         elif v != 0:
             return None
-    return bool(truth_table(f, names)[a])
+    return bool(table[a])
 
 
-def _prop_prob(f: A.Formula, prob: Mapping[str, float]) -> float:
-    names = atom_names(f)
-    tab = truth_table(f, names)
+def _prop_prob(names: Sequence[str], tab: np.ndarray, prob: Mapping[str, float]) -> float:
     vec = np.ones(1)
     for name in names:
         v = prob[name]
