@@ -309,18 +309,19 @@ class _CounterPart:
 
     def check(self, frame: Mapping[str, float]) -> None:
         """Raise before any part moves when this frame needs a product over the budget."""
-        if self.filter._states is not None and not self.filter._prob_ready:
-            if any(frame[name] not in (0, 1) for name in self.atoms):
-                self.filter._prepare()
+        filt = self.filter
+        if filt._states is not None and filt.too_large and any(frame[name] not in (0, 1) for name in self.atoms):
+            filt._prepare()
 
     def step(self, frame: Mapping[str, float], index: int) -> tuple[Verdict, float, float, float]:
-        try:
-            out = self.filter.step01(frame)
-        except KeyError:
-            out = None
+        out = None
+        if self.filter._states is not None:
+            try:
+                out = self.filter.step01(frame)
+            except KeyError:
+                pass
         if out is None:
-            _values(frame, self.atoms, index)  # names the missing or bad value
-            out = self.filter.step(frame)
+            out = self.filter.step(frame, _values(frame, self.atoms, index))  # names a missing or bad value
         p, ps, pv = out
         return _verdict(p, ps, pv, self.sure), p, ps, pv
 
@@ -409,6 +410,7 @@ class Monitor:
         self._one = self._parts[0] if isinstance(self._plan, int) else None
         self._streaming = [p for p in self._parts if isinstance(p, _StreamingPart)]
         self._counted = [p for p in self._parts if isinstance(p, _CounterPart)]
+        self._all_counted = len(self._counted) == len(self._parts) and not signal
         self._stream = StreamingSignal(f)
         self.horizon: int | None = self._stream.horizon
         self.signal = bool(signal)
@@ -546,6 +548,8 @@ class Monitor:
             self._state = None
         elif self._split is not None and self._split_states(frame):
             return self._status  # type: ignore[return-value]
+        elif self._all_counted and self._counted_01(frame):
+            return self._status  # type: ignore[return-value]
         i = self._frame + 1
         resolved: tuple[tuple[int, float], ...] = ()
         if self.signal:  # first: it checks the whole frame before any part moves
@@ -568,6 +572,32 @@ class Monitor:
             self._status = Status(i, _verdict(p, ps, pv, self._sure), min(max(p, 0.0), 1.0), ps, pv, resolved)
         self._frame = i
         return self._status
+
+    def _counted_01(self, frame: Mapping[str, float]) -> bool:
+        """Every part is counters and the frame is 0/1: one integer step per counter.
+        False (nothing moved) when the frame needs the general path."""
+        try:
+            for name in self.atoms:
+                v = frame[name]
+                if v != 0 and v != 1:
+                    return False
+        except KeyError:
+            return False  # the general path reports it
+        for part in self._counted:
+            if part.filter._states is None:
+                return False  # a part follows a distribution since a probability frame
+        values = []
+        for part in self._counted:
+            p, ps, pv = part.filter.step01(frame)  # type: ignore[misc]
+            values.append((None, p, ps, pv))
+        i = self._frame + 1
+        if self._one is not None:
+            p, ps, pv = values[0][1:]
+        else:
+            p, ps, pv = _combine(self._plan, values)  # type: ignore[arg-type]
+        self._status = Status(i, _verdict(p, ps, pv, self._sure), min(max(p, 0.0), 1.0), ps, pv)
+        self._frame = i
+        return True
 
     def _split_states(self, frame: Mapping[str, float]) -> bool:
         """Several automata, 0/1 so far: step them all or none; the combined status of a

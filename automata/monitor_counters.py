@@ -312,6 +312,7 @@ class CounterFilter:
         self.atoms = tuple(sorted(names))
         self.sizes = [g.n_states for g in groups]
         self.n_states = math.prod(self.sizes)
+        self.too_large = max_states is not None and self.n_states > max_states
         seen: dict[str, int] = {}
         gatoms = [g.atoms() for g in groups]
         for ga in gatoms:
@@ -459,6 +460,7 @@ class CounterFilter:
         self._W = np.zeros((nx, G, umax))
         self._px = np.zeros(nx)
         self._res = np.zeros(3)
+        self._scratch = (np.zeros((smax, umax), dtype=np.int64), np.zeros((smax, umax)), np.zeros(smax, dtype=np.int64))
         self._kernel = _compiled_step()
         self._prob_ready = True
 
@@ -475,22 +477,24 @@ class CounterFilter:
         self._dist = dist
         self._states = None
 
-    def step(self, frame: Mapping[str, float]) -> tuple[float, float, float]:
-        """Any frame (probabilities or 0/1)."""
+    def step(self, frame: Mapping[str, float], checked: Sequence[float] | None = None) -> tuple[float, float, float]:
+        """Any frame (probabilities or 0/1); ``checked``: its values of :attr:`atoms`, in order."""
         if self._states is not None:
             out = self.step01(frame)
             if out is not None:
                 return out
             self._to_dist()
-        prob = {name: float(frame[name]) for name in self.atoms}
+        row = [float(frame[name]) for name in self.atoms] if checked is None else list(checked)
+        prob = dict(zip(self.atoms, row)) if self.delay else None
         if self.delay:
-            prob[_DELAY_ATOM] = self._buffer[0] if len(self._buffer) == self.delay else 0.0
-        values = np.array([prob[a] for a in self._slots])
+            row.append(self._buffer[0] if len(self._buffer) == self.delay else 0.0)
+        values = np.array(row)
         new = self._tmp[2]
         res = self._res
         self._kernel(
             values, self._shared_idx, self._priv_idx, self._npriv, self._sel, self._dist, self._dims, self._maps,
             self._nmaps, self._W, self._px, self._tmp[0], self._tmp[1], new, self._acc, self._live, res,
+            *self._scratch,
         )  # fmt: skip
         self._dist, self._tmp = new, (self._tmp[0], self._tmp[1], self._dist)
         self._index += 1
@@ -507,8 +511,9 @@ class CounterFilter:
 
 
 def frame_step(  # noqa: ANN201, PLR0913
-    prob, shared_idx, priv_idx, npriv, sel, dist, dims, maps, nmaps, W, px, tmp_a, tmp_b, out, acc, live, res  # noqa: ANN001
-):
+    prob, shared_idx, priv_idx, npriv, sel, dist, dims, maps, nmaps, W, px, tmp_a, tmp_b, out, acc, live, res,
+    cd, cw, cn,
+):  # fmt: skip
     """One probability frame: ``out = sum_x px[x] (M_1|x ⊗ ... ⊗ M_m|x) dist`` over the
     values ``x`` of the shared atoms, with ``M_j|x = sum_u W[x, j, u] · map_u``
     (``maps[j, u, s]``: the next state of counter ``j``, -1: violated) and ``W[x, j, u]``
@@ -542,19 +547,35 @@ def frame_step(  # noqa: ANN201, PLR0913
             dst = tmp_a if j % 2 == 0 else tmp_b
             dst[:] = 0.0
             na, ns, nb = dims[j, 0], dims[j, 1], dims[j, 2]
+            # M_j|x per source state: its few distinct targets and their weights
+            for s in range(ns):
+                cn[s] = 0
             for u in range(nmaps[j]):
                 w = W[x, j, u]
                 if w == 0.0:
                     continue
-                for a in range(na):
-                    for s in range(ns):
-                        d = maps[j, u, s]
-                        if d < 0:
-                            continue
-                        src = (a * ns + s) * nb
-                        tgt = (a * ns + d) * nb
-                        for k in range(nb):
-                            dst[tgt + k] += w * cur[src + k]
+                for s in range(ns):
+                    d = maps[j, u, s]
+                    if d < 0:
+                        continue
+                    found = False
+                    for k in range(cn[s]):
+                        if cd[s, k] == d:
+                            cw[s, k] += w
+                            found = True
+                            break
+                    if not found:
+                        cd[s, cn[s]] = d
+                        cw[s, cn[s]] = w
+                        cn[s] += 1
+            for a in range(na):
+                for s in range(ns):
+                    src = (a * ns + s) * nb
+                    for k in range(cn[s]):
+                        tgt = (a * ns + cd[s, k]) * nb
+                        w = cw[s, k]
+                        for b in range(nb):
+                            dst[tgt + b] += w * cur[src + b]
             cur = dst
         for i in range(out.shape[0]):
             out[i] += wx * cur[i]
