@@ -631,6 +631,11 @@ def _prop_prob(names: Sequence[str], tab: np.ndarray, prob: Mapping[str, float])
 def counter_filter(g: A.Formula, max_states: int | None) -> CounterFilter | None:
     """The counter filter of ``g`` (frame bounds), when ``g`` is a conjunction of rules
     (or one delayed window) whose verdicts the counters decide exactly; else None."""
+    levels = chain_of(g)
+    if levels is not None:
+        if len({a for lv, _ in levels for a in atom_names(lv)}) > 16:
+            return None
+        return ChainFilter(g, levels, max_states)  # type: ignore[return-value]
     d = _delayed(g)
     if d is not None:
         p, r, lo, hi = d
@@ -736,3 +741,196 @@ def estimate_states(f: A.Formula) -> float:
         if total > 1e300:
             return math.inf
     return total
+
+
+# ------------------------------------------------------------------ sequences
+
+
+def chain_of(f: A.Formula) -> list[tuple[A.Formula, int]] | None:
+    """``[(a_1, b_1), ..., (a_m, b_m)]`` (``m >= 2``) when ``f`` is the sequence
+    ``F[0,b_1] (a_1 & F[0,b_2] (a_2 & ... F[0,b_m] a_m))`` with propositional ``a_i``."""
+    from .plan import is_propositional
+
+    out: list[tuple[A.Formula, int]] = []
+    g = f
+    while True:
+        if not isinstance(g, A.Eventually):
+            return None
+        lo, hi = g.bound.frames(None)
+        if lo != 0 or hi is None:
+            return None
+        body = g.arg
+        if is_propositional(body):
+            out.append((body, int(hi)))
+            return out if len(out) >= 2 else None
+        if not isinstance(body, A.And):
+            return None
+        nested = [x for x in body.args if not is_propositional(x)]
+        if len(nested) != 1:
+            return None
+        out.append((A.conj(*[x for x in body.args if x is not nested[0]]), int(hi)))
+        g = nested[0]
+
+
+class ChainFilter:
+    """The exact forward filter of a sequence ``F[0,b_1] (a_1 & F[0,b_2] (a_2 & ...))``.
+
+    The state is, for every level ``i < m``, the frames since the latest frame that
+    completed ``a_1 ... a_i`` in time (later completions dominate: they leave more time
+    for the rest), plus one absorbing *accepted* state: ``prod (b_{i+1} + 2) + 1``
+    states, flat in ``b_1``. A new chain may start only while the frame index is at
+    most ``b_1`` (two transition tables). Accepted is certainly satisfied; a state is
+    certainly violated when no continuation completes a chain (a fixpoint over the
+    closed table, plus "a fresh chain could still start" while frames ``<= b_1`` remain).
+    Same interface as :class:`CounterFilter`.
+    """
+
+    def __init__(self, formula: A.Formula, levels: list[tuple[A.Formula, int]], max_states: int | None) -> None:
+        self.formula = formula
+        self.levels = levels
+        self.max_states = max_states
+        names: set[str] = set()
+        for a, _ in levels:
+            names |= set(atom_names(a))
+        self.atoms = tuple(sorted(names))
+        self.shared: tuple[str, ...] = ()
+        self.sizes = [b + 2 for _, b in levels[1:]]
+        self.n_states = math.prod(self.sizes) + 1
+        self.accept = self.n_states - 1
+        self.too_large = max_states is not None and self.n_states > max_states
+        self.start_until = levels[0][1]  # frames 0..b_1 may start a chain
+        self._open, self._closed = (self._table(opened) for opened in (True, False))
+        self._open_list, self._closed_list = self._open.tolist(), self._closed.tolist()
+        self.live_closed = self._live(self._closed)
+        allnone = int(np.ravel_multi_index(tuple(s - 1 for s in self.sizes), self.sizes))
+        self.fresh_ok = bool(self.live_closed[self._open[:, allnone]].any())
+        self.live = self.live_closed
+        self._prob_ready = False
+        self.reset()
+
+    def _table(self, opened: bool) -> np.ndarray:
+        atoms, levels, sizes = self.atoms, self.levels, self.sizes
+        tabs = [truth_table(a, atoms) for a, _ in levels]
+        m = len(levels)
+        inner = self.n_states - 1
+        coords = np.unravel_index(np.arange(inner), sizes)
+        out = np.empty((1 << len(atoms), self.n_states), dtype=np.int64)
+        for x in range(1 << len(atoms)):
+            new = []
+            prev_ok = np.full(inner, bool(opened and tabs[0][x]))  # level 1 completes now
+            for i in range(m - 1):  # t_i: frames since level i+1 of the chain completed (0-based i)
+                b_next = levels[i + 1][1]
+                none = sizes[i] - 1
+                t = coords[i]
+                inc = np.where((t == none) | (t + 1 > b_next), none, t + 1)
+                ti = np.where(prev_ok, 0, inc)
+                new.append(ti)
+                prev_ok = bool(tabs[i + 1][x]) & (ti <= b_next) if i + 1 < m - 1 else None
+                if i + 1 == m - 1:
+                    done = bool(tabs[m - 1][x]) & (ti <= b_next)
+            if m - 1 == 0:  # pragma: no cover - chains have two levels at least
+                raise InvalidArgument("a chain needs two levels")
+            flat = np.ravel_multi_index(tuple(new), sizes)
+            out[x, :inner] = np.where(done, self.accept, flat)
+            out[x, inner] = self.accept
+        return out
+
+    def _live(self, table: np.ndarray) -> np.ndarray:
+        live = np.zeros(self.n_states, dtype=bool)
+        live[self.accept] = True
+        nexts = np.unique(table, axis=0)
+        while True:
+            new = live | live[nexts].any(axis=0)
+            if np.array_equal(new, live):
+                return live
+            live = new
+
+    def reset(self) -> None:
+        self._states: list[int] | None = [int(np.ravel_multi_index(tuple(s - 1 for s in self.sizes), self.sizes))]
+        self._dist: np.ndarray | None = None
+        self._index = -1
+
+    def describe(self) -> str:
+        return f"sequence of {len(self.levels)} steps ({self.n_states:,} states)"
+
+    def _doomed_mask(self, j: int) -> np.ndarray:
+        """Live states after frame ``j``: a fresh chain can still start while ``j < b_1``."""
+        if j < self.start_until and self.fresh_ok:
+            return self._all_live
+        return self.live_closed
+
+    def step01(self, frame: Mapping[str, float]) -> tuple[float, float, float] | None:
+        if self._states is None:
+            return None
+        a = 0
+        for i, name in enumerate(self.atoms):
+            v = frame[name]
+            if v == 1:
+                a |= 1 << i
+            elif v != 0:
+                return None
+        j = self._index + 1
+        tab = self._open_list if j <= self.start_until else self._closed_list
+        q = self._states[0] = tab[a][self._states[0]]
+        self._index = j
+        if q == self.accept:
+            return 1.0, 1.0, 0.0
+        if not self.live_closed[q] and not (j < self.start_until and self.fresh_ok):
+            return 0.0, 0.0, 1.0
+        return 0.0, 0.0, 0.0
+
+    def _prepare(self) -> None:
+        if self.too_large:
+            raise AutomatonTooLarge(
+                f"the sequence {to_text(self.formula)!r} needs {self.n_states:,} states (the windows after "
+                f"the first), over max_states={self.max_states:,}; raise max_states, lower the frame rate "
+                "or shorten the inner windows, or threshold the probabilities (0/1 frames need no "
+                "distribution)"
+            )
+        n = self.n_states
+        self._phases = []
+        for tab in (self._open, self._closed):
+            uniq, inverse = np.unique(tab, axis=0, return_inverse=True)
+            sel = inverse.reshape(1, 1, -1).astype(np.int64)
+            maps = uniq.reshape(1, len(uniq), n).astype(np.int64)
+            self._phases.append((sel, maps, np.array([len(uniq)], dtype=np.int64), len(uniq)))
+        umax = max(p[3] for p in self._phases)
+        self._dims = np.array([[1, n, 1]], dtype=np.int64)
+        self._shared_idx = np.zeros(0, dtype=np.int64)
+        self._priv_idx = np.arange(max(len(self.atoms), 1), dtype=np.int64).reshape(1, -1)
+        self._npriv = np.array([len(self.atoms)], dtype=np.int64)
+        self._acc = np.zeros(n, dtype=bool)
+        self._acc[self.accept] = True
+        self._all_live = np.ones(n, dtype=bool)
+        self._tmp = (np.empty(n), np.empty(n), np.empty(n))
+        self._W = np.zeros((1, 1, umax))
+        self._px = np.zeros(1)
+        self._res = np.zeros(3)
+        self._scratch = (np.zeros((n, umax), dtype=np.int64), np.zeros((n, umax)), np.zeros(n, dtype=np.int64))
+        self._kernel = _compiled_step()
+        self._prob_ready = True
+
+    def step(self, frame: Mapping[str, float], checked: Sequence[float] | None = None) -> tuple[float, float, float]:
+        if self._states is not None:
+            out = self.step01(frame)
+            if out is not None:
+                return out
+            if not self._prob_ready:
+                self._prepare()
+            self._dist = np.zeros(self.n_states)
+            self._dist[self._states[0]] = 1.0
+            self._states = None
+        row = [float(frame[name]) for name in self.atoms] if checked is None else list(checked)
+        j = self._index + 1
+        sel, maps, nmaps, _ = self._phases[0 if j <= self.start_until else 1]
+        new = self._tmp[2]
+        res = self._res
+        self._kernel(
+            np.array(row), self._shared_idx, self._priv_idx, self._npriv, sel, self._dist, self._dims, maps,
+            nmaps, self._W, self._px, self._tmp[0], self._tmp[1], new, self._acc, self._doomed_mask(j), res,
+            *self._scratch,
+        )  # fmt: skip
+        self._dist, self._tmp = new, (self._tmp[0], self._tmp[1], self._dist)
+        self._index = j
+        p = min(max(float(res[1]), 0.0), 1.0)
+        return p, p, min(max(float(res[2]), 0.0), 1.0)
