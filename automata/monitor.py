@@ -2,11 +2,28 @@
 
 A :class:`Monitor` reads one frame at a time (a mapping proposition ->
 probability, or 0/1). It splits the formula into parts over disjoint
-propositions (:func:`framelogic.automata.factor.factor`), compiles one automaton
-per part and keeps only the probability distribution over each part's states:
-memory O(sum of |Q_part|), whatever the stream length. A rule set such as
-``G (red -> F[0,3s] stopped) & G (ped -> F[0,2s] brake)`` then costs the sum of
-two automata, not their product.
+propositions (:func:`framelogic.automata.factor.factor`) and follows each part
+by the cheapest exact means (:meth:`Monitor.describe` says which):
+
+* **counters** (:mod:`.monitor_counters`, independent world) for conjunctions
+  of rules ``G (p -> O/H[0,b] q | q S[0,b] r | q U[0,b] r | F[0,b] q)`` (rules
+  with the same ``q`` and ``r`` share one counter; rules sharing propositions
+  are followed as the product of their counters), delayed windows
+  ``G (p -> F[lo,hi] r)`` and sequences ``F[0,b1] (a1 & F[0,b2] (a2 & ...))``.
+  No automaton is built: a 0/1 frame moves one integer per counter
+  (O(number of rules), whatever the bounds), a probability frame moves the
+  exact filtering distribution over the counters' product. A product over
+  ``max_states`` follows 0/1 frames and refuses probability frames with an
+  :class:`AutomatonTooLarge` naming the rules and the size;
+* an **automaton** per remaining part, when a cheap estimate of its size
+  (:func:`.monitor_counters.estimate_states`) is within ``max_states`` — the
+  monitor never spends seconds on an automaton that would not fit;
+* else the part's **streaming signal** (0/1 frames only, below).
+
+Memory is O(sum of the parts' states), whatever the stream length. A rule set
+such as ``G (red -> F[0,3s] stopped) & G (ped -> F[0,2s] brake)`` costs two
+counters of ``3s`` and ``2s`` frames, not their product. ``counters=False``
+gives the automaton-per-part monitor (the reference the tests compare with).
 
 Verdicts (RV-LTL, decided as early as certain from the automata's sinks):
 
@@ -29,7 +46,18 @@ comes at a confidence level ``1 - δ`` (``confidence=δ``, default 0.01):
   ``PRESUMABLY_VIOLATED``.
 
 On 0/1 frames the three probabilities are 0 or 1, so this is exactly the RV-LTL
-verdict for every δ.
+verdict for every δ. Counters give the automaton's verdicts exactly: a broken
+rule is final, a rule set is certainly satisfied only when it is valid, and a
+state of the product that no continuation can rescue (rules that pull one frame
+both ways, like ``G (turn -> H[0,2s] signal) & G (signal -> F[0,3s] turn)``)
+is found by a fixpoint over the product when that is affordable (else the
+part's :meth:`describe` says VIOLATED may come when a rule breaks instead).
+
+When a verdict can come: past operators decide a frame when it is read; a
+bounded future operator decides frame ``i`` at the latest at frame ``i + hi``
+(its window closed), earlier when a frame settles it. ``Monitor.horizon`` is
+that delay for the whole formula, and ``signal=True`` reports every frame's
+value of φ as soon as it is decided.
 
 World models (``world=``). Under :class:`~framelogic.automata.world.Independent`
 (the default) every proposition at every frame is an independent coin and the
@@ -346,8 +374,9 @@ _Plan = int | tuple
 class Monitor:
     """Online monitor of one formula.
 
-    ``max_states`` and ``max_seconds`` cap each part's automaton (see the module
-    doc for parts beyond them). ``world`` is the world model the probabilities are
+    ``max_states`` and ``max_seconds`` cap each part's automaton and counter product
+    (see the module doc for parts beyond them); ``counters=False`` follows every part
+    by an automaton (or its streaming signal) instead of counters. ``world`` is the world model the probabilities are
     read under (:class:`~framelogic.automata.world.Independent`, the default, or
     :class:`~framelogic.automata.world.Markov`); ``confidence`` is δ: SATISFIED
     (VIOLATED) only when P(satisfied | frames so far) (P(violated | ...)) is at

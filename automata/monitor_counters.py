@@ -331,6 +331,9 @@ class CounterFilter:
         self._future = [j for j, g in enumerate(groups) if not g.past]
         self._prob_ready = False
         self.live: np.ndarray | None = None  # product states with an accepting continuation (None: all)
+        # False when some non-violated product states may be doomed and finding them was too
+        # costly: VIOLATED then comes when a rule breaks, maybe later than the automaton's
+        self.exact_verdicts = True
         self.reset()
 
     # ------------------------------------------------------------ shared
@@ -347,6 +350,8 @@ class CounterFilter:
         if n > 1:
             what += f" (product of {self.n_states:,} states"
             what += f", sharing {', '.join(self.shared)})" if self.shared else ")"
+        if not self.exact_verdicts:
+            what += "; VIOLATED when a rule breaks (a doomed prefix may be reported later)"
         return what
 
     # ------------------------------------------------------------ 0/1 frames
@@ -672,13 +677,15 @@ def counter_filter(g: A.Formula, max_states: int | None) -> CounterFilter | None
     if not idle.any():
         # a non-violated product state might still be doomed (the rules pull one frame
         # different ways): find the live states of the product, when it is small enough
-        if max_states is None or filt.n_states > max_states or filt.n_states << len(atoms) > _LIVENESS_WORK:
-            return None
-        filt.live = _liveness(filt, atoms)
+        steps = sum(grp.top + 2 for grp in groups)  # fixpoint rounds, at most
+        if max_states is not None and filt.n_states <= max_states and (filt.n_states << len(atoms)) * steps <= _LIVENESS_WORK:
+            filt.live = _liveness(filt, atoms)
+        else:  # exact probabilities still; a doomed state is reported when a rule breaks
+            filt.exact_verdicts = False
     return filt
 
 
-_LIVENESS_WORK = 1 << 26  # product states x assignments the liveness fixpoint may touch
+_LIVENESS_WORK = 5e7  # product states x assignments x rounds the liveness fixpoint may take
 
 
 def _liveness(filt: CounterFilter, atoms: tuple[str, ...]) -> np.ndarray:
@@ -805,6 +812,7 @@ class ChainFilter:
         allnone = int(np.ravel_multi_index(tuple(s - 1 for s in self.sizes), self.sizes))
         self.fresh_ok = bool(self.live_closed[self._open[:, allnone]].any())
         self.live = self.live_closed
+        self.exact_verdicts = True
         self._prob_ready = False
         self.reset()
 

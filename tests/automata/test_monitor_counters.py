@@ -88,7 +88,7 @@ def test_counters_equal_the_automaton_monitor_on_probabilities(f, t):
             assert abs(x - y) < 1e-9, (f, g, w)
 
 
-@capped(120)
+@capped(80)
 @given(delayed_specs(), st.data())
 def test_delayed_windows_equal_the_automaton_monitor(f, data):
     names = ("a", "b", "c", "d")
@@ -111,8 +111,8 @@ def test_counter_probabilities_equal_brute_force_on_every_prefix(f, t):
         assert abs(s.probability - brute_force(f, t.slice(0, i + 1))[0]) < 1e-9
 
 
-@capped(150)
-@given(rule_specs(max_rules=4, max_bound=60), traces(ATOMS, min_len=1, max_len=40))
+@capped(100)
+@given(rule_specs(max_rules=4, max_bound=300), traces(ATOMS, min_len=1, max_len=30))
 def test_large_bounds_on_every_prefix_equal_the_reference_semantics(f, t):
     m = Monitor(f)
     for i, s in enumerate(m.run(t)):
