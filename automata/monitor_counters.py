@@ -429,8 +429,7 @@ class CounterFilter:
         priv_idx = np.zeros((G, max(pmax, 1)), dtype=np.int64)
         npriv = np.zeros(G, dtype=np.int64)
         for j, (ga, tab) in enumerate(zip(self._gatoms, self._tables)):
-            uniq, inverse = np.unique(tab, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
+            uniq, inverse = unique_rows(tab)
             maps_per_group.append(uniq)
             priv = [a for a in ga if a not in self.shared]
             npriv[j] = len(priv)
@@ -677,15 +676,14 @@ def counter_filter(g: A.Formula, max_states: int | None) -> CounterFilter | None
     if not idle.any():
         # a non-violated product state might still be doomed (the rules pull one frame
         # different ways): find the live states of the product, when it is small enough
-        steps = sum(grp.top + 2 for grp in groups)  # fixpoint rounds, at most
-        if max_states is not None and filt.n_states <= max_states and (filt.n_states << len(atoms)) * steps <= _LIVENESS_WORK:
+        if max_states is not None and filt.n_states <= max_states and (filt.n_states << len(atoms)) <= _LIVENESS_WORK:
             filt.live = _liveness(filt, atoms)
         else:  # exact probabilities still; a doomed state is reported when a rule breaks
             filt.exact_verdicts = False
     return filt
 
 
-_LIVENESS_WORK = 5e7  # product states x assignments x rounds the liveness fixpoint may take
+_LIVENESS_WORK = 1 << 23  # product states x assignments the liveness search may take
 
 
 def _liveness(filt: CounterFilter, atoms: tuple[str, ...]) -> np.ndarray:
@@ -707,19 +705,49 @@ def _liveness(filt: CounterFilter, atoms: tuple[str, ...]) -> np.ndarray:
             flat = flat * size + np.maximum(nxt, 0)
         flat[dead] = -1
         nexts.append(flat)
-    nexts_arr = np.unique(np.array(nexts), axis=0)
     acc = np.ones(1, dtype=bool)
     for grp in filt.groups:
         acc = np.kron(acc, grp.accepting()).astype(bool)
-    live = acc.copy()
-    while True:
-        new = live.copy()
-        for nxt in nexts_arr:
-            ok = nxt >= 0
-            new[ok] |= live[nxt[ok]]
-        if np.array_equal(new, live):
-            return live
-        live = new
+    return backward_reach(unique_rows(np.array(nexts))[0], acc)
+
+
+def backward_reach(nexts: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """States from which some path along ``nexts[u, s]`` (-1: no edge) reaches ``seeds``:
+    a breadth-first search over the reversed edges, O(edges)."""
+    n = seeds.shape[0]
+    srcs = np.broadcast_to(np.arange(n), nexts.shape)
+    ok = nexts >= 0
+    src, dst = srcs[ok], nexts[ok]
+    order = np.argsort(dst, kind="stable")
+    src, dst = src[order], dst[order]
+    starts = np.searchsorted(dst, np.arange(n))
+    ends = np.searchsorted(dst, np.arange(n), side="right")
+    live = seeds.copy()
+    frontier = np.flatnonzero(live)
+    while frontier.size:
+        lens = ends[frontier] - starts[frontier]
+        total = int(lens.sum())
+        if total == 0:
+            break
+        first = np.repeat(starts[frontier] - (np.cumsum(lens) - lens), lens)
+        preds = src[first + np.arange(total)]
+        fresh = np.zeros(n, dtype=bool)
+        fresh[preds] = True
+        fresh &= ~live
+        frontier = np.flatnonzero(fresh)
+        live |= fresh
+    return live
+
+
+def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(distinct rows, index of each row's distinct row)``, first-seen order."""
+    seen: dict[bytes, int] = {}
+    inverse = np.empty(a.shape[0], dtype=np.int64)
+    for i, row in enumerate(a):
+        inverse[i] = seen.setdefault(row.tobytes(), len(seen))
+    firsts = np.zeros(len(seen), dtype=np.int64)
+    firsts[inverse[::-1]] = np.arange(a.shape[0])[::-1]
+    return a[firsts], inverse
 
 
 # ------------------------------------------------------------------ automaton size estimate
@@ -844,14 +872,9 @@ class ChainFilter:
         return out
 
     def _live(self, table: np.ndarray) -> np.ndarray:
-        live = np.zeros(self.n_states, dtype=bool)
-        live[self.accept] = True
-        nexts = np.unique(table, axis=0)
-        while True:
-            new = live | live[nexts].any(axis=0)
-            if np.array_equal(new, live):
-                return live
-            live = new
+        seeds = np.zeros(self.n_states, dtype=bool)
+        seeds[self.accept] = True
+        return backward_reach(unique_rows(table)[0], seeds)
 
     def reset(self) -> None:
         self._states: list[int] | None = [int(np.ravel_multi_index(tuple(s - 1 for s in self.sizes), self.sizes))]
@@ -898,8 +921,8 @@ class ChainFilter:
         n = self.n_states
         self._phases = []
         for tab in (self._open, self._closed):
-            uniq, inverse = np.unique(tab, axis=0, return_inverse=True)
-            sel = inverse.reshape(1, 1, -1).astype(np.int64)
+            uniq, inverse = unique_rows(tab)
+            sel = inverse.reshape(1, 1, -1)
             maps = uniq.reshape(1, len(uniq), n).astype(np.int64)
             self._phases.append((sel, maps, np.array([len(uniq)], dtype=np.int64), len(uniq)))
         umax = max(p[3] for p in self._phases)
