@@ -615,17 +615,16 @@ class Monitor:
         for part in self._counted:
             if part.filter._states is None:
                 return False  # a part follows a distribution since a probability frame
-        values = []
-        for part in self._counted:
-            p, ps, pv = part.filter.step01(frame)  # type: ignore[misc]
-            values.append((None, p, ps, pv))
-        i = self._frame + 1
-        if self._one is not None:
-            p, ps, pv = values[0][1:]
-        else:
-            p, ps, pv = _combine(self._plan, values)  # type: ignore[arg-type]
-        self._status = Status(i, _verdict(p, ps, pv, self._sure), min(max(p, 0.0), 1.0), ps, pv)
-        self._frame = i
+        key = tuple(part.filter.advance(frame) if part.filter.plain else part.filter.step01(frame) for part in self._counted)
+        res = self._split_cache.get(key)
+        if res is None:
+            if self._one is not None:
+                p, ps, pv = key[0]  # type: ignore[misc]
+            else:
+                p, ps, pv = _combine(self._plan, [(None, *x) for x in key])  # type: ignore[arg-type, misc]
+            res = self._split_cache[key] = (_verdict(p, ps, pv, self._sure), min(max(p, 0.0), 1.0), ps, pv)
+        self._frame += 1
+        self._status = Status(self._frame, *res)
         return True
 
     def _split_states(self, frame: Mapping[str, float]) -> bool:

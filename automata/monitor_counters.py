@@ -329,6 +329,7 @@ class CounterFilter:
         # 0/1 path: each group's atoms' positions in self.atoms, for the assignment index
         self._bits = [[(name, 1 << i) for i, name in enumerate(ga)] for ga in gatoms]
         self._future = [j for j, g in enumerate(groups) if not g.past]
+        self.plain = not self.delay  # advance() applies
         self._prob_ready = False
         self.live: np.ndarray | None = None  # product states with an accepting continuation (None: all)
         # False when some non-violated product states may be doomed and finding them was too
@@ -399,6 +400,39 @@ class CounterFilter:
                 return 0.0, 0.0, 1.0  # doomed; the counters keep running (doomed stays doomed)
         ok = not delayed_now and all(new[j] == 0 for j in self._future)
         return (1.0 if ok else 0.0), 0.0, 0.0
+
+    def advance(self, frame: Mapping[str, float]) -> tuple[float, float, float]:
+        """:meth:`step01` for a frame already checked to be 0/1 on :attr:`atoms`, on the
+        0/1 path, without a delayed window (:attr:`plain`): the hot loop of a monitor."""
+        self._index += 1
+        if self._dead:
+            return _VIOLATED
+        states = self._states
+        tables = self._tables_list
+        j = 0
+        for bits in self._bits:
+            a = 0
+            for name, bit in bits:
+                if frame[name]:
+                    a |= bit
+            q = tables[j][a][states[j]]  # type: ignore[index]
+            if q < 0:
+                self._dead = True
+                return _VIOLATED
+            states[j] = q  # type: ignore[index]
+            j += 1
+        if self.valid:
+            return _SATISFIED
+        if self.live is not None:
+            flat = 0
+            for st, size in zip(states, self.sizes):  # type: ignore[arg-type]
+                flat = flat * size + st
+            if not self.live[flat]:
+                return _VIOLATED
+        for j in self._future:
+            if states[j]:  # type: ignore[index]
+                return _PENDING
+        return _HOLDS
 
     # ------------------------------------------------------------ probability frames
     def _prepare(self) -> None:
@@ -632,6 +666,10 @@ def _prop_prob(names: Sequence[str], tab: np.ndarray, prob: Mapping[str, float])
     return float(vec[tab].sum())
 
 
+# (P(prefix |= φ), P(certainly satisfied), P(certainly violated)) on 0/1 frames
+_VIOLATED, _SATISFIED, _PENDING, _HOLDS = (0.0, 0.0, 1.0), (1.0, 1.0, 0.0), (0.0, 0.0, 0.0), (1.0, 0.0, 0.0)
+
+
 def counter_filter(g: A.Formula, max_states: int | None) -> CounterFilter | None:
     """The counter filter of ``g`` (frame bounds), when ``g`` is a conjunction of rules
     (or one delayed window) whose verdicts the counters decide exactly; else None."""
@@ -841,6 +879,7 @@ class ChainFilter:
         self.fresh_ok = bool(self.live_closed[self._open[:, allnone]].any())
         self.live = self.live_closed
         self.exact_verdicts = True
+        self.plain = False  # the monitor calls step01
         self._prob_ready = False
         self.reset()
 
