@@ -13,7 +13,7 @@ from framelogic.automata.monitor_counters import counter_filter, estimate_states
 from framelogic.logic import ast as A
 from framelogic.logic import parse, satisfaction
 from framelogic.logic.errors import AutomatonTooLarge
-from framelogic.logic.strategies import traces
+from framelogic.logic.strategies import formulas, traces
 
 from test_counters import PROPS, body
 from worlds import brute_force
@@ -189,3 +189,22 @@ def test_a_sequence_at_60_fps_is_a_small_filter():
     assert "sequence of 3 steps (1,985 states)" in m.describe()
     s = m.step({"ped": 0.5, "brake": 0.5, "stopped": 0.5})
     assert abs(s.probability - 0.125) < 1e-12 and s.p_satisfied == s.probability and s.p_violated == 0.0
+
+
+@capped(100)
+@given(formulas(ATOMS, max_depth=3, max_bound=40), traces(ATOMS, max_len=12))
+def test_any_formula_with_large_bounds_on_every_prefix_equals_the_reference_semantics(f, t):
+    # a small budget: parts that are not counters are followed by their streaming signal
+    m = Monitor(f, max_states=50)
+    if not m.atoms:
+        return
+    t = t.select(m.atoms)
+    final = None
+    for i, s in enumerate(m.run(t)):
+        holds = bool(satisfaction(f, t.slice(0, i + 1))[0])
+        assert s.probability == float(holds)
+        assert (s.verdict in (Verdict.SATISFIED, Verdict.PRESUMABLY_SATISFIED)) == holds
+        if final is not None:
+            assert s.verdict is final  # final verdicts stay
+        elif s.verdict.final:
+            final = s.verdict
