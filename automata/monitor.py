@@ -534,7 +534,7 @@ class Monitor:
     @property
     def parts(self) -> tuple[tuple[A.Formula, Automaton | None], ...]:
         """``(formula, automaton)`` per part; the automaton is None for a part followed
-        by its streaming signal (too large to compile)."""
+        by counters or by its streaming signal (see :meth:`describe`)."""
         return tuple((p.formula, getattr(p, "automaton", None)) for p in self._parts)
 
     # ------------------------------------------------------------ streaming
