@@ -51,6 +51,7 @@ fails, so the monitor falls back to an automaton.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -342,7 +343,9 @@ class CounterFilter:
         self._states: list[int] | None = list(self._initial)  # None once a probability arrived
         self._dead = False
         self._dist: np.ndarray | None = None
-        self._buffer: list[float] = []  # delayed window: P(p) of the last `delay` frames
+        self._buffer: deque[float] = deque()  # delayed window: P(p) of the last `delay` frames
+        self._ones = 0  # how many of them are 1 (0/1 frames)
+        self._window: _SlidingProduct | None = None  # prod (1 - P(p)) over them (probability frames)
         self._index = -1
 
     def describe(self) -> str:
@@ -382,9 +385,10 @@ class CounterFilter:
                 new[j] = self._tables_list[j][a][states[j]] if states[j] >= 0 else -1
         if self.delay:
             if len(self._buffer) == self.delay:
-                self._buffer.pop(0)
+                self._ones -= self._buffer.popleft() == 1.0
             self._buffer.append(float(pv))  # type: ignore[arg-type]
-            delayed_now = sum(self._buffer)
+            self._ones += bool(pv)
+            delayed_now = self._ones
         self._index += 1
         self._states = new
         if self._dead or any(s < 0 for s in new):
@@ -539,10 +543,16 @@ class CounterFilter:
         alive, p, doomed = float(res[0]), float(res[1]), float(res[2])
         if self.delay:
             pp = _prop_prob(self._dp_names, self._dp_table, prob)
+            if self._window is None:  # leaving the 0/1 path: the window so far
+                self._window = _SlidingProduct()
+                for x in self._buffer:
+                    self._window.push(1.0 - x)
             if len(self._buffer) == self.delay:
-                self._buffer.pop(0)
+                self._buffer.popleft()
+                self._window.pop()
             self._buffer.append(pp)
-            p *= float(np.prod([1.0 - x for x in self._buffer]))
+            self._window.push(1.0 - pp)
+            p *= self._window.product()
         pv = min(max(1.0 - alive + doomed, 0.0), 1.0)
         ps = (1.0 - pv) if self.valid else 0.0
         return min(max(p, 0.0), 1.0), ps, pv
@@ -630,6 +640,33 @@ def frame_step(  # noqa: ANN201, PLR0913
     res[0] = alive
     res[1] = accepted
     res[2] = doomed
+
+
+class _SlidingProduct:
+    """A queue's product, exact and O(1) amortized per push/pop (two stacks with
+    running products; no division, so zeros are no trouble)."""
+
+    def __init__(self) -> None:
+        self._in: list[float] = []
+        self._in_prod = 1.0
+        self._out: list[float] = []  # running products from the bottom: _out[-1] = prod of the stack
+
+    def push(self, x: float) -> None:
+        self._in.append(x)
+        self._in_prod *= x
+
+    def pop(self) -> None:
+        if not self._out:
+            acc = 1.0
+            for x in reversed(self._in):  # the oldest element ends on top
+                acc *= x
+                self._out.append(acc)
+            self._in.clear()
+            self._in_prod = 1.0
+        self._out.pop()
+
+    def product(self) -> float:
+        return (self._out[-1] if self._out else 1.0) * self._in_prod
 
 
 _COMPILED: list = []

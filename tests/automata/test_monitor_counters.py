@@ -208,3 +208,20 @@ def test_any_formula_with_large_bounds_on_every_prefix_equals_the_reference_sema
             assert s.verdict is final  # final verdicts stay
         elif s.verdict.final:
             final = s.verdict
+
+
+def test_the_delayed_window_product_is_exact_with_zeros():
+    from collections import deque
+
+    from framelogic.automata.monitor_counters import _SlidingProduct
+
+    rng = np.random.default_rng(1)
+    window, queue = _SlidingProduct(), deque()
+    for _ in range(500):
+        x = float(rng.choice([0.0, 1.0, rng.random()]))
+        window.push(x)
+        queue.append(x)
+        if len(queue) > 7:
+            queue.popleft()
+            window.pop()
+        assert abs(window.product() - np.prod(queue)) < 1e-12
