@@ -42,10 +42,12 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=3.0)
     ap.add_argument("--fps", default="5,10,30,60")
     ap.add_argument("--only", default="", help="substring of the spec names to run")
+    ap.add_argument("--old", action="store_true", help="also time Monitor(counters=False) (automaton per part)")
     args = ap.parse_args()
     rates = [float(x) for x in args.fps.split(",")]
-    print("| spec | fps | build (ms) | how | 0/1 frames (µs) | probability frames (µs) |")
-    print("|---|---|---|---|---|---|")
+    old_cols = " old build (ms) | old 0/1 (µs) | old probability (µs) |" if args.old else ""
+    print("| spec | fps | build (ms) | how | 0/1 frames (µs) | probability frames (µs) |" + old_cols)
+    print("|---|---|---|---|---|---|" + ("---|---|---|" if args.old else ""))
     for spec in SPECS:
         if args.only and args.only not in spec.name:
             continue
@@ -66,7 +68,19 @@ def main() -> None:
                 msg = str(e)
                 prob = "AutomatonTooLarge: " + (msg[:110] + "…" if len(msg) > 110 else msg)
             fps_s = f"{fps:g}"
-            print(f"| {spec.name} | {fps_s} | {build:,.1f} | {how} | {us01:,.2f} | {prob} |", flush=True)
+            row = f"| {spec.name} | {fps_s} | {build:,.1f} | {how} | {us01:,.2f} | {prob} |"
+            if args.old:
+                t0 = time.perf_counter()
+                old = Monitor(spec.text, fps=fps, counters=False)
+                old_build = (time.perf_counter() - t0) * 1e3
+                o01, _ = _time_steps(old, b_rows, args.budget)
+                try:
+                    op, kop = _time_steps(old, p_rows, args.budget)
+                    oprob = f"{op:,.1f}" + (f" ({kop:,} frames)" if kop < args.frames else "")
+                except AutomatonTooLarge:
+                    oprob = "AutomatonTooLarge (a part has no automaton)"
+                row += f" {old_build:,.1f} | {o01:,.2f} | {oprob} |"
+            print(row, flush=True)
 
 
 if __name__ == "__main__":
