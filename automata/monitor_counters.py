@@ -502,7 +502,7 @@ class CounterFilter:
         self._W = np.zeros((nx, G, umax))
         self._px = np.zeros(nx)
         self._res = np.zeros(3)
-        self._scratch = (np.zeros((smax, umax), dtype=np.int64), np.zeros((smax, umax)), np.zeros(smax, dtype=np.int64))
+        self._segments = segments(self._maps, self._nmaps, self.sizes)
         self._kernel = _compiled_step()
         self._prob_ready = True
 
@@ -534,9 +534,9 @@ class CounterFilter:
         new = self._tmp[2]
         res = self._res
         self._kernel(
-            values, self._shared_idx, self._priv_idx, self._npriv, self._sel, self._dist, self._dims, self._maps,
+            values, self._shared_idx, self._priv_idx, self._npriv, self._sel, self._dist, self._dims,
             self._nmaps, self._W, self._px, self._tmp[0], self._tmp[1], new, self._acc, self._live, res,
-            *self._scratch,
+            *self._segments,
         )  # fmt: skip
         self._dist, self._tmp = new, (self._tmp[0], self._tmp[1], self._dist)
         self._index += 1
@@ -559,12 +559,12 @@ class CounterFilter:
 
 
 def frame_step(  # noqa: ANN201, PLR0913
-    prob, shared_idx, priv_idx, npriv, sel, dist, dims, maps, nmaps, W, px, tmp_a, tmp_b, out, acc, live, res,
-    cd, cw, cn,
+    prob, shared_idx, priv_idx, npriv, sel, dist, dims, nmaps, W, px, tmp_a, tmp_b, out, acc, live, res,
+    segs, seg_range,
 ):  # fmt: skip
     """One probability frame: ``out = sum_x px[x] (M_1|x ⊗ ... ⊗ M_m|x) dist`` over the
-    values ``x`` of the shared atoms, with ``M_j|x = sum_u W[x, j, u] · map_u``
-    (``maps[j, u, s]``: the next state of counter ``j``, -1: violated) and ``W[x, j, u]``
+    values ``x`` of the shared atoms, with ``M_j|x = sum_u W[x, j, u] · map_u`` (map ``u``
+    of counter ``j`` as runs of states, :func:`segments`; violations drop out) and ``W[x, j, u]``
     the probability that counter ``j``'s private atoms select map ``u`` (``sel[j, x, y]``
     for private assignment ``y``). ``res`` = (mass left, accepting mass, doomed mass)."""
     nx = px.shape[0]
@@ -595,35 +595,25 @@ def frame_step(  # noqa: ANN201, PLR0913
             dst = tmp_a if j % 2 == 0 else tmp_b
             dst[:] = 0.0
             na, ns, nb = dims[j, 0], dims[j, 1], dims[j, 2]
-            # M_j|x per source state: its few distinct targets and their weights
-            for s in range(ns):
-                cn[s] = 0
             for u in range(nmaps[j]):
                 w = W[x, j, u]
                 if w == 0.0:
                     continue
-                for s in range(ns):
-                    d = maps[j, u, s]
-                    if d < 0:
-                        continue
-                    found = False
-                    for k in range(cn[s]):
-                        if cd[s, k] == d:
-                            cw[s, k] += w
-                            found = True
-                            break
-                    if not found:
-                        cd[s, cn[s]] = d
-                        cw[s, cn[s]] = w
-                        cn[s] += 1
-            for a in range(na):
-                for s in range(ns):
-                    src = (a * ns + s) * nb
-                    for k in range(cn[s]):
-                        tgt = (a * ns + cd[s, k]) * nb
-                        w = cw[s, k]
-                        for b in range(nb):
-                            dst[tgt + b] += w * cur[src + b]
+                for g in range(seg_range[j, u, 0], seg_range[j, u, 1]):
+                    kind, lo, hi, c = segs[g, 0], segs[g, 1], segs[g, 2], segs[g, 3]
+                    if kind == 0:  # a run of states shifted by c: contiguous in both arrays
+                        for a in range(na):
+                            s0 = (a * ns + lo) * nb
+                            t0 = (a * ns + lo + c) * nb
+                            for i in range((hi - lo) * nb):
+                                dst[t0 + i] += w * cur[s0 + i]
+                    else:  # a run of states that all go to state c
+                        for a in range(na):
+                            t0 = (a * ns + c) * nb
+                            for s in range(lo, hi):
+                                s0 = (a * ns + s) * nb
+                                for b in range(nb):
+                                    dst[t0 + b] += w * cur[s0 + b]
             cur = dst
         for i in range(out.shape[0]):
             out[i] += wx * cur[i]
@@ -640,6 +630,39 @@ def frame_step(  # noqa: ANN201, PLR0913
     res[0] = alive
     res[1] = accepted
     res[2] = doomed
+
+
+def segments(maps: np.ndarray, nmaps: np.ndarray, sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Every map ``maps[j, u, :sizes[j]]`` as runs of states: ``(0, lo, hi, c)`` sends
+    ``s -> s + c`` and ``(1, lo, hi, d)`` sends ``s -> d`` for ``lo <= s < hi`` (violations,
+    -1, are left out). Returns ``(runs[k, 4], range[j, u] = (first, end) into runs)``.
+    Counters shift, reset and clamp, so a map is a handful of runs."""
+    runs: list[tuple[int, int, int, int]] = []
+    where = np.zeros((maps.shape[0], maps.shape[1], 2), dtype=np.int64)
+    for j, ns in enumerate(sizes):
+        for u in range(int(nmaps[j])):
+            start = len(runs)
+            m = maps[j, u, :ns].tolist()
+            s = 0
+            while s < ns:
+                d = m[s]
+                if d < 0:
+                    s += 1
+                    continue
+                t = s + 1
+                if t < ns and m[t] == d + 1:
+                    while t < ns and m[t] == d + (t - s):
+                        t += 1
+                    runs.append((0, s, t, d - s))
+                elif t < ns and m[t] == d:
+                    while t < ns and m[t] == d:
+                        t += 1
+                    runs.append((1, s, t, d))
+                else:
+                    runs.append((0, s, t, d - s))
+                s = t
+            where[j, u] = (start, len(runs))
+    return np.array(runs, dtype=np.int64).reshape(-1, 4), where
 
 
 class _SlidingProduct:
@@ -1000,7 +1023,8 @@ class ChainFilter:
             uniq, inverse = unique_rows(tab)
             sel = inverse.reshape(1, 1, -1)
             maps = uniq.reshape(1, len(uniq), n).astype(np.int64)
-            self._phases.append((sel, maps, np.array([len(uniq)], dtype=np.int64), len(uniq)))
+            nmaps = np.array([len(uniq)], dtype=np.int64)
+            self._phases.append((sel, segments(maps, nmaps, [n]), nmaps, len(uniq)))
         umax = max(p[3] for p in self._phases)
         self._dims = np.array([[1, n, 1]], dtype=np.int64)
         self._shared_idx = np.zeros(0, dtype=np.int64)
@@ -1013,7 +1037,6 @@ class ChainFilter:
         self._W = np.zeros((1, 1, umax))
         self._px = np.zeros(1)
         self._res = np.zeros(3)
-        self._scratch = (np.zeros((n, umax), dtype=np.int64), np.zeros((n, umax)), np.zeros(n, dtype=np.int64))
         self._kernel = _compiled_step()
         self._prob_ready = True
 
@@ -1029,13 +1052,13 @@ class ChainFilter:
             self._states = None
         row = [float(frame[name]) for name in self.atoms] if checked is None else list(checked)
         j = self._index + 1
-        sel, maps, nmaps, _ = self._phases[0 if j <= self.start_until else 1]
+        sel, segs, nmaps, _ = self._phases[0 if j <= self.start_until else 1]
         new = self._tmp[2]
         res = self._res
         self._kernel(
-            np.array(row), self._shared_idx, self._priv_idx, self._npriv, sel, self._dist, self._dims, maps,
+            np.array(row), self._shared_idx, self._priv_idx, self._npriv, sel, self._dist, self._dims,
             nmaps, self._W, self._px, self._tmp[0], self._tmp[1], new, self._acc, self._doomed_mask(j), res,
-            *self._scratch,
+            *segs,
         )  # fmt: skip
         self._dist, self._tmp = new, (self._tmp[0], self._tmp[1], self._dist)
         self._index = j
