@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from functools import cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -692,19 +693,14 @@ class _SlidingProduct:
         return (self._out[-1] if self._out else 1.0) * self._in_prod
 
 
-_COMPILED: list = []
-
-
+@cache
 def _compiled_step():  # noqa: ANN202
     """:func:`frame_step` compiled once per process (cached on disk when numba can)."""
-    if not _COMPILED:
-        try:
-            import numba
-
-            _COMPILED.append(numba.njit(cache=True, nogil=True)(frame_step))
-        except ImportError:  # no numba: the plain loops (slow, still exact)
-            _COMPILED.append(frame_step)
-    return _COMPILED[0]
+    try:
+        import numba
+    except ImportError:  # no numba: the plain loops (slow, still exact)
+        return frame_step
+    return numba.njit(cache=True, nogil=True)(frame_step)
 
 
 def _prop01(names: Sequence[str], table: np.ndarray, frame: Mapping[str, float]) -> bool | None:
@@ -731,8 +727,19 @@ _VIOLATED, _SATISFIED, _PENDING, _HOLDS = (0.0, 0.0, 1.0), (1.0, 1.0, 0.0), (0.0
 
 
 def counter_filter(g: A.Formula, max_states: int | None) -> CounterFilter | None:
-    """The counter filter of ``g`` (frame bounds), when ``g`` is a conjunction of rules
-    (or one delayed window) whose verdicts the counters decide exactly; else None."""
+    """The filter of ``g`` (frame bounds) when ``g`` is a conjunction of rules, a delayed
+    window or a sequence (see the module doc); else None.
+
+    >>> from framelogic.logic import parse
+    >>> f = counter_filter(parse("G (red -> F[0,90] stopped) & G (sign -> F[0,150] stopped)"), 10_000)
+    >>> f.describe(), f.n_states  # one counter: both rules wait for the same frame
+    ('1 counter', 151)
+    >>> p, p_sat, p_violated = f.step({"red": 0.5, "sign": 0.0, "stopped": 0.2})
+    >>> round(p, 12), p_sat, p_violated  # the prefix fails iff red without stopped: 0.5 * 0.8
+    (0.6, 0.0, 0.0)
+    >>> counter_filter(parse("G (a -> F[0,3] b) & G (b -> O[0,2] a)"), 10_000).describe()
+    '2 counters (product of 16 states, sharing a, b)'
+    """
     levels = chain_of(g)
     if levels is not None:
         if len({a for lv, _ in levels for a in atom_names(lv)}) > 16:

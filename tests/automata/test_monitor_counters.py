@@ -225,3 +225,12 @@ def test_the_delayed_window_product_is_exact_with_zeros():
             queue.popleft()
             window.pop()
         assert abs(window.product() - np.prod(queue)) < 1e-12
+
+
+def test_module_doctests():
+    import doctest
+
+    from framelogic.automata import monitor_counters
+
+    result = doctest.testmod(monitor_counters)
+    assert result.attempted > 0 and result.failed == 0
