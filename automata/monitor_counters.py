@@ -457,6 +457,21 @@ class CounterFilter:
         )
         nx = 1 << len(self.shared)
         self._nx = nx
+        # apply counters reading fewer shared atoms first and give their atoms the high
+        # bits of x: consecutive x then share the first counters' results
+        reads = [[a for a in ga if a in self.shared] for ga in self._gatoms]
+        order = sorted(range(len(groups)), key=lambda j: len(reads[j]))
+        listed: list[str] = []
+        for j in order:
+            listed += [a for a in reads[j] if a not in listed]
+        bits = listed[::-1]  # bit k of x is the value of bits[k]
+        self._order = np.array(order, dtype=np.int64)
+        masks, acc_mask = [], 0
+        for j in order:
+            for a in reads[j]:
+                acc_mask |= 1 << bits.index(a)
+            masks.append(acc_mask)
+        self._pmask = np.array(masks, dtype=np.int64)
         # per group: its distinct maps, and for every shared value x the matrix from the
         # group's private assignments to those maps
         maps_per_group = []
@@ -476,7 +491,7 @@ class CounterFilter:
             pos = {a: i for i, a in enumerate(ga)}
             for x in range(nx):
                 base = 0
-                for k, a in enumerate(self.shared):
+                for k, a in enumerate(bits):
                     if a in pos and (x >> k) & 1:
                         base |= 1 << pos[a]
                 for y in range(1 << len(priv)):
@@ -486,7 +501,7 @@ class CounterFilter:
                             idx |= 1 << pos[a]
                     sel[j, x, y] = inverse[idx]
         self._sel, self._priv_idx, self._npriv = sel, priv_idx, npriv
-        self._shared_idx = np.array([slot[a] for a in self.shared], dtype=np.int64)
+        self._shared_idx = np.array([slot[a] for a in bits], dtype=np.int64)
         umax = max(len(u) for u in maps_per_group)
         smax = max(sizes)
         self._maps = np.full((G, umax, smax), -1, dtype=np.int64)
@@ -499,7 +514,8 @@ class CounterFilter:
         self._acc = acc
         self._live = np.ones(self.n_states, dtype=bool) if self.live is None else self.live
         n = self.n_states
-        self._tmp = (np.empty(n), np.empty(n), np.empty(n))
+        self._stage = np.empty((G, n))
+        self._out = np.empty(n)
         self._W = np.zeros((nx, G, umax))
         self._px = np.zeros(nx)
         self._res = np.zeros(3)
@@ -532,14 +548,14 @@ class CounterFilter:
         if self.delay:
             row.append(self._buffer[0] if len(self._buffer) == self.delay else 0.0)
         values = np.array(row)
-        new = self._tmp[2]
+        new = self._out
         res = self._res
         self._kernel(
             values, self._shared_idx, self._priv_idx, self._npriv, self._sel, self._dist, self._dims,
-            self._nmaps, self._W, self._px, self._tmp[0], self._tmp[1], new, self._acc, self._live, res,
+            self._nmaps, self._W, self._px, self._stage, self._order, self._pmask, new, self._acc, self._live, res,
             *self._segments,
         )  # fmt: skip
-        self._dist, self._tmp = new, (self._tmp[0], self._tmp[1], self._dist)
+        self._dist, self._out = new, self._dist
         self._index += 1
         alive, p, doomed = float(res[0]), float(res[1]), float(res[2])
         if self.delay:
@@ -560,7 +576,7 @@ class CounterFilter:
 
 
 def frame_step(  # noqa: ANN201, PLR0913
-    prob, shared_idx, priv_idx, npriv, sel, dist, dims, nmaps, W, px, tmp_a, tmp_b, out, acc, live, res,
+    prob, shared_idx, priv_idx, npriv, sel, dist, dims, nmaps, W, px, stage, order, pmask, out, acc, live, res,
     segs, seg_range,
 ):  # fmt: skip
     """One probability frame: ``out = sum_x px[x] (M_1|x ⊗ ... ⊗ M_m|x) dist`` over the
@@ -587,13 +603,22 @@ def frame_step(  # noqa: ANN201, PLR0913
             for x in range(nx):
                 W[x, j, sel[j, x, y]] += pr
     out[:] = 0.0
+    prev = -1
     for x in range(nx):
         wx = px[x]
         if wx == 0.0:
             continue
-        cur = dist
-        for j in range(n_groups):
-            dst = tmp_a if j % 2 == 0 else tmp_b
+        # the counters are applied in `order`; stage[i] holds the result after the first
+        # i + 1 of them, which depends only on the shared bits in pmask[i]: reuse it
+        first = 0
+        if prev >= 0:
+            while first < n_groups and (x & pmask[first]) == (prev & pmask[first]):
+                first += 1
+        prev = x
+        for i in range(first, n_groups):
+            j = order[i]
+            cur = dist if i == 0 else stage[i - 1]
+            dst = stage[i]
             dst[:] = 0.0
             na, ns, nb = dims[j, 0], dims[j, 1], dims[j, 2]
             for u in range(nmaps[j]):
@@ -615,9 +640,9 @@ def frame_step(  # noqa: ANN201, PLR0913
                                 s0 = (a * ns + s) * nb
                                 for b in range(nb):
                                     dst[t0 + b] += w * cur[s0 + b]
-            cur = dst
+        last = stage[n_groups - 1]
         for i in range(out.shape[0]):
-            out[i] += wx * cur[i]
+            out[i] += wx * last[i]
     alive = 0.0
     accepted = 0.0
     doomed = 0.0
@@ -1040,7 +1065,10 @@ class ChainFilter:
         self._acc = np.zeros(n, dtype=bool)
         self._acc[self.accept] = True
         self._all_live = np.ones(n, dtype=bool)
-        self._tmp = (np.empty(n), np.empty(n), np.empty(n))
+        self._stage = np.empty((1, n))
+        self._out = np.empty(n)
+        self._order = np.zeros(1, dtype=np.int64)
+        self._pmask = np.zeros(1, dtype=np.int64)
         self._W = np.zeros((1, 1, umax))
         self._px = np.zeros(1)
         self._res = np.zeros(3)
@@ -1060,14 +1088,14 @@ class ChainFilter:
         row = [float(frame[name]) for name in self.atoms] if checked is None else list(checked)
         j = self._index + 1
         sel, segs, nmaps, _ = self._phases[0 if j <= self.start_until else 1]
-        new = self._tmp[2]
+        new = self._out
         res = self._res
         self._kernel(
             np.array(row), self._shared_idx, self._priv_idx, self._npriv, sel, self._dist, self._dims,
-            nmaps, self._W, self._px, self._tmp[0], self._tmp[1], new, self._acc, self._doomed_mask(j), res,
+            nmaps, self._W, self._px, self._stage, self._order, self._pmask, new, self._acc, self._doomed_mask(j), res,
             *segs,
         )  # fmt: skip
-        self._dist, self._tmp = new, (self._tmp[0], self._tmp[1], self._dist)
+        self._dist, self._out = new, self._dist
         self._index = j
         p = min(max(float(res[1]), 0.0), 1.0)
         return p, p, min(max(float(res[2]), 0.0), 1.0)

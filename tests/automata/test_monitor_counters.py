@@ -234,3 +234,26 @@ def test_module_doctests():
 
     result = doctest.testmod(monitor_counters)
     assert result.attempted > 0 and result.failed == 0
+
+
+@capped(80)
+@given(rule_specs(max_rules=3, max_bound=2), traces(("a", "b", "c"), max_len=6, probabilistic=True))
+def test_products_of_three_counters_reuse_partial_products_exactly(f, t):
+    # with three counters, some read only part of the shared atoms: the product step
+    # reuses their results across values of the other shared atoms
+    m, ref = Monitor(f), Monitor(f, counters=False)
+    for g, w in zip(_statuses(m, t), _statuses(ref, t)):
+        for x, y in zip(g[1:], w[1:]):
+            assert abs(x - y) < 1e-9, (f, g, w)
+
+
+def test_a_three_counter_product_reads_shared_atoms_in_part():
+    f = parse("G (a -> F[0,3] b) & G (c -> F[0,2] d) & G (b -> O[0,2] (c | e))")
+    m, ref = Monitor(f), Monitor(f, counters=False)
+    (part,) = m._parts
+    assert len(part.filter.groups) == 3 and part.filter.shared == ("b", "c")
+    rng = np.random.default_rng(4)
+    for _ in range(40):
+        fr = {x: float(rng.random()) for x in "abcde"}
+        s, r = m.step(fr), ref.step(fr)
+        assert abs(s.probability - r.probability) < 1e-9 and abs(s.p_violated - r.p_violated) < 1e-9
