@@ -2,11 +2,28 @@
 
 A :class:`Monitor` reads one frame at a time (a mapping proposition ->
 probability, or 0/1). It splits the formula into parts over disjoint
-propositions (:func:`framelogic.automata.factor.factor`), compiles one automaton
-per part and keeps only the probability distribution over each part's states:
-memory O(sum of |Q_part|), whatever the stream length. A rule set such as
-``G (red -> F[0,3s] stopped) & G (ped -> F[0,2s] brake)`` then costs the sum of
-two automata, not their product.
+propositions (:func:`framelogic.automata.factor.factor`) and follows each part
+by the cheapest exact means (:meth:`Monitor.describe` says which):
+
+* **counters** (:mod:`.monitor_counters`, independent world) for conjunctions
+  of rules ``G (p -> O/H[0,b] q | q S[0,b] r | q U[0,b] r | F[0,b] q)`` (rules
+  with the same ``q`` and ``r`` share one counter; rules sharing propositions
+  are followed as the product of their counters), delayed windows
+  ``G (p -> F[lo,hi] r)`` and sequences ``F[0,b1] (a1 & F[0,b2] (a2 & ...))``.
+  No automaton is built: a 0/1 frame moves one integer per counter
+  (O(number of rules), whatever the bounds), a probability frame moves the
+  exact filtering distribution over the counters' product. A product over
+  ``max_states`` follows 0/1 frames and refuses probability frames with an
+  :class:`AutomatonTooLarge` naming the rules and the size;
+* an **automaton** per remaining part, when a cheap estimate of its size
+  (:func:`.monitor_counters.estimate_states`) is within ``max_states`` — the
+  monitor never spends seconds on an automaton that would not fit;
+* else the part's **streaming signal** (0/1 frames only, below).
+
+Memory is O(sum of the parts' states), whatever the stream length. A rule set
+such as ``G (red -> F[0,3s] stopped) & G (ped -> F[0,2s] brake)`` costs two
+counters of ``3s`` and ``2s`` frames, not their product. ``counters=False``
+gives the automaton-per-part monitor (the reference the tests compare with).
 
 Verdicts (RV-LTL, decided as early as certain from the automata's sinks):
 
@@ -29,7 +46,18 @@ comes at a confidence level ``1 - δ`` (``confidence=δ``, default 0.01):
   ``PRESUMABLY_VIOLATED``.
 
 On 0/1 frames the three probabilities are 0 or 1, so this is exactly the RV-LTL
-verdict for every δ.
+verdict for every δ. Counters give the automaton's verdicts exactly: a broken
+rule is final, a rule set is certainly satisfied only when it is valid, and a
+state of the product that no continuation can rescue (rules that pull one frame
+both ways, like ``G (turn -> H[0,2s] signal) & G (signal -> F[0,3s] turn)``)
+is found by a fixpoint over the product when that is affordable (else the
+part's :meth:`describe` says VIOLATED may come when a rule breaks instead).
+
+When a verdict can come: past operators decide a frame when it is read; a
+bounded future operator decides frame ``i`` at the latest at frame ``i + hi``
+(its window closed), earlier when a frame settles it. ``Monitor.horizon`` is
+that delay for the whole formula, and ``signal=True`` reports every frame's
+value of φ as soon as it is decided.
 
 World models (``world=``). Under :class:`~framelogic.automata.world.Independent`
 (the default) every proposition at every frame is an independent coin and the
@@ -99,6 +127,7 @@ from .construct import DEFAULT_MAX_STATES
 from .dfa import Automaton
 from .factor import Factor, Indep, Leaf, Negate, factor, to_formula
 from .letters import letter_of
+from .monitor_counters import CounterFilter, counter_filter, estimate_states
 from .streaming import StreamingSignal
 from .world import Independent, WorldFilter, closure, resolve_world
 
@@ -290,6 +319,41 @@ class _StreamingPart:
         return _DETERMINISTIC[True, self._value]
 
 
+class _CounterPart:
+    """Rules ``G (p -> B)`` (and delayed windows) followed by their exact counters
+    (:mod:`.monitor_counters`): one integer per counter on 0/1 frames, the filtering
+    distribution over the product of the counters once a probability arrives."""
+
+    accepting_monotone = rejecting_monotone = True  # see monitor_counters: an idle frame accepts
+
+    def __init__(self, formula: A.Formula, filt: CounterFilter, sure: float) -> None:
+        self.formula = formula
+        self.filter = filt
+        self.atoms = filt.atoms
+        self.sure = sure
+
+    def reset(self) -> None:
+        self.filter.reset()
+
+    def check(self, frame: Mapping[str, float]) -> None:
+        """Raise before any part moves when this frame needs a product over the budget."""
+        filt = self.filter
+        if filt._states is not None and filt.too_large and any(frame[name] not in (0, 1) for name in self.atoms):
+            filt._prepare()
+
+    def step(self, frame: Mapping[str, float], index: int) -> tuple[Verdict, float, float, float]:
+        out = None
+        if self.filter._states is not None:
+            try:
+                out = self.filter.step01(frame)
+            except KeyError:
+                pass
+        if out is None:
+            out = self.filter.step(frame, _values(frame, self.atoms, index))  # names a missing or bad value
+        p, ps, pv = out
+        return _verdict(p, ps, pv, self.sure), p, ps, pv
+
+
 # (final, value) -> (verdict, P(accept), P(certainly sat), P(certainly violated)) on 0/1 frames
 _DETERMINISTIC = {
     (True, True): (Verdict.SATISFIED, 1.0, 1.0, 0.0),
@@ -298,7 +362,7 @@ _DETERMINISTIC = {
     (False, False): (Verdict.PRESUMABLY_VIOLATED, 0.0, 0.0, 0.0),
 }
 
-_Part = _AutomatonPart | _StreamingPart
+_Part = _AutomatonPart | _StreamingPart | _CounterPart
 # A monitor is built at the start of a stream: a part whose automaton takes longer
 # than this to build is followed by its streaming signal instead of stalling the start.
 MONITOR_MAX_SECONDS = 2.0
@@ -310,8 +374,9 @@ _Plan = int | tuple
 class Monitor:
     """Online monitor of one formula.
 
-    ``max_states`` and ``max_seconds`` cap each part's automaton (see the module
-    doc for parts beyond them). ``world`` is the world model the probabilities are
+    ``max_states`` and ``max_seconds`` cap each part's automaton and counter product
+    (see the module doc for parts beyond them); ``counters=False`` follows every part
+    by an automaton (or its streaming signal) instead of counters. ``world`` is the world model the probabilities are
     read under (:class:`~framelogic.automata.world.Independent`, the default, or
     :class:`~framelogic.automata.world.Markov`); ``confidence`` is δ: SATISFIED
     (VIOLATED) only when P(satisfied | frames so far) (P(violated | ...)) is at
@@ -349,8 +414,10 @@ class Monitor:
         signal: bool = False,
         world: object = None,
         confidence: float = DEFAULT_CONFIDENCE,
+        counters: bool = True,
     ) -> None:
         f = resolve_time(as_formula(formula), fps)
+        self.counters = bool(counters)
         self.formula = f
         self.atoms = atom_names(f)
         self.max_states = max_states
@@ -371,6 +438,8 @@ class Monitor:
             self._plan = self._add(f)
         self._one = self._parts[0] if isinstance(self._plan, int) else None
         self._streaming = [p for p in self._parts if isinstance(p, _StreamingPart)]
+        self._counted = [p for p in self._parts if isinstance(p, _CounterPart)]
+        self._all_counted = len(self._counted) == len(self._parts) and not signal
         self._stream = StreamingSignal(f)
         self.horizon: int | None = self._stream.horizon
         self.signal = bool(signal)
@@ -391,12 +460,22 @@ class Monitor:
         return compile(f, props=atom_names(f), max_states=self.max_states, max_seconds=self.max_seconds)
 
     def _automaton_part(self, f: A.Formula) -> _AutomatonPart:
-        d = self._compile(f)
         if self._markov:
-            return _WorldPart(f, d, self._sure, self.world, self.fps)
-        return _AutomatonPart(f, d, self._sure)
+            return _WorldPart(f, self._compile(f), self._sure, self.world, self.fps)
+        if self.counters:  # skip automata that would take seconds to fail (cheap estimate)
+            size = estimate_states(f)
+            if size > self.max_states:
+                raise AutomatonTooLarge(
+                    f"the part {to_text(f)!r} would need about {size:,.0f} automaton states by its "
+                    f"windows (over max_states={self.max_states:,}), so the monitor does not build it"
+                )
+        return _AutomatonPart(f, self._compile(f), self._sure)
 
     def _add(self, f: A.Formula) -> int:
+        filt = counter_filter(f, self.max_states) if self.counters and not self._markov else None
+        if filt is not None:
+            self._parts.append(_CounterPart(f, filt, self._sure))
+            return len(self._parts) - 1
         try:
             part: _Part = self._automaton_part(f)
         except AutomatonTooLarge as e:
@@ -434,6 +513,19 @@ class Monitor:
             return self._monotone(plan[1], "rej" if need == "acc" else "acc")
         return all(self._monotone(p, need) for p in plan[1])
 
+    def describe(self) -> str:
+        """How each part is followed: ``counters``, ``automaton`` or ``streaming`` (0/1 only)."""
+        out = []
+        for p in self._parts:
+            if isinstance(p, _CounterPart):
+                how = f"counters: {p.filter.describe()}"
+            elif isinstance(p, _AutomatonPart):
+                how = f"automaton: {p.automaton.n_states} states"
+            else:
+                how = "streaming signal (0/1 frames only)"
+            out.append(f"{to_text(p.formula)}: {how}")
+        return "\n".join(out)
+
     @property
     def automaton(self) -> Automaton | None:
         """The formula's automaton when it is one part (None when it is split or too large)."""
@@ -442,7 +534,7 @@ class Monitor:
     @property
     def parts(self) -> tuple[tuple[A.Formula, Automaton | None], ...]:
         """``(formula, automaton)`` per part; the automaton is None for a part followed
-        by its streaming signal (too large to compile)."""
+        by counters or by its streaming signal (see :meth:`describe`)."""
         return tuple((p.formula, getattr(p, "automaton", None)) for p in self._parts)
 
     # ------------------------------------------------------------ streaming
@@ -485,6 +577,8 @@ class Monitor:
             self._state = None
         elif self._split is not None and self._split_states(frame):
             return self._status  # type: ignore[return-value]
+        elif self._all_counted and self._counted_01(frame):
+            return self._status  # type: ignore[return-value]
         i = self._frame + 1
         resolved: tuple[tuple[int, float], ...] = ()
         if self.signal:  # first: it checks the whole frame before any part moves
@@ -500,11 +594,38 @@ class Monitor:
                     raise TraceError(f"frame {i} has no value for {name!r}; it has {sorted(frame)}")
             for part in self._streaming:
                 part.row(frame, i)
+            for part in self._counted:
+                part.check(frame)
             values = [part.step(frame, i) for part in self._parts]
             p, ps, pv = _combine(self._plan, values)
             self._status = Status(i, _verdict(p, ps, pv, self._sure), min(max(p, 0.0), 1.0), ps, pv, resolved)
         self._frame = i
         return self._status
+
+    def _counted_01(self, frame: Mapping[str, float]) -> bool:
+        """Every part is counters and the frame is 0/1: one integer step per counter.
+        False (nothing moved) when the frame needs the general path."""
+        try:
+            for name in self.atoms:
+                v = frame[name]
+                if v != 0 and v != 1:
+                    return False
+        except KeyError:
+            return False  # the general path reports it
+        for part in self._counted:
+            if part.filter._states is None:
+                return False  # a part follows a distribution since a probability frame
+        key = tuple(part.filter.advance(frame) if part.filter.plain else part.filter.step01(frame) for part in self._counted)
+        res = self._split_cache.get(key)
+        if res is None:
+            if self._one is not None:
+                p, ps, pv = key[0]  # type: ignore[misc]
+            else:
+                p, ps, pv = _combine(self._plan, [(None, *x) for x in key])  # type: ignore[arg-type, misc]
+            res = self._split_cache[key] = (_verdict(p, ps, pv, self._sure), min(max(p, 0.0), 1.0), ps, pv)
+        self._frame += 1
+        self._status = Status(self._frame, *res)
+        return True
 
     def _split_states(self, frame: Mapping[str, float]) -> bool:
         """Several automata, 0/1 so far: step them all or none; the combined status of a

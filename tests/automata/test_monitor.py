@@ -71,15 +71,18 @@ def test_small_and_vectorized_probability_paths_agree(text):
         assert abs(x.p_satisfied - y.p_satisfied) < 1e-12 and abs(x.p_violated - y.p_violated) < 1e-12
 
 
-def test_memory_does_not_grow_with_the_stream():
-    m = Monitor("G (a -> F[0,5] b)")
+@pytest.mark.parametrize("counters", [True, False])
+def test_memory_does_not_grow_with_the_stream(counters):
+    m = Monitor("G (a -> F[0,5] b)", counters=counters)
     (part,) = m._parts
+    dist = (lambda: part.filter._dist) if counters else (lambda: part._dist)
     rng = np.random.default_rng(3)
     m.step({"a": 0.5, "b": 0.5})
-    before = len(part._dist)  # the distribution over the part's states
+    before = len(dist())  # the distribution over the part's states (automaton or counter)
     for _ in range(2000):
         m.step({"a": float(rng.random()), "b": float(rng.random())})
-    assert len(part._dist) == before == part.automaton.n_states and m.status.frame == 2000
+    size = part.filter.n_states if counters else part.automaton.n_states
+    assert len(dist()) == before == size and m.status.frame == 2000
 
 
 # ---------------------------------------------------------------- parts over disjoint atoms
@@ -182,7 +185,7 @@ def test_split_monitor_probabilities_are_exact(f, t):
 
 def test_split_monitor_keeps_a_distribution_per_part():
     m = Monitor("G (red -> F[0,90] stopped) & G (ped -> F[0,60] brake) & G (stop_sign -> F[0,150] stopped)")
-    assert [sorted(atom_set) for atom_set in (set(p.automaton.atoms) for p in m._parts)] == [
+    assert [sorted(atom_set) for atom_set in (set(p.filter.atoms) for p in m._parts)] == [
         ["red", "stop_sign", "stopped"], ["brake", "ped"]]
     rng = np.random.default_rng(5)
     for _ in range(50):
@@ -217,7 +220,7 @@ def test_streaming_fallback_is_sound_and_exact_on_the_prefix(f, t):
 
 
 def test_streaming_fallback_refuses_probabilities_with_a_clear_message():
-    m = Monitor("G (a -> F[2,4] b)", max_states=3)
+    m = Monitor("G (a -> F[2,4] b)", max_states=3, counters=False)
     assert m.automaton is None and m.parts[0][1] is None
     m.step({"a": 1, "b": 0})
     with pytest.raises(AutomatonTooLarge, match="max_states=3.*0/1 frames only"):
@@ -276,7 +279,7 @@ def test_resolved_signal_needs_0_1_frames_and_the_option():
 
 
 def test_a_refused_frame_moves_no_part():
-    m = Monitor("G (a -> F[2,4] b) & G (c -> F[0,2] d)", max_states=8)
+    m = Monitor("G (a -> F[2,4] b) & G (c -> F[0,2] d)", max_states=8, counters=False)
     kinds = [aut is None for _, aut in m.parts]
     assert kinds == [True, False]  # the first part streams, the second has its automaton
     m.step({"a": 1, "b": 0, "c": 1, "d": 0})
@@ -285,3 +288,13 @@ def test_a_refused_frame_moves_no_part():
     assert m._parts[1]._state is not None  # the automaton part did not read the refused frame
     st_ = m.step({"a": 0, "b": 0, "c": 0, "d": 1})
     assert st_.frame == 1 and st_.verdict is Verdict.PRESUMABLY_VIOLATED  # a's F[2,4] b cannot hold yet
+
+
+def test_a_frame_refused_by_a_counter_product_moves_no_part():
+    m = Monitor("G (a -> F[0,2] b) & (G (c -> F[0,30] d) & G (d -> O[0,30] c))", max_states=100)
+    assert all(p.filter is not None for p in m._parts)
+    m.step({"a": 1, "b": 0, "c": 0, "d": 0})
+    with pytest.raises(AutomatonTooLarge, match="product of their counters"):
+        m.step({"a": 0.5, "b": 0.5, "c": 0.5, "d": 0})
+    assert m._parts[0].filter._states is not None  # the small part did not read the refused frame
+    assert m.step({"a": 0, "b": 1, "c": 0, "d": 0}).verdict is Verdict.PRESUMABLY_SATISFIED
