@@ -59,6 +59,8 @@ __all__ = [
 DEFAULT_STAY = 0.95
 DEFAULT_PRIOR = 0.5
 MAX_CHAIN_ATOMS = 12  # joint chain states 2^k per independent part
+#: run the general loops (the first ones written; the tests' reference for the fast ones)
+REFERENCE = False
 CHUNK_CELLS = 1 << 21  # frames x automaton states x chain states kept by the forward pass
 JIT_WORK = 20_000  # frames x states from which the loops run compiled (numba)
 
@@ -641,13 +643,248 @@ def viterbi_loop(logT: np.ndarray, logpi: np.ndarray, loge: np.ndarray, back: np
     return best
 
 
+# The fast loops below run the same recursions as the ones above on unnormalised
+# messages: a forward or backward message is only ever used through a ratio at one
+# frame (num / den there), so its scale is free, and dividing by the total every
+# frame puts a division on the loop's critical path for nothing. The messages are
+# rescaled only when their total leaves [TINY, HUGE] (one compare per frame), and
+# the evidence and the transition maps are read from arrays made once per call.
+
+TINY = 1e-100
+HUGE = 1e100
+
+
+def smooth_one_fast(
+    x: np.ndarray, s1: float, s0: float, up: float, stay: float, p0: float, f1: np.ndarray, f0: np.ndarray,
+    out: np.ndarray,
+) -> int:
+    """:func:`smooth_one` on unnormalised two-state messages: ``x`` the calibrated
+    scores, ``s1 = 1 / prior``, ``s0 = 1 / (1 - prior)``; ``f1``, ``f0`` scratch."""
+    n = x.shape[0]
+    a1, a0 = p0, 1.0 - p0
+    for i in range(n):
+        u1, u0 = a1 * (x[i] * s1), a0 * ((1.0 - x[i]) * s0)
+        tot = u1 + u0
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            u1, u0 = u1 / tot, u0 / tot
+        f1[i], f0[i] = u1, u0
+        a1, a0 = u1 * stay + u0 * up, u1 * (1.0 - stay) + u0 * (1.0 - up)
+    b1, b0 = 1.0, 1.0
+    for i in range(n - 1, -1, -1):
+        g1, g0 = f1[i] * b1, f0[i] * b0
+        if not g1 + g0 > 0.0:
+            return i
+        out[i] = g1 / (g1 + g0)
+        u1, u0 = x[i] * s1 * b1, (1.0 - x[i]) * s0 * b0
+        b1, b0 = stay * u1 + (1.0 - stay) * u0, up * u1 + (1.0 - up) * u0
+        tot = b1 + b0
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            b1, b0 = b1 / tot, b0 / tot
+    return -1
+
+
+def fwd_pairs(Y: np.ndarray, M: np.ndarray) -> None:
+    """:func:`fwd_transform` over pairs of states (no test per state)."""
+    m = Y.shape[1]
+    for j in range(M.shape[0]):
+        bit = 1 << j
+        m00, m01, m10, m11 = M[j, 0, 0], M[j, 0, 1], M[j, 1, 0], M[j, 1, 1]
+        for r in range(Y.shape[0]):
+            for base in range(0, m, 2 * bit):
+                for s in range(base, base + bit):
+                    y0, y1 = Y[r, s], Y[r, s + bit]
+                    Y[r, s] = y0 * m00 + y1 * m10
+                    Y[r, s + bit] = y0 * m01 + y1 * m11
+
+
+def bwd_pairs(X: np.ndarray, M: np.ndarray) -> None:
+    """:func:`bwd_transform` over pairs of states."""
+    m = X.shape[1]
+    for j in range(M.shape[0]):
+        bit = 1 << j
+        m00, m01, m10, m11 = M[j, 0, 0], M[j, 0, 1], M[j, 1, 0], M[j, 1, 1]
+        for r in range(X.shape[0]):
+            for base in range(0, m, 2 * bit):
+                for s in range(base, base + bit):
+                    x0, x1 = X[r, s], X[r, s + bit]
+                    X[r, s] = m00 * x0 + m01 * x1
+                    X[r, s + bit] = m10 * x0 + m11 * x1
+
+
+def smooth_fast(e: np.ndarray, M: np.ndarray, initial: np.ndarray, g: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> int:
+    """:func:`smooth_loop` on the evidence ``e[i, s]`` (mutex included) and unnormalised messages."""
+    n, m = e.shape
+    a = np.empty((1, m))
+    for s in range(m):
+        a[0, s] = initial[s]
+    for i in range(n):
+        tot = 0.0
+        for s in range(m):
+            a[0, s] *= e[i, s]
+            tot += a[0, s]
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            for s in range(m):
+                a[0, s] /= tot
+        for s in range(m):
+            alpha[i, s] = a[0, s]
+        fwd_pairs(a, M)
+    b = np.ones((1, m))
+    for i in range(n - 1, -1, -1):
+        num = 0.0
+        den = 0.0
+        for s in range(m):
+            w = alpha[i, s] * b[0, s]
+            num += w * g[s]
+            den += w
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        tot = 0.0
+        for s in range(m):
+            b[0, s] *= e[i, s]
+            tot += b[0, s]
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            for s in range(m):
+                b[0, s] /= tot
+        bwd_pairs(b, M)
+    return -1
+
+
+def fwd_rows(Y: np.ndarray, M: np.ndarray, rows: int) -> None:
+    """``Y[s', r] <- sum_s T(s, s') Y[s, r]`` for ``r < rows``, one atom's 2x2 matrix at a
+    time; the inner loop runs along a row (contiguous, vectorised)."""
+    m = Y.shape[0]
+    for j in range(M.shape[0]):
+        bit = 1 << j
+        m00, m01, m10, m11 = M[j, 0, 0], M[j, 0, 1], M[j, 1, 0], M[j, 1, 1]
+        for base in range(0, m, 2 * bit):
+            for s in range(base, base + bit):
+                for r in range(rows):
+                    y0, y1 = Y[s, r], Y[s + bit, r]
+                    Y[s, r] = y0 * m00 + y1 * m10
+                    Y[s + bit, r] = y0 * m01 + y1 * m11
+
+
+def bwd_rows(X: np.ndarray, M: np.ndarray, rows: int) -> None:
+    """``X[s, r] <- sum_s' T(s, s') X[s', r]`` for ``r < rows``."""
+    m = X.shape[0]
+    for j in range(M.shape[0]):
+        bit = 1 << j
+        m00, m01, m10, m11 = M[j, 0, 0], M[j, 0, 1], M[j, 1, 0], M[j, 1, 1]
+        for base in range(0, m, 2 * bit):
+            for s in range(base, base + bit):
+                for r in range(rows):
+                    x0, x1 = X[s, r], X[s + bit, r]
+                    X[s, r] = m00 * x0 + m01 * x1
+                    X[s + bit, r] = m10 * x0 + m11 * x1
+
+
+def forward_fast(dp: np.ndarray, lett: np.ndarray, e: np.ndarray, M: np.ndarray, A: np.ndarray, store: np.ndarray, keep: bool) -> int:
+    """:func:`forward_world` on the evidence ``e`` and unnormalised messages, chain
+    state first: ``A[s, q]``, ``store[i, s, q]``, ``dp[letter, q]``."""
+    n, m = e.shape
+    nq = A.shape[1]
+    Y = np.empty_like(A)
+    for i in range(n):
+        if keep:
+            for s in range(m):
+                for q in range(nq):
+                    store[i, s, q] = A[s, q]
+        tot = 0.0
+        for s in range(m):
+            es = e[i, s]
+            tot += es
+            if nq == 1:  # a future formula: the chain alone
+                Y[s, 0] = A[s, 0] * es
+            else:
+                for q in range(nq):
+                    Y[s, q] = 0.0
+                if es != 0.0:
+                    row = dp[lett[s]]
+                    for q in range(nq):
+                        Y[s, row[q]] += A[s, q] * es
+        fwd_rows(Y, M, nq)
+        tot = 0.0
+        for s in range(m):
+            for q in range(nq):
+                tot += Y[s, q]
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            for s in range(m):
+                for q in range(nq):
+                    Y[s, q] /= tot
+        for s in range(m):
+            for q in range(nq):
+                A[s, q] = Y[s, q]
+    return -1
+
+
+def backward_fast(
+    succ: np.ndarray, onr: np.ndarray, lett: np.ndarray, e: np.ndarray, M: np.ndarray, store: np.ndarray,
+    V: np.ndarray, out: np.ndarray,
+) -> int:
+    """:func:`backward_world` with the sinks as columns, chain state first:
+    ``V[s, t]`` has a column per transient post state, then the accepting sink's
+    (the chain's backward message, ``beta``) and the rejecting sink's (0);
+    ``succ[letter, t]`` and ``onr[letter, q]`` name columns of ``V``, so the step is
+    one gather per cell, no branch."""
+    n, m = e.shape
+    nt = V.shape[1] - 2
+    nq = store.shape[2]
+    X = np.zeros_like(V)
+    V0 = V
+    for i in range(n - 1, -1, -1):
+        num = 0.0
+        den = 0.0
+        for s in range(m):
+            es = e[i, s]
+            if es != 0.0:
+                on = onr[lett[s]]
+                for q in range(nq):
+                    w = store[i, s, q] * es
+                    den += w * V[s, nt]
+                    num += w * V[s, on[q]]
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        for s in range(m):
+            es = e[i, s]
+            row = succ[lett[s]]
+            for t in range(nt):
+                X[s, t] = es * V[s, row[t]]
+            X[s, nt] = es * V[s, nt]
+        bwd_rows(X, M, nt + 1)
+        tot = 0.0
+        for s in range(m):
+            tot += X[s, nt]
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            for s in range(m):
+                for t in range(nt + 1):
+                    X[s, t] /= tot
+        V, X = X, V
+    if n % 2 == 1:  # the messages are in this call's scratch: hand them back in the caller's
+        V0[:, :] = V
+    return -1
+
+
 @cache
 def _register() -> bool:
     try:
         from numba.extending import overload
     except ImportError:  # pragma: no cover - K.compiled warns and runs plain Python
         return False
-    for step in (fwd_transform, bwd_transform):  # inlined into the compiled loops
+    for step in (fwd_transform, bwd_transform, fwd_pairs, bwd_pairs, fwd_rows, bwd_rows):  # inlined into the compiled loops
         overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
     overload(likelihood, strict=False)(lambda *args: likelihood)  # (LLVM inlines it)
     return True
@@ -799,6 +1036,56 @@ def _smooth(
     return np.clip(out, 0.0, 1.0)
 
 
+def _smooth_fast(
+    chain: Chain, obs: np.ndarray, own: int, dp: np.ndarray, init: int, onc: np.ndarray, dfc: np.ndarray,
+    final: np.ndarray,
+) -> np.ndarray:
+    """:func:`_smooth` with :func:`forward_fast` and :func:`backward_fast`: the
+    evidence made once per chunk, the sinks as columns, unnormalised messages,
+    chain state first so that each step's inner loops run along contiguous rows."""
+    n = obs.shape[0]
+    m = chain.m
+    lett = chain.letters(own)
+    M = np.ascontiguousarray(chain.M)
+    nq, nt = dp.shape[0], dfc.shape[0]
+    # codes -> columns of V: transient states 0.., the accepting sink nt, the rejecting nt + 1
+    cols = lambda c: np.ascontiguousarray(np.where(c >= 0, c, np.where(c == -1, nt, nt + 1)).T, dtype=np.int32)  # noqa: E731
+    succ, onr = cols(dfc), cols(onc)
+    dpT = np.ascontiguousarray(dp.T, dtype=np.int32)
+    step = max(1, CHUNK_CELLS // ((nq + nt) * m))
+    starts = list(range(0, n, step))
+    fwd = _fast(forward_fast, n * nq * m)
+    back = _fast(backward_fast, n * (nt + nq) * m)
+    A = np.zeros((m, nq))
+    A[:, init] = chain.initial
+    checkpoints = []
+    none = np.empty((0, m, nq))
+    if len(starts) > 1:
+        for start in starts:
+            checkpoints.append(A.copy())
+            bad = fwd(dpT, lett, chain.evidence(obs[start : start + step]), M, A, none, False)
+            if bad >= 0:
+                raise _impossible(start + bad, chain.world, chain.atoms)
+    else:
+        checkpoints.append(A)
+    out = np.empty(n)
+    V = np.zeros((m, nt + 2))  # after the last frame: the transient states' acceptance, beta = 1, 0
+    V[:, :nt] = final.astype(np.float64)[None, :]
+    V[:, nt] = 1.0
+    for c in range(len(starts) - 1, -1, -1):
+        start = starts[c]
+        e = chain.evidence(obs[start : start + step])
+        store = np.empty((e.shape[0], m, nq))
+        A = checkpoints[c].copy()
+        bad = fwd(dpT, lett, e, M, A, store, True)
+        if bad >= 0:
+            raise _impossible(start + bad, chain.world, chain.atoms)
+        bad = back(succ, onr, lett, e, M, store, V, out[start : start + e.shape[0]])
+        if bad >= 0:
+            raise _impossible(start + bad, chain.world, chain.atoms)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
 def _reachable(delta: np.ndarray, starts: np.ndarray) -> np.ndarray:
     seen = np.zeros(delta.shape[0], dtype=bool)
     frontier = np.unique(starts)
@@ -893,8 +1180,29 @@ class _Leaf:
             return np.asarray(Evaluator(self.formula)(TraceTable((), np.zeros((n, 0)))), dtype=np.float64)
         obs = chain.columns(t)
         if self.method == "automaton":
-            return _smooth(chain, obs, len(self.own), *self.tables)
+            if REFERENCE:
+                return _smooth(chain, obs, len(self.own), *self.tables)
+            return _smooth_fast(chain, obs, len(self.own), *self.tables)
         out = np.empty(n)
+        if not REFERENCE:
+            if chain.k == 1:
+                pr = chain.priors[0]
+                f1, f0 = np.empty(n), np.empty(n)
+                up, stay = chain.M[0, 0, 1], chain.M[0, 1, 1]
+                x = np.ascontiguousarray(obs[:, 0])
+                bad = _fast(smooth_one_fast, n * 8)(x, 1.0 / pr, 1.0 / (1.0 - pr), up, stay, chain.initial[1], f1, f0, out)
+                if bad >= 0:
+                    raise _impossible(bad, self.world, chain.atoms)
+                t0, t1 = self.truth[0], self.truth[1]
+                if t0 == 0.0 and t1 == 1.0:
+                    return np.clip(out, 0.0, 1.0, out=out)
+                return np.clip(t0 + (t1 - t0) * out, 0.0, 1.0)
+            alpha = np.empty((n, chain.m))
+            g_s = np.ascontiguousarray(self.truth[chain.letters(len(self.own))])
+            bad = _fast(smooth_fast, n * chain.m)(chain.evidence(obs), np.ascontiguousarray(chain.M), chain.initial, g_s, alpha, out)
+            if bad >= 0:
+                raise _impossible(bad, self.world, chain.atoms)
+            return np.clip(out, 0.0, 1.0, out=out)
         if chain.k == 1:
             alpha = np.empty(n)
             pr = chain.priors[0]
