@@ -758,6 +758,25 @@ def smooth_fast(e: np.ndarray, M: np.ndarray, initial: np.ndarray, g: np.ndarray
     return -1
 
 
+def evidence_fast(obs: np.ndarray, scale: np.ndarray, valid: np.ndarray, e: np.ndarray) -> None:
+    """``e[i, s]`` = :func:`likelihood` of frame ``i`` in every joint state ``s``, built by
+    doubling (the states with bit ``j`` set are those without it times ``obs / prior``):
+    ``m`` products per frame instead of ``m k``."""
+    n, k = obs.shape
+    m = valid.shape[0]
+    for i in range(n):
+        e[i, 0] = 1.0
+        for j in range(k):
+            bit = 1 << j
+            x = obs[i, j]
+            hi, lo = x * scale[j, 0], (1.0 - x) * scale[j, 1]
+            for s in range(bit):
+                e[i, s + bit] = e[i, s] * hi
+                e[i, s] *= lo
+        for s in range(m):
+            e[i, s] *= valid[s]
+
+
 def fwd_rows(Y: np.ndarray, M: np.ndarray, rows: int) -> None:
     """``Y[s', r] <- sum_s T(s, s') Y[s, r]`` for ``r < rows``, one atom's 2x2 matrix at a
     time; the inner loop runs along a row (contiguous, vectorised)."""
@@ -808,9 +827,9 @@ def forward_fast(dp: np.ndarray, lett: np.ndarray, e: np.ndarray, M: np.ndarray,
                 for q in range(nq):
                     Y[s, q] = 0.0
                 if es != 0.0:
-                    row = dp[lett[s]]
+                    ls = lett[s]
                     for q in range(nq):
-                        Y[s, row[q]] += A[s, q] * es
+                        Y[s, dp[ls, q]] += A[s, q] * es
         fwd_rows(Y, M, nq)
         tot = 0.0
         for s in range(m):
@@ -836,31 +855,31 @@ def backward_fast(
     ``V[s, t]`` has a column per transient post state, then the accepting sink's
     (the chain's backward message, ``beta``) and the rejecting sink's (0);
     ``succ[letter, t]`` and ``onr[letter, q]`` name columns of ``V``, so the step is
-    one gather per cell, no branch."""
+    one gather per cell, no branch. (No array views or swaps inside the loop: each
+    costs reference counting per frame.)"""
     n, m = e.shape
     nt = V.shape[1] - 2
     nq = store.shape[2]
     X = np.zeros_like(V)
-    V0 = V
     for i in range(n - 1, -1, -1):
         num = 0.0
         den = 0.0
         for s in range(m):
             es = e[i, s]
             if es != 0.0:
-                on = onr[lett[s]]
+                ls = lett[s]
                 for q in range(nq):
                     w = store[i, s, q] * es
                     den += w * V[s, nt]
-                    num += w * V[s, on[q]]
+                    num += w * V[s, onr[ls, q]]
         if not den > 0.0:
             return i
         out[i] = num / den
         for s in range(m):
             es = e[i, s]
-            row = succ[lett[s]]
+            ls = lett[s]
             for t in range(nt):
-                X[s, t] = es * V[s, row[t]]
+                X[s, t] = es * V[s, succ[ls, t]]
             X[s, nt] = es * V[s, nt]
         bwd_rows(X, M, nt + 1)
         tot = 0.0
@@ -872,9 +891,9 @@ def backward_fast(
             for s in range(m):
                 for t in range(nt + 1):
                     X[s, t] /= tot
-        V, X = X, V
-    if n % 2 == 1:  # the messages are in this call's scratch: hand them back in the caller's
-        V0[:, :] = V
+        for s in range(m):
+            for t in range(nt + 1):
+                V[s, t] = X[s, t]
     return -1
 
 
@@ -1036,6 +1055,19 @@ def _smooth(
     return np.clip(out, 0.0, 1.0)
 
 
+def _evidence(chain: Chain, n: int):  # type: ignore[no-untyped-def]
+    """A function: a chunk of observations -> its evidence (see :func:`evidence_fast`)."""
+    fill = _fast(evidence_fast, n * chain.m)
+    scale, valid = chain.scale, chain.valid
+
+    def evidence(obs: np.ndarray) -> np.ndarray:
+        e = np.empty((obs.shape[0], chain.m))
+        fill(np.ascontiguousarray(obs), scale, valid, e)
+        return e
+
+    return evidence
+
+
 def _smooth_fast(
     chain: Chain, obs: np.ndarray, own: int, dp: np.ndarray, init: int, onc: np.ndarray, dfc: np.ndarray,
     final: np.ndarray,
@@ -1056,6 +1088,7 @@ def _smooth_fast(
     starts = list(range(0, n, step))
     fwd = _fast(forward_fast, n * nq * m)
     back = _fast(backward_fast, n * (nt + nq) * m)
+    evidence = _evidence(chain, n)
     A = np.zeros((m, nq))
     A[:, init] = chain.initial
     checkpoints = []
@@ -1063,7 +1096,7 @@ def _smooth_fast(
     if len(starts) > 1:
         for start in starts:
             checkpoints.append(A.copy())
-            bad = fwd(dpT, lett, chain.evidence(obs[start : start + step]), M, A, none, False)
+            bad = fwd(dpT, lett, evidence(obs[start : start + step]), M, A, none, False)
             if bad >= 0:
                 raise _impossible(start + bad, chain.world, chain.atoms)
     else:
@@ -1074,7 +1107,7 @@ def _smooth_fast(
     V[:, nt] = 1.0
     for c in range(len(starts) - 1, -1, -1):
         start = starts[c]
-        e = chain.evidence(obs[start : start + step])
+        e = evidence(obs[start : start + step])
         store = np.empty((e.shape[0], m, nq))
         A = checkpoints[c].copy()
         bad = fwd(dpT, lett, e, M, A, store, True)
@@ -1199,7 +1232,7 @@ class _Leaf:
                 return np.clip(t0 + (t1 - t0) * out, 0.0, 1.0)
             alpha = np.empty((n, chain.m))
             g_s = np.ascontiguousarray(self.truth[chain.letters(len(self.own))])
-            bad = _fast(smooth_fast, n * chain.m)(chain.evidence(obs), np.ascontiguousarray(chain.M), chain.initial, g_s, alpha, out)
+            bad = _fast(smooth_fast, n * chain.m)(_evidence(chain, n)(obs), np.ascontiguousarray(chain.M), chain.initial, g_s, alpha, out)
             if bad >= 0:
                 raise _impossible(bad, self.world, chain.atoms)
             return np.clip(out, 0.0, 1.0, out=out)

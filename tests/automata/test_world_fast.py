@@ -86,14 +86,14 @@ def test_fast_loops_find_the_impossible_frame(monkeypatch):
 def test_compiled_fast_loops_equal_the_general_loops(monkeypatch):
     # the numba-compiled fast loops, with many checkpointed chunks, against the plain general ones
     rng = np.random.default_rng(1)
-    t = {"a": rng.random(3000), "b": rng.random(3000), "c": rng.random(3000)}
+    t = {"a": rng.random(1000), "b": rng.random(1000), "c": rng.random(1000)}
     worlds = (Markov(stay=0.95), Markov(stay=0.8, prior=0.3, mutex=(frozenset("ab"),)))
-    for text in ("a & !b", "a | b", "a U b", "G (a -> F[0,5] b)", "a S b", "F (b & Y Y a)", "(a & b) U c"):
+    for text in ("a | b", "G (a -> F[0,5] b)", "a S b", "F (b & Y Y a)", "(a & b) U c"):
         for world in worlds:
             monkeypatch.setattr(W, "REFERENCE", True)
             monkeypatch.setattr(W, "JIT_WORK", 10**12)
             ref = evaluate(text, t, world=world)
             monkeypatch.setattr(W, "REFERENCE", False)
             monkeypatch.setattr(W, "JIT_WORK", 0)
-            monkeypatch.setattr(W, "CHUNK_CELLS", 700)  # many checkpoints, odd chunk lengths
+            monkeypatch.setattr(W, "CHUNK_CELLS", 300)  # many checkpoints, odd chunk lengths
             assert np.allclose(evaluate(text, t, world=world), ref, atol=1e-9, rtol=0), (text, world)
