@@ -41,7 +41,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Union
 
 import numpy as np
@@ -63,6 +63,9 @@ MAX_CHAIN_ATOMS = 12  # joint chain states 2^k per independent part
 REFERENCE = False
 CHUNK_CELLS = 1 << 21  # frames x automaton states x chain states kept by the forward pass
 JIT_WORK = 20_000  # frames x states from which the loops run compiled (numba)
+# ... and from which on every call does, once the plain loops have run this much work
+# in the process (many short traces: about as long in plain Python as compiling takes)
+JIT_TOTAL = 100_000
 
 
 # ------------------------------------------------------------------ the worlds
@@ -909,8 +912,16 @@ def _register() -> bool:
     return True
 
 
+class _PlainWork:
+    """How much work the plain loops have run in this process (see JIT_TOTAL): a
+    speed heuristic only; plain and compiled loops give the same numbers."""
+
+    done = 0
+
+
 def _fast(fn, work: int):  # type: ignore[no-untyped-def]
-    if work < JIT_WORK:
+    if work < JIT_WORK and _PlainWork.done < JIT_TOTAL:
+        _PlainWork.done += work
         return fn
     _register()
     return K.compiled(fn)
@@ -1255,6 +1266,14 @@ class _Leaf:
         return np.clip(out, 0.0, 1.0)
 
 
+@lru_cache(maxsize=256)
+def _leaf(g, world: Markov, rate: float | None, budget: int) -> _Leaf:  # type: ignore[no-untyped-def]
+    """A prepared part, shared between plans: callers that make a new evaluator per
+    trace (``localize``, ``search`` over many videos) build each automaton once. A
+    leaf never changes after it is made."""
+    return _Leaf(g, world, rate, budget)
+
+
 class WorldPlan:
     """A frame-bounded formula prepared for exact inference under a Markov world
     at one frame rate (see :func:`world_signal`); reuse it across tables."""
@@ -1295,10 +1314,10 @@ class WorldPlan:
                 out = []
                 for g in sorted(groups):
                     sub = [parts[j] for j in g]
-                    out.append(self._merged(sub[0]) if len(sub) == 1 else _Leaf(to_formula(Indep(kind, tuple(sub))), self.world, self.rate, self.budget))
+                    out.append(self._merged(sub[0]) if len(sub) == 1 else _leaf(to_formula(Indep(kind, tuple(sub))), self.world, self.rate, self.budget))
                 return out[0] if len(out) == 1 else (kind, out)
             case Leaf(g):
-                return _Leaf(g, self.world, self.rate, self.budget)
+                return _leaf(g, self.world, self.rate, self.budget)
         raise InvalidArgument(f"tree={tree!r} is not a Factor")  # pragma: no cover
 
     def __call__(self, table: object) -> np.ndarray:

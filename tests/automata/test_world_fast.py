@@ -92,6 +92,7 @@ def test_compiled_fast_loops_equal_the_general_loops(monkeypatch):
         for world in worlds:
             monkeypatch.setattr(W, "REFERENCE", True)
             monkeypatch.setattr(W, "JIT_WORK", 10**12)
+            monkeypatch.setattr(W, "JIT_TOTAL", 10**12)
             ref = evaluate(text, t, world=world)
             monkeypatch.setattr(W, "REFERENCE", False)
             monkeypatch.setattr(W, "JIT_WORK", 0)
