@@ -811,28 +811,29 @@ def bwd_rows(X: np.ndarray, M: np.ndarray, rows: int) -> None:
 
 def forward_fast(dp: np.ndarray, lett: np.ndarray, e: np.ndarray, M: np.ndarray, A: np.ndarray, store: np.ndarray, keep: bool) -> int:
     """:func:`forward_world` on the evidence ``e`` and unnormalised messages, chain
-    state first: ``A[s, q]``, ``store[i, s, q]``, ``dp[letter, q]``."""
+    state first: ``A[s, q]``, ``dp[letter, q]``; ``store[i, s, q]`` = the predicted
+    message before frame ``i`` times frame ``i``'s evidence (pre state ``q`` before
+    frame ``i``'s letter)."""
     n, m = e.shape
     nq = A.shape[1]
     Y = np.empty_like(A)
     for i in range(n):
-        if keep:
-            for s in range(m):
-                for q in range(nq):
-                    store[i, s, q] = A[s, q]
-        tot = 0.0
         for s in range(m):
             es = e[i, s]
-            tot += es
             if nq == 1:  # a future formula: the chain alone
                 Y[s, 0] = A[s, 0] * es
             else:
                 for q in range(nq):
                     Y[s, q] = 0.0
-                if es != 0.0:
-                    ls = lett[s]
-                    for q in range(nq):
-                        Y[s, dp[ls, q]] += A[s, q] * es
+                ls = lett[s]
+                for q in range(nq):
+                    w = A[s, q] * es
+                    if keep:
+                        store[i, s, q] = w
+                    Y[s, dp[ls, q]] += w
+        if keep and nq == 1:
+            for s in range(m):
+                store[i, s, 0] = Y[s, 0]
         fwd_rows(Y, M, nq)
         tot = 0.0
         for s in range(m):
@@ -847,6 +848,34 @@ def forward_fast(dp: np.ndarray, lett: np.ndarray, e: np.ndarray, M: np.ndarray,
         for s in range(m):
             for q in range(nq):
                 A[s, q] = Y[s, q]
+    return -1
+
+
+def filter_atoms(obs: np.ndarray, scale: np.ndarray, M: np.ndarray, A: np.ndarray, store: np.ndarray, keep: bool) -> int:
+    """:func:`forward_fast` of a future formula (one pre state) over chains without
+    mutex groups: the joint chain is a product of independent chains and the
+    evidence factorises, so the filter runs per proposition on two numbers each
+    (``A[j]`` = (false, true), predicted) and ``store[i, s, 0]`` is the product of the
+    propositions' filtered values, by doubling."""
+    n, k = obs.shape
+    for i in range(n):
+        if keep:
+            store[i, 0, 0] = 1.0
+        for j in range(k):
+            x = obs[i, j]
+            u0, u1 = A[j, 0] * ((1.0 - x) * scale[j, 1]), A[j, 1] * (x * scale[j, 0])
+            tot = u0 + u1
+            if not (tot > TINY and tot < HUGE):
+                if not tot > 0.0:
+                    return i
+                u0, u1 = u0 / tot, u1 / tot
+            if keep:
+                bit = 1 << j
+                for s in range(bit):
+                    store[i, s + bit, 0] = store[i, s, 0] * u1
+                    store[i, s, 0] *= u0
+            A[j, 0] = u0 * M[j, 0, 0] + u1 * M[j, 1, 0]
+            A[j, 1] = u0 * M[j, 0, 1] + u1 * M[j, 1, 1]
     return -1
 
 
@@ -869,12 +898,11 @@ def backward_fast(
         den = 0.0
         for s in range(m):
             es = e[i, s]
-            if es != 0.0:
-                ls = lett[s]
-                for q in range(nq):
-                    w = store[i, s, q] * es
-                    den += w * V[s, nt]
-                    num += w * V[s, onr[ls, q]]
+            ls = lett[s]
+            for q in range(nq):
+                w = store[i, s, q]
+                den += w * V[s, nt]
+                num += w * V[s, onr[ls, q]]
         if not den > 0.0:
             return i
         out[i] = num / den
@@ -906,9 +934,11 @@ def _register() -> bool:
         from numba.extending import overload
     except ImportError:  # pragma: no cover - K.compiled warns and runs plain Python
         return False
-    for step in (fwd_transform, bwd_transform, fwd_pairs, bwd_pairs, fwd_rows, bwd_rows):  # inlined into the compiled loops
+    for step in (fwd_transform, bwd_transform):  # inlined into the compiled loops
         overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
-    overload(likelihood, strict=False)(lambda *args: likelihood)  # (LLVM inlines it)
+    # (LLVM inlines these; numba-level inlining only made the compile slower)
+    for step in (likelihood, fwd_pairs, bwd_pairs, fwd_rows, bwd_rows):
+        overload(step, strict=False)(lambda *args, _step=step: _step)
     return True
 
 
@@ -1083,9 +1113,10 @@ def _smooth_fast(
     chain: Chain, obs: np.ndarray, own: int, dp: np.ndarray, init: int, onc: np.ndarray, dfc: np.ndarray,
     final: np.ndarray,
 ) -> np.ndarray:
-    """:func:`_smooth` with :func:`forward_fast` and :func:`backward_fast`: the
-    evidence made once per chunk, the sinks as columns, unnormalised messages,
-    chain state first so that each step's inner loops run along contiguous rows."""
+    """:func:`_smooth` with the fast loops: the evidence made once per chunk, the
+    sinks as columns, unnormalised messages, chain state first so that each step's
+    inner loops run along contiguous rows; a future formula over chains without
+    mutex groups filters each chain on its own (:func:`filter_atoms`)."""
     n = obs.shape[0]
     m = chain.m
     lett = chain.letters(own)
@@ -1094,20 +1125,31 @@ def _smooth_fast(
     # codes -> columns of V: transient states 0.., the accepting sink nt, the rejecting nt + 1
     cols = lambda c: np.ascontiguousarray(np.where(c >= 0, c, np.where(c == -1, nt, nt + 1)).T, dtype=np.int32)  # noqa: E731
     succ, onr = cols(dfc), cols(onc)
-    dpT = np.ascontiguousarray(dp.T, dtype=np.int32)
-    step = max(1, CHUNK_CELLS // ((nq + nt) * m))
-    starts = list(range(0, n, step))
-    fwd = _fast(forward_fast, n * nq * m)
     back = _fast(backward_fast, n * (nt + nq) * m)
     evidence = _evidence(chain, n)
-    A = np.zeros((m, nq))
-    A[:, init] = chain.initial
+    if nq == 1 and chain.valid.all():
+        atoms, scale = _fast(filter_atoms, n * chain.k * 4), chain.scale
+        A = np.column_stack([1.0 - chain.priors, chain.priors])
+
+        def forward(chunk: np.ndarray, e: np.ndarray | None, A: np.ndarray, store: np.ndarray, keep: bool) -> int:
+            return atoms(np.ascontiguousarray(chunk), scale, M, A, store, keep)
+
+    else:
+        fwd, dpT = _fast(forward_fast, n * nq * m), np.ascontiguousarray(dp.T, dtype=np.int32)
+        A = np.zeros((m, nq))
+        A[:, init] = chain.initial
+
+        def forward(chunk: np.ndarray, e: np.ndarray | None, A: np.ndarray, store: np.ndarray, keep: bool) -> int:
+            return fwd(dpT, lett, evidence(chunk) if e is None else e, M, A, store, keep)
+
+    step = max(1, CHUNK_CELLS // ((nq + nt) * m))
+    starts = list(range(0, n, step))
     checkpoints = []
     none = np.empty((0, m, nq))
     if len(starts) > 1:
         for start in starts:
             checkpoints.append(A.copy())
-            bad = fwd(dpT, lett, evidence(obs[start : start + step]), M, A, none, False)
+            bad = forward(obs[start : start + step], None, A, none, False)
             if bad >= 0:
                 raise _impossible(start + bad, chain.world, chain.atoms)
     else:
@@ -1118,10 +1160,10 @@ def _smooth_fast(
     V[:, nt] = 1.0
     for c in range(len(starts) - 1, -1, -1):
         start = starts[c]
-        e = evidence(obs[start : start + step])
+        chunk = obs[start : start + step]
+        e = evidence(chunk)
         store = np.empty((e.shape[0], m, nq))
-        A = checkpoints[c].copy()
-        bad = fwd(dpT, lett, e, M, A, store, True)
+        bad = forward(chunk, e, checkpoints[c].copy(), store, True)
         if bad >= 0:
             raise _impossible(start + bad, chain.world, chain.atoms)
         bad = back(succ, onr, lett, e, M, store, V, out[start : start + e.shape[0]])
