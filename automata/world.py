@@ -1411,6 +1411,12 @@ def world_signal(formula, table: object, world: Markov, *, fps: float | None = N
     conditions on every frame's observations, in time linear in the frames.
     Propositional parts need no automaton (the chains' posterior marginals).
     0/1 input is certain: the result is the boolean signal.
+
+    Cost: a few passes over the frames with ``2^k`` chain states times the
+    automaton's states each; a future formula over chains without mutex groups
+    filters each chain on its own. The loops run compiled (numba) on long traces,
+    and on every trace once the process has run a little work through the plain
+    ones (many short traces); prepared parts are shared between plans.
     """
     from framelogic.logic.passes import resolve_time
 
