@@ -928,6 +928,62 @@ def backward_fast(
     return -1
 
 
+def backward_one(
+    selv: np.ndarray, selb: np.ndarray, onv: np.ndarray, onb: np.ndarray, e: np.ndarray, M: np.ndarray,
+    store: np.ndarray, V: np.ndarray, out: np.ndarray,
+) -> int:
+    """:func:`backward_fast` for a future formula with one transient post state (the
+    until family: ``p U q``, ``F p``, ``G p`` over propositional operands): its value
+    ``v`` and ``beta`` as two vectors over chain states, the columns it reads as 0/1
+    weights per chain state (``selv[s]``: the successor under ``s``'s letter is the
+    transient state, ``selb[s]``: the accepting sink; ``onv``, ``onb`` likewise for
+    the marker), and one fused transform for both."""
+    n, m = e.shape
+    v, b = np.empty(m), np.empty(m)
+    xv, xb = np.empty(m), np.empty(m)
+    for s in range(m):
+        v[s], b[s] = V[s, 0], V[s, 1]
+    for i in range(n - 1, -1, -1):
+        num = 0.0
+        den = 0.0
+        for s in range(m):
+            w = store[i, s, 0]
+            den += w * b[s]
+            num += w * (onv[s] * v[s] + onb[s] * b[s])
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        for s in range(m):
+            es = e[i, s]
+            xv[s] = es * (selv[s] * v[s] + selb[s] * b[s])
+            xb[s] = es * b[s]
+        for j in range(M.shape[0]):
+            bit = 1 << j
+            m00, m01, m10, m11 = M[j, 0, 0], M[j, 0, 1], M[j, 1, 0], M[j, 1, 1]
+            for base in range(0, m, 2 * bit):
+                for s in range(base, base + bit):
+                    x0, x1 = xv[s], xv[s + bit]
+                    xv[s] = m00 * x0 + m01 * x1
+                    xv[s + bit] = m10 * x0 + m11 * x1
+                    x0, x1 = xb[s], xb[s + bit]
+                    xb[s] = m00 * x0 + m01 * x1
+                    xb[s + bit] = m10 * x0 + m11 * x1
+        tot = 0.0
+        for s in range(m):
+            tot += xb[s]
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            for s in range(m):
+                xv[s] /= tot
+                xb[s] /= tot
+        for s in range(m):
+            v[s], b[s] = xv[s], xb[s]
+    for s in range(m):
+        V[s, 0], V[s, 1] = v[s], b[s]
+    return -1
+
+
 @cache
 def _register() -> bool:
     try:
@@ -1116,7 +1172,8 @@ def _smooth_fast(
     """:func:`_smooth` with the fast loops: the evidence made once per chunk, the
     sinks as columns, unnormalised messages, chain state first so that each step's
     inner loops run along contiguous rows; a future formula over chains without
-    mutex groups filters each chain on its own (:func:`filter_atoms`)."""
+    mutex groups filters each chain on its own (:func:`filter_atoms`), and one with
+    a single transient state runs :func:`backward_one`."""
     n = obs.shape[0]
     m = chain.m
     lett = chain.letters(own)
@@ -1125,7 +1182,15 @@ def _smooth_fast(
     # codes -> columns of V: transient states 0.., the accepting sink nt, the rejecting nt + 1
     cols = lambda c: np.ascontiguousarray(np.where(c >= 0, c, np.where(c == -1, nt, nt + 1)).T, dtype=np.int32)  # noqa: E731
     succ, onr = cols(dfc), cols(onc)
-    back = _fast(backward_fast, n * (nt + nq) * m)
+    if nt == 1 and nq == 1:  # one transient state: two vectors, 0/1 weights per chain state
+        one = _fast(backward_one, n * 2 * m)
+        sel = [np.ascontiguousarray(c[lett, 0] == col, dtype=np.float64) for c in (succ, onr) for col in (0, 1)]
+
+        def back(succ, onr, lett, e, M, store, V, out):  # type: ignore[no-untyped-def]
+            return one(sel[0], sel[1], sel[2], sel[3], e, M, store, V, out)
+
+    else:
+        back = _fast(backward_fast, n * (nt + nq) * m)
     evidence = _evidence(chain, n)
     if nq == 1 and chain.valid.all():
         atoms, scale = _fast(filter_atoms, n * chain.k * 4), chain.scale
