@@ -41,7 +41,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Union
 
 import numpy as np
@@ -59,8 +59,13 @@ __all__ = [
 DEFAULT_STAY = 0.95
 DEFAULT_PRIOR = 0.5
 MAX_CHAIN_ATOMS = 12  # joint chain states 2^k per independent part
+#: run the general loops (the first ones written; the tests' reference for the fast ones)
+REFERENCE = False
 CHUNK_CELLS = 1 << 21  # frames x automaton states x chain states kept by the forward pass
 JIT_WORK = 20_000  # frames x states from which the loops run compiled (numba)
+# ... and from which on every call does, once the plain loops have run this much work
+# in the process (many short traces: about as long in plain Python as compiling takes)
+JIT_TOTAL = 100_000
 
 
 # ------------------------------------------------------------------ the worlds
@@ -645,6 +650,344 @@ def viterbi_loop(logT: np.ndarray, logpi: np.ndarray, loge: np.ndarray, back: np
     return best
 
 
+# The fast loops below run the same recursions as the ones above on unnormalised
+# messages: a forward or backward message is only ever used through a ratio at one
+# frame (num / den there), so its scale is free, and dividing by the total every
+# frame puts a division on the loop's critical path for nothing. The messages are
+# rescaled only when their total leaves [TINY, HUGE] (one compare per frame), and
+# the evidence and the transition maps are read from arrays made once per call.
+
+TINY = 1e-100
+HUGE = 1e100
+
+
+def smooth_one_fast(
+    x: np.ndarray, s1: float, s0: float, up: float, stay: float, p0: float, f1: np.ndarray, f0: np.ndarray,
+    out: np.ndarray,
+) -> int:
+    """:func:`smooth_one` on unnormalised two-state messages: ``x`` the calibrated
+    scores, ``s1 = 1 / prior``, ``s0 = 1 / (1 - prior)``; ``f1``, ``f0`` scratch."""
+    n = x.shape[0]
+    a1, a0 = p0, 1.0 - p0
+    for i in range(n):
+        u1, u0 = a1 * (x[i] * s1), a0 * ((1.0 - x[i]) * s0)
+        tot = u1 + u0
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            u1, u0 = u1 / tot, u0 / tot
+        f1[i], f0[i] = u1, u0
+        a1, a0 = u1 * stay + u0 * up, u1 * (1.0 - stay) + u0 * (1.0 - up)
+    b1, b0 = 1.0, 1.0
+    for i in range(n - 1, -1, -1):
+        g1, g0 = f1[i] * b1, f0[i] * b0
+        if not g1 + g0 > 0.0:
+            return i
+        out[i] = g1 / (g1 + g0)
+        u1, u0 = x[i] * s1 * b1, (1.0 - x[i]) * s0 * b0
+        b1, b0 = stay * u1 + (1.0 - stay) * u0, up * u1 + (1.0 - up) * u0
+        tot = b1 + b0
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            b1, b0 = b1 / tot, b0 / tot
+    return -1
+
+
+def fwd_pairs(Y: np.ndarray, M: np.ndarray) -> None:
+    """:func:`fwd_transform` over pairs of states (no test per state)."""
+    m = Y.shape[1]
+    for j in range(M.shape[0]):
+        bit = 1 << j
+        m00, m01, m10, m11 = M[j, 0, 0], M[j, 0, 1], M[j, 1, 0], M[j, 1, 1]
+        for r in range(Y.shape[0]):
+            for base in range(0, m, 2 * bit):
+                for s in range(base, base + bit):
+                    y0, y1 = Y[r, s], Y[r, s + bit]
+                    Y[r, s] = y0 * m00 + y1 * m10
+                    Y[r, s + bit] = y0 * m01 + y1 * m11
+
+
+def bwd_pairs(X: np.ndarray, M: np.ndarray) -> None:
+    """:func:`bwd_transform` over pairs of states."""
+    m = X.shape[1]
+    for j in range(M.shape[0]):
+        bit = 1 << j
+        m00, m01, m10, m11 = M[j, 0, 0], M[j, 0, 1], M[j, 1, 0], M[j, 1, 1]
+        for r in range(X.shape[0]):
+            for base in range(0, m, 2 * bit):
+                for s in range(base, base + bit):
+                    x0, x1 = X[r, s], X[r, s + bit]
+                    X[r, s] = m00 * x0 + m01 * x1
+                    X[r, s + bit] = m10 * x0 + m11 * x1
+
+
+def smooth_fast(e: np.ndarray, M: np.ndarray, initial: np.ndarray, g: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> int:
+    """:func:`smooth_loop` on the evidence ``e[i, s]`` (mutex included) and unnormalised messages."""
+    n, m = e.shape
+    a = np.empty((1, m))
+    for s in range(m):
+        a[0, s] = initial[s]
+    for i in range(n):
+        tot = 0.0
+        for s in range(m):
+            a[0, s] *= e[i, s]
+            tot += a[0, s]
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            for s in range(m):
+                a[0, s] /= tot
+        for s in range(m):
+            alpha[i, s] = a[0, s]
+        fwd_pairs(a, M)
+    b = np.ones((1, m))
+    for i in range(n - 1, -1, -1):
+        num = 0.0
+        den = 0.0
+        for s in range(m):
+            w = alpha[i, s] * b[0, s]
+            num += w * g[s]
+            den += w
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        tot = 0.0
+        for s in range(m):
+            b[0, s] *= e[i, s]
+            tot += b[0, s]
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            for s in range(m):
+                b[0, s] /= tot
+        bwd_pairs(b, M)
+    return -1
+
+
+def evidence_fast(obs: np.ndarray, scale: np.ndarray, valid: np.ndarray, e: np.ndarray) -> None:
+    """``e[i, s]`` = :func:`likelihood` of frame ``i`` in every joint state ``s``, built by
+    doubling (the states with bit ``j`` set are those without it times ``obs / prior``):
+    ``m`` products per frame instead of ``m k``."""
+    n, k = obs.shape
+    m = valid.shape[0]
+    for i in range(n):
+        e[i, 0] = 1.0
+        for j in range(k):
+            bit = 1 << j
+            x = obs[i, j]
+            hi, lo = x * scale[j, 0], (1.0 - x) * scale[j, 1]
+            for s in range(bit):
+                e[i, s + bit] = e[i, s] * hi
+                e[i, s] *= lo
+        for s in range(m):
+            e[i, s] *= valid[s]
+
+
+def fwd_rows(Y: np.ndarray, M: np.ndarray, rows: int) -> None:
+    """``Y[s', r] <- sum_s T(s, s') Y[s, r]`` for ``r < rows``, one atom's 2x2 matrix at a
+    time; the inner loop runs along a row (contiguous, vectorised)."""
+    m = Y.shape[0]
+    for j in range(M.shape[0]):
+        bit = 1 << j
+        m00, m01, m10, m11 = M[j, 0, 0], M[j, 0, 1], M[j, 1, 0], M[j, 1, 1]
+        for base in range(0, m, 2 * bit):
+            for s in range(base, base + bit):
+                for r in range(rows):
+                    y0, y1 = Y[s, r], Y[s + bit, r]
+                    Y[s, r] = y0 * m00 + y1 * m10
+                    Y[s + bit, r] = y0 * m01 + y1 * m11
+
+
+def bwd_rows(X: np.ndarray, M: np.ndarray, rows: int) -> None:
+    """``X[s, r] <- sum_s' T(s, s') X[s', r]`` for ``r < rows``."""
+    m = X.shape[0]
+    for j in range(M.shape[0]):
+        bit = 1 << j
+        m00, m01, m10, m11 = M[j, 0, 0], M[j, 0, 1], M[j, 1, 0], M[j, 1, 1]
+        for base in range(0, m, 2 * bit):
+            for s in range(base, base + bit):
+                for r in range(rows):
+                    x0, x1 = X[s, r], X[s + bit, r]
+                    X[s, r] = m00 * x0 + m01 * x1
+                    X[s + bit, r] = m10 * x0 + m11 * x1
+
+
+def forward_fast(dp: np.ndarray, lett: np.ndarray, e: np.ndarray, M: np.ndarray, A: np.ndarray, store: np.ndarray, keep: bool) -> int:
+    """:func:`forward_world` on the evidence ``e`` and unnormalised messages, chain
+    state first: ``A[s, q]``, ``dp[letter, q]``; ``store[i, s, q]`` = the predicted
+    message before frame ``i`` times frame ``i``'s evidence (pre state ``q`` before
+    frame ``i``'s letter)."""
+    n, m = e.shape
+    nq = A.shape[1]
+    Y = np.empty_like(A)
+    for i in range(n):
+        for s in range(m):
+            es = e[i, s]
+            if nq == 1:  # a future formula: the chain alone
+                Y[s, 0] = A[s, 0] * es
+            else:
+                for q in range(nq):
+                    Y[s, q] = 0.0
+                ls = lett[s]
+                for q in range(nq):
+                    w = A[s, q] * es
+                    if keep:
+                        store[i, s, q] = w
+                    Y[s, dp[ls, q]] += w
+        if keep and nq == 1:
+            for s in range(m):
+                store[i, s, 0] = Y[s, 0]
+        fwd_rows(Y, M, nq)
+        tot = 0.0
+        for s in range(m):
+            for q in range(nq):
+                tot += Y[s, q]
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            for s in range(m):
+                for q in range(nq):
+                    Y[s, q] /= tot
+        for s in range(m):
+            for q in range(nq):
+                A[s, q] = Y[s, q]
+    return -1
+
+
+def filter_atoms(obs: np.ndarray, scale: np.ndarray, M: np.ndarray, A: np.ndarray, store: np.ndarray, keep: bool) -> int:
+    """:func:`forward_fast` of a future formula (one pre state) over chains without
+    mutex groups: the joint chain is a product of independent chains and the
+    evidence factorises, so the filter runs per proposition on two numbers each
+    (``A[j]`` = (false, true), predicted) and ``store[i, s, 0]`` is the product of the
+    propositions' filtered values, by doubling."""
+    n, k = obs.shape
+    for i in range(n):
+        if keep:
+            store[i, 0, 0] = 1.0
+        for j in range(k):
+            x = obs[i, j]
+            u0, u1 = A[j, 0] * ((1.0 - x) * scale[j, 1]), A[j, 1] * (x * scale[j, 0])
+            tot = u0 + u1
+            if not (tot > TINY and tot < HUGE):
+                if not tot > 0.0:
+                    return i
+                u0, u1 = u0 / tot, u1 / tot
+            if keep:
+                bit = 1 << j
+                for s in range(bit):
+                    store[i, s + bit, 0] = store[i, s, 0] * u1
+                    store[i, s, 0] *= u0
+            A[j, 0] = u0 * M[j, 0, 0] + u1 * M[j, 1, 0]
+            A[j, 1] = u0 * M[j, 0, 1] + u1 * M[j, 1, 1]
+    return -1
+
+
+def backward_fast(
+    succ: np.ndarray, onr: np.ndarray, lett: np.ndarray, e: np.ndarray, M: np.ndarray, store: np.ndarray,
+    V: np.ndarray, out: np.ndarray,
+) -> int:
+    """:func:`backward_world` with the sinks as columns, chain state first:
+    ``V[s, t]`` has a column per transient post state, then the accepting sink's
+    (the chain's backward message, ``beta``) and the rejecting sink's (0);
+    ``succ[letter, t]`` and ``onr[letter, q]`` name columns of ``V``, so the step is
+    one gather per cell, no branch. (No array views or swaps inside the loop: each
+    costs reference counting per frame.)"""
+    n, m = e.shape
+    nt = V.shape[1] - 2
+    nq = store.shape[2]
+    X = np.zeros_like(V)
+    for i in range(n - 1, -1, -1):
+        num = 0.0
+        den = 0.0
+        for s in range(m):
+            es = e[i, s]
+            ls = lett[s]
+            for q in range(nq):
+                w = store[i, s, q]
+                den += w * V[s, nt]
+                num += w * V[s, onr[ls, q]]
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        for s in range(m):
+            es = e[i, s]
+            ls = lett[s]
+            for t in range(nt):
+                X[s, t] = es * V[s, succ[ls, t]]
+            X[s, nt] = es * V[s, nt]
+        bwd_rows(X, M, nt + 1)
+        tot = 0.0
+        for s in range(m):
+            tot += X[s, nt]
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            for s in range(m):
+                for t in range(nt + 1):
+                    X[s, t] /= tot
+        for s in range(m):
+            for t in range(nt + 1):
+                V[s, t] = X[s, t]
+    return -1
+
+
+def backward_one(
+    selv: np.ndarray, selb: np.ndarray, onv: np.ndarray, onb: np.ndarray, e: np.ndarray, M: np.ndarray,
+    store: np.ndarray, V: np.ndarray, out: np.ndarray,
+) -> int:
+    """:func:`backward_fast` for a future formula with one transient post state (the
+    until family: ``p U q``, ``F p``, ``G p`` over propositional operands): its value
+    ``v`` and ``beta`` as two vectors over chain states, the columns it reads as 0/1
+    weights per chain state (``selv[s]``: the successor under ``s``'s letter is the
+    transient state, ``selb[s]``: the accepting sink; ``onv``, ``onb`` likewise for
+    the marker), and one fused transform for both."""
+    n, m = e.shape
+    v, b = np.empty(m), np.empty(m)
+    xv, xb = np.empty(m), np.empty(m)
+    for s in range(m):
+        v[s], b[s] = V[s, 0], V[s, 1]
+    for i in range(n - 1, -1, -1):
+        num = 0.0
+        den = 0.0
+        for s in range(m):
+            w = store[i, s, 0]
+            den += w * b[s]
+            num += w * (onv[s] * v[s] + onb[s] * b[s])
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        for s in range(m):
+            es = e[i, s]
+            xv[s] = es * (selv[s] * v[s] + selb[s] * b[s])
+            xb[s] = es * b[s]
+        for j in range(M.shape[0]):
+            bit = 1 << j
+            m00, m01, m10, m11 = M[j, 0, 0], M[j, 0, 1], M[j, 1, 0], M[j, 1, 1]
+            for base in range(0, m, 2 * bit):
+                for s in range(base, base + bit):
+                    x0, x1 = xv[s], xv[s + bit]
+                    xv[s] = m00 * x0 + m01 * x1
+                    xv[s + bit] = m10 * x0 + m11 * x1
+                    x0, x1 = xb[s], xb[s + bit]
+                    xb[s] = m00 * x0 + m01 * x1
+                    xb[s + bit] = m10 * x0 + m11 * x1
+        tot = 0.0
+        for s in range(m):
+            tot += xb[s]
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            for s in range(m):
+                xv[s] /= tot
+                xb[s] /= tot
+        for s in range(m):
+            v[s], b[s] = xv[s], xb[s]
+    for s in range(m):
+        V[s, 0], V[s, 1] = v[s], b[s]
+    return -1
+
+
 @cache
 def _register() -> bool:
     try:
@@ -653,12 +996,22 @@ def _register() -> bool:
         return False
     for step in (fwd_transform, bwd_transform):  # inlined into the compiled loops
         overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
-    overload(likelihood, strict=False)(lambda *args: likelihood)  # (LLVM inlines it)
+    # (LLVM inlines these; numba-level inlining only made the compile slower)
+    for step in (likelihood, fwd_pairs, bwd_pairs, fwd_rows, bwd_rows):
+        overload(step, strict=False)(lambda *args, _step=step: _step)
     return True
 
 
+class _PlainWork:
+    """How much work the plain loops have run in this process (see JIT_TOTAL): a
+    speed heuristic only; plain and compiled loops give the same numbers."""
+
+    done = 0
+
+
 def _fast(fn, work: int):  # type: ignore[no-untyped-def]
-    if work < JIT_WORK:
+    if work < JIT_WORK and _PlainWork.done < JIT_TOTAL:
+        _PlainWork.done += work
         return fn
     _register()
     return K.compiled(fn)
@@ -807,6 +1160,91 @@ def _smooth(
     return np.clip(out, 0.0, 1.0)
 
 
+def _evidence(chain: Chain, n: int):  # type: ignore[no-untyped-def]
+    """A function: a chunk of observations -> its evidence (see :func:`evidence_fast`)."""
+    fill = _fast(evidence_fast, n * chain.m)
+    scale, valid = chain.scale, chain.valid
+
+    def evidence(obs: np.ndarray) -> np.ndarray:
+        e = np.empty((obs.shape[0], chain.m))
+        fill(np.ascontiguousarray(obs), scale, valid, e)
+        return e
+
+    return evidence
+
+
+def _smooth_fast(
+    chain: Chain, obs: np.ndarray, own: int, dp: np.ndarray, init: int, onc: np.ndarray, dfc: np.ndarray,
+    final: np.ndarray,
+) -> np.ndarray:
+    """:func:`_smooth` with the fast loops: the evidence made once per chunk, the
+    sinks as columns, unnormalised messages, chain state first so that each step's
+    inner loops run along contiguous rows; a future formula over chains without
+    mutex groups filters each chain on its own (:func:`filter_atoms`), and one with
+    a single transient state runs :func:`backward_one`."""
+    n = obs.shape[0]
+    m = chain.m
+    lett = chain.letters(own)
+    M = np.ascontiguousarray(chain.M)
+    nq, nt = dp.shape[0], dfc.shape[0]
+    # codes -> columns of V: transient states 0.., the accepting sink nt, the rejecting nt + 1
+    cols = lambda c: np.ascontiguousarray(np.where(c >= 0, c, np.where(c == -1, nt, nt + 1)).T, dtype=np.int32)  # noqa: E731
+    succ, onr = cols(dfc), cols(onc)
+    if nt == 1 and nq == 1:  # one transient state: two vectors, 0/1 weights per chain state
+        one = _fast(backward_one, n * 2 * m)
+        sel = [np.ascontiguousarray(c[lett, 0] == col, dtype=np.float64) for c in (succ, onr) for col in (0, 1)]
+
+        def back(succ, onr, lett, e, M, store, V, out):  # type: ignore[no-untyped-def]
+            return one(sel[0], sel[1], sel[2], sel[3], e, M, store, V, out)
+
+    else:
+        back = _fast(backward_fast, n * (nt + nq) * m)
+    evidence = _evidence(chain, n)
+    if nq == 1 and chain.valid.all():
+        atoms, scale = _fast(filter_atoms, n * chain.k * 4), chain.scale
+        A = np.column_stack([1.0 - chain.priors, chain.priors])
+
+        def forward(chunk: np.ndarray, e: np.ndarray | None, A: np.ndarray, store: np.ndarray, keep: bool) -> int:
+            return atoms(np.ascontiguousarray(chunk), scale, M, A, store, keep)
+
+    else:
+        fwd, dpT = _fast(forward_fast, n * nq * m), np.ascontiguousarray(dp.T, dtype=np.int32)
+        A = np.zeros((m, nq))
+        A[:, init] = chain.initial
+
+        def forward(chunk: np.ndarray, e: np.ndarray | None, A: np.ndarray, store: np.ndarray, keep: bool) -> int:
+            return fwd(dpT, lett, evidence(chunk) if e is None else e, M, A, store, keep)
+
+    step = max(1, CHUNK_CELLS // ((nq + nt) * m))
+    starts = list(range(0, n, step))
+    checkpoints = []
+    none = np.empty((0, m, nq))
+    if len(starts) > 1:
+        for start in starts:
+            checkpoints.append(A.copy())
+            bad = forward(obs[start : start + step], None, A, none, False)
+            if bad >= 0:
+                raise _impossible(start + bad, chain.world, chain.atoms)
+    else:
+        checkpoints.append(A)
+    out = np.empty(n)
+    V = np.zeros((m, nt + 2))  # after the last frame: the transient states' acceptance, beta = 1, 0
+    V[:, :nt] = final.astype(np.float64)[None, :]
+    V[:, nt] = 1.0
+    for c in range(len(starts) - 1, -1, -1):
+        start = starts[c]
+        chunk = obs[start : start + step]
+        e = evidence(chunk)
+        store = np.empty((e.shape[0], m, nq))
+        bad = forward(chunk, e, checkpoints[c].copy(), store, True)
+        if bad >= 0:
+            raise _impossible(start + bad, chain.world, chain.atoms)
+        bad = back(succ, onr, lett, e, M, store, V, out[start : start + e.shape[0]])
+        if bad >= 0:
+            raise _impossible(start + bad, chain.world, chain.atoms)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
 def _reachable(delta: np.ndarray, starts: np.ndarray) -> np.ndarray:
     seen = np.zeros(delta.shape[0], dtype=bool)
     frontier = np.unique(starts)
@@ -904,8 +1342,29 @@ class _Leaf:
             return hook(self, t)
         obs = chain.columns(t)
         if self.method == "automaton":
-            return _smooth(chain, obs, len(self.own), *self.tables)
+            if REFERENCE:
+                return _smooth(chain, obs, len(self.own), *self.tables)
+            return _smooth_fast(chain, obs, len(self.own), *self.tables)
         out = np.empty(n)
+        if not REFERENCE:
+            if chain.k == 1:
+                pr = chain.priors[0]
+                f1, f0 = np.empty(n), np.empty(n)
+                up, stay = chain.M[0, 0, 1], chain.M[0, 1, 1]
+                x = np.ascontiguousarray(obs[:, 0])
+                bad = _fast(smooth_one_fast, n * 8)(x, 1.0 / pr, 1.0 / (1.0 - pr), up, stay, chain.initial[1], f1, f0, out)
+                if bad >= 0:
+                    raise _impossible(bad, self.world, chain.atoms)
+                t0, t1 = self.truth[0], self.truth[1]
+                if t0 == 0.0 and t1 == 1.0:
+                    return np.clip(out, 0.0, 1.0, out=out)
+                return np.clip(t0 + (t1 - t0) * out, 0.0, 1.0)
+            alpha = np.empty((n, chain.m))
+            g_s = np.ascontiguousarray(self.truth[chain.letters(len(self.own))])
+            bad = _fast(smooth_fast, n * chain.m)(_evidence(chain, n)(obs), np.ascontiguousarray(chain.M), chain.initial, g_s, alpha, out)
+            if bad >= 0:
+                raise _impossible(bad, self.world, chain.atoms)
+            return np.clip(out, 0.0, 1.0, out=out)
         if chain.k == 1:
             alpha = np.empty(n)
             pr = chain.priors[0]
@@ -923,6 +1382,14 @@ class _Leaf:
         if bad >= 0:
             raise _impossible(bad, self.world, chain.atoms)
         return np.clip(out, 0.0, 1.0)
+
+
+@lru_cache(maxsize=256)
+def _leaf(g, world: Markov, rate: float | None, budget: int) -> _Leaf:  # type: ignore[no-untyped-def]
+    """A prepared part, shared between plans: callers that make a new evaluator per
+    trace (``localize``, ``search`` over many videos) build each automaton once. A
+    leaf never changes after it is made."""
+    return _Leaf(g, world, rate, budget)
 
 
 class WorldPlan:
@@ -965,10 +1432,10 @@ class WorldPlan:
                 out = []
                 for g in sorted(groups):
                     sub = [parts[j] for j in g]
-                    out.append(self._merged(sub[0]) if len(sub) == 1 else _Leaf(to_formula(Indep(kind, tuple(sub))), self.world, self.rate, self.budget))
+                    out.append(self._merged(sub[0]) if len(sub) == 1 else _leaf(to_formula(Indep(kind, tuple(sub))), self.world, self.rate, self.budget))
                 return out[0] if len(out) == 1 else (kind, out)
             case Leaf(g):
-                return _Leaf(g, self.world, self.rate, self.budget)
+                return _leaf(g, self.world, self.rate, self.budget)
         raise InvalidArgument(f"tree={tree!r} is not a Factor")  # pragma: no cover
 
     def __call__(self, table: object) -> np.ndarray:
@@ -1020,6 +1487,12 @@ def world_signal(formula, table: object, world: Markov, *, fps: float | None = N
     conditions on every frame's observations, in time linear in the frames.
     Propositional parts need no automaton (the chains' posterior marginals).
     0/1 input is certain: the result is the boolean signal.
+
+    Cost: a few passes over the frames with ``2^k`` chain states times the
+    automaton's states each; a future formula over chains without mutex groups
+    filters each chain on its own. The loops run compiled (numba) on long traces,
+    and on every trace once the process has run a little work through the plain
+    ones (many short traces); prepared parts are shared between plans.
     """
     from framelogic.logic.passes import resolve_time
 

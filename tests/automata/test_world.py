@@ -259,6 +259,7 @@ def test_long_trace_compiled_equals_plain(monkeypatch):
     # one proposition; a joint chain; future, past and marked automata
     for text, world in (("a & !b", plain_world), ("a | b", mutex), ("G (a -> F[0,3] b)", mutex), ("a S b", plain_world), ("F (b & Y Y a)", plain_world)):
         monkeypatch.setattr(W, "JIT_WORK", 10**12)
+        monkeypatch.setattr(W, "JIT_TOTAL", 10**12)
         plain = evaluate(text, t, world=world), viterbi(t, None, world).values
         monkeypatch.setattr(W, "JIT_WORK", 0)
         monkeypatch.setattr(W, "CHUNK_CELLS", 512)  # many checkpoints
