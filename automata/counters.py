@@ -249,11 +249,14 @@ class Product:
                 weight[:, x] *= px if v else 1.0 - px
         return coef, weight
 
-    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int, window: bool = True) -> np.ndarray:
+    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int, window: bool = True, pair: bool = True) -> np.ndarray:
         """The signal over ``n`` frames; ``window=False`` runs one rule alone through the
-        ``O(n·b)`` counter too instead of :func:`.kernels.counter_window` (for the tests)."""
+        ``O(n·b)`` counter too instead of :func:`.kernels.counter_window`, ``pair=False`` two
+        rules through the axis-by-axis product (both for the tests and benchmarks)."""
         if window and len(self.rules) == 1 and self.rules[0].bound > 0 and n > 0:
             return _window(self.rules[0], prob, n)
+        if pair and len(self.rules) == 2 and n > 0:
+            return self._pair(prob, n)
         coef, weight = self.coefficients(prob, n)
         out = np.empty(n)
         if len(self.rules) == 1 and self.past:
@@ -273,6 +276,70 @@ class Product:
             *self.back, *self.fwd, coef, weight, self.r_end.copy(), self.q0.copy(), self.stride, block, out
         )
         return np.clip(out, 0.0, 1.0)
+
+    def _pair(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
+        """Two rules through :func:`.kernels.counter_pair`: per frame and pair of ops, the
+        probability of both ops' classes (the shared atoms summed out once, up front)."""
+        first, second = self.rules
+        (cls1, back1, fwd1, _), (_, back2, fwd2, _) = first.ops(), second.ops()
+        coef, weight = self.coefficients(prob, n)  # classes given the shared atoms' values x, P(x)
+        base2 = len(cls1)  # rule 2's classes follow rule 1's in self.classes
+
+        def joint(ops1: list[tuple], ops2: list[tuple]) -> np.ndarray:
+            """``P(class of o1 & class of o2)`` per frame: ``sum_x P(x) P(c1 | x) P(c2 | x)``."""
+            a = coef[:, :, [o[4] for o in ops1]] * weight[:, :, None]
+            b = coef[:, :, [o[4] + base2 for o in ops2]]
+            return np.einsum("nxa,nxb->nab", a, b) if ops1 and ops2 else np.zeros((n, max(1, len(ops1)), max(1, len(ops2))))
+
+        b_coef = joint(back1, back2)
+        b_args = (_as_ops(back2), *_rows(back1, first.n_states))
+        if len(self.past) == 2:
+            f_coef = joint(fwd1, fwd2)
+            f_args = (_as_ops(fwd2), *_rows(fwd1, first.n_states))
+        else:  # a forward counter over the first axis (one past rule) or none: a one-state second axis
+            ident = [(BAND, 0, 0, 1, 0)]
+            ops1 = fwd1 if self.past else ident
+            if self.past:
+                f_coef = np.einsum("nxa,nx->na", coef[:, :, [o[4] for o in ops1]], weight)[:, :, None]
+            else:
+                f_coef = np.ones((n, 1, 1))
+            f_args = (_as_ops(ident), *_rows(ops1, len(self.q0)))
+        out = np.empty(n)
+        block = max(16, int(math.isqrt(n)))
+        K.fast(K.counter_pair, n * self.n_states // 8)(
+            *b_args, b_coef, *f_args, f_coef, bool(self.past), self.r_end.copy(), self.q0.copy(), self.stride, block, out
+        )
+        return np.clip(out, 0.0, 1.0)
+
+
+def _as_ops(ops: list[tuple]) -> np.ndarray:
+    return np.array([o[:4] for o in ops], dtype=np.int64).reshape(-1, 4)
+
+
+def _rows(ops: list[tuple], size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(table[size, K, 2], n_in[size], fan[F, 2])`` of :func:`.kernels.counter_pair_step`:
+    the ops of the first rule that write each row, and from which row (``>= size``: a fan-in's sum)."""
+    into: list[list[tuple[int, int]]] = [[] for _ in range(size)]
+    fan: list[tuple[int, int]] = []
+    for o, (kind, rs, cs, length, _) in enumerate(ops):
+        if kind == BAND:
+            for d in range(length):
+                into[rs + d].append((o, cs + d))
+        elif kind == FANOUT:
+            for d in range(length):
+                into[rs + d].append((o, cs))
+        elif length == 1:
+            into[rs].append((o, cs))
+        else:
+            fan.append((cs, length))
+            into[rs].append((o, size + len(fan) - 1))
+    width = max([1, *(len(x) for x in into)])
+    table = np.zeros((size, width, 2), dtype=np.int64)
+    for u, xs in enumerate(into):
+        if xs:
+            table[u, : len(xs)] = xs
+    n_in = np.array([len(x) for x in into], dtype=np.int64)
+    return table, n_in, np.array(fan, dtype=np.int64).reshape(-1, 2)
 
 
 # the classes of Rule.ops each kind reads as (alpha, beta, gamma, delta, hq); -1: unused

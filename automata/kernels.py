@@ -42,7 +42,7 @@ def _register_steps(overload: Callable) -> None:
         overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
     # the counter steps loop over whole counters: a call costs nothing next to that,
     # and inlining them made the kernels slow to compile
-    for step in (counter_axis, counter_step, _strided_dot):
+    for step in (counter_axis, counter_step, _strided_dot, counter_pair_step):
         overload(step, strict=False)(lambda *args, _step=step: _step)
 
 
@@ -620,6 +620,161 @@ def counter_product(
             qb[0] = q0
         for i in range(e - 1, s - 1, -1):
             counter_step(b_ops, b_ranges, b_dims, coef[i], weight[i], r, rn, work)
+            r, rn = rn, r
+            qi = qb[i - s] if has_q else qb[0]
+            out[i] = _strided_dot(r, stride, qi)
+
+
+# ------------------------------------------------------------------ pair counters
+# Two rules' counters as one S1 x S2 array (rule 2 contiguous). The frame's
+# operator is sum_{o1, o2} c(o1, o2) op1_{o1} ⊗ op2_{o2} with c(o1, o2) the
+# probability of both ops' classes at the frame (one number per pair, computed
+# up front for every frame): no sum over the shared atoms' values. Rule 1's ops
+# only choose which source row feeds a destination row (a band or a fan-out
+# reads one row, a fan-in the sum of its rows), so every destination row is
+# built once, in L1, from its few source rows through rule 2's ops.
+
+
+def counter_pair_step(
+    ops2: np.ndarray, table: np.ndarray, n_in: np.ndarray, fan1: np.ndarray, coef: np.ndarray,
+    src: np.ndarray, dst: np.ndarray, tmp: np.ndarray, seg: np.ndarray,
+) -> None:
+    """``dst`` = ``sum_{o1,o2} coef[o1, o2] (op1_{o1} ⊗ op2_{o2}) src`` over ``S1 x S2``
+    (flat, row-major). ``table[u, k] = (o1, row)`` for the ``n_in[u]`` ops of rule 1 that
+    write row ``u``: ``row < S1`` reads that row of ``src``, ``S1 + j`` the sum of the rows
+    ``fan1[j] = (first, count)`` (kept in ``tmp``). ``seg[row, o2]``: scratch for the sums
+    that rule 2's fan-ins read."""
+    S1 = n_in.shape[0]
+    S2 = src.shape[0] // S1
+    n2 = ops2.shape[0]
+    for j in range(fan1.shape[0]):
+        cs = fan1[j, 0]
+        t = tmp[j * S2 : (j + 1) * S2]
+        s0 = src[cs * S2 : (cs + 1) * S2]
+        for e in range(S2):
+            t[e] = s0[e]
+        for d in range(1, fan1[j, 1]):
+            sv = src[(cs + d) * S2 : (cs + d + 1) * S2]
+            for e in range(S2):
+                t[e] += sv[e]
+    # rule 2's fan-ins: one sum per source row, however many rows read it
+    for o2 in range(n2):
+        if ops2[o2, 0] != 1:
+            continue
+        cs = ops2[o2, 2]
+        L = ops2[o2, 3]
+        for row in range(S1 + fan1.shape[0]):
+            if row < S1:
+                sv = src[row * S2 + cs : row * S2 + cs + L]
+            else:
+                sv = tmp[(row - S1) * S2 + cs : (row - S1) * S2 + cs + L]
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            L4 = L - L % 4
+            for d in range(0, L4, 4):
+                s0 += sv[d]
+                s1 += sv[d + 1]
+                s2 += sv[d + 2]
+                s3 += sv[d + 3]
+            for d in range(L4, L):
+                s0 += sv[d]
+            seg[row, o2] = (s0 + s1) + (s2 + s3)
+    for u in range(S1):
+        dv = dst[u * S2 : (u + 1) * S2]
+        for e in range(S2):
+            dv[e] = 0.0
+        K_ = n_in[u]
+        for o2 in range(n2):
+            kind = ops2[o2, 0]
+            rs = ops2[o2, 1]
+            cs = ops2[o2, 2]
+            L = ops2[o2, 3]
+            if kind == 1:
+                x = 0.0
+                for k in range(K_):
+                    x += coef[table[u, k, 0], o2] * seg[table[u, k, 1], o2]
+                dv[rs] += x
+                continue
+            if kind == 2:
+                x = 0.0
+                for k in range(K_):
+                    c = coef[table[u, k, 0], o2]
+                    if c != 0.0:
+                        row = table[u, k, 1]
+                        x += c * (src[row * S2 + cs] if row < S1 else tmp[(row - S1) * S2 + cs])
+                if x != 0.0:
+                    dv2 = dv[rs : rs + L]
+                    for d in range(L):
+                        dv2[d] += x
+                continue
+            dv2 = dv[rs : rs + L]
+            # a band: the (at most two, for every rule kind) source rows in one pass
+            k = 0
+            while k < K_:
+                c0 = coef[table[u, k, 0], o2]
+                r0 = table[u, k, 1]
+                s0 = src[r0 * S2 + cs : r0 * S2 + cs + L] if r0 < S1 else tmp[(r0 - S1) * S2 + cs : (r0 - S1) * S2 + cs + L]
+                if k + 1 < K_:
+                    c1 = coef[table[u, k + 1, 0], o2]
+                    r1 = table[u, k + 1, 1]
+                    s1 = src[r1 * S2 + cs : r1 * S2 + cs + L] if r1 < S1 else tmp[(r1 - S1) * S2 + cs : (r1 - S1) * S2 + cs + L]
+                    if c0 != 0.0 and c1 != 0.0:
+                        for d in range(L):
+                            dv2[d] += c0 * s0[d] + c1 * s1[d]
+                    elif c1 != 0.0:
+                        for d in range(L):
+                            dv2[d] += c1 * s1[d]
+                    elif c0 != 0.0:
+                        for d in range(L):
+                            dv2[d] += c0 * s0[d]
+                    k += 2
+                else:
+                    if c0 != 0.0:
+                        for d in range(L):
+                            dv2[d] += c0 * s0[d]
+                    k += 1
+
+
+def counter_pair(
+    b_ops2: np.ndarray, b_table: np.ndarray, b_nin: np.ndarray, b_fan1: np.ndarray, b_coef: np.ndarray,
+    f_ops2: np.ndarray, f_table: np.ndarray, f_nin: np.ndarray, f_fan1: np.ndarray, f_coef: np.ndarray,
+    has_q: bool, r: np.ndarray, q0: np.ndarray, stride: int, block: int, out: np.ndarray,
+) -> None:
+    """:func:`counter_product` for two rules through :func:`counter_pair_step`: ``b_coef[i]``
+    and ``f_coef[i]`` are frame ``i``'s pair coefficients (backward, forward); a forward
+    counter over one axis is a pair with a one-state second axis."""
+    n = b_coef.shape[0]
+    SR = r.shape[0]
+    SQ = q0.shape[0]
+    nb = (n + block - 1) // block
+    ck = np.empty((nb if has_q else 1, SQ))
+    qb = np.empty((block + 1 if has_q else 1, SQ))
+    btmp = np.empty(max(1, b_fan1.shape[0]) * (SR // b_nin.shape[0]))
+    ftmp = np.empty(max(1, f_fan1.shape[0]) * (SQ // f_nin.shape[0]))
+    bseg = np.zeros((b_nin.shape[0] + b_fan1.shape[0], b_ops2.shape[0]))
+    fseg = np.zeros((f_nin.shape[0] + f_fan1.shape[0], f_ops2.shape[0]))
+    q = q0.copy()
+    qn = q0.copy()
+    if has_q:
+        for k in range(nb):
+            ck[k] = q
+            for i in range(k * block, min(n, (k + 1) * block)):
+                counter_pair_step(f_ops2, f_table, f_nin, f_fan1, f_coef[i], q, qn, ftmp, fseg)
+                q, qn = qn, q
+    rn = np.empty(SR)
+    for k in range(nb - 1, -1, -1):
+        s = k * block
+        e = min(n, s + block)
+        if has_q:
+            qb[0] = ck[k]
+            for i in range(s, e - 1):
+                counter_pair_step(f_ops2, f_table, f_nin, f_fan1, f_coef[i], qb[i - s], qb[i - s + 1], ftmp, fseg)
+        else:
+            qb[0] = q0
+        for i in range(e - 1, s - 1, -1):
+            counter_pair_step(b_ops2, b_table, b_nin, b_fan1, b_coef[i], r, rn, btmp, bseg)
             r, rn = rn, r
             qi = qb[i - s] if has_q else qb[0]
             out[i] = _strided_dot(r, stride, qi)
