@@ -285,29 +285,34 @@ class Product:
         coef, weight = self.coefficients(prob, n)  # classes given the shared atoms' values x, P(x)
         base2 = len(cls1)  # rule 2's classes follow rule 1's in self.classes
 
-        def joint(ops1: list[tuple], ops2: list[tuple]) -> np.ndarray:
-            """``P(class of o1 & class of o2)`` per frame: ``sum_x P(x) P(c1 | x) P(c2 | x)``."""
-            a = coef[:, :, [o[4] for o in ops1]] * weight[:, :, None]
-            b = coef[:, :, [o[4] + base2 for o in ops2]]
-            return np.einsum("nxa,nxb->nab", a, b) if ops1 and ops2 else np.zeros((n, max(1, len(ops1)), max(1, len(ops2))))
+        def classes(ops1: list[tuple], ops2: list[tuple]) -> np.ndarray:
+            """``[o1, o2] -> (class of o1, class of o2)`` in ``coef``: the kernel sums
+            ``P(x) P(c1 | x) P(c2 | x)`` over ``x`` per frame."""
+            out = np.zeros((max(1, len(ops1)), max(1, len(ops2)), 2), dtype=np.int64)
+            for a, o1 in enumerate(ops1):
+                for b, o2 in enumerate(ops2):
+                    out[a, b] = (o1[4], o2[4] + base2)
+            return out
 
-        b_coef = joint(back1, back2)
-        b_args = (_as_ops(back2), *_rows(back1, first.n_states))
+        b_args = (_as_ops(back2), *_rows(back1, first.n_states), classes(back1, back2))
         if len(self.past) == 2:
-            f_coef = joint(fwd1, fwd2)
-            f_args = (_as_ops(fwd2), *_rows(fwd1, first.n_states))
-        else:  # a forward counter over the first axis (one past rule) or none: a one-state second axis
+            f_args = (_as_ops(fwd2), *_rows(fwd1, first.n_states), classes(fwd1, fwd2))
+        else:  # no forward pass: none (future rules) or a Horner sum (one past rule)
             ident = [(BAND, 0, 0, 1, 0)]
-            ops1 = fwd1 if self.past else ident
-            if self.past:
-                f_coef = np.einsum("nxa,nx->na", coef[:, :, [o[4] for o in ops1]], weight)[:, :, None]
-            else:
-                f_coef = np.ones((n, 1, 1))
-            f_args = (_as_ops(ident), *_rows(ops1, len(self.q0)))
+            f_args = (_as_ops(ident), *_rows(ident, 1), classes(ident, ident))
+        past_kind, hx, hy = -1, np.zeros(1), np.zeros(1)
+        if len(self.past) == 1:
+            past_kind = PAST_KINDS.index(first.kind)
+            b = first.bound
+            before = 0.0 if past_kind == 2 else 1.0  # the frames before 0, as the clipped windows read them
+            pad = lambda x: np.concatenate([np.full(b, before), x])  # noqa: E731
+            hx = pad(prob(cls1[(2, 3, 2)[past_kind]]))
+            hy = pad(prob(cls1[3])) if past_kind == 2 else hx
         out = np.empty(n)
         block = max(16, int(math.isqrt(n)))
         K.fast(K.counter_pair, n * self.n_states // 8)(
-            *b_args, b_coef, *f_args, f_coef, bool(self.past), self.r_end.copy(), self.q0.copy(), self.stride, block, out
+            *b_args, *f_args, coef, weight, len(self.past) == 2, self.r_end.copy(), self.q0.copy(), self.stride, block, out,
+            past_kind, hx, hy,
         )
         return np.clip(out, 0.0, 1.0)
 

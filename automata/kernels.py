@@ -42,7 +42,7 @@ def _register_steps(overload: Callable) -> None:
         overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
     # the counter steps loop over whole counters: a call costs nothing next to that,
     # and inlining them made the kernels slow to compile
-    for step in (counter_axis, counter_step, _strided_dot, counter_pair_step):
+    for step in (counter_axis, counter_step, _strided_dot, counter_pair_step, _pair_coefficients):
         overload(step, strict=False)(lambda *args, _step=step: _step)
 
 
@@ -737,15 +737,59 @@ def counter_pair_step(
                     k += 1
 
 
+def _pair_coefficients(cls: np.ndarray, coef: np.ndarray, weight: np.ndarray, out: np.ndarray) -> None:
+    """``out[a, b]`` = ``sum_x weight[x] coef[x, cls[a, b, 0]] coef[x, cls[a, b, 1]]``."""
+    for a in range(cls.shape[0]):
+        for b in range(cls.shape[1]):
+            c1 = cls[a, b, 0]
+            c2 = cls[a, b, 1]
+            acc = 0.0
+            for x in range(weight.shape[0]):
+                acc += weight[x] * coef[x, c1] * coef[x, c2]
+            out[a, b] = acc
+
+
 def counter_pair(
-    b_ops2: np.ndarray, b_table: np.ndarray, b_nin: np.ndarray, b_fan1: np.ndarray, b_coef: np.ndarray,
-    f_ops2: np.ndarray, f_table: np.ndarray, f_nin: np.ndarray, f_fan1: np.ndarray, f_coef: np.ndarray,
-    has_q: bool, r: np.ndarray, q0: np.ndarray, stride: int, block: int, out: np.ndarray,
+    b_ops2: np.ndarray, b_table: np.ndarray, b_nin: np.ndarray, b_fan1: np.ndarray, b_cls: np.ndarray,
+    f_ops2: np.ndarray, f_table: np.ndarray, f_nin: np.ndarray, f_fan1: np.ndarray, f_cls: np.ndarray,
+    coef: np.ndarray, weight: np.ndarray, has_q: bool, r: np.ndarray, q0: np.ndarray, stride: int, block: int, out: np.ndarray,
+    past_kind: int, hx: np.ndarray, hy: np.ndarray,
 ) -> None:
-    """:func:`counter_product` for two rules through :func:`counter_pair_step`: ``b_coef[i]``
-    and ``f_coef[i]`` are frame ``i``'s pair coefficients (backward, forward); a forward
-    counter over one axis is a pair with a one-state second axis."""
-    n = b_coef.shape[0]
+    """:func:`counter_product` for two rules through :func:`counter_pair_step`. Frame ``i``'s
+    pair coefficients are ``sum_x weight[i, x] coef[i, x, c1] coef[i, x, c2]`` (the
+    probability of both ops' classes, ``(c1, c2) = cls[o1, o2]``; :func:`_pair_coefficients`),
+    backward and forward. One past rule
+    first (``past_kind`` 0..2, ``hx``/``hy`` as in :func:`counter_single_past`) needs no
+    forward pass: its ``Q_i(t)`` is a Horner sum over the frames before ``i``."""
+    n = coef.shape[0]
+    bc = np.empty((b_cls.shape[0], b_cls.shape[1]))
+    fc = np.empty((f_cls.shape[0], f_cls.shape[1]))
+    if past_kind >= 0:
+        S = q0.shape[0]
+        rn = np.empty_like(r)
+        btmp = np.empty(max(1, b_fan1.shape[0]) * (r.shape[0] // b_nin.shape[0]))
+        bseg = np.zeros((b_nin.shape[0] + b_fan1.shape[0], b_ops2.shape[0]))
+        b = S - 1
+        for i in range(n - 1, -1, -1):
+            _pair_coefficients(b_cls, coef[i], weight[i], bc)
+            counter_pair_step(b_ops2, b_table, b_nin, b_fan1, bc, r, rn, btmp, bseg)
+            r, rn = rn, r
+            if past_kind == 2:
+                tail = 0.0
+                acc = 0.0
+                for d in range(b, 0, -1):
+                    tail += r[d * stride]
+                    j = i - d + b
+                    acc = hx[j] * tail + hy[j] * acc
+                out[i] = r[0] + acc
+            else:
+                acc = r[b * stride]
+                total = r[b * stride]
+                for t in range(b - 1, -1, -1):
+                    acc = r[t * stride] + hx[i - 1 - t + b] * acc
+                    total += r[t * stride]
+                out[i] = total - acc + r[0] if past_kind == 0 else acc
+        return
     SR = r.shape[0]
     SQ = q0.shape[0]
     nb = (n + block - 1) // block
@@ -761,7 +805,8 @@ def counter_pair(
         for k in range(nb):
             ck[k] = q
             for i in range(k * block, min(n, (k + 1) * block)):
-                counter_pair_step(f_ops2, f_table, f_nin, f_fan1, f_coef[i], q, qn, ftmp, fseg)
+                _pair_coefficients(f_cls, coef[i], weight[i], fc)
+                counter_pair_step(f_ops2, f_table, f_nin, f_fan1, fc, q, qn, ftmp, fseg)
                 q, qn = qn, q
     rn = np.empty(SR)
     for k in range(nb - 1, -1, -1):
@@ -770,11 +815,13 @@ def counter_pair(
         if has_q:
             qb[0] = ck[k]
             for i in range(s, e - 1):
-                counter_pair_step(f_ops2, f_table, f_nin, f_fan1, f_coef[i], qb[i - s], qb[i - s + 1], ftmp, fseg)
+                _pair_coefficients(f_cls, coef[i], weight[i], fc)
+                counter_pair_step(f_ops2, f_table, f_nin, f_fan1, fc, qb[i - s], qb[i - s + 1], ftmp, fseg)
         else:
             qb[0] = q0
         for i in range(e - 1, s - 1, -1):
-            counter_pair_step(b_ops2, b_table, b_nin, b_fan1, b_coef[i], r, rn, btmp, bseg)
+            _pair_coefficients(b_cls, coef[i], weight[i], bc)
+            counter_pair_step(b_ops2, b_table, b_nin, b_fan1, bc, r, rn, btmp, bseg)
             r, rn = rn, r
             qi = qb[i - s] if has_q else qb[0]
             out[i] = _strided_dot(r, stride, qi)
