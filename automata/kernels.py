@@ -659,7 +659,7 @@ def counter_pair_step(
                 t[e] += sv[e]
     # rule 2's fan-ins: one sum per source row, however many rows read it
     for o2 in range(n2):
-        if ops2[o2, 0] != 1:
+        if ops2[o2, 0] != 1 or ops2[o2, 3] == 1:  # a one-entry fan-in is read in place
             continue
         cs = ops2[o2, 2]
         L = ops2[o2, 3]
@@ -681,6 +681,92 @@ def counter_pair_step(
             for d in range(L4, L):
                 s0 += sv[d]
             seg[row, o2] = (s0 + s1) + (s2 + s3)
+    # one band whose range every fan-out covers or misses: the band's range is written
+    # once (fan-out constant + its source rows), the rest filled around it
+    band = -1
+    for o2 in range(n2):
+        if ops2[o2, 0] == 0:
+            band = o2 if band == -1 else -2
+    if band >= 0:
+        rsb = ops2[band, 1]
+        Lb = ops2[band, 3]
+        for o2 in range(n2):
+            if ops2[o2, 0] == 2:
+                lo = ops2[o2, 1]
+                hi = lo + ops2[o2, 3]
+                if not (lo <= rsb and hi >= rsb + Lb) and not (hi <= rsb or lo >= rsb + Lb):
+                    band = -2
+    if band >= 0:
+        csb = ops2[band, 2]
+        for u in range(S1):
+            dv = dst[u * S2 : (u + 1) * S2]
+            K_ = n_in[u]
+            for e in range(rsb):
+                dv[e] = 0.0
+            for e in range(rsb + Lb, S2):
+                dv[e] = 0.0
+            cb = 0.0
+            for o2 in range(n2):
+                if ops2[o2, 0] != 2:
+                    continue
+                rs = ops2[o2, 1]
+                cs = ops2[o2, 2]
+                L = ops2[o2, 3]
+                x = 0.0
+                for k in range(K_):
+                    c = coef[table[u, k, 0], o2]
+                    if c != 0.0:
+                        row = table[u, k, 1]
+                        x += c * (src[row * S2 + cs] if row < S1 else tmp[(row - S1) * S2 + cs])
+                if rs <= rsb and rs + L >= rsb + Lb:  # the band's range, and around it
+                    cb += x
+                    if x != 0.0:
+                        for e in range(rs, rsb):
+                            dv[e] += x
+                        for e in range(rsb + Lb, rs + L):
+                            dv[e] += x
+                elif x != 0.0:
+                    dv2 = dv[rs : rs + L]
+                    for d in range(L):
+                        dv2[d] += x
+            dv2 = dv[rsb : rsb + Lb]
+            if K_ == 0:
+                for d in range(Lb):
+                    dv2[d] = cb
+            else:
+                c0 = coef[table[u, 0, 0], band]
+                r0 = table[u, 0, 1]
+                s0 = src[r0 * S2 + csb : r0 * S2 + csb + Lb] if r0 < S1 else tmp[(r0 - S1) * S2 + csb : (r0 - S1) * S2 + csb + Lb]
+                if K_ == 1:
+                    for d in range(Lb):
+                        dv2[d] = cb + c0 * s0[d]
+                else:
+                    c1 = coef[table[u, 1, 0], band]
+                    r1 = table[u, 1, 1]
+                    s1 = src[r1 * S2 + csb : r1 * S2 + csb + Lb] if r1 < S1 else tmp[(r1 - S1) * S2 + csb : (r1 - S1) * S2 + csb + Lb]
+                    for d in range(Lb):
+                        dv2[d] = cb + c0 * s0[d] + c1 * s1[d]
+                    for k in range(2, K_):
+                        c = coef[table[u, k, 0], band]
+                        r2 = table[u, k, 1]
+                        s2 = src[r2 * S2 + csb : r2 * S2 + csb + Lb] if r2 < S1 else tmp[(r2 - S1) * S2 + csb : (r2 - S1) * S2 + csb + Lb]
+                        for d in range(Lb):
+                            dv2[d] += c * s2[d]
+            for o2 in range(n2):
+                if ops2[o2, 0] != 1:
+                    continue
+                rs = ops2[o2, 1]
+                cs = ops2[o2, 2]
+                L = ops2[o2, 3]
+                x = 0.0
+                for k in range(K_):
+                    row = table[u, k, 1]
+                    if L > 1:
+                        x += coef[table[u, k, 0], o2] * seg[row, o2]
+                    else:
+                        x += coef[table[u, k, 0], o2] * (src[row * S2 + cs] if row < S1 else tmp[(row - S1) * S2 + cs])
+                dv[rs] += x
+        return
     for u in range(S1):
         dv = dst[u * S2 : (u + 1) * S2]
         for e in range(S2):
@@ -694,7 +780,11 @@ def counter_pair_step(
             if kind == 1:
                 x = 0.0
                 for k in range(K_):
-                    x += coef[table[u, k, 0], o2] * seg[table[u, k, 1], o2]
+                    row = table[u, k, 1]
+                    if L > 1:
+                        x += coef[table[u, k, 0], o2] * seg[row, o2]
+                    else:
+                        x += coef[table[u, k, 0], o2] * (src[row * S2 + cs] if row < S1 else tmp[(row - S1) * S2 + cs])
                 dv[rs] += x
                 continue
             if kind == 2:
