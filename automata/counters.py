@@ -239,15 +239,15 @@ class Product:
         """``(coef[n, x, class], weight[n, x])``: the class probabilities given the shared
         atoms' values ``x`` (over the rules' own atoms) and ``P(x)``."""
         nx = len(self.assignments)
-        coef = np.empty((n, nx, len(self.classes)))
-        weight = np.ones((n, nx))
+        coef = np.empty((nx, len(self.classes), n))  # filled column by column, then one transpose
+        weight = np.ones((nx, n))
         for x, values in enumerate(self.assignments):
             for g, c in enumerate(self.classes):
-                coef[:, x, g] = prob(_cofactor(c, values))
+                coef[x, g] = prob(_cofactor(c, values))
             for name, v in values.items():
                 px = prob(A.atom(name))
-                weight[:, x] *= px if v else 1.0 - px
-        return coef, weight
+                weight[x] *= px if v else 1.0 - px
+        return np.ascontiguousarray(coef.transpose(2, 0, 1)), np.ascontiguousarray(weight.T)
 
     def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int, window: bool = True, pair: bool = True) -> np.ndarray:
         """The signal over ``n`` frames; ``window=False`` runs one rule alone through the
