@@ -43,6 +43,20 @@ the shared atoms' values ``x`` at a frame, the rules' classes are independent
 ``2^|shared| · sum_j (ops of rule j) · (product states)``. The forward
 ``Q`` is stored only every ``block`` frames and recomputed block by block
 during the backward pass (memory ``O(sqrt(n) · states)``).
+
+**Two rules** (every shared-atom spec of the suite) take a faster route,
+:func:`.kernels.counter_pair`: the frame's operator is also
+``sum_{o1,o2} P(class o1 & class o2) op1_{o1} ⊗ op2_{o2}``, one coefficient per
+pair of ops (``sum_x P(x) P(c1|x) P(c2|x)``, a few dozen multiply-adds per
+frame), so the shared atoms' values are summed out before the counter is
+touched, not once per value. Rule 1's ops only choose which source row (or
+sum of rows) feeds a destination row, so every destination row is written once,
+in L1, from at most two source rows (a band's range in one fused pass: fan-out
+constant plus both rows), and rule 2's fan-ins read one sum per source row. One
+past rule (with one future rule) needs no forward pass at all: as for a single
+past rule, ``sum_t R_i(t, 0) Q_i(t)`` is a Horner sum over the ``b`` frames
+before ``i``. A frame then costs a few operations per product state, with no
+temporaries and no Python per frame.
 """
 
 from __future__ import annotations
