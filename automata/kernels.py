@@ -736,20 +736,23 @@ def counter_pair_step(
             else:
                 c0 = coef[table[u, 0, 0], band]
                 r0 = table[u, 0, 1]
-                s0 = src[r0 * S2 + csb : r0 * S2 + csb + Lb] if r0 < S1 else tmp[(r0 - S1) * S2 + csb : (r0 - S1) * S2 + csb + Lb]
+                off0 = (r0 if r0 < S1 else r0 - S1) * S2 + csb
+                s0 = src[off0 : off0 + Lb] if r0 < S1 else tmp[off0 : off0 + Lb]
                 if K_ == 1:
                     for d in range(Lb):
                         dv2[d] = cb + c0 * s0[d]
                 else:
                     c1 = coef[table[u, 1, 0], band]
                     r1 = table[u, 1, 1]
-                    s1 = src[r1 * S2 + csb : r1 * S2 + csb + Lb] if r1 < S1 else tmp[(r1 - S1) * S2 + csb : (r1 - S1) * S2 + csb + Lb]
+                    off1 = (r1 if r1 < S1 else r1 - S1) * S2 + csb
+                    s1 = src[off1 : off1 + Lb] if r1 < S1 else tmp[off1 : off1 + Lb]
                     for d in range(Lb):
                         dv2[d] = cb + c0 * s0[d] + c1 * s1[d]
                     for k in range(2, K_):
                         c = coef[table[u, k, 0], band]
                         r2 = table[u, k, 1]
-                        s2 = src[r2 * S2 + csb : r2 * S2 + csb + Lb] if r2 < S1 else tmp[(r2 - S1) * S2 + csb : (r2 - S1) * S2 + csb + Lb]
+                        off2 = (r2 if r2 < S1 else r2 - S1) * S2 + csb
+                        s2 = src[off2 : off2 + Lb] if r2 < S1 else tmp[off2 : off2 + Lb]
                         for d in range(Lb):
                             dv2[d] += c * s2[d]
             for o2 in range(n2):
