@@ -252,8 +252,13 @@ class Product:
     def coefficients(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
         """``(coef[n, x, class], weight[n, x])``: the class probabilities given the shared
         atoms' values ``x`` (over the rules' own atoms) and ``P(x)``."""
+        coef, weight = self.columns(prob, n)
+        return np.ascontiguousarray(coef.transpose(2, 0, 1)), np.ascontiguousarray(weight.T)
+
+    def columns(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`coefficients` as ``(coef[x, class, n], weight[x, n])`` (one column per row)."""
         nx = len(self.assignments)
-        coef = np.empty((nx, len(self.classes), n))  # filled column by column, then one transpose
+        coef = np.empty((nx, len(self.classes), n))
         weight = np.ones((nx, n))
         for x, values in enumerate(self.assignments):
             for g, c in enumerate(self.classes):
@@ -261,7 +266,7 @@ class Product:
             for name, v in values.items():
                 px = prob(A.atom(name))
                 weight[x] *= px if v else 1.0 - px
-        return np.ascontiguousarray(coef.transpose(2, 0, 1)), np.ascontiguousarray(weight.T)
+        return coef, weight
 
     def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int, window: bool = True, pair: bool = True) -> np.ndarray:
         """The signal over ``n`` frames; ``window=False`` runs one rule alone through the
@@ -296,7 +301,7 @@ class Product:
         probability of both ops' classes (the shared atoms summed out once, up front)."""
         first, second = self.rules
         (cls1, back1, fwd1, _), (_, back2, fwd2, _) = first.ops(), second.ops()
-        coef, weight = self.coefficients(prob, n)  # classes given the shared atoms' values x, P(x)
+        coef, weight = self.columns(prob, n)  # classes given the shared atoms' values x, P(x)
         base2 = len(cls1)  # rule 2's classes follow rule 1's in self.classes
 
         def classes(ops1: list[tuple], ops2: list[tuple]) -> np.ndarray:

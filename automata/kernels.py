@@ -830,15 +830,15 @@ def counter_pair_step(
                     k += 1
 
 
-def _pair_coefficients(cls: np.ndarray, coef: np.ndarray, weight: np.ndarray, out: np.ndarray) -> None:
-    """``out[a, b]`` = ``sum_x weight[x] coef[x, cls[a, b, 0]] coef[x, cls[a, b, 1]]``."""
+def _pair_coefficients(cls: np.ndarray, coef: np.ndarray, weight: np.ndarray, i: int, out: np.ndarray) -> None:
+    """``out[a, b]`` = ``sum_x weight[x, i] coef[x, cls[a, b, 0], i] coef[x, cls[a, b, 1], i]``."""
     for a in range(cls.shape[0]):
         for b in range(cls.shape[1]):
             c1 = cls[a, b, 0]
             c2 = cls[a, b, 1]
             acc = 0.0
             for x in range(weight.shape[0]):
-                acc += weight[x] * coef[x, c1] * coef[x, c2]
+                acc += weight[x, i] * coef[x, c1, i] * coef[x, c2, i]
             out[a, b] = acc
 
 
@@ -849,12 +849,12 @@ def counter_pair(
     past_kind: int, hx: np.ndarray, hy: np.ndarray,
 ) -> None:
     """:func:`counter_product` for two rules through :func:`counter_pair_step`. Frame ``i``'s
-    pair coefficients are ``sum_x weight[i, x] coef[i, x, c1] coef[i, x, c2]`` (the
+    pair coefficients are ``sum_x weight[x, i] coef[x, c1, i] coef[x, c2, i]`` (the
     probability of both ops' classes, ``(c1, c2) = cls[o1, o2]``; :func:`_pair_coefficients`),
     backward and forward. One past rule
     first (``past_kind`` 0..2, ``hx``/``hy`` as in :func:`counter_single_past`) needs no
     forward pass: its ``Q_i(t)`` is a Horner sum over the frames before ``i``."""
-    n = coef.shape[0]
+    n = coef.shape[2]
     bc = np.empty((b_cls.shape[0], b_cls.shape[1]))
     fc = np.empty((f_cls.shape[0], f_cls.shape[1]))
     if past_kind >= 0:
@@ -864,7 +864,7 @@ def counter_pair(
         bseg = np.zeros((b_nin.shape[0] + b_fan1.shape[0], b_ops2.shape[0]))
         b = S - 1
         for i in range(n - 1, -1, -1):
-            _pair_coefficients(b_cls, coef[i], weight[i], bc)
+            _pair_coefficients(b_cls, coef, weight, i, bc)
             counter_pair_step(b_ops2, b_table, b_nin, b_fan1, bc, r, rn, btmp, bseg)
             r, rn = rn, r
             if past_kind == 2:
@@ -898,7 +898,7 @@ def counter_pair(
         for k in range(nb):
             ck[k] = q
             for i in range(k * block, min(n, (k + 1) * block)):
-                _pair_coefficients(f_cls, coef[i], weight[i], fc)
+                _pair_coefficients(f_cls, coef, weight, i, fc)
                 counter_pair_step(f_ops2, f_table, f_nin, f_fan1, fc, q, qn, ftmp, fseg)
                 q, qn = qn, q
     rn = np.empty(SR)
@@ -908,12 +908,12 @@ def counter_pair(
         if has_q:
             qb[0] = ck[k]
             for i in range(s, e - 1):
-                _pair_coefficients(f_cls, coef[i], weight[i], fc)
+                _pair_coefficients(f_cls, coef, weight, i, fc)
                 counter_pair_step(f_ops2, f_table, f_nin, f_fan1, fc, qb[i - s], qb[i - s + 1], ftmp, fseg)
         else:
             qb[0] = q0
         for i in range(e - 1, s - 1, -1):
-            _pair_coefficients(b_cls, coef[i], weight[i], bc)
+            _pair_coefficients(b_cls, coef, weight, i, bc)
             counter_pair_step(b_ops2, b_table, b_nin, b_fan1, bc, r, rn, btmp, bseg)
             r, rn = rn, r
             qi = qb[i - s] if has_q else qb[0]
