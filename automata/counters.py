@@ -43,6 +43,20 @@ the shared atoms' values ``x`` at a frame, the rules' classes are independent
 ``2^|shared| · sum_j (ops of rule j) · (product states)``. The forward
 ``Q`` is stored only every ``block`` frames and recomputed block by block
 during the backward pass (memory ``O(sqrt(n) · states)``).
+
+**Two rules** (every shared-atom spec of the suite) take a faster route,
+:func:`.kernels.counter_pair`: the frame's operator is also
+``sum_{o1,o2} P(class o1 & class o2) op1_{o1} ⊗ op2_{o2}``, one coefficient per
+pair of ops (``sum_x P(x) P(c1|x) P(c2|x)``, a few dozen multiply-adds per
+frame), so the shared atoms' values are summed out before the counter is
+touched, not once per value. Rule 1's ops only choose which source row (or
+sum of rows) feeds a destination row, so every destination row is written once,
+in L1, from at most two source rows (a band's range in one fused pass: fan-out
+constant plus both rows), and rule 2's fan-ins read one sum per source row. One
+past rule (with one future rule) needs no forward pass at all: as for a single
+past rule, ``sum_t R_i(t, 0) Q_i(t)`` is a Horner sum over the ``b`` frames
+before ``i``. A frame then costs a few operations per product state, with no
+temporaries and no Python per frame.
 """
 
 from __future__ import annotations
@@ -238,22 +252,30 @@ class Product:
     def coefficients(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
         """``(coef[n, x, class], weight[n, x])``: the class probabilities given the shared
         atoms' values ``x`` (over the rules' own atoms) and ``P(x)``."""
+        coef, weight = self.columns(prob, n)
+        return np.ascontiguousarray(coef.transpose(2, 0, 1)), np.ascontiguousarray(weight.T)
+
+    def columns(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`coefficients` as ``(coef[x, class, n], weight[x, n])`` (one column per row)."""
         nx = len(self.assignments)
-        coef = np.empty((n, nx, len(self.classes)))
-        weight = np.ones((n, nx))
+        coef = np.empty((nx, len(self.classes), n))
+        weight = np.ones((nx, n))
         for x, values in enumerate(self.assignments):
             for g, c in enumerate(self.classes):
-                coef[:, x, g] = prob(_cofactor(c, values))
+                coef[x, g] = prob(_cofactor(c, values))
             for name, v in values.items():
                 px = prob(A.atom(name))
-                weight[:, x] *= px if v else 1.0 - px
+                weight[x] *= px if v else 1.0 - px
         return coef, weight
 
-    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int, window: bool = True) -> np.ndarray:
+    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int, window: bool = True, pair: bool = True) -> np.ndarray:
         """The signal over ``n`` frames; ``window=False`` runs one rule alone through the
-        ``O(n·b)`` counter too instead of :func:`.kernels.counter_window` (for the tests)."""
+        ``O(n·b)`` counter too instead of :func:`.kernels.counter_window`, ``pair=False`` two
+        rules through the axis-by-axis product (both for the tests and benchmarks)."""
         if window and len(self.rules) == 1 and self.rules[0].bound > 0 and n > 0:
             return _window(self.rules[0], prob, n)
+        if pair and len(self.rules) == 2 and n > 0:
+            return self._pair(prob, n)
         coef, weight = self.coefficients(prob, n)
         out = np.empty(n)
         if len(self.rules) == 1 and self.past:
@@ -273,6 +295,75 @@ class Product:
             *self.back, *self.fwd, coef, weight, self.r_end.copy(), self.q0.copy(), self.stride, block, out
         )
         return np.clip(out, 0.0, 1.0)
+
+    def _pair(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
+        """Two rules through :func:`.kernels.counter_pair`: per frame and pair of ops, the
+        probability of both ops' classes (the shared atoms summed out once, up front)."""
+        first, second = self.rules
+        (cls1, back1, fwd1, _), (_, back2, fwd2, _) = first.ops(), second.ops()
+        coef, weight = self.columns(prob, n)  # classes given the shared atoms' values x, P(x)
+        base2 = len(cls1)  # rule 2's classes follow rule 1's in self.classes
+
+        def classes(ops1: list[tuple], ops2: list[tuple]) -> np.ndarray:
+            """``[o1, o2] -> (class of o1, class of o2)`` in ``coef``: the kernel sums
+            ``P(x) P(c1 | x) P(c2 | x)`` over ``x`` per frame."""
+            out = np.zeros((max(1, len(ops1)), max(1, len(ops2)), 2), dtype=np.int64)
+            for a, o1 in enumerate(ops1):
+                for b, o2 in enumerate(ops2):
+                    out[a, b] = (o1[4], o2[4] + base2)
+            return out
+
+        b_args = (_as_ops(back2), *_rows(back1, first.n_states), classes(back1, back2))
+        if len(self.past) == 2:
+            f_args = (_as_ops(fwd2), *_rows(fwd1, first.n_states), classes(fwd1, fwd2))
+        else:  # no forward pass: none (future rules) or a Horner sum (one past rule)
+            ident = [(BAND, 0, 0, 1, 0)]
+            f_args = (_as_ops(ident), *_rows(ident, 1), classes(ident, ident))
+        past_kind, hx, hy = -1, np.zeros(1), np.zeros(1)
+        if len(self.past) == 1:
+            past_kind = PAST_KINDS.index(first.kind)
+            b = first.bound
+            before = 0.0 if past_kind == 2 else 1.0  # the frames before 0, as the clipped windows read them
+            pad = lambda x: np.concatenate([np.full(b, before), x])  # noqa: E731
+            hx = pad(prob(cls1[(2, 3, 2)[past_kind]]))
+            hy = pad(prob(cls1[3])) if past_kind == 2 else hx
+        out = np.empty(n)
+        block = max(16, int(math.isqrt(n)))
+        K.fast(K.counter_pair, n * self.n_states // 8)(
+            *b_args, *f_args, coef, weight, len(self.past) == 2, self.r_end.copy(), self.q0.copy(), self.stride, block, out,
+            past_kind, hx, hy,
+        )
+        return np.clip(out, 0.0, 1.0)
+
+
+def _as_ops(ops: list[tuple]) -> np.ndarray:
+    return np.array([o[:4] for o in ops], dtype=np.int64).reshape(-1, 4)
+
+
+def _rows(ops: list[tuple], size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(table[size, K, 2], n_in[size], fan[F, 2])`` of :func:`.kernels.counter_pair_step`:
+    the ops of the first rule that write each row, and from which row (``>= size``: a fan-in's sum)."""
+    into: list[list[tuple[int, int]]] = [[] for _ in range(size)]
+    fan: list[tuple[int, int]] = []
+    for o, (kind, rs, cs, length, _) in enumerate(ops):
+        if kind == BAND:
+            for d in range(length):
+                into[rs + d].append((o, cs + d))
+        elif kind == FANOUT:
+            for d in range(length):
+                into[rs + d].append((o, cs))
+        elif length == 1:
+            into[rs].append((o, cs))
+        else:
+            fan.append((cs, length))
+            into[rs].append((o, size + len(fan) - 1))
+    width = max([1, *(len(x) for x in into)])
+    table = np.zeros((size, width, 2), dtype=np.int64)
+    for u, xs in enumerate(into):
+        if xs:
+            table[u, : len(xs)] = xs
+    n_in = np.array([len(x) for x in into], dtype=np.int64)
+    return table, n_in, np.array(fan, dtype=np.int64).reshape(-1, 2)
 
 
 # the classes of Rule.ops each kind reads as (alpha, beta, gamma, delta, hq); -1: unused

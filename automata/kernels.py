@@ -42,7 +42,7 @@ def _register_steps(overload: Callable) -> None:
         overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
     # the counter steps loop over whole counters: a call costs nothing next to that,
     # and inlining them made the kernels slow to compile
-    for step in (counter_axis, counter_step, _strided_dot):
+    for step in (counter_axis, counter_step, _strided_dot, counter_pair_step, _pair_coefficients):
         overload(step, strict=False)(lambda *args, _step=step: _step)
 
 
@@ -620,6 +620,301 @@ def counter_product(
             qb[0] = q0
         for i in range(e - 1, s - 1, -1):
             counter_step(b_ops, b_ranges, b_dims, coef[i], weight[i], r, rn, work)
+            r, rn = rn, r
+            qi = qb[i - s] if has_q else qb[0]
+            out[i] = _strided_dot(r, stride, qi)
+
+
+# ------------------------------------------------------------------ pair counters
+# Two rules' counters as one S1 x S2 array (rule 2 contiguous). The frame's
+# operator is sum_{o1, o2} c(o1, o2) op1_{o1} ⊗ op2_{o2} with c(o1, o2) the
+# probability of both ops' classes at the frame (one number per pair, computed
+# up front for every frame): no sum over the shared atoms' values. Rule 1's ops
+# only choose which source row feeds a destination row (a band or a fan-out
+# reads one row, a fan-in the sum of its rows), so every destination row is
+# built once, in L1, from its few source rows through rule 2's ops.
+
+
+def counter_pair_step(
+    ops2: np.ndarray, table: np.ndarray, n_in: np.ndarray, fan1: np.ndarray, coef: np.ndarray,
+    src: np.ndarray, dst: np.ndarray, tmp: np.ndarray, seg: np.ndarray,
+) -> None:
+    """``dst`` = ``sum_{o1,o2} coef[o1, o2] (op1_{o1} ⊗ op2_{o2}) src`` over ``S1 x S2``
+    (flat, row-major). ``table[u, k] = (o1, row)`` for the ``n_in[u]`` ops of rule 1 that
+    write row ``u``: ``row < S1`` reads that row of ``src``, ``S1 + j`` the sum of the rows
+    ``fan1[j] = (first, count)`` (kept in ``tmp``). ``seg[row, o2]``: scratch for the sums
+    that rule 2's fan-ins read."""
+    S1 = n_in.shape[0]
+    S2 = src.shape[0] // S1
+    n2 = ops2.shape[0]
+    for j in range(fan1.shape[0]):
+        cs = fan1[j, 0]
+        t = tmp[j * S2 : (j + 1) * S2]
+        s0 = src[cs * S2 : (cs + 1) * S2]
+        for e in range(S2):
+            t[e] = s0[e]
+        for d in range(1, fan1[j, 1]):
+            sv = src[(cs + d) * S2 : (cs + d + 1) * S2]
+            for e in range(S2):
+                t[e] += sv[e]
+    # rule 2's fan-ins: one sum per source row, however many rows read it
+    for o2 in range(n2):
+        if ops2[o2, 0] != 1 or ops2[o2, 3] == 1:  # a one-entry fan-in is read in place
+            continue
+        cs = ops2[o2, 2]
+        L = ops2[o2, 3]
+        for row in range(S1 + fan1.shape[0]):
+            if row < S1:
+                sv = src[row * S2 + cs : row * S2 + cs + L]
+            else:
+                sv = tmp[(row - S1) * S2 + cs : (row - S1) * S2 + cs + L]
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            L4 = L - L % 4
+            for d in range(0, L4, 4):
+                s0 += sv[d]
+                s1 += sv[d + 1]
+                s2 += sv[d + 2]
+                s3 += sv[d + 3]
+            for d in range(L4, L):
+                s0 += sv[d]
+            seg[row, o2] = (s0 + s1) + (s2 + s3)
+    # one band whose range every fan-out covers or misses: the band's range is written
+    # once (fan-out constant + its source rows), the rest filled around it
+    band = -1
+    for o2 in range(n2):
+        if ops2[o2, 0] == 0:
+            band = o2 if band == -1 else -2
+    if band >= 0:
+        rsb = ops2[band, 1]
+        Lb = ops2[band, 3]
+        for o2 in range(n2):
+            if ops2[o2, 0] == 2:
+                lo = ops2[o2, 1]
+                hi = lo + ops2[o2, 3]
+                if not (lo <= rsb and hi >= rsb + Lb) and not (hi <= rsb or lo >= rsb + Lb):
+                    band = -2
+    if band >= 0:
+        csb = ops2[band, 2]
+        for u in range(S1):
+            dv = dst[u * S2 : (u + 1) * S2]
+            K_ = n_in[u]
+            for e in range(rsb):
+                dv[e] = 0.0
+            for e in range(rsb + Lb, S2):
+                dv[e] = 0.0
+            cb = 0.0
+            for o2 in range(n2):
+                if ops2[o2, 0] != 2:
+                    continue
+                rs = ops2[o2, 1]
+                cs = ops2[o2, 2]
+                L = ops2[o2, 3]
+                x = 0.0
+                for k in range(K_):
+                    c = coef[table[u, k, 0], o2]
+                    if c != 0.0:
+                        row = table[u, k, 1]
+                        x += c * (src[row * S2 + cs] if row < S1 else tmp[(row - S1) * S2 + cs])
+                if rs <= rsb and rs + L >= rsb + Lb:  # the band's range, and around it
+                    cb += x
+                    if x != 0.0:
+                        for e in range(rs, rsb):
+                            dv[e] += x
+                        for e in range(rsb + Lb, rs + L):
+                            dv[e] += x
+                elif x != 0.0:
+                    dv2 = dv[rs : rs + L]
+                    for d in range(L):
+                        dv2[d] += x
+            dv2 = dv[rsb : rsb + Lb]
+            if K_ == 0:
+                for d in range(Lb):
+                    dv2[d] = cb
+            else:
+                c0 = coef[table[u, 0, 0], band]
+                r0 = table[u, 0, 1]
+                off0 = (r0 if r0 < S1 else r0 - S1) * S2 + csb
+                s0 = src[off0 : off0 + Lb] if r0 < S1 else tmp[off0 : off0 + Lb]
+                if K_ == 1:
+                    for d in range(Lb):
+                        dv2[d] = cb + c0 * s0[d]
+                else:
+                    c1 = coef[table[u, 1, 0], band]
+                    r1 = table[u, 1, 1]
+                    off1 = (r1 if r1 < S1 else r1 - S1) * S2 + csb
+                    s1 = src[off1 : off1 + Lb] if r1 < S1 else tmp[off1 : off1 + Lb]
+                    for d in range(Lb):
+                        dv2[d] = cb + c0 * s0[d] + c1 * s1[d]
+                    for k in range(2, K_):
+                        c = coef[table[u, k, 0], band]
+                        r2 = table[u, k, 1]
+                        off2 = (r2 if r2 < S1 else r2 - S1) * S2 + csb
+                        s2 = src[off2 : off2 + Lb] if r2 < S1 else tmp[off2 : off2 + Lb]
+                        for d in range(Lb):
+                            dv2[d] += c * s2[d]
+            for o2 in range(n2):
+                if ops2[o2, 0] != 1:
+                    continue
+                rs = ops2[o2, 1]
+                cs = ops2[o2, 2]
+                L = ops2[o2, 3]
+                x = 0.0
+                for k in range(K_):
+                    row = table[u, k, 1]
+                    if L > 1:
+                        x += coef[table[u, k, 0], o2] * seg[row, o2]
+                    else:
+                        x += coef[table[u, k, 0], o2] * (src[row * S2 + cs] if row < S1 else tmp[(row - S1) * S2 + cs])
+                dv[rs] += x
+        return
+    for u in range(S1):
+        dv = dst[u * S2 : (u + 1) * S2]
+        for e in range(S2):
+            dv[e] = 0.0
+        K_ = n_in[u]
+        for o2 in range(n2):
+            kind = ops2[o2, 0]
+            rs = ops2[o2, 1]
+            cs = ops2[o2, 2]
+            L = ops2[o2, 3]
+            if kind == 1:
+                x = 0.0
+                for k in range(K_):
+                    row = table[u, k, 1]
+                    if L > 1:
+                        x += coef[table[u, k, 0], o2] * seg[row, o2]
+                    else:
+                        x += coef[table[u, k, 0], o2] * (src[row * S2 + cs] if row < S1 else tmp[(row - S1) * S2 + cs])
+                dv[rs] += x
+                continue
+            if kind == 2:
+                x = 0.0
+                for k in range(K_):
+                    c = coef[table[u, k, 0], o2]
+                    if c != 0.0:
+                        row = table[u, k, 1]
+                        x += c * (src[row * S2 + cs] if row < S1 else tmp[(row - S1) * S2 + cs])
+                if x != 0.0:
+                    dv2 = dv[rs : rs + L]
+                    for d in range(L):
+                        dv2[d] += x
+                continue
+            dv2 = dv[rs : rs + L]
+            # a band: the (at most two, for every rule kind) source rows in one pass
+            k = 0
+            while k < K_:
+                c0 = coef[table[u, k, 0], o2]
+                r0 = table[u, k, 1]
+                s0 = src[r0 * S2 + cs : r0 * S2 + cs + L] if r0 < S1 else tmp[(r0 - S1) * S2 + cs : (r0 - S1) * S2 + cs + L]
+                if k + 1 < K_:
+                    c1 = coef[table[u, k + 1, 0], o2]
+                    r1 = table[u, k + 1, 1]
+                    s1 = src[r1 * S2 + cs : r1 * S2 + cs + L] if r1 < S1 else tmp[(r1 - S1) * S2 + cs : (r1 - S1) * S2 + cs + L]
+                    if c0 != 0.0 and c1 != 0.0:
+                        for d in range(L):
+                            dv2[d] += c0 * s0[d] + c1 * s1[d]
+                    elif c1 != 0.0:
+                        for d in range(L):
+                            dv2[d] += c1 * s1[d]
+                    elif c0 != 0.0:
+                        for d in range(L):
+                            dv2[d] += c0 * s0[d]
+                    k += 2
+                else:
+                    if c0 != 0.0:
+                        for d in range(L):
+                            dv2[d] += c0 * s0[d]
+                    k += 1
+
+
+def _pair_coefficients(cls: np.ndarray, coef: np.ndarray, weight: np.ndarray, i: int, out: np.ndarray) -> None:
+    """``out[a, b]`` = ``sum_x weight[x, i] coef[x, cls[a, b, 0], i] coef[x, cls[a, b, 1], i]``."""
+    for a in range(cls.shape[0]):
+        for b in range(cls.shape[1]):
+            c1 = cls[a, b, 0]
+            c2 = cls[a, b, 1]
+            acc = 0.0
+            for x in range(weight.shape[0]):
+                acc += weight[x, i] * coef[x, c1, i] * coef[x, c2, i]
+            out[a, b] = acc
+
+
+def counter_pair(
+    b_ops2: np.ndarray, b_table: np.ndarray, b_nin: np.ndarray, b_fan1: np.ndarray, b_cls: np.ndarray,
+    f_ops2: np.ndarray, f_table: np.ndarray, f_nin: np.ndarray, f_fan1: np.ndarray, f_cls: np.ndarray,
+    coef: np.ndarray, weight: np.ndarray, has_q: bool, r: np.ndarray, q0: np.ndarray, stride: int, block: int, out: np.ndarray,
+    past_kind: int, hx: np.ndarray, hy: np.ndarray,
+) -> None:
+    """:func:`counter_product` for two rules through :func:`counter_pair_step`. Frame ``i``'s
+    pair coefficients are ``sum_x weight[x, i] coef[x, c1, i] coef[x, c2, i]`` (the
+    probability of both ops' classes, ``(c1, c2) = cls[o1, o2]``; :func:`_pair_coefficients`),
+    backward and forward. One past rule
+    first (``past_kind`` 0..2, ``hx``/``hy`` as in :func:`counter_single_past`) needs no
+    forward pass: its ``Q_i(t)`` is a Horner sum over the frames before ``i``."""
+    n = coef.shape[2]
+    bc = np.empty((b_cls.shape[0], b_cls.shape[1]))
+    fc = np.empty((f_cls.shape[0], f_cls.shape[1]))
+    if past_kind >= 0:
+        S = q0.shape[0]
+        rn = np.empty_like(r)
+        btmp = np.empty(max(1, b_fan1.shape[0]) * (r.shape[0] // b_nin.shape[0]))
+        bseg = np.zeros((b_nin.shape[0] + b_fan1.shape[0], b_ops2.shape[0]))
+        b = S - 1
+        for i in range(n - 1, -1, -1):
+            _pair_coefficients(b_cls, coef, weight, i, bc)
+            counter_pair_step(b_ops2, b_table, b_nin, b_fan1, bc, r, rn, btmp, bseg)
+            r, rn = rn, r
+            if past_kind == 2:
+                tail = 0.0
+                acc = 0.0
+                for d in range(b, 0, -1):
+                    tail += r[d * stride]
+                    j = i - d + b
+                    acc = hx[j] * tail + hy[j] * acc
+                out[i] = r[0] + acc
+            else:
+                acc = r[b * stride]
+                total = r[b * stride]
+                for t in range(b - 1, -1, -1):
+                    acc = r[t * stride] + hx[i - 1 - t + b] * acc
+                    total += r[t * stride]
+                out[i] = total - acc + r[0] if past_kind == 0 else acc
+        return
+    SR = r.shape[0]
+    SQ = q0.shape[0]
+    nb = (n + block - 1) // block
+    ck = np.empty((nb if has_q else 1, SQ))
+    qb = np.empty((block + 1 if has_q else 1, SQ))
+    btmp = np.empty(max(1, b_fan1.shape[0]) * (SR // b_nin.shape[0]))
+    ftmp = np.empty(max(1, f_fan1.shape[0]) * (SQ // f_nin.shape[0]))
+    bseg = np.zeros((b_nin.shape[0] + b_fan1.shape[0], b_ops2.shape[0]))
+    fseg = np.zeros((f_nin.shape[0] + f_fan1.shape[0], f_ops2.shape[0]))
+    q = q0.copy()
+    qn = q0.copy()
+    if has_q:
+        for k in range(nb):
+            ck[k] = q
+            for i in range(k * block, min(n, (k + 1) * block)):
+                _pair_coefficients(f_cls, coef, weight, i, fc)
+                counter_pair_step(f_ops2, f_table, f_nin, f_fan1, fc, q, qn, ftmp, fseg)
+                q, qn = qn, q
+    rn = np.empty(SR)
+    for k in range(nb - 1, -1, -1):
+        s = k * block
+        e = min(n, s + block)
+        if has_q:
+            qb[0] = ck[k]
+            for i in range(s, e - 1):
+                _pair_coefficients(f_cls, coef, weight, i, fc)
+                counter_pair_step(f_ops2, f_table, f_nin, f_fan1, fc, qb[i - s], qb[i - s + 1], ftmp, fseg)
+        else:
+            qb[0] = q0
+        for i in range(e - 1, s - 1, -1):
+            _pair_coefficients(b_cls, coef, weight, i, bc)
+            counter_pair_step(b_ops2, b_table, b_nin, b_fan1, bc, r, rn, btmp, bseg)
             r, rn = rn, r
             qi = qb[i - s] if has_q else qb[0]
             out[i] = _strided_dot(r, stride, qi)
