@@ -73,7 +73,7 @@ from framelogic.logic.passes import atom_names, map_children
 
 from . import kernels as K
 
-__all__ = ["PAST_KINDS", "Product", "Rule", "product", "rule_of", "rules_of"]
+__all__ = ["PAIR_STATES_PER_BUDGET", "PAST_KINDS", "Product", "Rule", "budget", "product", "rule_of", "rules_of"]
 
 PAST_KINDS = ("once", "historically", "since")
 BAND, FANIN, FANOUT = 0, 1, 2
@@ -406,6 +406,22 @@ def _layout(ops: list[tuple], ranges: list[tuple[int, int]], sizes: list[int]) -
 
 def product_size(rules: list[Rule]) -> int:
     return math.prod(r.n_states for r in rules)
+
+
+# A pair counter's state costs a few multiply-adds per frame in the pair kernel
+# (about 1-3e9 state-frames/s) and no transition table, so two rules may carry
+# more states than an automaton part; products of three or more rules run the
+# general axis-by-axis product and get the automaton budget.
+PAIR_STATES_PER_BUDGET = 4
+
+
+def budget(rules: list[Rule], max_states: int) -> int:
+    """The most product states the planner gives ``rules`` under ``max_states``.
+
+    >>> budget([None, None], 100_000), budget([None] * 3, 100_000)
+    (400000, 100000)
+    """
+    return PAIR_STATES_PER_BUDGET * max_states if len(rules) == 2 else max_states
 
 
 def product(rules: list[Rule]) -> Product:

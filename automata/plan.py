@@ -19,7 +19,8 @@ and evaluates every part by the cheapest exact method:
   for rules ``G (p -> O[0,b] q)``, ``G (p -> H[0,b] q)``, ``G (p -> (q S[0,b]
   r))``, ``G (p -> (q U[0,b] r))``, ``G (p -> F[0,b] q)`` one ``b + 1``-state
   counter each (``O(n·b)``), several rules sharing atoms as one exact product
-  counter when the product fits ``max_states`` (:mod:`.counters`);
+  counter when the product fits its budget (``max_states``; four times that
+  for two rules, which run the pair kernel: :func:`.counters.budget`);
 * **nested windows** (:mod:`.windows`): a bounded ``F``/``G`` whose operand is
   propositional but for ``F``/``G[0,b]`` windows, nested or side by side (up to
   4 windows in all: ``F[0,10s] (ped & F[0,1s] (brake & F[0,500ms] stopped))``,
@@ -750,7 +751,8 @@ def _leaf(g: A.Formula, max_states: int, approx: str | None, stats: _Stats) -> _
     counted = C.rules_of(g)
     if counted is not None:
         size = C.product_size(counted)
-        if size <= max_states:
+        limit = C.budget(counted, max_states)
+        if size <= limit:
             counter = C.product(counted)
             stats.counters += 1
             stats.counter_states.append(size)
@@ -760,7 +762,9 @@ def _leaf(g: A.Formula, max_states: int, approx: str | None, stats: _Stats) -> _
                 stats.products.append(f"product of {len(counted)}{sharing}: {size:,} states")
             return _Product(g, counter)
         # the monolithic automaton of such rules is no smaller than their product
-        err = AutomatonTooLarge(f"the product counter of its {len(counted)} rules needs {size:,} states")
+        err = AutomatonTooLarge(
+            f"the product counter of its {len(counted)} rules needs {size:,} states (the limit is {limit:,})"
+        )
         return _over_budget(g, max_states, approx, stats, err, "its rules' counters make a product over the budget")
     try:
         part = _Automaton(g, max_states)

@@ -140,16 +140,16 @@ def monitors(train: list[DrivingTrace]) -> dict[str, tuple[Callable[[], object],
     ident = lambda s: s  # noqa: E731
     binar = lambda s: {k: (np.asarray(v) >= 0.5).astype(float) for k, v in s.items()}  # noqa: E731
     median = lambda s: binar({k: median_filter(v, 15) for k, v in s.items()})  # noqa: E731
-    out: dict = {"framelogic, independent world": (lambda: Monitor(RULE, fps=FPS), ident)}
+    out: dict = {"framelogic, independent world": (lambda: automaton_monitor(RULE, fps=FPS), ident)}
     api = world_api()
     if api is not None and monitor_has_world():
         world = api["fit_world"]([t.scores for t in train], [t.labels for t in train])  # type: ignore[operator]
         out[f"framelogic, Markov world (fitted), δ={DELTA:g}"] = (
-            lambda: Monitor(RULE, fps=FPS, world=world, confidence=DELTA), ident)  # fmt: skip
+            lambda: automaton_monitor(RULE, fps=FPS, world=world, confidence=DELTA), ident)  # fmt: skip
     else:
         out[f"framelogic, Markov world (fitted), δ={DELTA:g}"] = None
-    out["per-frame threshold, then monitor"] = (lambda: Monitor(RULE, fps=FPS), binar)
-    out["median filter (15 frames), threshold, then monitor"] = (lambda: Monitor(RULE, fps=FPS), median)
+    out["per-frame threshold, then monitor"] = (lambda: automaton_monitor(RULE, fps=FPS), binar)
+    out["median filter (15 frames), threshold, then monitor"] = (lambda: automaton_monitor(RULE, fps=FPS), median)
     return out
 
 
@@ -343,6 +343,16 @@ def _kernel(fn):  # type: ignore[no-untyped-def]
     from framelogic.automata import kernels as K
 
     return K.compiled(fn)
+
+
+def automaton_monitor(formula: object, **kw: object) -> object:
+    """A :class:`~framelogic.automata.Monitor` that follows every part by its automaton
+    (``counters=False``): the monitor :func:`offline_status` replays. On the specs here its
+    verdicts and probabilities equal the default monitor's, which follows rule sets by
+    counters (tested in tests/automata/test_monitor_counters.py)."""
+    from framelogic.automata import Monitor
+
+    return Monitor(formula, counters=False, **kw)  # type: ignore[arg-type]
 
 
 def offline_applies(monitor: object, scores: Mapping[str, np.ndarray]) -> bool:
@@ -708,7 +718,7 @@ def run_evidence(*, minutes: float = 10.0, clean: int = 32, violating: int = 18,
             worlds = {INDEPENDENT: None, MARKOV_DEFAULT: default, MARKOV_FITTED: fitted, MARKOV_TEMPERED: temp,
                       THRESHOLD: None, MEDIAN: None}  # fmt: skip
             worlds = {k: v for k, v in worlds.items() if k in methods}
-            makers = {(spec, meth): (lambda f=f, w=w: Monitor(f, fps=FPS, world=w, confidence=DELTA))
+            makers = {(spec, meth): (lambda f=f, w=w: automaton_monitor(f, fps=FPS, world=w, confidence=DELTA))
                       for spec, f in SPECS.items() for meth, w in worlds.items()}  # fmt: skip
             monitors = {key: make() for key, make in makers.items()}
             kinds = [None] * n_clean + [("no stop", "no signal")[k % 2] for k in range(n_bad)]

@@ -36,7 +36,7 @@ WORLDS = st.sampled_from([
 @given(formulas(ABC, max_depth=3, max_bound=3), traces(ABC, min_len=1, max_len=12, probabilistic=True), WORLDS,
        st.sampled_from([0.01, 0.2, 0.5]))  # fmt: skip
 def test_offline_replay_is_the_monitor(f, t, world, delta):
-    make = lambda: Monitor(f, world=world, confidence=delta)  # noqa: E731
+    make = lambda: mw.automaton_monitor(f, world=world, confidence=delta)  # noqa: E731
     scores = {a: t.column(a) for a in ABC}
     if not mw.offline_applies(make(), scores):  # a part followed by its streaming signal
         event("streaming part: not replayed")
@@ -65,14 +65,14 @@ def test_offline_replay_on_a_long_noisy_trace_matches_step_by_step():
     scores = mw.scene_scores(sc.labels, "ar1", 0.1, rng)
     for spec in mw.SPECS.values():
         for world in (Independent(), Markov(), Markov(persist={"ped": 5.0, "stopped": 4.0, "lane": 3.0, "signal": 3.0})):
-            diff, wrong = mw.check_offline(lambda: Monitor(spec, fps=mw.FPS, world=world), scores, 900)
+            diff, wrong = mw.check_offline(lambda: mw.automaton_monitor(spec, fps=mw.FPS, world=world), scores, 900)
             assert diff < 1e-9 and wrong == 0
 
 
 def test_first_violation_uses_the_replay_and_agrees_with_stepping():
     rng = np.random.default_rng(5)
     t = mw.driving_trace(1.0, rng, violating=True)
-    make = lambda: Monitor(mw.RULE, fps=mw.FPS, world=Markov(), confidence=mw.DELTA)  # noqa: E731
+    make = lambda: mw.automaton_monitor(mw.RULE, fps=mw.FPS, world=Markov(), confidence=mw.DELTA)  # noqa: E731
     assert mw.offline_applies(make(), t.scores)
     assert mw.first_violation(make, t.scores) == mw._first_violation(make, mw._frames(t.scores))
     assert mw.first_violation(make, t.scores) is not None
@@ -88,7 +88,7 @@ def test_scenes_hold_or_violate_each_spec_where_they_say(kind):
         assert set(sc.labels) == set(mw.PROPS) and sc.kind == kind
         assert sc.labels["ped"].any() and sc.labels["lane"].any()
         for name, spec in mw.SPECS.items():
-            make = lambda: Monitor(spec, fps=mw.FPS)  # noqa: E731
+            make = lambda: mw.automaton_monitor(spec, fps=mw.FPS)  # noqa: E731
             first = mw._first_violation(make, mw._frames(sc.labels))
             if kind is not None and name in mw.VIOLATES[kind]:
                 assert first == sc.violation
@@ -185,7 +185,7 @@ def test_clean_background_table_independent_fires_and_persistent_markov_does_not
     slow = cli.run(Markov(persist=2.0), probs, 30.0)
     assert not slow.ever and slow.max_pv < 0.01
     # the replayed first VIOLATED is the monitor's, frame by frame
-    m = Monitor(cli.RULE, fps=30.0, world=Independent(), confidence=cli.DELTA)
+    m = mw.automaton_monitor(cli.RULE, fps=30.0, world=Independent(), confidence=cli.DELTA)
     first = next(i for i, (p, q) in enumerate(probs) if m.step({"ped": p, "stopped": q}).verdict is Verdict.VIOLATED)
     assert ind.first == pytest.approx(first / 30.0)
     text = cli.clean_table(minutes=0.5, fps=30.0, seeds=1, levels=[0.05])

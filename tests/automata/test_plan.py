@@ -189,8 +189,9 @@ def test_too_large_part_is_named():
         plan(f, max_states=20)
     g = parse("G (a -> F[0,4] b) & G (b -> O[0,3] a) & G c")  # a product counter of 5 x 4 states
     assert "counters: 1 (product of 2 sharing a, b: 20 states)" in plan(g, max_states=20).describe()
-    with pytest.raises(AutomatonTooLarge, match=r"O\[0,3\] a\) has no exact evaluation .* product counter of its 2 rules needs 20 states"):
-        plan(g, max_states=19)
+    assert "20 states" in plan(g, max_states=5).describe()  # two rules: the pair kernel's budget, 4 x max_states
+    with pytest.raises(AutomatonTooLarge, match=r"O\[0,3\] a\) has no exact evaluation .* product counter of its 2 rules needs 20 states \(the limit is 16\)"):
+        plan(g, max_states=4)
 
 
 _SMALL = formulas(("a", "b"), max_depth=2, max_bound=2)
@@ -237,8 +238,8 @@ def test_bounds_through_the_engine():
     t = {"a": [0.5, 0.2, 0.9, 0.1, 0.7], "b": [0.3, 0.8, 0.4, 0.6, 0.2], "c": [1.0, 0.9, 0.9, 1.0, 1.0]}
     exact = evaluate(f, t)
     with pytest.raises(AutomatonTooLarge):
-        Evaluator(f, max_states=19)(t)
-    got = Evaluator(f, max_states=19, approx="bounds")(t)
+        Evaluator(f, max_states=4)(t)
+    got = Evaluator(f, max_states=4, approx="bounds")(t)
     assert isinstance(got, SignalBounds)
     assert np.all(got.lower <= exact + 1e-12) and np.all(exact <= got.upper + 1e-12)
     assert np.any(got.lower < got.upper)
@@ -246,7 +247,7 @@ def test_bounds_through_the_engine():
     rule1, rule2, gc = evaluate("G (a -> F[0,4] b)", t), evaluate("G (b -> O[0,3] a)", t), evaluate("G c", t)
     assert np.allclose(got.lower, np.maximum(0, rule1 + rule2 - 1) * gc) and np.allclose(got.upper, np.minimum(rule1, rule2) * gc)
     assert isinstance(evaluate(f, {k: np.round(v) for k, v in t.items()}, approx="bounds"), np.ndarray)  # 0/1: exact
-    described = Evaluator(f, max_states=19, approx="bounds").plan(None).describe()
+    described = Evaluator(f, max_states=4, approx="bounds").plan(None).describe()
     assert described.startswith("approximate") and "into its 2 conjuncts" in described
 
 
