@@ -18,7 +18,7 @@ import numpy as np
 
 from framelogic.logic import ast as A
 from framelogic.logic.english import to_english
-from framelogic.logic.errors import FramelogicError
+from framelogic.logic.errors import AutomatonTooLarge, FramelogicError
 from framelogic.logic.grammar import Spec, parse_spec
 from framelogic.logic.passes import atoms, depth, has_time_bounds, nnf, resolve_time, size
 from framelogic.logic.printer import to_text
@@ -197,11 +197,21 @@ def _rows(t: TraceTable) -> list[dict[str, int]]:
     return [{n: int(t.values[i, j]) for j, n in enumerate(t.names)} for i in range(len(t))]
 
 
+# When the automaton of a query is too large for an exact answer, satisfiability and
+# validity are searched on traces of up to this many frames (z3), and said so.
+FALLBACK_LEN = 24
+
+
 def analyse(
     f: A.Formula, assume: Sequence[A.Formula] = (), *, max_len: int | None = None, world: Any = None
 ) -> Analysis:
     """Satisfiability and validity of ``f`` (time bounds already in frames): exact, or up to ``max_len`` frames;
-    the plan is for ``world`` (default: independent)."""
+    the plan is for ``world`` (default: independent). A formula whose automaton is over the
+    budget (it may still evaluate exactly, e.g. by counters) is searched up to
+    :data:`FALLBACK_LEN` frames; ``Analysis.max_len`` records the scope either way."""
+    automaton, built = _dfa(f)
+    if max_len is None and not built:
+        max_len = FALLBACK_LEN
     if max_len is None:
         from framelogic.automata import analysis
 
@@ -212,7 +222,7 @@ def analyse(
 
         witness = bounded.satisfiable(f, max_len=max_len, assume=assume)
         counter = bounded.valid(f, max_len=max_len, assume=assume) if witness is not None else None
-    return Analysis(dfa_size(f), witness, counter, max_len, evaluation_plan(f, world))
+    return Analysis(automaton, witness, counter, max_len, evaluation_plan(f, world))
 
 
 def evaluation_plan(f: A.Formula, world: Any = None) -> str:
@@ -257,20 +267,26 @@ def equivalent(f: A.Formula, g: A.Formula, assume: Sequence[A.Formula] = (), *, 
     if max_len is None:
         from framelogic.automata import analysis
 
-        return bool(analysis.equivalent(f, g, assume=assume))
+        try:
+            return bool(analysis.equivalent(f, g, assume=assume))
+        except AutomatonTooLarge:
+            return False  # not claimed: their product is too large to prove it
     from framelogic.logic import analysis as bounded
 
     return bounded.equivalent(f, g, max_len=max_len, assume=assume) is None
 
 
-def dfa_size(f: A.Formula) -> str:
+def _dfa(f: A.Formula) -> tuple[str, bool]:
+    """The minimal DFA's size (or why it was not built), and whether it was built."""
     from framelogic.automata import compile
 
     try:
         d = compile(f)
+    except AutomatonTooLarge as e:
+        return f"not built ({e}); satisfiability searched on traces of up to {FALLBACK_LEN} frames", False
     except FramelogicError as e:
-        return f"not built ({e})"
-    return f"{d.n_states} states, {len(d.edges())} edges (minimal DFA)"
+        return f"not built ({e})", False
+    return f"{d.n_states} states, {len(d.edges())} edges (minimal DFA)", True
 
 
 def check_formula(

@@ -136,11 +136,11 @@ def _format_formula_check(c, max_len: int | None) -> str:  # type: ignore[no-unt
     lines.append(f"plan:       {a.plan}")
     lines.append(f"automaton:  {a.automaton}")
     if not a.satisfiable:
-        lines.append(f"satisfiable: NO — {_scope(max_len, 'no')} satisfies it (unsatisfiable query)")
+        lines.append(f"satisfiable: NO — {_scope(a.max_len, 'no')} satisfies it (unsatisfiable query)")
     else:
         lines.append(f"satisfiable: yes, e.g. ({_frames(len(a.witness))})\n{_fmt_trace(a.witness)}")
         if a.vacuous:
-            lines.append(f"valid:      YES — {_scope(max_len, 'every')} satisfies it (vacuous query)")
+            lines.append(f"valid:      YES — {_scope(a.max_len, 'every')} satisfies it (vacuous query)")
         else:
             lines.append(f"valid:      no, fails on ({_frames(len(a.counterexample))})\n{_fmt_trace(a.counterexample)}")
     return "\n".join(lines) + "\n"
@@ -202,9 +202,9 @@ def _format_file_check(c, max_len: int | None) -> str:  # type: ignore[no-untype
         lines.append(f"      plan: {a.plan}")
         lines.append(f"      automaton: {a.automaton}")
         if not a.satisfiable:
-            lines.append(f"      UNSATISFIABLE: {_scope(max_len, 'no')} matches it")
+            lines.append(f"      UNSATISFIABLE: {_scope(a.max_len, 'no')} matches it")
         elif a.vacuous:
-            lines.append(f"      VACUOUS: {_scope(max_len, 'every')} matches it")
+            lines.append(f"      VACUOUS: {_scope(a.max_len, 'every')} matches it")
         else:
             lines.append(f"      satisfiable, not vacuous; e.g. ({_frames(len(a.witness))})\n{_fmt_trace(a.witness, 8)}")
     for a, b in c.equivalent:

@@ -163,3 +163,20 @@ def test_check_shows_the_evaluation_plan(capsys):
     assert "plan:       exact: product of 2 independent parts" in out
     code, out, _ = run(capsys, "check", "G (a -> (b U c))")
     assert "plan:       exact:" in out and "automaton parts: 1" in out
+
+
+def test_check_falls_back_to_a_bounded_search_when_the_automaton_is_too_large(capsys, monkeypatch):
+    import framelogic.automata as automata
+    from framelogic.logic.errors import AutomatonTooLarge
+    from framelogic.queries import checking
+
+    def too_large(*args, **kwargs):
+        raise AutomatonTooLarge("the automaton exceeds max_states")
+
+    monkeypatch.setattr(automata, "compile", too_large)
+    a = checking.analyse(checking.parse_spec("F[0,3] (a & F[0,2] b)").formula)
+    assert a.max_len == checking.FALLBACK_LEN and a.automaton.startswith("not built")
+    assert a.satisfiable and len(a.witness) == 1 and not a.vacuous
+    code, out, _ = run(capsys, "check", "F[0,3] (a & !a)")
+    assert code == 1 and f"no trace of up to {checking.FALLBACK_LEN} frames satisfies it" in out
+    assert "satisfiability searched on traces of up to" in out
