@@ -625,7 +625,10 @@ def prepare() -> bool:
     loops["since"](x, x, 0, 1, out)
     loops["implies"](x, x, out)
     loops["always_all"](x, out)
-    loops["flat01"](np.zeros(2), out)  # float64 tables, as evaluators pass them
+    table = np.zeros(2)
+    loops["flat01"](table, out)  # float64 tables, as evaluators pass them
+    table.flags.writeable = False
+    loops["flat01"](table, out)  # ... and read-only ones (a TraceTable's columns)
     return True
 
 
