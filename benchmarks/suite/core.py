@@ -21,6 +21,7 @@ from framelogic.automata import Evaluator, Monitor, compile
 from framelogic.automata import boolean
 from framelogic.automata import kernels as K
 from framelogic.logic import parse
+from framelogic.logic.errors import AutomatonTooLarge
 from framelogic.logic.passes import atom_names, has_time_bounds
 from framelogic.logic.trace import TraceTable, as_trace
 
@@ -129,7 +130,7 @@ class MonitorRow:
     fps: float
     build_s: float | None = None
     us_bool: float | None = None
-    us_prob: float | None = None
+    us_prob: float | str | None = None  # or why probability frames could not be followed
     n_bool: int = 0  # frames stepped within the loop budget
     n_prob: int = 0
     error: str = ""
@@ -240,8 +241,17 @@ def _monitor_cell(f: object, fps: float, bools: list[dict], probs: list[dict], b
     build = time.perf_counter() - t
     s_bool, n_bool = M.per_item(m.step, bools, budget_s)
     m.reset()
-    s_prob, n_prob = M.per_item(m.step, probs, budget_s)
+    try:
+        s_prob, n_prob = M.per_item(m.step, probs, budget_s)
+    except AutomatonTooLarge as e:  # 0/1 frames were followed; probabilities need a product over the budget
+        return build, s_bool * 1e6, f"fails: AutomatonTooLarge ({_states_of(str(e))})", n_bool, 0
     return build, s_bool * 1e6, s_prob * 1e6, n_bool, n_prob
+
+
+def _states_of(message: str) -> str:
+    """The product size an AutomatonTooLarge message names ("245,773,022 states"), else the message."""
+    found = re.search(r"([\d,]+) states", message)
+    return found.group(0) if found else message
 
 
 def _ours_peer_cell(f: object, table: TraceTable, fps: float, repeat: int, n_check: int) -> tuple:

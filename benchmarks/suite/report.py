@@ -182,9 +182,11 @@ def render(res: Result) -> str:
     parts.append("\n## Monitor step latency (µs per frame)\n")
     n_mb, n_mp = cfg.n_monitor, max(cfg.n_monitor // 4, 1)
 
-    def us(x: float | None, done: int, of: int) -> str:
+    def us(x: float | str | None, done: int, of: int) -> str:
         if x is None:
             return "—"
+        if isinstance(x, str):  # why the frames could not be followed
+            return x
         return f"{x:.2f}" + ("" if done >= of else f" ({done:,} frames in the {cfg.loop_budget_s:g} s budget)")
 
     rows = [[r.spec, f"{r.fps:g}", ms(r.build_s) if not r.error else r.error, us(r.us_bool, r.n_bool, n_mb),
