@@ -193,8 +193,9 @@ def plan_info(ev: Any, rate: float | None) -> PlanInfo:
         seconds = time.perf_counter() - t
         stats = getattr(plan, "stats", None)
         if stats is not None and hasattr(stats, "automata"):
-            # every automaton part and every product counter steps through all its states once per frame
-            states = int(sum(stats.automata) + sum(getattr(stats, "counter_states", []))) or None
+            # every automaton part, product counter and nested-window chain steps through all its states once per frame
+            carried = [*stats.automata, *getattr(stats, "counter_states", []), *getattr(stats, "chains", [])]
+            states = int(sum(carried)) or None
         else:
             states = int(getattr(plan, "n_states", 0)) or None
         kind = plan.describe() if hasattr(plan, "describe") else type(plan).__name__

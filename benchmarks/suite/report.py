@@ -149,7 +149,7 @@ def render(res: Result) -> str:
         ])  # fmt: skip
     parts.append(table(["spec", "fps", "frames/s", "plan (ms)", "plan", "states carried", "state-frames/s",
                         "old engine frames/s", "vs old", "target"], rows))  # fmt: skip
-    parts.append("\nStates carried: the automaton parts' states plus the product counters' states (rules with "
+    parts.append("\nStates carried: the automaton parts' states plus the nested-window chains' states plus the product counters' states (rules with "
                  "past windows or until, counted as the product of their b+1-state counters; a single response "
                  "counter for F rules sharing q carries none), each stepped once per frame; state-frames/s = "
                  "frames/s x states carried. The target is frames/s on specs whose rules are over disjoint "
