@@ -48,7 +48,7 @@ import numpy as np
 from framelogic.logic.errors import InvalidArgument, InvalidValue
 from framelogic.logic.trace import TraceTable, as_trace
 
-from .world import Markov
+from .world import Markov, labelled_tables
 
 __all__ = ["Hidden", "HiddenModel", "fit_hidden", "resolve_decision"]
 
@@ -664,17 +664,7 @@ def fit_hidden(
     >>> [round(x, 1) for x in w.models["p"].mean]
     [-2.9, 3.0]
     """
-    pairs_s = list(scores) if isinstance(scores, (list, tuple)) else [scores]
-    pairs_l = list(labels) if isinstance(labels, (list, tuple)) else [labels]
-    if len(pairs_s) != len(pairs_l) or not pairs_s:
-        raise InvalidValue(f"scores and labels must be one table each or two lists of one length, got {len(pairs_s)} and {len(pairs_l)}")
-    ss = [as_trace(s) for s in pairs_s]
-    ls = [as_trace(x) for x in pairs_l]
-    if names is None:
-        names = [a for a in ls[0].names if all(a in s.names for s in ss)]
-    names = tuple(names)
-    if not names:
-        raise InvalidValue("no proposition is in both the scores and the labels")
+    ss, ls, names = labelled_tables(scores, labels, names)
     hs = tuple(substates)
     if not hs or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hs):
         raise InvalidValue(f"substates={substates!r} must be whole numbers >= 1")

@@ -1449,7 +1449,18 @@ class WorldPlan:
 
                 self._boolean = BooleanProgram(self.formula)
             return np.asarray(self._boolean(values == 1.0), dtype=np.float64)
+        self._check_mutex(t)
         return np.clip(self._run(self.tree, t), 0.0, 1.0)
+
+    def _check_mutex(self, t: TraceTable) -> None:
+        """The probabilities are given *all* observations: two certain members of a mutex
+        group at one frame make them impossible, even when φ names neither."""
+        for group in self.world.mutex:
+            cols = [n for n in sorted(group) if n in t.names]
+            if len(cols) > 1:
+                bad = np.flatnonzero((t.columns(cols) == 1.0).sum(axis=1) > 1)
+                if len(bad):
+                    raise _impossible(int(bad[0]), self.world, cols)
 
     def _run(self, node, t: TraceTable) -> np.ndarray:  # type: ignore[no-untyped-def]
         if isinstance(node, _Leaf):
@@ -1583,6 +1594,24 @@ def _platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(a), float(b)
 
 
+def labelled_tables(scores: object, labels: object, names: object = None) -> tuple[list, list, tuple[str, ...]]:
+    """The one reader of a fit's inputs: ``scores`` and ``labels`` as one table each or two
+    lists of one length -> (score traces, label traces, the names to fit: ``names``, else
+    every label column that every score table has)."""
+    pairs_s = list(scores) if isinstance(scores, (list, tuple)) else [scores]
+    pairs_l = list(labels) if isinstance(labels, (list, tuple)) else [labels]
+    if len(pairs_s) != len(pairs_l) or not pairs_s:
+        raise InvalidValue(f"scores and labels must be one table each or two lists of one length, got {len(pairs_s)} and {len(pairs_l)}")
+    ss = [as_trace(s) for s in pairs_s]
+    ls = [as_trace(x) for x in pairs_l]
+    if names is None:
+        names = [a for a in ls[0].names if all(a in s.names for s in ss)]
+    out = tuple(names)  # type: ignore[arg-type]
+    if not out:
+        raise InvalidValue("no proposition is in both the scores and the labels")
+    return ss, ls, out
+
+
 def fit_world(
     scores: object, labels: object, *, fps: float | None = None, names: Sequence[str] | None = None, calibrate: bool = True,
 ) -> Markov:
@@ -1603,17 +1632,7 @@ def fit_world(
     >>> round(w.stay_for("p", None), 3), round(w.prior_for("p"), 3)
     (0.98, 0.5)
     """
-    pairs_s = list(scores) if isinstance(scores, (list, tuple)) else [scores]
-    pairs_l = list(labels) if isinstance(labels, (list, tuple)) else [labels]
-    if len(pairs_s) != len(pairs_l) or not pairs_s:
-        raise InvalidValue(f"scores and labels must be one table each or two lists of one length, got {len(pairs_s)} and {len(pairs_l)}")
-    ss = [as_trace(s) for s in pairs_s]
-    ls = [as_trace(x) for x in pairs_l]
-    if names is None:
-        names = [a for a in ls[0].names if all(a in s.names for s in ss)]
-    names = tuple(names)
-    if not names:
-        raise InvalidValue("no proposition is in both the scores and the labels")
+    ss, ls, names = labelled_tables(scores, labels, names)
     stay: dict[str, float] = {}
     prior: dict[str, float] = {}
     persist: dict[str, float] = {}

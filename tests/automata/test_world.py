@@ -302,3 +302,11 @@ def test_platt_fit_is_the_likelihood_optimum(seed, n, share, separation, shift):
     for da, db in [(0.01, 0), (-0.01, 0), (0, 0.01), (0, -0.01), (0.1, 0.1), (-0.1, -0.1)]:
         assert best <= _platt_loss(z, y, a + da, b + db) + 1e-7 * max(1.0, best)
     assert best <= _platt_loss(z, y, 1.0, 0.0) + 1e-9
+
+
+def test_contradicting_mutex_observations_are_reported_even_outside_the_formula():
+    # found by hypothesis: `b` names neither a nor c, but P(b | all observations) is undefined
+    t = TraceTable(("a", "b", "c"), np.array([[0.0, 0.5, 0.0], [1.0, 0.0, 1.0]]), None, None)
+    world = Markov(stay=0.5, prior=0.5, mutex=[("a", "c")])
+    with pytest.raises(InvalidValue, match="impossible"):
+        evaluate("b", t, world=world)
