@@ -1449,18 +1449,7 @@ class WorldPlan:
 
                 self._boolean = BooleanProgram(self.formula)
             return np.asarray(self._boolean(values == 1.0), dtype=np.float64)
-        self._check_mutex(t)
         return np.clip(self._run(self.tree, t), 0.0, 1.0)
-
-    def _check_mutex(self, t: TraceTable) -> None:
-        """The probabilities are given *all* observations: two certain members of a mutex
-        group at one frame make them impossible, even when φ names neither."""
-        for group in self.world.mutex:
-            cols = [n for n in sorted(group) if n in t.names]
-            if len(cols) > 1:
-                bad = np.flatnonzero((t.columns(cols) == 1.0).sum(axis=1) > 1)
-                if len(bad):
-                    raise _impossible(int(bad[0]), self.world, cols)
 
     def _run(self, node, t: TraceTable) -> np.ndarray:  # type: ignore[no-untyped-def]
         if isinstance(node, _Leaf):
