@@ -64,6 +64,7 @@ from framelogic.logic.passes import atom_names
 from framelogic.logic.printer import to_text
 
 from . import counters as C
+from .letters import letter_of
 
 __all__ = ["CounterFilter", "counter_filter", "estimate_states"]
 
@@ -729,14 +730,8 @@ def _compiled_step():  # noqa: ANN202
 
 
 def _prop01(names: Sequence[str], table: np.ndarray, frame: Mapping[str, float]) -> bool | None:
-    a = 0
-    for i, name in enumerate(names):
-        v = frame[name]
-        if v == 1:
-            a |= 1 << i
-        elif v != 0:
-            return None
-    return bool(table[a])
+    letter = letter_of(frame, names)
+    return None if letter is None else bool(table[letter])
 
 
 def _prop_prob(names: Sequence[str], tab: np.ndarray, prob: Mapping[str, float]) -> float:
