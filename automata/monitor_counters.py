@@ -315,7 +315,10 @@ class CounterFilter:
         self.atoms = tuple(sorted(names))
         self.sizes = [g.n_states for g in groups]
         self.n_states = math.prod(self.sizes)
-        self.too_large = max_states is not None and self.n_states > max_states
+        # two counters step through the pair kernel and get the planner's pair budget
+        # (counters.budget decides, for the offline evaluator and the monitor alike)
+        self.budget = None if max_states is None else C.budget(groups, max_states)
+        self.too_large = self.budget is not None and self.n_states > self.budget
         seen: dict[str, int] = {}
         gatoms = [g.atoms() for g in groups]
         for ga in gatoms:
@@ -442,14 +445,16 @@ class CounterFilter:
 
     # ------------------------------------------------------------ probability frames
     def _prepare(self) -> None:
-        if self.max_states is not None and self.n_states > self.max_states:
+        if self.too_large:
+            pair = f" (two counters get {C.PAIR_STATES_PER_BUDGET} x max_states)" if len(self.groups) == 2 else ""
             raise AutomatonTooLarge(
                 f"the rules {to_text(self.formula)!r} share propositions ({', '.join(self.shared)}), so "
                 f"their probabilities need the product of their counters: {self.n_states:,} states "
-                f"({' x '.join(str(s) for s in self.sizes)}), over max_states={self.max_states:,}; "
-                "raise max_states (each probability frame costs about that many multiply-adds per "
-                "shared-atom value), lower the frame rate or shorten the windows, or threshold the "
-                "probabilities (0/1 frames need no product)"
+                f"({' x '.join(str(s) for s in self.sizes)}), over the budget of {self.budget:,} states "
+                f"for max_states={self.max_states:,}{pair}; pass approx=\"bounds\" for certified bounds "
+                "from smaller groups of rules, raise max_states (each probability frame costs about that "
+                "many multiply-adds per shared-atom value), lower the frame rate or shorten the windows, "
+                "or threshold the probabilities (0/1 frames need no product)"
             )
         groups = self.groups
         sizes = self.sizes
@@ -522,6 +527,15 @@ class CounterFilter:
         self._res = np.zeros(3)
         self._segments = segments(self._maps, self._nmaps, self.sizes)
         self._kernel = _compiled_step()
+        self._pair: tuple[np.ndarray, ...] | None = None
+        if G == 2 and not self.delay:
+            runs1, mem1 = elementary_runs(maps_per_group[0], sizes[0])
+            runs2, mem2 = elementary_runs(maps_per_group[1], sizes[1])
+            self._pair = (
+                mem1, mem2, runs1, runs2, np.zeros((nx, len(runs1))), np.zeros((nx, len(runs2))),
+                np.zeros((len(runs1), len(runs2))), np.empty(sizes[1]),
+            )  # fmt: skip
+            self._pair_kernel = _compiled_pair()
         self._prob_ready = True
 
     def _to_dist(self) -> None:
@@ -551,11 +565,17 @@ class CounterFilter:
         values = np.array(row)
         new = self._out
         res = self._res
-        self._kernel(
-            values, self._shared_idx, self._priv_idx, self._npriv, self._sel, self._dist, self._dims,
-            self._nmaps, self._W, self._px, self._stage, self._order, self._pmask, new, self._acc, self._live, res,
-            *self._segments,
-        )  # fmt: skip
+        if self._pair is not None:
+            self._pair_kernel(
+                values, self._shared_idx, self._priv_idx, self._npriv, self._sel, self._px, self._W, *self._pair,
+                self._dist, new, self._acc, self._live, res,
+            )  # fmt: skip
+        else:
+            self._kernel(
+                values, self._shared_idx, self._priv_idx, self._npriv, self._sel, self._dist, self._dims,
+                self._nmaps, self._W, self._px, self._stage, self._order, self._pmask, new, self._acc, self._live, res,
+                *self._segments,
+            )  # fmt: skip
         self._dist, self._out = new, self._dist
         self._index += 1
         alive, p, doomed = float(res[0]), float(res[1]), float(res[2])
@@ -692,6 +712,163 @@ def segments(maps: np.ndarray, nmaps: np.ndarray, sizes: Sequence[int]) -> tuple
     return np.array(runs, dtype=np.int64).reshape(-1, 4), where
 
 
+def elementary_runs(maps: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """One counter's maps (``maps[u, s]``, -1: violated) as a sum of shared runs:
+    ``(runs[e] = (kind, lo, hi, c), mem[u, e])`` with map ``u`` = the sum of the runs
+    ``e`` with ``mem[u, e] = 1`` (kinds as in :func:`segments`). Every map's runs are cut
+    at every run boundary of every map, so two maps that move the same states the same
+    way share a run, and a frame's operator ``sum_u W_u map_u`` is ``sum_e (sum_u W_u
+    mem[u, e]) run_e``: a few runs (shift, reset, clamp) per counter, whatever its maps."""
+    per_map = []
+    cuts = {0, size}
+    for u in range(maps.shape[0]):
+        runs, _ = segments(maps[None, u : u + 1], np.array([1]), [size])
+        per_map.append(runs.tolist())
+        for _, lo, hi, _ in per_map[-1]:
+            cuts.update((lo, hi))
+    bounds = sorted(cuts)
+    index: dict[tuple[int, int, int, int], int] = {}
+    mem_rows = []
+    for runs in per_map:
+        mine = []
+        for kind, lo, hi, c in runs:
+            i = bounds.index(lo)
+            while bounds[i] < hi:
+                a, b = bounds[i], bounds[i + 1]
+                key = (1, a, b, a + c) if kind == 0 and b - a == 1 else (kind, a, b, c)
+                mine.append(index.setdefault(key, len(index)))
+                i += 1
+        mem_rows.append(mine)
+    mem = np.zeros((maps.shape[0], max(len(index), 1)))
+    for u, mine in enumerate(mem_rows):
+        mem[u, mine] = 1.0
+    runs = np.array(list(index), dtype=np.int64).reshape(-1, 4)
+    return runs, mem
+
+
+def pair_step(  # noqa: ANN201, PLR0913
+    prob, shared_idx, priv_idx, npriv, sel, px, W, mem1, mem2, runs1, runs2, we1, we2, coef, tmp,
+    dist, out, acc, live, res,
+):  # fmt: skip
+    """:func:`frame_step` for two counters (counter 2 contiguous), as in
+    :func:`.kernels.counter_pair_step`: the shared atoms are summed out first, into one
+    coefficient per pair of runs (``coef[e1, e2] = sum_x P(x) w1_x(e1) w2_x(e2)``, with
+    ``w_x(e)`` the probability that counter ``j``'s private atoms pick a map holding run
+    ``e``), then every source row of counter 1 (or the sum of the rows a reset run sends
+    to one row) goes to its destination row through counter 2's runs: each product state
+    is read about once per run of counter 1 that holds it, however many values the
+    shared atoms take."""
+    nx = px.shape[0]
+    for x in range(nx):
+        w = 1.0
+        for k in range(shared_idx.shape[0]):
+            v = prob[shared_idx[k]]
+            w *= v if (x >> k) & 1 else 1.0 - v
+        px[x] = w
+    W[:] = 0.0
+    for j in range(2):
+        npj = npriv[j]
+        for y in range(1 << npj):
+            pr = 1.0
+            for k in range(npj):
+                v = prob[priv_idx[j, k]]
+                pr *= v if (y >> k) & 1 else 1.0 - v
+            for x in range(nx):
+                W[x, j, sel[j, x, y]] += pr
+    E1 = runs1.shape[0]
+    E2 = runs2.shape[0]
+    for x in range(nx):
+        for e in range(E1):
+            s = 0.0
+            for u in range(mem1.shape[0]):
+                s += W[x, 0, u] * mem1[u, e]
+            we1[x, e] = s
+        for e in range(E2):
+            s = 0.0
+            for u in range(mem2.shape[0]):
+                s += W[x, 1, u] * mem2[u, e]
+            we2[x, e] = s
+    for e1 in range(E1):
+        for e2 in range(E2):
+            s = 0.0
+            for x in range(nx):
+                s += px[x] * we1[x, e1] * we2[x, e2]
+            coef[e1, e2] = s
+    S2 = tmp.shape[0]
+    out[:] = 0.0
+    for e1 in range(E1):
+        nonzero = False
+        for e2 in range(E2):
+            if coef[e1, e2] != 0.0:
+                nonzero = True
+        if not nonzero:
+            continue
+        kind1, lo1, hi1, c1 = runs1[e1, 0], runs1[e1, 1], runs1[e1, 2], runs1[e1, 3]
+        n_rows = hi1 - lo1 if kind1 == 0 else 1
+        for k in range(n_rows):
+            if kind1 == 0:
+                src = dist[(lo1 + k) * S2 : (lo1 + k + 1) * S2]
+                dst = out[(lo1 + k + c1) * S2 : (lo1 + k + c1 + 1) * S2]
+            else:  # a reset: the rows' sum goes to one row
+                for i in range(S2):
+                    tmp[i] = dist[lo1 * S2 + i]
+                for r in range(lo1 + 1, hi1):
+                    row = dist[r * S2 : (r + 1) * S2]
+                    for i in range(S2):
+                        tmp[i] += row[i]
+                src = tmp
+                dst = out[c1 * S2 : (c1 + 1) * S2]
+            for e2 in range(E2):
+                w = coef[e1, e2]
+                if w == 0.0:
+                    continue
+                kind2, lo2, hi2, c2 = runs2[e2, 0], runs2[e2, 1], runs2[e2, 2], runs2[e2, 3]
+                if kind2 == 0:
+                    sv = src[lo2:hi2]
+                    dv = dst[lo2 + c2 : hi2 + c2]
+                    for i in range(hi2 - lo2):
+                        dv[i] += w * sv[i]
+                else:
+                    sv = src[lo2:hi2]
+                    s0 = 0.0
+                    s1 = 0.0
+                    s2 = 0.0
+                    s3 = 0.0
+                    L = hi2 - lo2
+                    L4 = L - L % 4
+                    for i in range(0, L4, 4):
+                        s0 += sv[i]
+                        s1 += sv[i + 1]
+                        s2 += sv[i + 2]
+                        s3 += sv[i + 3]
+                    for i in range(L4, L):
+                        s0 += sv[i]
+                    dst[c2] += w * ((s0 + s1) + (s2 + s3))
+    alive = 0.0
+    accepted = 0.0
+    doomed = 0.0
+    for i in range(out.shape[0]):
+        v = out[i]
+        alive += v
+        if acc[i]:
+            accepted += v
+        if not live[i]:
+            doomed += v
+    res[0] = alive
+    res[1] = accepted
+    res[2] = doomed
+
+
+@cache
+def _compiled_pair():  # noqa: ANN202
+    """:func:`pair_step` compiled once per process (cached on disk when numba can)."""
+    try:
+        import numba
+    except ImportError:  # no numba: the plain loops (slow, still exact)
+        return pair_step
+    return numba.njit(cache=True, nogil=True)(pair_step)
+
+
 class _SlidingProduct:
     """A queue's product, exact and O(1) amortized per push/pop (two stacks with
     running products; no division, so zeros are no trouble)."""
@@ -801,7 +978,7 @@ def counter_filter(g: A.Formula, max_states: int | None) -> CounterFilter | None
     if not idle.any():
         # a non-violated product state might still be doomed (the rules pull one frame
         # different ways): find the live states of the product, when it is small enough
-        if max_states is not None and filt.n_states <= max_states and (filt.n_states << len(atoms)) <= _LIVENESS_WORK:
+        if filt.budget is not None and not filt.too_large and (filt.n_states << len(atoms)) <= _LIVENESS_WORK:
             filt.live = _liveness(filt, atoms)
         else:  # exact probabilities still; a doomed state is reported when a rule breaks
             filt.exact_verdicts = False
