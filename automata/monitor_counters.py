@@ -337,6 +337,7 @@ class CounterFilter:
         self._future = [j for j, g in enumerate(groups) if not g.past]
         self.plain = not self.delay  # advance() applies
         self._prob_ready = False
+        self._pair: tuple[np.ndarray, ...] | None = None  # two counters: the pair kernel's runs (set by _prepare)
         self.live: np.ndarray | None = None  # product states with an accepting continuation (None: all)
         # False when some non-violated product states may be doomed and finding them was too
         # costly: VIOLATED then comes when a rule breaks, maybe later than the automaton's
@@ -527,7 +528,7 @@ class CounterFilter:
         self._res = np.zeros(3)
         self._segments = segments(self._maps, self._nmaps, self.sizes)
         self._kernel = _compiled_step()
-        self._pair: tuple[np.ndarray, ...] | None = None
+        self._pair = None
         if G == 2 and not self.delay:
             runs1, mem1 = elementary_runs(maps_per_group[0], sizes[0])
             runs2, mem2 = elementary_runs(maps_per_group[1], sizes[1])

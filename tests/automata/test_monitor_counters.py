@@ -257,3 +257,76 @@ def test_a_three_counter_product_reads_shared_atoms_in_part():
         fr = {x: float(rng.random()) for x in "abcde"}
         s, r = m.step(fr), ref.step(fr)
         assert abs(s.probability - r.probability) < 1e-9 and abs(s.p_violated - r.p_violated) < 1e-9
+
+
+# ------------------------------------------------------------------ the pair filter
+
+
+def _two_counters(f):
+    filt = counter_filter(f, 10_000)
+    return filt if filt is not None and hasattr(filt, "groups") and len(filt.groups) == 2 and not filt.delay else None
+
+
+def _general(filt):
+    """The same filter stepping the general product (the pair kernel switched off)."""
+    filt.reset()
+    filt._prepare()
+    filt._pair = None
+    return filt
+
+
+@capped(150)
+@given(rule_specs(max_rules=3, max_bound=5), st.data())
+def test_the_pair_filter_equals_the_general_product_on_probability_frames(f, data):
+    filt = _two_counters(f)
+    if filt is None:
+        return
+    names = filt.atoms
+    rows = data.draw(
+        st.lists(st.fixed_dictionaries({a: st.sampled_from([0.0, 1.0, 0.5]) | st.floats(0, 1) for a in names}), min_size=1, max_size=10)
+    )
+    filt.reset()
+    got = []
+    for r in rows:
+        got.append((filt.step(r), filt._dist.copy() if filt._dist is not None else None))
+    assert filt._pair is not None or filt._dist is None  # the pair kernel ran once a probability came
+    ref = _general(counter_filter(f, 10_000))
+    for r, (g, dist) in zip(rows, got):
+        w = ref.step(r)
+        assert all(abs(x - y) < 1e-9 for x, y in zip(g, w)), (f, g, w)
+        if dist is not None and ref._dist is not None:
+            assert np.abs(dist - ref._dist).max() < 1e-9
+
+
+@capped(100)
+@given(rule_specs(max_rules=3, max_bound=4), traces(ATOMS, min_len=1, max_len=12))
+def test_the_pair_filter_on_01_frames_equals_the_integer_counters(f, t):
+    filt = _two_counters(f)
+    if filt is None:
+        return
+    rows = [{a: float(t.column(a)[i]) for a in filt.atoms} for i in range(len(t))]
+    filt.reset()
+    want = [filt.step01(r) for r in rows]
+    filt.reset()
+    filt._to_dist()  # the distribution path from the first frame
+    got = [filt.step(r) for r in rows]
+    assert filt._pair is not None
+    for g, w in zip(got, want):
+        assert g[0] == pytest.approx(w[0], abs=1e-12) and g[2] == pytest.approx(w[2], abs=1e-12), (f, g, w)
+
+
+def test_two_counters_get_the_pair_budget():
+    from framelogic.automata import counters as C
+
+    f = "G (yellow -> (!accel U[0,3s] red)) & G (red -> (!accel U[0,20s] green))"
+    m = Monitor(f, fps=60)  # 217,381 states: over max_states=100,000, within the pair budget
+    (part,) = m._parts
+    assert part.filter.budget == C.budget(part.filter.groups, m.max_states) == 4 * m.max_states
+    s = m.step({"yellow": 0.3, "accel": 0.2, "red": 0.4, "green": 0.1})
+    assert part.filter._pair is not None and 0.0 <= s.probability <= 1.0
+    m2, ref = Monitor(f, fps=1), Monitor(f, fps=1, counters=False)  # small enough for the automaton
+    fr = {"yellow": 0.3, "accel": 0.2, "red": 0.4, "green": 0.1}
+    for _ in range(5):
+        s2, r = m2.step(fr), ref.step(fr)
+        assert m2._parts[0].filter._pair is not None
+        assert abs(s2.probability - r.probability) < 1e-12 and abs(s2.p_violated - r.p_violated) < 1e-12
