@@ -117,7 +117,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from framelogic.logic import ast as A
-from framelogic.logic.errors import AutomatonTooLarge, InvalidArgument, TraceError
+from framelogic.logic.errors import AutomatonTooLarge, InvalidArgument, InvalidValue, TraceError
 from framelogic.logic.passes import atom_names, resolve_time
 from framelogic.logic.printer import to_text
 from framelogic.logic.trace import as_trace
@@ -127,7 +127,7 @@ from .construct import DEFAULT_MAX_STATES
 from .dfa import Automaton
 from .factor import Factor, Indep, Leaf, Negate, factor, to_formula
 from .letters import letter_of
-from .monitor_counters import CounterFilter, counter_filter, estimate_states
+from .monitor_counters import BoundsFilter, CounterFilter, counter_filter, estimate_states
 from .streaming import StreamingSignal
 from .world import Independent, WorldFilter, closure, resolve_world
 
@@ -157,6 +157,10 @@ class Status:
     # (frame, value of φ at that frame) decided by this frame, oldest first; only
     # with Monitor(..., signal=True); frame i arrives at frame i + horizon
     resolved: tuple[tuple[int, float], ...] = ()
+    # Monitor(..., approx="bounds") with a part over its budget: certified
+    # ((lo, hi) of probability, of p_satisfied, of p_violated); the three numbers
+    # above are then the lower ends. None: the numbers above are exact.
+    bounds: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] | None = None
 
 
 #: The default δ: a final verdict needs P >= 0.99.
@@ -170,6 +174,17 @@ def _verdict(p: float, ps: float, pv: float, sure: float) -> Verdict:
     if pv >= sure:
         return Verdict.VIOLATED
     return Verdict.PRESUMABLY_SATISFIED if p >= 0.5 else Verdict.PRESUMABLY_VIOLATED
+
+
+def _bounded_verdict(bounds: tuple[tuple[float, float], ...], sure: float) -> Verdict:
+    """The verdict from certified bounds: final only when the lower end decides it;
+    PRESUMABLY_* by the middle of the probability's interval."""
+    (p_lo, p_hi), (ps_lo, _), (pv_lo, _) = bounds
+    if ps_lo >= sure:
+        return Verdict.SATISFIED
+    if pv_lo >= sure:
+        return Verdict.VIOLATED
+    return Verdict.PRESUMABLY_SATISFIED if (p_lo + p_hi) / 2 >= 0.5 else Verdict.PRESUMABLY_VIOLATED
 
 
 def check_confidence(delta: object) -> float:
@@ -354,6 +369,31 @@ class _CounterPart:
         return _verdict(p, ps, pv, self.sure), p, ps, pv
 
 
+class _BoundsPart:
+    """A conjunction of rules whose counters' product is over its budget, with
+    ``approx="bounds"``: certified bounds from smaller groups (:class:`.monitor_counters.BoundsFilter`)."""
+
+    accepting_monotone = rejecting_monotone = True  # as _CounterPart: an idle frame accepts
+
+    def __init__(self, formula: A.Formula, filt: BoundsFilter, sure: float) -> None:
+        self.formula = formula
+        self.filter = filt
+        self.atoms = filt.atoms
+        self.sure = sure
+
+    def reset(self) -> None:
+        self.filter.reset()
+
+    @property
+    def bounds(self) -> tuple[tuple[float, float], ...]:
+        return self.filter.bounds  # type: ignore[return-value]
+
+    def step(self, frame: Mapping[str, float], index: int) -> tuple[Verdict, float, float, float]:
+        _values(frame, self.atoms, index)  # names a missing or bad value
+        p, ps, pv = self.filter.step(frame)
+        return _bounded_verdict(self.bounds, self.sure), p, ps, pv
+
+
 # (final, value) -> (verdict, P(accept), P(certainly sat), P(certainly violated)) on 0/1 frames
 _DETERMINISTIC = {
     (True, True): (Verdict.SATISFIED, 1.0, 1.0, 0.0),
@@ -362,7 +402,7 @@ _DETERMINISTIC = {
     (False, False): (Verdict.PRESUMABLY_VIOLATED, 0.0, 0.0, 0.0),
 }
 
-_Part = _AutomatonPart | _StreamingPart | _CounterPart
+_Part = _AutomatonPart | _StreamingPart | _CounterPart | _BoundsPart
 # A monitor is built at the start of a stream: a part whose automaton takes longer
 # than this to build is followed by its streaming signal instead of stalling the start.
 MONITOR_MAX_SECONDS = 2.0
@@ -381,6 +421,14 @@ class Monitor:
     :class:`~framelogic.automata.world.Markov`); ``confidence`` is δ: SATISFIED
     (VIOLATED) only when P(satisfied | frames so far) (P(violated | ...)) is at
     least ``1 - δ``. When each verdict can come out is in the module doc.
+
+    ``approx="bounds"``: a conjunction of rules whose counters' product exceeds its
+    budget (:func:`.counters.budget`) is filtered as smaller groups of its rules that
+    fit, each exactly, and every :class:`Status` carries certified Fréchet
+    ``bounds`` (its three numbers are then the lower ends); SATISFIED / VIOLATED
+    come only when the lower bound reaches the confidence level. :meth:`describe`
+    says which parts are bounded. Without it such a part raises
+    :class:`AutomatonTooLarge` at the first probability frame.
 
     With ``signal=True`` every :class:`Status` also carries
     ``resolved``: the frames whose value of φ (``(w, i) ⊨ φ``, 1.0 or 0.0) the
@@ -415,7 +463,11 @@ class Monitor:
         world: object = None,
         confidence: float = DEFAULT_CONFIDENCE,
         counters: bool = True,
+        approx: str | None = None,
     ) -> None:
+        if approx not in (None, "bounds"):
+            raise InvalidValue(f"approx={approx!r} must be None or 'bounds'")
+        self.approx = approx
         f = resolve_time(as_formula(formula), fps)
         self.counters = bool(counters)
         self.formula = f
@@ -439,6 +491,7 @@ class Monitor:
         self._one = self._parts[0] if isinstance(self._plan, int) else None
         self._streaming = [p for p in self._parts if isinstance(p, _StreamingPart)]
         self._counted = [p for p in self._parts if isinstance(p, _CounterPart)]
+        self._bounded = any(isinstance(p, _BoundsPart) for p in self._parts)
         self._all_counted = len(self._counted) == len(self._parts) and not signal
         self._stream = StreamingSignal(f)
         self.horizon: int | None = self._stream.horizon
@@ -474,6 +527,9 @@ class Monitor:
     def _add(self, f: A.Formula) -> int:
         filt = counter_filter(f, self.max_states) if self.counters and not self._markov else None
         if filt is not None:
+            if self.approx == "bounds" and isinstance(filt, CounterFilter) and filt.too_large and len(filt.groups) > 1:
+                self._parts.append(_BoundsPart(f, BoundsFilter(filt), self._sure))
+                return len(self._parts) - 1
             self._parts.append(_CounterPart(f, filt, self._sure))
             return len(self._parts) - 1
         try:
@@ -519,6 +575,8 @@ class Monitor:
         for p in self._parts:
             if isinstance(p, _CounterPart):
                 how = f"counters: {p.filter.describe()}"
+            elif isinstance(p, _BoundsPart):
+                how = f"counters with {p.filter.describe()}"
             elif isinstance(p, _AutomatonPart):
                 how = f"automaton: {p.automaton.n_states} states"
             else:
@@ -586,7 +644,7 @@ class Monitor:
                 resolved = tuple((j, float(v)) for j, v in self._stream.push(frame))
             except TraceError as e:
                 raise TraceError(f"{e}; Monitor(signal=True) resolves frames from 0/1 values only") from None
-        if self._one is not None:
+        if self._one is not None and not self._bounded:
             self._status = Status(i, *self._one.step(frame, i), resolved)
         else:
             for name in self.atoms:  # before any part moves
@@ -597,8 +655,13 @@ class Monitor:
             for part in self._counted:
                 part.check(frame)
             values = [part.step(frame, i) for part in self._parts]
-            p, ps, pv = _combine(self._plan, values)
-            self._status = Status(i, _verdict(p, ps, pv, self._sure), min(max(p, 0.0), 1.0), ps, pv, resolved)
+            if self._bounded:
+                bounds = _combine_bounds(self._plan, values, self._parts)
+                (p, _), (ps, _), (pv, _) = bounds
+                self._status = Status(i, _bounded_verdict(bounds, self._sure), p, ps, pv, resolved, bounds)
+            else:
+                p, ps, pv = _combine(self._plan, values)
+                self._status = Status(i, _verdict(p, ps, pv, self._sure), min(max(p, 0.0), 1.0), ps, pv, resolved)
         self._frame = i
         return self._status
 
@@ -718,3 +781,33 @@ def _combine(plan: _Plan, values: list[tuple[Verdict, float, float, float]]) -> 
         keep *= 1.0 - ps
         pv_all *= pv
     return 1.0 - q_none, 1.0 - keep, pv_all
+
+
+def _combine_bounds(plan: _Plan, values: list[tuple[Verdict, float, float, float]], parts: list[_Part]) -> tuple[tuple[float, float], ...]:
+    """:func:`_combine` over intervals: every combination is increasing in each part's
+    three numbers (a negation flips and swaps them), so the lower (upper) ends combine
+    the parts' lower (upper) ends. Exact parts are point intervals."""
+    lows, highs = [], []
+    for part, (v, p, ps, pv) in zip(parts, values):
+        if isinstance(part, _BoundsPart):
+            (pl, ph), (sl, sh), (vl, vh) = part.bounds
+            lows.append((v, pl, sl, vl))
+            highs.append((v, ph, sh, vh))
+        else:
+            lows.append((v, p, ps, pv))
+            highs.append((v, p, ps, pv))
+
+    def go(plan: _Plan) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+        if isinstance(plan, int):
+            return lows[plan][1:], highs[plan][1:]
+        if plan[0] == "not":
+            (pl, sl, vl), (ph, sh, vh) = go(plan[1])
+            return (1.0 - ph, vl, sl), (1.0 - pl, vh, sh)
+        subs = [go(sub) for sub in plan[1]]
+        fake = [(None, *lo) for lo, _ in subs], [(None, *hi) for _, hi in subs]
+        inner = (plan[0], tuple(range(len(subs))))
+        return _combine(inner, fake[0]), _combine(inner, fake[1])  # type: ignore[arg-type]
+
+    lo, hi = go(plan)
+    clip = lambda x: min(max(x, 0.0), 1.0)  # noqa: E731
+    return tuple((clip(a), clip(max(a, b))) for a, b in zip(lo, hi))  # type: ignore[return-value]

@@ -66,7 +66,7 @@ from framelogic.logic.printer import to_text
 from . import counters as C
 from .letters import letter_of
 
-__all__ = ["CounterFilter", "counter_filter", "estimate_states"]
+__all__ = ["BoundsFilter", "CounterFilter", "counter_filter", "estimate_states"]
 
 # propositional connectives the truth tables below evaluate
 _PROP = (A.Const, A.Atom, A.Not, A.And, A.Or, A.Implies, A.Iff)
@@ -452,10 +452,11 @@ class CounterFilter:
                 f"the rules {to_text(self.formula)!r} share propositions ({', '.join(self.shared)}), so "
                 f"their probabilities need the product of their counters: {self.n_states:,} states "
                 f"({' x '.join(str(s) for s in self.sizes)}), over the budget of {self.budget:,} states "
-                f"for max_states={self.max_states:,}{pair}; pass approx=\"bounds\" for certified bounds "
-                "from smaller groups of rules, raise max_states (each probability frame costs about that "
-                "many multiply-adds per shared-atom value), lower the frame rate or shorten the windows, "
-                "or threshold the probabilities (0/1 frames need no product)"
+                f"for max_states={self.max_states:,}{pair}; "
+                + ("pass approx=\"bounds\" for certified bounds from smaller groups of rules, " if len(self.groups) > 1 else "")
+                + "raise max_states (each probability frame costs about that many multiply-adds per "
+                "shared-atom value), lower the frame rate or shorten the windows, or threshold the "
+                "probabilities (0/1 frames need no product)"
             )
         groups = self.groups
         sizes = self.sizes
@@ -1272,3 +1273,116 @@ class ChainFilter:
         self._index = j
         p = min(max(float(res[1]), 0.0), 1.0)
         return p, p, min(max(float(res[2]), 0.0), 1.0)
+
+
+# ------------------------------------------------------------------ approx="bounds"
+
+
+def fitting_groups(filt: CounterFilter) -> list[list[int]]:
+    """Counters of ``filt`` (whose product is over its budget) in groups whose products
+    fit their own budgets (:func:`.counters.budget`): greedily merge the two groups
+    sharing the most atoms (then the smallest product) while the merge fits."""
+    groups, ms = filt.groups, filt.max_states
+    comps = [[j] for j in range(len(groups))]
+    atoms = [set(ga) for ga in filt._gatoms]
+    while True:
+        best = None
+        for a in range(len(comps)):
+            for b in range(a + 1, len(comps)):
+                ja, jb = comps[a], comps[b]
+                shared = set().union(*(atoms[j] for j in ja)) & set().union(*(atoms[j] for j in jb))
+                size = math.prod(groups[j].n_states for j in ja + jb)
+                if not shared or (ms is not None and size > C.budget([groups[j] for j in ja + jb], ms)):
+                    continue
+                key = (len(shared), -size)
+                if best is None or key > best[0]:
+                    best = (key, a, b)
+        if best is None:
+            return comps
+        _, a, b = best
+        comps[a] = sorted(comps[a] + comps[b])
+        del comps[b]
+
+
+class BoundsFilter:
+    """``approx="bounds"`` for a conjunction of rules whose counters' product exceeds its
+    budget: the counters are split into groups that fit (:func:`fitting_groups`), each
+    group's rules are filtered exactly (a :class:`CounterFilter`), and :meth:`step`
+    returns certified Fréchet bounds on the whole conjunction. With ``A_i`` = "the prefix
+    satisfies group ``i``" and ``V_i`` = "group ``i`` is certainly violated" (``k`` groups):
+
+    * ``P(prefix |= φ) = P(∩ A_i)`` lies in ``[max(0, Σ P(A_i) - (k - 1)), min P(A_i)]``;
+    * ``P(certainly violated)`` lies in ``[max P(V_i), min(1, Σ P(V_i))]`` when one frame
+      can make every rule idle (then the whole is doomed exactly when a rule broke, see
+      :func:`counter_filter`), else in ``[max P(V_i), 1 - lower(P(prefix |= φ))]`` (a doomed
+      group dooms the whole; a doomed prefix is not satisfied);
+    * ``P(certainly satisfied)`` is ``1 - P(certainly violated)`` when every rule is valid,
+      else 0.
+
+    While every frame is 0/1 the whole product's integer counters run too and the
+    bounds are the exact values (a point interval). :attr:`bounds` holds the last
+    ``((lo, hi) of P(prefix |= φ), of P(certainly satisfied), of P(certainly violated))``
+    and :meth:`step` returns the lower ends.
+    """
+
+    def __init__(self, whole: CounterFilter) -> None:
+        if len(whole.groups) < 2:
+            raise InvalidArgument(f"{to_text(whole.formula)!r} is one counter: no smaller groups to bound it with")
+        self.whole = whole
+        self.formula = whole.formula
+        self.atoms = whole.atoms
+        self.max_states = whole.max_states
+        comps = fitting_groups(whole)
+        key_of = {(g.kind, g.q, g.r): j for j, g in enumerate(whole.groups)}
+        conjuncts = list(whole.formula.args) if isinstance(whole.formula, A.And) else [whole.formula]
+        rules = C.rules_of(whole.formula) or []
+        where = {j: i for i, comp in enumerate(comps) for j in comp}
+        members: list[list[A.Formula]] = [[] for _ in comps]
+        for c, rule in zip(conjuncts, rules):
+            members[where[key_of[(rule.kind, rule.q, rule.r)]]].append(c)
+        self.parts: list[CounterFilter] = []
+        for cs in members:
+            sub = counter_filter(A.conj(*cs), whole.max_states)
+            if sub is None or getattr(sub, "too_large", True):  # pragma: no cover - groups of rules are counters
+                raise InvalidArgument(f"{to_text(A.conj(*cs))!r} is not a counter filter within its budget")
+            self.parts.append(sub)
+        self.idle = whole.exact_verdicts  # over budget, exact_verdicts says whether a frame can idle every rule
+        self.valid = whole.valid
+        self.reset()
+
+    def reset(self) -> None:
+        self.whole.reset()
+        for f in self.parts:
+            f.reset()
+        self._exact = True  # the whole's integer counters still run (0/1 frames so far)
+        self.bounds: tuple[tuple[float, float], ...] | None = None
+
+    def describe(self) -> str:
+        sizes = ", ".join(f"{f.n_states:,}" for f in self.parts)
+        return (
+            f"bounds (approx=\"bounds\"): {self.whole.describe()} is over its budget of "
+            f"{self.whole.budget:,} states; on probability frames {len(self.parts)} groups of rules "
+            f"filtered exactly ({sizes} states), combined by Fréchet bounds"
+        )
+
+    def step(self, frame: Mapping[str, float]) -> tuple[float, float, float]:
+        if self._exact:
+            out = self.whole.step01(frame)
+            if out is not None:
+                for f in self.parts:
+                    f.step01(frame)
+                self.bounds = tuple((x, x) for x in out)
+                return out
+            self._exact = False
+        vals = [f.step(frame) for f in self.parts]
+        k = len(vals)
+        p_lo = max(0.0, sum(v[0] for v in vals) - (k - 1))
+        pv_lo = max(v[2] for v in vals)
+        p_hi = max(p_lo, min(min(v[0] for v in vals), 1.0 - pv_lo))
+        pv_hi = 1.0 - p_lo
+        if self.idle:
+            pv_hi = min(pv_hi, sum(v[2] for v in vals))
+        pv_hi = min(max(pv_hi, pv_lo), 1.0)
+        ps = (1.0 - pv_hi, 1.0 - pv_lo) if self.valid else (0.0, 0.0)
+        self.bounds = ((p_lo, p_hi), ps, (pv_lo, pv_hi))
+        return p_lo, ps[0], pv_lo
