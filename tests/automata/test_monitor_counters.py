@@ -5,7 +5,7 @@ all worlds, and the reference semantics on every prefix with large bounds."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from framelogic.automata.monitor import Monitor, Verdict, _CounterPart
@@ -330,3 +330,74 @@ def test_two_counters_get_the_pair_budget():
         s2, r = m2.step(fr), ref.step(fr)
         assert m2._parts[0].filter._pair is not None
         assert abs(s2.probability - r.probability) < 1e-12 and abs(s2.p_violated - r.p_violated) < 1e-12
+
+
+# ------------------------------------------------------------------ approx="bounds"
+
+
+def _largest_counter(f):
+    return max(g.n_states for g in counter_filter(f, None).groups)
+
+
+@capped(120)
+@given(rule_specs(max_rules=4, max_bound=4), traces(ATOMS, min_len=1, max_len=8, probabilistic=True))
+def test_bounds_contain_the_exact_values_on_every_prefix(f, t):
+    if not hasattr(counter_filter(f, None), "groups"):
+        return  # a constant conjunct (G true): not a rule set
+    exact = Monitor(f, max_states=1_000_000)
+    small = max(2, _largest_counter(f))  # every counter fits alone; products often do not
+    approx = Monitor(f, max_states=small, approx="bounds")
+    bounded = "bounds" in approx.describe()
+    event("bounded" if bounded else "exact (fits)")
+    for s, b in zip(exact.run(t), approx.run(t)):
+        if not bounded:
+            assert b.bounds is None and b.probability == pytest.approx(s.probability, abs=1e-9)
+            continue
+        assert b.bounds is not None
+        for (lo, hi), x in zip(b.bounds, (s.probability, s.p_satisfied, s.p_violated)):
+            assert lo - 1e-9 <= x <= hi + 1e-9, (f, b, s)
+        assert (b.probability, b.p_satisfied, b.p_violated) == tuple(lo for lo, _ in b.bounds)
+        if b.verdict.final:  # certified: the exact monitor is at least as sure
+            assert b.verdict is s.verdict, (f, b, s)
+
+
+def test_bounds_are_exact_on_01_frames_and_named_in_describe():
+    f = "G (a -> F[0,4] b) & G (b -> O[0,3] c) & G (c -> F[0,4] a)"
+    m = Monitor(f, max_states=8, approx="bounds")
+    assert "bounds" in m.describe() and "Fréchet" in m.describe()
+    ref = Monitor(f, max_states=1_000_000)
+    for fr in ({"a": 1, "b": 0, "c": 0}, {"a": 0, "b": 1, "c": 1}, {"a": 1, "b": 0, "c": 0}):
+        s, r = m.step(fr), ref.step(fr)
+        assert s.bounds == tuple((x, x) for x in (r.probability, r.p_satisfied, r.p_violated))
+        assert s.verdict is r.verdict
+    s = m.step({"a": 0.5, "b": 0.5, "c": 0.5})
+    (lo, hi), _, _ = s.bounds
+    assert lo <= ref.step({"a": 0.5, "b": 0.5, "c": 0.5}).probability <= hi and lo < hi
+
+
+def test_without_approx_a_product_over_budget_names_the_part_and_suggests_bounds():
+    f = "G (a -> F[0,4] b) & G (b -> O[0,3] c) & G (c -> F[0,4] a)"
+    m = Monitor(f, max_states=8)
+    assert m.step({"a": 0, "b": 0, "c": 0}).bounds is None
+    with pytest.raises(AutomatonTooLarge, match=r"G \(a -> F\[0,4\] b\).*approx=\"bounds\""):
+        m.step({"a": 0.5, "b": 0.5, "c": 0.5})
+
+
+def test_approx_takes_bounds_or_nothing():
+    from framelogic.logic.errors import InvalidValue
+
+    with pytest.raises(InvalidValue, match="approx"):
+        Monitor("G (a -> F[0,2] b)", approx="exact")
+
+
+def test_the_five_rule_spec_monitors_probabilities_with_bounds_at_60_fps():
+    spec = (
+        "G (red -> F[0,3s] stopped) & G (ped -> F[0,2s] brake) & G (brake -> O[0,1s] (ped | red | car_close)) "
+        "& G (turn -> H[0,2s] signal) & G (yellow -> (!accel U[0,3s] (red | stop_sign)))"
+    )
+    with pytest.raises(AutomatonTooLarge, match="approx"):
+        Monitor(spec, fps=60).step({a: 0.5 for a in Monitor(spec, fps=60).atoms})
+    m = Monitor(spec, fps=60, approx="bounds")
+    s = m.step({a: 0.1 for a in m.atoms})
+    (lo, hi), _, (vlo, vhi) = s.bounds
+    assert 0.0 <= lo <= hi <= 1.0 and 0.0 <= vlo <= vhi <= 1.0
