@@ -369,20 +369,10 @@ class _CounterPart:
         return _verdict(p, ps, pv, self.sure), p, ps, pv
 
 
-class _BoundsPart:
+class _BoundsPart(_CounterPart):
     """A conjunction of rules whose counters' product is over its budget, with
-    ``approx="bounds"``: certified bounds from smaller groups (:class:`.monitor_counters.BoundsFilter`)."""
-
-    accepting_monotone = rejecting_monotone = True  # as _CounterPart: an idle frame accepts
-
-    def __init__(self, formula: A.Formula, filt: BoundsFilter, sure: float) -> None:
-        self.formula = formula
-        self.filter = filt
-        self.atoms = filt.atoms
-        self.sure = sure
-
-    def reset(self) -> None:
-        self.filter.reset()
+    ``approx="bounds"``: exact integer counters on 0/1 frames, certified bounds from
+    smaller groups on probability frames (:class:`.monitor_counters.BoundsFilter`)."""
 
     @property
     def bounds(self) -> tuple[tuple[float, float], ...]:
@@ -490,7 +480,7 @@ class Monitor:
             self._plan = self._add(f)
         self._one = self._parts[0] if isinstance(self._plan, int) else None
         self._streaming = [p for p in self._parts if isinstance(p, _StreamingPart)]
-        self._counted = [p for p in self._parts if isinstance(p, _CounterPart)]
+        self._counted: list[_CounterPart] = [p for p in self._parts if isinstance(p, _CounterPart)]
         self._bounded = any(isinstance(p, _BoundsPart) for p in self._parts)
         self._all_counted = len(self._counted) == len(self._parts) and not signal
         self._stream = StreamingSignal(f)
@@ -685,7 +675,8 @@ class Monitor:
                 p, ps, pv = key[0]  # type: ignore[misc]
             else:
                 p, ps, pv = _combine(self._plan, [(None, *x) for x in key])  # type: ignore[arg-type, misc]
-            res = self._split_cache[key] = (_verdict(p, ps, pv, self._sure), min(max(p, 0.0), 1.0), ps, pv)
+            point = ((p, p), (ps, ps), (pv, pv)) if self._bounded else None  # 0/1 frames: exact
+            res = self._split_cache[key] = (_verdict(p, ps, pv, self._sure), min(max(p, 0.0), 1.0), ps, pv, (), point)
         self._frame += 1
         self._status = Status(self._frame, *res)
         return True

@@ -1319,8 +1319,9 @@ class BoundsFilter:
     * ``P(certainly satisfied)`` is ``1 - P(certainly violated)`` when every rule is valid,
       else 0.
 
-    While every frame is 0/1 the whole product's integer counters run too and the
-    bounds are the exact values (a point interval). :attr:`bounds` holds the last
+    While every frame is 0/1 only the whole conjunction's integer counters run and the
+    bounds are the exact values (a point interval); the first probability frame seeds
+    the groups' filters with those counters. :attr:`bounds` holds the last
     ``((lo, hi) of P(prefix |= φ), of P(certainly satisfied), of P(certainly violated))``
     and :meth:`step` returns the lower ends.
     """
@@ -1348,6 +1349,9 @@ class BoundsFilter:
             self.parts.append(sub)
         self.idle = whole.exact_verdicts  # over budget, exact_verdicts says whether a frame can idle every rule
         self.valid = whole.valid
+        self._key_index = key_of
+        self.plain = False  # a monitor's 0/1 hot loop calls step01
+        self.too_large = False  # probability frames are bounded, never refused
         self.reset()
 
     def reset(self) -> None:
@@ -1357,6 +1361,29 @@ class BoundsFilter:
         self._exact = True  # the whole's integer counters still run (0/1 frames so far)
         self.bounds: tuple[tuple[float, float], ...] | None = None
 
+    @property
+    def _states(self) -> list[int] | None:
+        """The whole's integer counters while every frame was 0/1, else None."""
+        return self.whole._states if self._exact else None
+
+    def step01(self, frame: Mapping[str, float]) -> tuple[float, float, float] | None:
+        """A 0/1 frame while every frame was 0/1: exact (None otherwise: use :meth:`step`)."""
+        if not self._exact:
+            return None
+        out = self.whole.step01(frame)
+        if out is not None:
+            self.bounds = tuple((x, x) for x in out)
+        return out
+
+    def _seed(self) -> None:
+        """Leave the 0/1 path: every group's counters from the whole's."""
+        states = self.whole._states or []
+        for f in self.parts:
+            f._states = [states[self._key_index[(g.kind, g.q, g.r)]] for g in f.groups]
+            f._dead = any(x < 0 for x in f._states)
+            f._index = self.whole._index
+        self._exact = False
+
     def describe(self) -> str:
         sizes = ", ".join(f"{f.n_states:,}" for f in self.parts)
         return (
@@ -1365,15 +1392,12 @@ class BoundsFilter:
             f"filtered exactly ({sizes} states), combined by Fréchet bounds"
         )
 
-    def step(self, frame: Mapping[str, float]) -> tuple[float, float, float]:
+    def step(self, frame: Mapping[str, float], checked: Sequence[float] | None = None) -> tuple[float, float, float]:
         if self._exact:
-            out = self.whole.step01(frame)
+            out = self.step01(frame)
             if out is not None:
-                for f in self.parts:
-                    f.step01(frame)
-                self.bounds = tuple((x, x) for x in out)
                 return out
-            self._exact = False
+            self._seed()
         vals = [f.step(frame) for f in self.parts]
         k = len(vals)
         p_lo = max(0.0, sum(v[0] for v in vals) - (k - 1))
