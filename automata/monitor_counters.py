@@ -255,6 +255,9 @@ def _groups(rules: list[C.Rule]) -> list[_Group]:
     return sorted(out.values(), key=lambda g: (not g.past, g.n_states))
 
 
+# two counters step through pair_step (False: the general frame_step, for benchmarks)
+PAIR_KERNEL = True
+
 _DELAY_ATOM = "\x00delayed"  # the delayed p of a delayed window: an input the filter fills in
 
 
@@ -530,7 +533,7 @@ class CounterFilter:
         self._segments = segments(self._maps, self._nmaps, self.sizes)
         self._kernel = _compiled_step()
         self._pair = None
-        if G == 2 and not self.delay:
+        if G == 2 and not self.delay and PAIR_KERNEL:
             runs1, mem1 = elementary_runs(maps_per_group[0], sizes[0])
             runs2, mem2 = elementary_runs(maps_per_group[1], sizes[1])
             self._pair = (
