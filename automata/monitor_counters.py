@@ -263,24 +263,14 @@ _DELAY_ATOM = "\x00delayed"  # the delayed p of a delayed window: an input the f
 
 def _delayed(g: A.Formula) -> tuple[A.Formula, A.Formula, int, int] | None:
     """``(p, r, lo, hi)`` when ``g`` is ``G (p -> F[lo,hi] r)`` with ``lo > 0``, finite
-    ``hi`` and ``p``, ``r`` propositional over disjoint atoms."""
-    if not isinstance(g, A.Always) or not g.bound.is_trivial:
-        return None
-    body = g.arg
-    match body:
-        case A.Implies(p, A.Eventually(r, bd)):
-            pass
-        case A.Or(args) if len(args) == 2 and sum(isinstance(x, A.Eventually) for x in args) == 1:
-            ev = next(x for x in args if isinstance(x, A.Eventually))
-            other = next(x for x in args if x is not ev)
-            p, r, bd = A.neg(other), ev.arg, ev.bound
-        case _:
-            return None
-    from .plan import is_propositional
+    ``hi`` and ``p``, ``r`` propositional over disjoint atoms: the planner's matcher of
+    response rules (:func:`.plan._response_rules`, one conjunct) plus this filter's conditions."""
+    from .plan import _response_rules
 
-    if not (is_propositional(p) and is_propositional(r)):
+    rules = _response_rules(g) if not isinstance(g, A.And) else None
+    if not rules:
         return None
-    lo, hi = bd.frames(None)
+    ((p, r, lo, hi),) = rules
     if hi is None or lo == 0 or set(atom_names(p)) & set(atom_names(r)):
         return None
     return p, r, int(lo), int(hi)
