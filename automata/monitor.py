@@ -517,7 +517,7 @@ class Monitor:
     def _add(self, f: A.Formula) -> int:
         filt = counter_filter(f, self.max_states) if self.counters and not self._markov else None
         if filt is not None:
-            if self.approx == "bounds" and isinstance(filt, CounterFilter) and filt.too_large and len(filt.groups) > 1:
+            if self.approx == "bounds" and isinstance(filt, CounterFilter) and filt.too_large and filt.boundable:
                 self._parts.append(_BoundsPart(f, BoundsFilter(filt), self._sure))
                 return len(self._parts) - 1
             self._parts.append(_CounterPart(f, filt, self._sure))

@@ -312,6 +312,8 @@ class CounterFilter:
         # (counters.budget decides, for the offline evaluator and the monitor alike)
         self.budget = None if max_states is None else C.budget(groups, max_states)
         self.too_large = self.budget is not None and self.n_states > self.budget
+        # approx="bounds" can split the product: two counters or more, each within max_states
+        self.boundable = len(groups) > 1 and not self.delay and all(max_states is None or g.n_states <= max_states for g in groups)
         seen: dict[str, int] = {}
         gatoms = [g.atoms() for g in groups]
         for ga in gatoms:
@@ -446,7 +448,7 @@ class CounterFilter:
                 f"their probabilities need the product of their counters: {self.n_states:,} states "
                 f"({' x '.join(str(s) for s in self.sizes)}), over the budget of {self.budget:,} states "
                 f"for max_states={self.max_states:,}{pair}; "
-                + ("pass approx=\"bounds\" for certified bounds from smaller groups of rules, " if len(self.groups) > 1 else "")
+                + ("pass approx=\"bounds\" for certified bounds from smaller groups of rules, " if self.boundable else "")
                 + "raise max_states (each probability frame costs about that many multiply-adds per "
                 "shared-atom value), lower the frame rate or shorten the windows, or threshold the "
                 "probabilities (0/1 frames need no product)"
@@ -1320,8 +1322,10 @@ class BoundsFilter:
     """
 
     def __init__(self, whole: CounterFilter) -> None:
-        if len(whole.groups) < 2:
-            raise InvalidArgument(f"{to_text(whole.formula)!r} is one counter: no smaller groups to bound it with")
+        if not whole.boundable:
+            raise InvalidArgument(
+                f"{to_text(whole.formula)!r} has no smaller groups of counters within max_states to bound it with"
+            )
         self.whole = whole
         self.formula = whole.formula
         self.atoms = whole.atoms
