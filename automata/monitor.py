@@ -12,9 +12,13 @@ by the cheapest exact means (:meth:`Monitor.describe` says which):
   ``G (p -> F[lo,hi] r)`` and sequences ``F[0,b1] (a1 & F[0,b2] (a2 & ...))``.
   No automaton is built: a 0/1 frame moves one integer per counter
   (O(number of rules), whatever the bounds), a probability frame moves the
-  exact filtering distribution over the counters' product. A product over
-  ``max_states`` follows 0/1 frames and refuses probability frames with an
-  :class:`AutomatonTooLarge` naming the rules and the size;
+  exact filtering distribution over the counters' product (two counters
+  through a pair kernel, with :func:`.counters.budget`'s pair budget of
+  4 x ``max_states``, as the offline evaluator). A product over its budget
+  follows 0/1 frames and refuses probability frames with an
+  :class:`AutomatonTooLarge` naming the rules and the size, unless
+  ``approx="bounds"``: then smaller groups of its rules are filtered exactly
+  and every :class:`Status` carries certified Fréchet ``bounds``;
 * an **automaton** per remaining part, when a cheap estimate of its size
   (:func:`.monitor_counters.estimate_states`) is within ``max_states`` — the
   monitor never spends seconds on an automaton that would not fit;

@@ -39,6 +39,15 @@ costs ``2^|shared| · (maps per state) · (product states)``, flat in nothing
 but exact. On 0/1 frames each counter is one integer and a frame costs
 ``O(number of counters)``.
 
+**Two counters** (:func:`pair_step`) sum the shared atoms out first, as
+:func:`.kernels.counter_pair_step` does offline: every counter's maps are cut into
+runs shared by its maps (:func:`elementary_runs`: a shift, a reset, a clamp), the
+frame's operator is ``sum_{e1,e2} c(e1, e2) run1_{e1} ⊗ run2_{e2}`` with one
+coefficient per pair of runs, and every row of counter 1 (or the sum of the rows a
+reset sends to one row) goes once through counter 2's runs: a few operations per
+product state, whatever the number of shared atoms. Two counters get
+:func:`.counters.budget`'s pair budget (4 x ``max_states``).
+
 Verdicts are exact (equal to the minimal automaton's RV-LTL verdicts):
 violations are final, a rule is certainly satisfied only when it is valid
 (its ``p & !body`` can never happen), and every non-violated state of the
