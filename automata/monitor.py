@@ -778,7 +778,9 @@ def _combine(plan: _Plan, values: list[tuple[Verdict, float, float, float]]) -> 
     return 1.0 - q_none, 1.0 - keep, pv_all
 
 
-def _combine_bounds(plan: _Plan, values: list[tuple[Verdict, float, float, float]], parts: list[_Part]) -> tuple[tuple[float, float], ...]:
+def _combine_bounds(
+    plan: _Plan, values: list[tuple[Verdict, float, float, float]], parts: list[_Part]
+) -> tuple[tuple[float, float], ...]:
     """:func:`_combine` over intervals: every combination is increasing in each part's
     three numbers (a negation flips and swaps them), so the lower (upper) ends combine
     the parts' lower (upper) ends. Exact parts are point intervals."""

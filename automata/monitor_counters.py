@@ -322,7 +322,8 @@ class CounterFilter:
         self.budget = None if max_states is None else C.budget(groups, max_states)
         self.too_large = self.budget is not None and self.n_states > self.budget
         # approx="bounds" can split the product: two counters or more, each within max_states
-        self.boundable = len(groups) > 1 and not self.delay and all(max_states is None or g.n_states <= max_states for g in groups)
+        fits = all(max_states is None or g.n_states <= max_states for g in groups)
+        self.boundable = len(groups) > 1 and not self.delay and fits
         seen: dict[str, int] = {}
         gatoms = [g.atoms() for g in groups]
         for ga in gatoms:

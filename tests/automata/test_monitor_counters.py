@@ -269,7 +269,8 @@ def pair_specs(draw, max_bound=5):
     rules = []
     for _ in range(2):
         p, q, r = (draw(st.sampled_from(PROPS)) for _ in range(3))
-        rules.append(A.Always(A.implies(p, body(draw(st.sampled_from(("O", "H", "S", "U", "F"))), q, r, draw(st.integers(0, max_bound))))))
+        kind, b = draw(st.sampled_from(("O", "H", "S", "U", "F"))), draw(st.integers(0, max_bound))
+        rules.append(A.Always(A.implies(p, body(kind, q, r, b))))
     if draw(st.booleans()):
         rhs = rules[0].arg.right if isinstance(rules[0].arg, A.Implies) else None
         if rhs is not None and hasattr(rhs, "bound"):
@@ -300,7 +301,11 @@ def test_the_pair_filter_equals_the_general_product_on_probability_frames(f, dat
         return
     names = filt.atoms
     rows = data.draw(
-        st.lists(st.fixed_dictionaries({a: st.sampled_from([0.0, 1.0, 0.5]) | st.floats(0, 1) for a in names}), min_size=1, max_size=10)
+        st.lists(
+            st.fixed_dictionaries({a: st.sampled_from([0.0, 1.0, 0.5]) | st.floats(0, 1) for a in names}),
+            min_size=1,
+            max_size=10,
+        )
     )
     filt.reset()
     got = []
