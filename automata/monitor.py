@@ -569,8 +569,6 @@ class Monitor:
         for p in self._parts:
             if isinstance(p, _CounterPart):
                 how = f"counters: {p.filter.describe()}"
-            elif isinstance(p, _BoundsPart):
-                how = f"counters with {p.filter.describe()}"
             elif isinstance(p, _AutomatonPart):
                 how = f"automaton: {p.automaton.n_states} states"
             else:
