@@ -474,13 +474,14 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         raise InputError(f"monitor follows one query; got --query {' '.join(args.query)}")
     source = csv_rows(sys.stdin) if args.source == "-" else args.source
     violated = False
-    for change in monitor(query, source, name=name, confidence=args.confidence, **_options(args)):
+    for change in monitor(query, source, name=name, confidence=args.confidence, approx=args.approx, **_options(args)):
         violated = violated or change.verdict == "violated"
         if args.format in ("json", "jsonl"):
             line = json.dumps(change.to_dict()) + "\n"
         else:
             when = f" ({change.time:.2f}s)" if change.time is not None else ""
-            line = f"frame {change.frame}{when}: {change.verdict} (P={change.probability:.3f})\n"
+            p = f"P={change.probability:.3f}" if change.bounds is None else "P in [{:.3f}, {:.3f}]".format(*change.bounds)
+            line = f"frame {change.frame}{when}: {change.verdict} ({p})\n"
         _emit(args, line)
     return EXIT_FOUND if violated else EXIT_OK
 
@@ -712,6 +713,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_world_options(m, decide=False)
     m.add_argument("--confidence", type=_probability_open, default=None, metavar="DELTA",
                    help="say violated/satisfied only when its probability is at least 1-DELTA (default 0.01)")
+    m.add_argument("--approx", choices=["bounds"], default=None,
+                   help="a rule set over the state budget: follow it with certified probability bounds instead of failing")
     _add_common(m, ["text", "jsonl"])
     m.set_defaults(run=cmd_monitor, threshold=None, mode=None)
 

@@ -165,15 +165,17 @@ class Change:
     frame: int
     time: float | None
     verdict: str  # satisfied, violated, presumably satisfied, presumably violated
-    probability: float  # P(the prefix so far satisfies the query)
+    probability: float  # P(the prefix so far satisfies the query); with bounds, their lower end
+    bounds: tuple[float, float] | None = None  # approx="bounds": certified (lower, upper) of that probability
 
     def to_dict(self) -> dict[str, Any]:
-        return {"frame": self.frame, "time": self.time, "verdict": self.verdict, "probability": self.probability}
+        out = {"frame": self.frame, "time": self.time, "verdict": self.verdict, "probability": self.probability}
+        return out if self.bounds is None else {**out, "bounds": list(self.bounds)}
 
 
 def monitor(
     query: Query, source: Any, *, name: str | None = None, options: SearchOptions | None = None,
-    confidence: float | None = None, **given: Any,
+    confidence: float | None = None, approx: str | None = None, **given: Any,
 ) -> Iterator[Change]:
     """Follow one query over ``source`` (a video, a table, or an iterable of rows) frame by frame.
 
@@ -183,7 +185,9 @@ def monitor(
     :func:`~framelogic.queries.search.resolve_world_option`) at confidence level
     ``confidence`` (δ; default :data:`~framelogic.automata.monitor.DEFAULT_CONFIDENCE`).
     Yields a :class:`Change` whenever the verdict changes; raises
-    :class:`InputError` when no frame arrives.
+    :class:`InputError` when no frame arrives. ``approx="bounds"``: a rule set
+    whose exact filter is over the state budget is followed with certified
+    bounds (see :class:`~framelogic.automata.Monitor`), never silently.
     """
     from framelogic.automata import Monitor
     from framelogic.automata.monitor import DEFAULT_CONFIDENCE
@@ -202,7 +206,7 @@ def monitor(
         rows = ({**{n: probs.values[i, j] for j, n in enumerate(probs.names)}, "time": probs.time_of(i)} for i in range(len(probs)))
     spec = query_spec(decl)
     delta = DEFAULT_CONFIDENCE if confidence is None else confidence
-    mon = Monitor(spec.formula, fps=fps, world=opts.world, confidence=delta)
+    mon = Monitor(spec.formula, fps=fps, world=opts.world, confidence=delta, approx=approx)
     columns = {p.name: p.column for p in query.propositions([decl.name]) if p.column is not None}
     mapped = opts.column_map
     last = None
@@ -216,7 +220,8 @@ def monitor(
         seen = True
         if status.verdict != last:
             t = row.get("time")
-            yield Change(status.frame, None if t is None else float(t), status.verdict.value, float(status.probability))
+            bounds = None if status.bounds is None else tuple(map(float, status.bounds[0]))
+            yield Change(status.frame, None if t is None else float(t), status.verdict.value, float(status.probability), bounds)
             last = status.verdict
     if not seen:
         raise InputError("no frames arrived")
