@@ -84,9 +84,14 @@ class HiddenModel:
     initial: tuple[float, ...]
     mean: tuple[float, ...]
     sd: tuple[float, ...]
+    rho: float = 0.0
 
     def __post_init__(self) -> None:
         k = len(self.truth)
+        r = self.rho
+        if isinstance(r, bool) or not isinstance(r, (int, float)) or not -1.0 < r < 1.0:
+            raise InvalidValue(f"rho={r!r} must be a number in (-1, 1) (the lag-one correlation of the logit noise)")
+        object.__setattr__(self, "rho", float(r))
         if k < 2 or not any(self.truth) or all(self.truth):
             raise InvalidValue(f"truth={self.truth!r} needs at least one true and one false hidden state")
         object.__setattr__(self, "truth", tuple(bool(x) for x in self.truth))
@@ -108,10 +113,12 @@ class HiddenModel:
         object.__setattr__(self, "sd", tuple(float(x) for x in sd))
 
     @classmethod
-    def two_state(cls, *, stay: float, prior: float, mean: tuple[float, float], sd: tuple[float, float]) -> HiddenModel:
-        """The two-state chain of the Markov world (stationary at ``prior``) with Gaussian logits."""
+    def two_state(cls, *, stay: float, prior: float, mean: tuple[float, float], sd: tuple[float, float],
+                  rho: float = 0.0) -> HiddenModel:  # fmt: skip
+        """The two-state chain of the Markov world (stationary at ``prior``) with Gaussian logits
+        (``rho``: AR(1) logit noise, see :meth:`log_pair_emission`)."""
         up = prior * (1.0 - stay) / (1.0 - prior)
-        return cls((False, True), ((1.0 - up, up), (1.0 - stay, stay)), (1.0 - prior, prior), mean, sd)
+        return cls((False, True), ((1.0 - up, up), (1.0 - stay, stay)), (1.0 - prior, prior), mean, sd, rho)
 
     @property
     def k(self) -> int:
@@ -144,20 +151,58 @@ class HiddenModel:
         out[np.ix_(p == 0.0, truth)] = -np.inf
         return out
 
+    def log_pair_emission(self, p: np.ndarray) -> np.ndarray:
+        """``(n, K, K)`` log densities of frame ``i``'s score logit given the hidden states
+        ``s`` at ``i - 1`` and ``t`` at ``i`` (``[i, s, t]``) under AR(1) logit noise: with
+        ``z = logit(score)`` and the residual ``r_i = z_i - mean[x_i]``,
+        ``z_i ~ N(mean[t] + rho (z_{i-1} - mean[s]), sd[t]^2 (1 - rho^2))`` — the residual
+        is a stationary AR(1) series of standard deviation ``sd[x_i]`` (standardised where
+        the state's sd changes) that persists across changes of the hidden state. Frame 0
+        has the stationary density (:meth:`log_emission`) in every row. With ``rho = 0``
+        every row is :meth:`log_emission`. Scores of exactly 0 or 1 are certain.
+
+        >>> m = HiddenModel.two_state(stay=0.9, prior=0.5, mean=(-2.0, 2.0), sd=(1.0, 1.0), rho=0.5)
+        >>> e = m.log_pair_emission(np.array([0.5, 0.5]))
+        >>> # z = 0 twice: staying true (residual -2, predicted 2 - 1) beats turning true (predicted 2 + 1)
+        >>> e.shape, bool(e[1, 1, 1] > e[1, 0, 1])
+        ((2, 2, 2), True)
+        """
+        p = np.asarray(p, dtype=np.float64)
+        n, k = len(p), self.k
+        out = np.empty((n, k, k))
+        if n == 0:
+            return out
+        out[0] = self.log_emission(p[:1])[0][None, :]
+        if n > 1:
+            z = _logit(p)
+            mu, sd, r = np.asarray(self.mean), np.asarray(self.sd), self.rho
+            # standardised residual of frame i - 1 in state s, carried to state t at frame i
+            u = (z[:-1, None] - mu[None, :]) / sd[None, :]  # (n - 1, K_s)
+            pred = mu[None, None, :] + r * u[:, :, None] * sd[None, None, :]  # (n - 1, K_s, K_t)
+            tau = sd * math.sqrt(1.0 - r * r)
+            out[1:] = -0.5 * ((z[1:, None, None] - pred) / tau[None, None, :]) ** 2 - np.log(tau)[None, None, :]
+        truth = np.asarray(self.truth)
+        out[np.ix_(p == 1.0, np.arange(k), ~truth)] = -np.inf
+        out[np.ix_(p == 0.0, np.arange(k), truth)] = -np.inf
+        return out
+
     def to_dict(self) -> dict[str, object]:
-        return {"truth": [int(x) for x in self.truth], "transition": [list(r) for r in self.transition],
-                "initial": list(self.initial), "mean": list(self.mean), "sd": list(self.sd)}  # fmt: skip
+        d: dict[str, object] = {"truth": [int(x) for x in self.truth], "transition": [list(r) for r in self.transition],
+                                "initial": list(self.initial), "mean": list(self.mean), "sd": list(self.sd)}  # fmt: skip
+        if self.rho:
+            d["rho"] = self.rho
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> HiddenModel:
         if not isinstance(d, Mapping):
             raise InvalidArgument(f"a hidden model must be a JSON object, got {d!r}")
-        unknown = set(d) - {"truth", "transition", "initial", "mean", "sd"}
+        unknown = set(d) - {"truth", "transition", "initial", "mean", "sd", "rho"}
         if unknown:
             raise InvalidValue(f"unknown keys {sorted(unknown)} in a hidden model")
         try:
             return cls(tuple(bool(x) for x in d["truth"]), tuple(tuple(r) for r in d["transition"]),  # type: ignore[union-attr]
-                       tuple(d["initial"]), tuple(d["mean"]), tuple(d["sd"]))  # type: ignore[arg-type]  # fmt: skip
+                       tuple(d["initial"]), tuple(d["mean"]), tuple(d["sd"]), d.get("rho", 0.0))  # type: ignore[arg-type]  # fmt: skip
         except KeyError as e:
             raise InvalidValue(f"a hidden model needs {e.args[0]!r}") from None
 
@@ -243,11 +288,11 @@ class Hidden(Markov):
         automaton product's forward–backward, over the joint hidden states."""
         atoms = leaf.chain.atoms
         joint = Joint([self.model_for(a) for a in atoms], atoms)
-        loge = joint.log_evidence(table, atoms)
+        loge, steps = joint.evidence(table, atoms)
         own = len(leaf.own)
         if leaf.method == "automaton":
-            return np.clip(smooth_product(joint, loge, own, *leaf.tables), 0.0, 1.0)
-        post = joint.posterior(loge)
+            return np.clip(smooth_product(joint, loge, own, *leaf.tables, steps=steps), 0.0, 1.0)
+        post = joint.posterior(loge, steps)
         return np.clip(post @ np.asarray(leaf.truth, dtype=np.float64)[joint.letters(own)], 0.0, 1.0)
 
     def decode(self, table: TraceTable, names: Sequence[str]) -> TraceTable:
@@ -256,12 +301,20 @@ class Hidden(Markov):
         out = np.empty((n, len(names)))
         for j, a in enumerate(names):
             m = self.model_for(a)
-            path = viterbi_path(m, m.log_emission(table.column(a)))
+            p = table.column(a)
+            path = viterbi_path(m, m.log_emission(p), m.log_pair_emission(p) if m.rho else None)
             out[:, j] = np.asarray(m.truth, dtype=np.float64)[path]
         return TraceTable(tuple(names), out, table.times, table.fps)
 
     def filter_parts(self, atoms: Sequence[str]) -> Joint:
-        """The joint chain of ``atoms`` for the monitors' forward filter."""
+        """The joint chain of ``atoms`` for the monitors' forward filter (chains without
+        AR(1) noise: the filter reads one frame's evidence per state, ``frame_evidence``)."""
+        ar = [a for a in atoms if self.model_for(a).rho]
+        if ar:
+            raise InvalidValue(
+                f"the monitors' forward filter does not read AR(1) logit noise yet ({', '.join(ar)} have rho != 0): "
+                "monitor with a Hidden world fitted with noise=('independent',)"
+            )
         return Joint([self.model_for(a) for a in atoms], atoms)
 
 
@@ -331,38 +384,69 @@ class Joint:
 
     def log_evidence(self, table: TraceTable, atoms: Sequence[str]) -> np.ndarray:
         """``(n, m)`` log likelihoods of each frame's scores in each joint state; an atom
-        absent from the table is unobserved (likelihood 1)."""
+        absent from the table is unobserved (likelihood 1). Chains with AR(1) noise
+        (``rho != 0``) need :meth:`evidence` instead."""
+        loge, steps = self.evidence(table, atoms)
+        if steps is not None:
+            raise InvalidValue("chains with AR(1) logit noise have evidence on their transitions: use Joint.evidence")
+        return loge
+
+    def evidence(self, table: TraceTable, atoms: Sequence[str]) -> tuple[np.ndarray, Steps | None]:
+        """``(loge, steps)``: ``(n, m)`` log likelihoods of each frame's scores in each joint
+        state (frame 0 only for chains with AR(1) noise), and the per-frame transition
+        matrices that carry the AR(1) chains' evidence of frames 1.. (None: no chain has
+        AR(1) noise; every step is the plain transition)."""
         n = len(table)
         out = np.zeros((n, 1))
+        mats: list[np.ndarray | None] = []
         for m, a in zip(self.models, atoms):
-            e = m.log_emission(table.column(a)) if a in table.names else np.zeros((n, m.k))
+            M = None
+            if a not in table.names:
+                e = np.zeros((n, m.k))
+            elif m.rho:
+                p = table.column(a)
+                pair = m.log_pair_emission(p)
+                e = np.zeros((n, m.k))
+                if n:
+                    e[0] = pair[0, 0]
+                top = pair.max(axis=(1, 2), keepdims=True)
+                top[~np.isfinite(top)] = 0.0
+                M = m.T[None, :, :] * np.exp(pair - top)
+            else:
+                e = m.log_emission(table.column(a))
+            mats.append(M)
             out = (out[:, :, None] + e[:, None, :]).reshape(n, -1)
-        return out
+        return out, (Steps(self, mats) if any(M is not None for M in mats) else None)
 
-    def fwd(self, Y: np.ndarray) -> np.ndarray:
+    def fwd(self, Y: np.ndarray, step: Sequence[np.ndarray] | None = None) -> np.ndarray:
         """``Y[r, s'] <- sum_s Y[r, s] T(s, s')``, one proposition's matrix per axis
-        (small joint chains: one dense product)."""
+        (small joint chains: one dense product); ``step``: per-proposition matrices that
+        replace the transitions (``Steps.at``)."""
+        if step is not None:
+            return self._apply(Y, step, 0)
         if self._dense is not None:
             return Y @ self._dense
-        r = Y.shape[0]
-        X = Y.reshape(r, *self.ks)
-        for j, T in enumerate(self.Ts):
-            X = np.moveaxis(np.tensordot(X, T, axes=([1 + j], [0])), -1, 1 + j)
-        return X.reshape(r, self.m)
+        return self._apply(Y, self.Ts, 0)
 
-    def bwd(self, X: np.ndarray) -> np.ndarray:
+    def bwd(self, X: np.ndarray, step: Sequence[np.ndarray] | None = None) -> np.ndarray:
         """``X[r, s] <- sum_s' T(s, s') X[r, s']``."""
+        if step is not None:
+            return self._apply(X, step, 1)
         if self._dense is not None:
             return X @ self._dense_t
-        r = X.shape[0]
-        Z = X.reshape(r, *self.ks)
-        for j, T in enumerate(self.Ts):
-            Z = np.moveaxis(np.tensordot(Z, T, axes=([1 + j], [1])), -1, 1 + j)
-        return Z.reshape(r, self.m)
+        return self._apply(X, self.Ts, 1)
 
-    def posterior(self, loge: np.ndarray) -> np.ndarray:
-        """``(n, m)`` P(joint state at i | all observations)."""
+    def _apply(self, Y: np.ndarray, mats: Sequence[np.ndarray], axis: int) -> np.ndarray:
+        r = Y.shape[0]
+        X = Y.reshape(r, *self.ks)
+        for j, T in enumerate(mats):
+            X = np.moveaxis(np.tensordot(X, T, axes=([1 + j], [axis])), -1, 1 + j)
+        return X.reshape(r, self.m)
+
+    def posterior(self, loge: np.ndarray, steps: Steps | None = None) -> np.ndarray:
+        """``(n, m)`` P(joint state at i | all observations) (``steps``: from :meth:`evidence`)."""
         n = loge.shape[0]
+        at = (lambda i: None) if steps is None else steps.at  # noqa: E731
         e = np.exp(loge - loge.max(axis=1, keepdims=True))
         alpha = np.empty((n, self.m))
         a = self.initial[None, :].copy()
@@ -370,15 +454,32 @@ class Joint:
             a = a * e[i]
             a /= _total(a, i)
             alpha[i] = a[0]
-            a = self.fwd(a)
+            a = self.fwd(a, at(i + 1))
         b = np.ones((1, self.m))
         out = np.empty((n, self.m))
         for i in range(n - 1, -1, -1):
             w = alpha[i] * b[0]
             out[i] = w / w.sum()
-            b = self.bwd(b * e[i])
-            b /= b.sum()
+            b = self.bwd(b * e[i], at(i))
+            b /= _total(b, i)
         return out
+
+
+class Steps:
+    """The transition into each frame of a joint chain with AR(1) chains: per proposition,
+    ``T(s, t)`` times the likelihood of the frame's score given ``(s, t)`` (up to a factor
+    per frame), or the plain transition for a chain without AR(1) noise."""
+
+    def __init__(self, joint: Joint, mats: Sequence[np.ndarray | None]) -> None:
+        self.mats = list(mats)
+        self.Ts = joint.Ts
+        self.n = next(len(M) for M in mats if M is not None)
+
+    def at(self, i: int) -> list[np.ndarray] | None:
+        """The matrices of the step from frame ``i - 1`` to ``i`` (None outside 1..n-1: unused)."""
+        if not 1 <= i < self.n:
+            return None
+        return [T if M is None else M[i] for M, T in zip(self.mats, self.Ts)]
 
 
 def _total(a: np.ndarray, i: int) -> float:
@@ -390,11 +491,13 @@ def _total(a: np.ndarray, i: int) -> float:
 
 def smooth_product(
     joint: Joint, loge: np.ndarray, own: int, dp: np.ndarray, init: int, onc: np.ndarray, dfc: np.ndarray,
-    final: np.ndarray,
+    final: np.ndarray, steps: Steps | None = None,
 ) -> np.ndarray:
     """``out[i]`` = P(φ at i | all observations): forward–backward over (automaton
     state x joint hidden state), with the automaton tables of ``world._tables``
-    (see ``world.backward_world`` for the codes)."""
+    (see ``world.backward_world`` for the codes); ``steps``: the AR(1) chains'
+    evidence on the transitions (:meth:`Joint.evidence`)."""
+    at = (lambda i: None) if steps is None else steps.at  # noqa: E731
     n, m = loge.shape
     e = np.exp(loge - loge.max(axis=1, keepdims=True))
     lett = joint.letters(own)
@@ -407,7 +510,7 @@ def smooth_product(
     for i in range(n):
         store[i] = A
         Y = np.bincount(target, weights=(A * e[i]).ravel(), minlength=nq * m).reshape(nq, m)
-        Y = joint.fwd(Y)
+        Y = joint.fwd(Y, at(i + 1))
         A = Y / _total(Y, i)
     # codes: transient post states 0..nt-1, -1 the accepting sink (value beta), -2 rejecting (0)
     on_idx = np.where(onc[:, lett] >= 0, onc[:, lett], np.where(onc[:, lett] == -1, nt, nt + 1))
@@ -423,21 +526,27 @@ def smooth_product(
         if not den > 0.0:
             raise InvalidValue(f"the observations around frame {i} are impossible under the Hidden world")
         out[i] = float((W * ext[on_idx, cols[None, :]]).sum()) / den
-        X = joint.bwd(np.vstack([e[i][None, :] * ext[df_idx, cols[None, :]], (e[i] * beta)[None, :]]))
+        X = joint.bwd(np.vstack([e[i][None, :] * ext[df_idx, cols[None, :]], (e[i] * beta)[None, :]]), at(i))
         total = float(X[-1].sum())
         V = X[:-1] / total
         beta = X[-1] / total
     return out
 
 
-def viterbi_path(model: HiddenModel, loge: np.ndarray) -> np.ndarray:
-    """The most probable hidden state sequence of one chain."""
+def viterbi_path(model: HiddenModel, loge: np.ndarray, pair: np.ndarray | None = None) -> np.ndarray:
+    """The most probable hidden state sequence of one chain (``pair``: the
+    :meth:`HiddenModel.log_pair_emission` of AR(1) noise; then ``loge`` counts at frame 0 only)."""
     n, k = loge.shape
     with np.errstate(divide="ignore"):
         logT, logpi = np.log(model.T), np.log(np.asarray(model.initial))
     back = np.zeros((n, k), dtype=np.int64)
     d = logpi + loge[0]
     for i in range(1, n):
+        if pair is not None:
+            cand = d[:, None] + logT + pair[i]
+            back[i] = np.argmax(cand, axis=0)
+            d = cand[back[i], np.arange(k)]
+            continue
         cand = d[:, None] + logT
         back[i] = np.argmax(cand, axis=0)
         d = cand[back[i], np.arange(k)] + loge[i]

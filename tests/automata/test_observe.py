@@ -256,3 +256,128 @@ def test_docstring_examples():
     from framelogic.automata import observe
 
     assert doctest.testmod(observe).failed == 0
+
+
+# ------------------------------------------------------------------ AR(1) logit noise
+
+
+def _ar_log_density(m: HiddenModel, z: np.ndarray, path) -> float:
+    """log p(z | hidden path) of AR(1) noise written out from the model's definition:
+    the standardised residual u_i = (z_i - mean[x_i]) / sd[x_i] is a stationary AR(1)
+    series, u_i = rho u_{i-1} + sqrt(1 - rho^2) N(0, 1)."""
+    mu, sd, r = np.asarray(m.mean), np.asarray(m.sd), m.rho
+    out = 0.0
+    for i, s in enumerate(path):
+        u = (z[i] - mu[s]) / sd[s]
+        if i == 0:
+            out += -0.5 * u * u - np.log(sd[s])
+        else:
+            u0 = (z[i - 1] - mu[path[i - 1]]) / sd[path[i - 1]]
+            v = 1.0 - r * r
+            out += -0.5 * (u - r * u0) ** 2 / v - np.log(sd[s]) - 0.5 * np.log(v)
+    return out
+
+
+def brute_posterior_ar(f, t, world, names):
+    """As :func:`brute_posterior`, with the AR(1) density of whole trajectories."""
+    n = len(t)
+    per_prop = []
+    for a in names:
+        m = world.models[a]
+        p = np.clip(t.column(a), 1e-6, 1 - 1e-6)
+        z = np.log(p) - np.log1p(-p)
+        T, pi = m.T, np.asarray(m.initial)
+        acc = {}
+        logs = {}
+        for path in itertools.product(range(m.k), repeat=n):
+            certain = all(
+                not ((t.column(a)[i] == 1.0 and not m.truth[s]) or (t.column(a)[i] == 0.0 and m.truth[s]))
+                for i, s in enumerate(path)
+            )
+            if certain:
+                logs[path] = _ar_log_density(m, z, path)
+        top = max(logs.values())
+        for path, lg in logs.items():
+            w = pi[path[0]] * np.prod([T[path[i - 1], path[i]] for i in range(1, n)]) * np.exp(lg - top)
+            key = tuple(int(m.truth[s]) for s in path)
+            acc[key] = acc.get(key, 0.0) + w
+        per_prop.append(acc)
+    num, den = np.zeros(n), 0.0
+    for combo in itertools.product(*[list(acc.items()) for acc in per_prop]):
+        w = float(np.prod([x[1] for x in combo]))
+        if w:
+            world01 = np.array([x[0] for x in combo], dtype=float).T.reshape(n, len(names))
+            num += w * satisfaction(f, TraceTable(tuple(names), world01)).astype(float)
+            den += w
+    return num, den
+
+
+def _with_rho(m: HiddenModel, rho: float) -> HiddenModel:
+    return HiddenModel(m.truth, m.transition, m.initial, m.mean, m.sd, rho)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_ar1_hidden_world_equals_enumeration_of_hidden_trajectories(data):
+    k = data.draw(st.integers(1, 2))
+    names = ATOMS[:k]
+    n = data.draw(st.integers(1, {1: 4, 2: 3}[k]))
+    f = data.draw(formulas(names, max_depth=4, max_bound=2))
+    t = data.draw(traces(names, min_len=n, max_len=n, probabilistic=True))
+    # one chain may have no AR(1) noise: the mixed joint chain
+    world = Hidden(models={a: _with_rho(data.draw(hidden_models()), data.draw(st.sampled_from([0.0, 0.5, 0.9, -0.4])))
+                           for a in names})  # fmt: skip
+    num, den = brute_posterior_ar(f, t, world, names)
+    got = evaluate(f, t, world=world)
+    if t.select(atom_names(f)).is_boolean:
+        assert np.array_equal(got, satisfaction(f, t).astype(float))
+    elif den > 0:
+        assert np.allclose(got, num / den, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_ar1_with_rho_zero_is_the_independent_emission_model(data):
+    names = ATOMS[: data.draw(st.integers(1, 2))]
+    f = data.draw(formulas(names, max_depth=3, max_bound=2))
+    t = data.draw(traces(names, min_len=1, max_len=6, probabilistic=True))
+    models = {a: data.draw(hidden_models()) for a in names}
+    m = models[names[0]]
+    assert np.allclose(m.log_pair_emission(t.column(names[0])), m.log_emission(t.column(names[0]))[:, None, :])
+    # rho -> 0 through the AR(1) code path (a tiny rho) is the emission model's posterior
+    ar = Hidden(models={a: _with_rho(x, 1e-12) for a, x in models.items()})
+    assert np.allclose(evaluate(f, t, world=ar), evaluate(f, t, world=Hidden(models=models)), atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(hidden_models(max_k=3), st.sampled_from([0.3, 0.8, -0.5]), traces(("a",), min_len=1, max_len=5, probabilistic=True))
+def test_ar1_viterbi_is_the_most_probable_hidden_trajectory(m, rho, t):
+    m = _with_rho(m, rho)
+    p = np.clip(t.column("a"), 1e-6, 1 - 1e-6)
+    z = np.log(p) - np.log1p(-p)
+    x = t.column("a")
+
+    def logw(path):
+        if any((x[i] == 1.0 and not m.truth[s]) or (x[i] == 0.0 and m.truth[s]) for i, s in enumerate(path)):
+            return -np.inf
+        with np.errstate(divide="ignore"):
+            lt = sum(np.log(m.T[path[i - 1], path[i]]) for i in range(1, len(path)))
+            return np.log(m.initial[path[0]]) + lt + _ar_log_density(m, z, path)
+
+    best = max(logw(p) for p in itertools.product(range(m.k), repeat=len(t)))
+    got = viterbi(t, ("a",), Hidden(models={"a": m})).column("a")
+    path = viterbi_path(m, m.log_emission(x), m.log_pair_emission(x))
+    assert logw(tuple(path)) == pytest.approx(best, rel=1e-9, abs=1e-9)
+    assert np.array_equal(got, np.array([m.truth[s] for s in path], dtype=float))
+
+
+def test_ar1_model_round_trips_and_is_checked():
+    m = HiddenModel.two_state(stay=0.9, prior=0.5, mean=(-1.0, 1.0), sd=(1.0, 2.0), rho=0.7)
+    w = Hidden(models={"a": m})
+    back = resolve_world(json.loads(json.dumps(w.to_dict())))
+    assert back == w and back.models["a"].rho == 0.7
+    assert "rho" not in Hidden(models={"a": _with_rho(m, 0.0)}).to_dict()["models"]["a"]  # old files unchanged
+    with pytest.raises(InvalidValue, match="rho"):
+        _with_rho(m, 1.0)
+    with pytest.raises(InvalidValue, match="AR\\(1\\)"):
+        WorldFilter(compile("F a"), ("a",), w, None)
