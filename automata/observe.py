@@ -58,6 +58,7 @@ MIN_SD = 0.05  # the smallest standard deviation of a sub-state's logit density
 MAX_JOINT = 1 << 14  # joint hidden states of one independent part
 DENSE_JOINT = 512  # up to this many joint states the chain steps are one dense matrix product
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # the decision thresholds fit_hidden tries
+NOISE = ("independent", "ar1")  # the observation models fit_hidden compares
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -681,6 +682,67 @@ def _em(zs: Sequence[np.ndarray], ys: Sequence[np.ndarray], h: int, iterations: 
     return HiddenModel(tuple(truth.tolist()), tuple(map(tuple, T)), tuple(pi), tuple(mu), tuple(sd)), ll
 
 
+def _fit_ar1(zs: Sequence[np.ndarray], ys: Sequence[np.ndarray], iterations: int = 30) -> tuple[HiddenModel, float]:
+    """The two-state model with AR(1) logit noise (:meth:`HiddenModel.log_pair_emission`)
+    fitted to logits ``zs`` with the truth ``ys`` known, by coordinate ascent of the exact
+    likelihood's terms: the means by weighted least squares given ``rho`` and the standard
+    deviations, then ``rho`` and the innovations' standard deviations given the means
+    (conditional on each video's first frame; that frame's stationary term enters the
+    means). The transition and initial distribution are the labels' (flip rates, truth
+    frequency). Returns the model and the log-likelihood of (labels, logits)."""
+    zc = [np.concatenate([z[y == val] for z, y in zip(zs, ys)]) for val in (False, True)]
+    mu = np.array([float(np.mean(zc[0])), float(np.mean(zc[1]))])
+    sd = np.array([max(float(np.std(zc[0])), MIN_SD), max(float(np.std(zc[1])), MIN_SD)])
+    rho = 0.0
+    # frames with a predecessor: (z_i, z_{i-1}, x_i, x_{i-1}); first frames: (z_0, x_0)
+    z1 = np.concatenate([z[1:] for z in zs])
+    z0 = np.concatenate([z[:-1] for z in zs])
+    x1 = np.concatenate([y[1:] for y in ys]).astype(np.int64)
+    x0 = np.concatenate([y[:-1] for y in ys]).astype(np.int64)
+    f = np.array([z[0] for z in zs])
+    xf = np.array([y[0] for y in ys], dtype=np.int64)
+    for _ in range(iterations):
+        # standardised AR(1): (z_i - mu[x_i]) / sd[x_i] = rho (z_{i-1} - mu[x_{i-1}]) / sd[x_{i-1}] + innovation
+        # linear in mu given rho and sd: rows a . mu = b, weights 1 / (1 - rho^2) (and 1 on first frames)
+        c = rho * sd[x1] / sd[x0]
+        A = np.zeros((len(z1) + len(f), 2))
+        A[np.arange(len(z1)), x1] += 1.0
+        A[np.arange(len(z1)), x0] -= c
+        A[len(z1) + np.arange(len(f)), xf] = 1.0
+        b = np.concatenate([z1 - c * z0, f])
+        w = np.concatenate([np.full(len(z1), 1.0 / (1.0 - rho * rho)), np.ones(len(f))]) / np.concatenate([sd[x1], sd[xf]]) ** 2
+        sw = np.sqrt(w)
+        new_mu, *_ = np.linalg.lstsq(A * sw[:, None], b * sw, rcond=None)
+        if not np.all(np.isfinite(new_mu)):
+            break
+        mu = new_mu
+        u1, u0 = (z1 - mu[x1]) / sd[x1], (z0 - mu[x0]) / sd[x0]
+        rho = float(np.clip(np.dot(u1, u0) / max(float(np.dot(u0, u0)), 1e-12), -0.995, 0.995))
+        # the sds: residual scale per state, standardised innovations (one pass of the fixed point)
+        for val in (0, 1):
+            on = x1 == val
+            r1 = z1[on] - mu[val]
+            prev = rho * u0[on] * sd[val]
+            innov = np.mean((r1 - prev) ** 2) / (1.0 - rho * rho) if on.any() else 0.0
+            first = (f[xf == val] - mu[val]) ** 2
+            tot = (innov * on.sum() + first.sum()) / max(on.sum() + len(first), 1)
+            sd[val] = max(math.sqrt(tot), MIN_SD) if tot > 0 else sd[val]
+    # the labels' chain
+    counts = np.full((2, 2), 1e-6)
+    np.add.at(counts, (x0, x1), 1.0)
+    T = counts / counts.sum(axis=1, keepdims=True)
+    occ = np.array([len(zc[0]), len(zc[1])], dtype=np.float64)
+    pi = occ / occ.sum()
+    model = HiddenModel((False, True), tuple(map(tuple, T)), tuple(pi), tuple(mu), tuple(sd), rho)
+    ll = 0.0
+    for z, y in zip(zs, ys):
+        s = y.astype(np.int64)
+        pair = model.log_pair_emission(1.0 / (1.0 + np.exp(-z)))
+        ll += math.log(pi[s[0]]) + float(pair[0, 0, s[0]]) + float(np.sum(np.log(T[s[:-1], s[1:]])))
+        ll += float(np.sum(pair[np.arange(1, len(s)), s[:-1], s[1:]])) - 0.5 * math.log(2 * math.pi) * len(s)
+    return model, ll
+
+
 def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
     tp = float(np.sum(pred & truth))
     fp, fn = float(np.sum(pred & ~truth)), float(np.sum(~pred & truth))
@@ -713,9 +775,11 @@ def _event_f1(pred: list[tuple[int, int]], truth: list[tuple[int, int]]) -> floa
 
 
 def _fit_models(zs_by, ys_by, names, hs, iterations, cache=None, tied=False) -> dict[str, HiddenModel]:  # type: ignore[no-untyped-def]
-    """Per proposition, the model of least BIC over ``hs`` sub-states per truth value
-    (``tied``: one standard deviation for all states; ``cache``: ``(name, h, tied) ->
-    (model, bic)`` of these very videos, filled as fitted)."""
+    """Per proposition, the model of least BIC over ``hs``: a whole number is that many
+    sub-states per truth value with independent emissions, ``"ar1"`` the two-state model
+    with AR(1) logit noise (``tied``: one standard deviation for all states of the
+    independent-emission models; ``cache``: ``(name, h, tied) -> (model, bic)`` of these
+    very videos, filled as fitted)."""
     cache = {} if cache is None else cache
     models = {}
     for a in names:
@@ -724,11 +788,16 @@ def _fit_models(zs_by, ys_by, names, hs, iterations, cache=None, tied=False) -> 
             raise InvalidValue(f"labels of {a!r} must have both true and false frames")
         total = sum(len(z) for z in zs)
         for h in hs:
-            if (a, h, tied) not in cache:
+            if (a, h, tied) in cache:
+                continue
+            if h == "ar1":
+                model, ll = _fit_ar1(zs, ys)
+                free = 2 + 2 + 2 + 1 + 1  # transition, means, sds, rho, initial
+            else:
                 model, ll = _em(zs, ys, h, iterations, tied)
                 k = 2 * h
                 free = k * (k - 1) + k + (1 if tied else k) + k - 1
-                cache[(a, h, tied)] = (model, -2 * ll + free * math.log(total))
+            cache[(a, h, tied)] = (model, -2 * ll + free * math.log(total))
         models[a] = min((cache[(a, h, tied)] for h in hs), key=lambda mb: mb[1])[0]
     return models
 
@@ -742,6 +811,7 @@ def fit_hidden(
     fps: float | None = None,
     names: Sequence[str] | None = None,
     substates: Sequence[int] = (1, 2, 3),
+    noise: Sequence[str] = NOISE,
     iterations: int = 40,
     folds: int = 5,
 ) -> Hidden:
@@ -749,14 +819,19 @@ def fit_hidden(
     :func:`~framelogic.automata.world.fit_world`).
 
     Per proposition and per ``h`` in ``substates``: Baum–Welch (``iterations``
-    rounds) with the truth clamped to the labels; the ``h`` of least BIC is kept.
+    rounds) with the truth clamped to the labels; with ``"ar1"`` in ``noise``, also
+    the two-state model with AR(1) logit noise (``rho``: the noise's lag-one
+    correlation, which persists across changes of the truth; fitted by coordinate
+    ascent with the truth known); the candidate of least BIC is kept
+    (``noise=("ar1",)``: AR(1) only; ``("independent",)``: the sub-state models only).
 
     With ``formula``, the decision is chosen too, by cross-fitting over the
     videos (``folds`` groups; one video: in-sample): for each ``h`` in
     ``substates`` (the same for every proposition, or BIC's choice per
     proposition), with a standard deviation per state or one tied across the
     states (the tied model's log-likelihood ratio is linear in the logit for
-    ``h = 1``, like a Platt map), models are fitted without a fold and decide on it; each
+    ``h = 1``, like a Platt map), and then (with ``"ar1"`` in ``noise``) the AR(1) model,
+    models are fitted without a fold and decide on it; each
     decision — a threshold 0.2, 0.3, ..., 0.8 on P(φ), or Viterbi — is scored
     by frame F1 plus mean event F1 (IoU >= 0.5) against φ on the labels of
     every held-out frame, using ``mode``'s event rule (``"tlv"``: the TLV rule
@@ -777,6 +852,12 @@ def fit_hidden(
     hs = tuple(substates)
     if not hs or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hs):
         raise InvalidValue(f"substates={substates!r} must be whole numbers >= 1")
+    kinds = (noise,) if isinstance(noise, str) else tuple(noise)
+    if not kinds or any(x not in NOISE for x in kinds):
+        raise InvalidValue(f"noise={noise!r} must name one or more of {', '.join(map(repr, NOISE))}")
+    ar = ("ar1",) if "ar1" in kinds else ()
+    if "independent" not in kinds:
+        hs = ()
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise InvalidValue(f"folds={folds!r} must be a whole number >= 2")
     zs_by: dict[str, list[np.ndarray]] = {a: [] for a in names}
@@ -791,13 +872,15 @@ def fit_hidden(
             zs_by[a].append(_logit(s.column(a)))
             ys_by[a].append(y.astype(bool))
     if formula is None:
-        return Hidden(models=_fit_models(zs_by, ys_by, names, hs, iterations))
+        return Hidden(models=_fit_models(zs_by, ys_by, names, hs + ar, iterations))
     # candidate sub-state choices: BIC's per proposition, then each h for every proposition
     # candidate models, simplest first: each h for every proposition (one tied standard
     # deviation, then one per state), then BIC's choice per proposition
-    choices: list[tuple[tuple[int, ...], bool]] = [((h,), tied) for h in sorted(set(hs)) for tied in (True, False)]
+    choices: list[tuple[tuple, bool]] = [((h,), tied) for h in sorted(set(hs)) for tied in (True, False)]
     if len(hs) > 1:
         choices += [(hs, True), (hs, False)]
+    if ar:
+        choices.append((ar, False))
     v = len(ss)
     groups = [list(range(v))] if v < 2 else [list(range(i, v, min(folds, v))) for i in range(min(folds, v))]
     tally: dict[tuple[int, str, float | None], list] = {}
@@ -813,7 +896,8 @@ def fit_hidden(
             for key, hits in _decisions(world, formula, mode, [ss[i] for i in held], [ls[i] for i in held], fps).items():
                 tally.setdefault((c, *key), []).extend(hits)
     if not tally:  # no usable split: decide in-sample
-        world = Hidden(models=_fit_models(zs_by, ys_by, names, hs, iterations))
+        choices = [(hs + ar, False)]
+        world = Hidden(models=_fit_models(zs_by, ys_by, names, hs + ar, iterations))
         for key, hits in _decisions(world, formula, mode, ss, ls, fps).items():
             tally[(0, *key)] = hits
 

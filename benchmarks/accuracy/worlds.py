@@ -116,30 +116,34 @@ def _markov(decision: str) -> Callable[[str, Sequence[Video]], Callable[[str, Pr
     return fit
 
 
-_HIDDEN_FITS: dict[tuple[str, int], object] = {}
+_HIDDEN_FITS: dict[tuple, object] = {}
 
 
-def fit_hidden_world(template: str, train: Sequence[Video]) -> object:
+def fit_hidden_world(template: str, train: Sequence[Video], noise: Sequence[str] | None = None) -> object:
     """``fit_hidden`` on the training split: each proposition's hidden-state model (sub-states
-    per truth value chosen by BIC) and, from the template's formula, the decision rule (a
-    threshold on P(φ) or Viterbi, by training frame F1 + event F1 under the TLV rule).
-    Cached per training split (the three Hidden rows share one fit)."""
+    per truth value, or AR(1) logit noise, chosen on the training split) and, from the
+    template's formula, the decision rule (a threshold on P(φ) or Viterbi, by training frame
+    F1 + event F1 under the TLV rule). ``noise``: fit_hidden's observation models (None:
+    its default). Cached per training split (the three Hidden rows share one fit)."""
     from framelogic.automata.observe import fit_hidden
 
-    key = (template, id(train))
-    if key not in _HIDDEN_FITS:
+    key = (template, id(train), None if noise is None else tuple(noise))
+    if any(k[:2] != key[:2] for k in _HIDDEN_FITS):
         _HIDDEN_FITS.clear()
+    if key not in _HIDDEN_FITS:
         names = PROPS[template]
         scores = [{k: s[k] for k in names} for _, s in train]
         labels = [{k: lab[k] for k in names} for lab, _ in train]
-        _HIDDEN_FITS[key] = (train, fit_hidden(scores, labels, formula=TEMPLATES[template], mode="tlv"))
+        extra = {} if noise is None else {"noise": tuple(noise)}
+        _HIDDEN_FITS[key] = (train, fit_hidden(scores, labels, formula=TEMPLATES[template], mode="tlv", **extra))
     return _HIDDEN_FITS[key][1]  # type: ignore[index]
 
 
-def _hidden(decision: str) -> Callable[[str, Sequence[Video]], Callable[[str, Probs], Events] | None]:
+def _hidden(decision: str, noise: Sequence[str] | None = None
+            ) -> Callable[[str, Sequence[Video]], Callable[[str, Probs], Events] | None]:  # fmt: skip
     def fit(template: str, train: Sequence[Video]) -> Callable[[str, Probs], Events] | None:
         try:
-            world = fit_hidden_world(template, train)
+            world = fit_hidden_world(template, train, noise)
         except ImportError:
             return None
         run = framelogic_world(world, decision=decision)

@@ -1,0 +1,112 @@
+"""The Hidden world with and without AR(1) logit noise, on chosen cells of the world benchmark.
+
+    python -m benchmarks.accuracy.hidden_ar [--cells "p & q:ar1-heavy/high" ...] [--test N] [--train N] [--frames N]
+
+Runs :func:`.worlds.run_table` on the given cells (default: the cells where the
+fitted Hidden world was not best in ``benchmarks/results/accuracy_world.md``)
+with the fitted Hidden world twice — ``fit_hidden(noise=("independent",))``
+(before: sub-state models only) and ``fit_hidden()`` (after: the AR(1) model is
+a candidate too, chosen on the training split) — and the independent world and
+the baselines (no Markov or NSVS-TL rows). Prints, per cell, frame F1 and event
+F1 of both fitted-decision rows, the best other method, and whether each row is
+best (ties within 1e-9 allowed), plus the fitted models' choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from . import worlds
+from .noise import noise_model
+from .worlds import (
+    HIDDEN,
+    INDEPENDENT,
+    TIE,
+    WorldMethod,
+    _base,
+    _by_cell,
+    _hidden,
+    _independent,
+    _median,
+    _threshold,
+    _fixed,
+    run_table,
+)
+from .methods import logstop, per_frame_threshold
+
+BEFORE = "Hidden before (independent emissions), fitted decision"
+
+#: cells where the fitted Hidden world (independent emissions) was not best (accuracy_world.md)
+LOSING = (
+    ("F p", "ar1-geometric", "high"), ("F p", "ar1-heavy", "medium"), ("F p", "ar1-heavy", "high"),
+    ("F p", "miscalibrated", "high"), ("G p", "ar1-geometric", "medium"), ("G p", "ar1-geometric", "high"),
+    ("G p", "ar1-heavy", "high"), ("G p", "miscalibrated", "high"), ("p & q", "ar1-geometric", "high"),
+    ("p & q", "ar1-heavy", "medium"), ("p & q", "ar1-heavy", "high"), ("p & q", "bursts", "high"),
+    ("p & q", "miscalibrated", "high"), ("p U q", "ar1-heavy", "high"), ("p U q", "bursts", "high"),
+    ("(p & q) U r", "ar1-geometric", "high"), ("(p & q) U r", "ar1-heavy", "high"), ("(p & q) U r", "bursts", "high"),
+)  # fmt: skip
+
+
+def methods() -> list[WorldMethod]:
+    return [
+        WorldMethod(BEFORE, _hidden("fitted", ("independent",))),
+        WorldMethod(HIDDEN, _hidden("fitted")),
+        WorldMethod(INDEPENDENT, _independent),
+        WorldMethod("per-frame threshold", _fixed(per_frame_threshold)),
+        WorldMethod("per-frame threshold (θ fitted)", _threshold),
+        WorldMethod("LogSTOP-style", _fixed(logstop)),
+        WorldMethod("median filter (window, θ fitted), threshold", _median),
+    ]
+
+
+def _parse(cell: str) -> tuple[str, str, str]:
+    template, _, rest = cell.rpartition(":")
+    model, _, level = rest.partition("/")
+    noise_model(model)
+    return template, model, level
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.accuracy.hidden_ar", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    ap.add_argument("--cells", nargs="*", help='"TEMPLATE:MODEL/LEVEL" (default: the losing cells)')
+    ap.add_argument("--test", type=int, default=20)
+    ap.add_argument("--train", type=int, default=10)
+    ap.add_argument("--frames", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    chosen = [_parse(c) for c in args.cells] if args.cells else list(LOSING)
+    print(f"{args.test} test / {args.train} training videos of {args.frames} frames per cell, seed {args.seed}")
+    print("| template | noise | frame F1 before | frame F1 after | event F1 before | event F1 after | best other (frame / event) | AR(1) chosen | best after (frame / event) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    wins = {"before": [0, 0], "after": [0, 0]}
+    start = time.perf_counter()
+    for template, model, level in chosen:
+        m = noise_model(model)
+        rows = run_table(methods(), test=args.test, train=args.train, frames=args.frames, seed=args.seed,
+                         templates=[template], models=[m], levels=[level])  # fmt: skip
+        rs = [r for r in _by_cell(rows)[(template, f"{model}/{level}")]]
+        before = next(r for r in rs if r.method.startswith(BEFORE))
+        after = next(r for r in rs if _base(r.method) == HIDDEN)
+        others = [r for r in rs if r is not before and r is not after]
+        bf = max(r.f1 for r in others)
+        be = max(r.event_f1 for r in others)
+        w = next((v[1] for k, v in worlds._HIDDEN_FITS.items() if k[0] == template and k[2] is None), None)
+        ar = "?" if w is None else ",".join(f"{a}:{'ar1' if x.rho else f'K={x.k}'}" for a, x in sorted(w.models.items()))
+        ok = lambda v, b: "yes" if v + TIE >= b else "no"  # noqa: E731
+        for key, r in (("before", before), ("after", after)):
+            wins[key][0] += r.f1 + TIE >= bf
+            wins[key][1] += r.event_f1 + TIE >= be
+        print(f"| {template} | {model}/{level} | {before.f1:.3f} | {after.f1:.3f} | {before.event_f1:.3f} | "
+              f"{after.event_f1:.3f} | {bf:.3f} / {be:.3f} | {ar} ({after.method.split('(')[-1].rstrip(')')}) | "
+              f"{ok(after.f1, bf)} / {ok(after.event_f1, be)} |", flush=True)  # fmt: skip
+    n = len(chosen)
+    print(f"\nbest (ties allowed) in {n} cells: before frame {wins['before'][0]}/{n}, event {wins['before'][1]}/{n}; "
+          f"after frame {wins['after'][0]}/{n}, event {wins['after'][1]}/{n}  ({time.perf_counter() - start:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
