@@ -381,3 +381,44 @@ def test_ar1_model_round_trips_and_is_checked():
         _with_rho(m, 1.0)
     with pytest.raises(InvalidValue, match="AR\\(1\\)"):
         WorldFilter(compile("F a"), ("a",), w, None)
+
+
+def _sample_ar(model: HiddenModel, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    s = rng.choice(model.k, p=np.asarray(model.initial))
+    u = rng.normal()
+    ys, zs = [], []
+    for i in range(n):
+        if i:
+            s = rng.choice(model.k, p=model.T[s])
+            u = model.rho * u + np.sqrt(1 - model.rho**2) * rng.normal()
+        ys.append(model.truth[s])
+        zs.append(model.mean[s] + model.sd[s] * u)
+    return 1 / (1 + np.exp(-np.array(zs))), np.array(ys, dtype=float)
+
+
+def test_fit_recovers_ar1_noise_and_bic_tells_it_from_independent_noise():
+    rng = np.random.default_rng(7)
+    ar = HiddenModel.two_state(stay=0.95, prior=0.4, mean=(-1.5, 1.5), sd=(2.0, 2.5), rho=0.9)
+    vids = [_sample_ar(ar, 300, rng) for _ in range(10)]
+    m = fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], substates=(1, 2)).models["p"]
+    assert m.k == 2 and m.rho == pytest.approx(0.9, abs=0.03)
+    # slowly wandering noise: the common level is loosely pinned, the gap between the states tightly
+    assert m.mean[1] - m.mean[0] == pytest.approx(3.0, abs=0.3)
+    assert m.mean == pytest.approx((-1.5, 1.5), abs=0.8)
+    assert m.sd == pytest.approx((2.0, 2.5), abs=0.3)
+    assert m.stay() == pytest.approx(0.95, abs=0.02)
+    # the AR(1) model reads these scores better than the independent-emission one
+    w_ar = Hidden(models={"p": m})
+    w_ind = fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], substates=(1,), noise=("independent",))
+    test = [_sample_ar(ar, 300, rng) for _ in range(5)]
+    acc = [np.mean([np.mean((evaluate("p", {"p": s}, world=w) >= 0.5) == (y == 1)) for s, y in test]) for w in (w_ar, w_ind)]
+    assert acc[0] > acc[1] + 0.05
+    # independent noise: BIC keeps rho out
+    plain = HiddenModel.two_state(stay=0.9, prior=0.4, mean=(-2.0, 2.0), sd=(1.0, 1.0))
+    vids = [_sample(plain, 300, rng) for _ in range(8)]
+    m = fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], substates=(1, 2)).models["p"]
+    assert m.rho == 0.0 and m.k == 2
+    with pytest.raises(InvalidValue, match="noise"):
+        fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], noise=("ar2",))
+    only = fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], noise="ar1").models["p"]
+    assert abs(only.rho) < 0.1  # asked for: fitted, and near 0 on independent noise
