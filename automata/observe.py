@@ -359,6 +359,7 @@ class Joint:
         idx = np.indices(self.ks).reshape(len(self.ks), -1) if self.ks else np.zeros((0, 1), dtype=int)
         self._dense = self.dense if self.m <= DENSE_JOINT else None
         self._dense_t = None if self._dense is None else np.ascontiguousarray(self._dense.T)
+        self._prev: np.ndarray | None = None  # the previous frame's scores (frame_step)
         self.truth_bits = np.stack([np.asarray(m.truth)[idx[j]] for j, m in enumerate(self.models)]) if self.ks else idx
 
     @property
@@ -375,6 +376,32 @@ class Joint:
         for m, p in zip(self.models, x):
             loge = np.add.outer(loge, m.log_emission(np.array([p]))[0]).ravel()
         return np.exp(loge - loge.max())
+
+    def frame_step(self, J: np.ndarray, x: np.ndarray, first: bool) -> tuple[np.ndarray, np.ndarray]:
+        """One step of a forward filter over (rows, joint state) ``J``, for chains with AR(1)
+        noise: ``(F, e)`` with ``F`` the prediction (``J`` itself at the ``first`` frame,
+        else ``J`` through the transition into this frame, which carries the AR(1)
+        chains' evidence given the previous frame's scores) and ``e`` the rest of the
+        frame's evidence per joint state; the filter then weighs ``F * e`` and moves its
+        automaton. Remembers ``x`` (one score per proposition) for the next frame."""
+        loge = np.zeros(1)
+        mats: list[np.ndarray] = []
+        x = np.asarray(x, dtype=np.float64)
+        prev = None if first else self._prev
+        for j, m in enumerate(self.models):
+            if m.rho and prev is not None:
+                pair = m.log_pair_emission(np.array([prev[j], x[j]]))[1]
+                top = float(pair.max())
+                mats.append(m.T * np.exp(pair - (top if np.isfinite(top) else 0.0)))
+                e = np.zeros(m.k)
+            else:
+                mats.append(m.T)
+                e = m.log_emission(x[j : j + 1])[0]
+            loge = np.add.outer(loge, e).ravel()
+        self._prev = x.copy()
+        F = J if first else self._apply(J, mats, 0)
+        top = float(loge.max())
+        return F, np.exp(loge - (top if np.isfinite(top) else 0.0))
 
     def letters(self, own: int) -> np.ndarray:
         """The letter over the first ``own`` propositions of every joint state."""

@@ -422,3 +422,30 @@ def test_fit_recovers_ar1_noise_and_bic_tells_it_from_independent_noise():
         fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], noise=("ar2",))
     only = fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], noise="ar1").models["p"]
     assert abs(only.rho) < 0.1  # asked for: fitted, and near 0 on independent noise
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    formulas(ATOMS, max_depth=3, max_bound=2, operators=["!", "&", "|", "Y", "O", "H", "S"]),
+    traces(ATOMS, min_len=1, max_len=5, probabilistic=True),
+    st.data(),
+)
+def test_ar1_filter_step_at_the_last_frame_equals_smoothing(f, t, data):
+    # the monitors' filter loop (world.WorldFilter.step) with Joint.frame_step as its predict + evidence
+    world = Hidden(models={a: _with_rho(data.draw(hidden_models()), data.draw(st.sampled_from([0.0, 0.7, -0.3])))
+                           for a in ATOMS})  # fmt: skip
+    d = compile(A.F(A.conj(f, A.neg(A.X(A.TRUE)))), props=ATOMS)
+    joint = Joint([world.models[a] for a in d.atoms], d.atoms)
+    delta = np.asarray(d.delta, dtype=np.int64)
+    target = (delta[:, joint.letters(len(d.atoms))] * joint.m + np.arange(joint.m)[None, :]).ravel()
+    J = np.zeros((d.n_states, joint.m))
+    J[d.initial] = joint.initial
+    for i in range(len(t)):
+        x = np.array([t.column(a)[i] for a in d.atoms])
+        F, e = joint.frame_step(J, x, i == 0)
+        G = np.bincount(target, weights=(F * e).ravel(), minlength=F.size)
+        if not G.sum() > 0:  # certain scores that the chains cannot produce
+            return
+        J = G.reshape(F.shape) / G.sum()
+        smooth = evaluate(f, t.slice(0, i + 1), world=world)[-1]
+        assert np.isclose(J.sum(axis=1)[d.accepting].sum(), smooth, atol=1e-9)
