@@ -250,11 +250,12 @@ class Cell:
 
 
 def cells(templates: Iterable[str] = TEMPLATES, models: Sequence[NoiseModel] = NOISE_MODELS,
-          levels: Sequence[str] = LEVELS) -> list[tuple[Cell, NoiseModel]]:  # fmt: skip
-    """Every (template, noise model, level), plus the noise-free level once per template."""
+          levels: Sequence[str] = LEVELS, exact: bool = True) -> list[tuple[Cell, NoiseModel]]:  # fmt: skip
+    """Every (template, noise model, level), plus (``exact``) the noise-free level once per template."""
     out = []
     for t in templates:
-        out.append((Cell(t, EXACT.name, "none"), EXACT))
+        if exact:
+            out.append((Cell(t, EXACT.name, "none"), EXACT))
         out += [(Cell(t, m.name, lv), m) for m in models for lv in levels]
     return out
 
@@ -262,12 +263,13 @@ def cells(templates: Iterable[str] = TEMPLATES, models: Sequence[NoiseModel] = N
 def run_table(methods: Sequence[WorldMethod], *, test: int, train: int, frames: int, seed: int = 0,
               templates: Iterable[str] = TEMPLATES, models: Sequence[NoiseModel] = NOISE_MODELS,
               levels: Sequence[str] = LEVELS, log: Callable[[str], None] | None = None,
-              notes: dict[tuple[str, str], str] | None = None) -> list[Row]:  # fmt: skip
+              notes: dict[tuple[str, str], str] | None = None, exact: bool = True) -> list[Row]:  # fmt: skip
     """One row per (cell, method); a method that cannot run gets a row of nan ("pending").
     ``Row.noise`` is ``"model/level"``. ``notes``, when given, receives
-    ``(template, noise) -> fit_note`` of the cell's fitted Markov world where it is not empty."""
+    ``(template, noise) -> fit_note`` of the cell's fitted Markov world where it is not empty.
+    ``exact``: include the noise-free cell of each template."""
     rows = []
-    for cell, model in cells(templates, models, levels):
+    for cell, model in cells(templates, models, levels, exact):
         t0 = time.perf_counter()
         test_v = videos(model, cell.level, cell.template, count=test, frames=frames, seed=seed)
         train_v = videos(model, cell.level, cell.template, count=train, frames=frames, seed=seed + 10_007)
