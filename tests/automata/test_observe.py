@@ -449,3 +449,28 @@ def test_ar1_filter_step_at_the_last_frame_equals_smoothing(f, t, data):
         J = G.reshape(F.shape) / G.sum()
         smooth = evaluate(f, t.slice(0, i + 1), world=world)[-1]
         assert np.isclose(J.sum(axis=1)[d.accepting].sum(), smooth, atol=1e-9)
+
+
+def test_ar1_with_sub_states_finds_a_burst_state_under_correlated_noise():
+    from framelogic.automata.observe import _em_ar1, _fit_ar1
+
+    # false; true seen; true missed (scores like the false state's), AR(1) noise with rho 0.6
+    truth = (False, True, True)
+    T = ((0.95, 0.05, 0.0), (0.03, 0.92, 0.05), (0.0, 0.2, 0.8))
+    model = HiddenModel(truth, T, (0.5, 0.4, 0.1), (-2.5, 2.5, -2.0), (1.0, 1.0, 1.0), 0.6)
+    rng = np.random.default_rng(2)
+    vids = [_sample_ar(model, 300, rng) for _ in range(6)]
+    zs = [np.log(s) - np.log1p(-s) for s, _ in vids]
+    ys = [y.astype(bool) for _, y in vids]
+    m2, ll2 = _em_ar1(zs, ys, 2, 15)
+    _, ll1 = _fit_ar1(zs, ys)
+    assert ll2 > ll1 + 50  # the burst state explains what one true state cannot
+    tr, mean = np.array(m2.truth), np.array(m2.mean)
+    burst = int(np.flatnonzero(tr)[np.argmin(mean[tr])])
+    assert mean[burst] == pytest.approx(-2.0, abs=0.6)
+    assert m2.T[burst, burst] == pytest.approx(0.8, abs=0.1)
+    assert m2.rho == pytest.approx(0.6, abs=0.1)
+    fitted = fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], noise="ar1", ar_substates=2)
+    assert fitted.models["p"].k == 4 and fitted.models["p"].rho != 0.0  # BIC keeps the burst state
+    with pytest.raises(InvalidValue, match="ar_substates"):
+        fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], ar_substates=0)
