@@ -20,7 +20,8 @@ import time
 
 from . import worlds
 from .data import TEMPLATES
-from .noise import EXACT, LEVELS, NOISE_MODELS, noise_model
+from .methods import logstop, per_frame_threshold
+from .noise import EXACT, noise_model
 from .worlds import (
     HIDDEN,
     INDEPENDENT,
@@ -28,15 +29,14 @@ from .worlds import (
     WorldMethod,
     _base,
     _by_cell,
+    _fixed,
     _hidden,
-    cells,
     _independent,
     _median,
     _threshold,
-    _fixed,
+    cells,
     run_table,
 )
-from .methods import logstop, per_frame_threshold
 
 BEFORE = "Hidden before (independent emissions), fitted decision"
 
