@@ -57,6 +57,7 @@ EPS = 1e-6  # scores are clipped to [EPS, 1 - EPS] before the logit
 MIN_SD = 0.05  # the smallest standard deviation of a sub-state's logit density
 MAX_JOINT = 1 << 14  # joint hidden states of one independent part
 DENSE_JOINT = 512  # up to this many joint states the chain steps are one dense matrix product
+DENSE_STEPS = 1 << 22  # AR(1) chains: per-frame joint matrices are built at once up to this many entries
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # the decision thresholds fit_hidden tries
 NOISE = ("independent", "ar1")  # the observation models fit_hidden compares
 AR_ITERATIONS = 15  # EM rounds of AR(1) models with sub-states (fit_hidden's ar_substates)
@@ -452,7 +453,7 @@ class Joint:
         (small joint chains: one dense product); ``step``: per-proposition matrices that
         replace the transitions (``Steps.at``)."""
         if step is not None:
-            return self._apply(Y, step, 0)
+            return Y @ step if isinstance(step, np.ndarray) else self._apply(Y, step, 0)
         if self._dense is not None:
             return Y @ self._dense
         return self._apply(Y, self.Ts, 0)
@@ -460,7 +461,7 @@ class Joint:
     def bwd(self, X: np.ndarray, step: Sequence[np.ndarray] | None = None) -> np.ndarray:
         """``X[r, s] <- sum_s' T(s, s') X[r, s']``."""
         if step is not None:
-            return self._apply(X, step, 1)
+            return X @ step.T if isinstance(step, np.ndarray) else self._apply(X, step, 1)
         if self._dense is not None:
             return X @ self._dense_t
         return self._apply(X, self.Ts, 1)
@@ -503,11 +504,21 @@ class Steps:
         self.mats = list(mats)
         self.Ts = joint.Ts
         self.n = next(len(M) for M in mats if M is not None)
+        self.dense: np.ndarray | None = None
+        if joint.m <= DENSE_JOINT and self.n * joint.m * joint.m <= DENSE_STEPS:  # every frame's joint matrix at once
+            D = np.ones((self.n, 1, 1))
+            for M, T in zip(self.mats, self.Ts):
+                M = np.broadcast_to(T, (self.n, *T.shape)) if M is None else M
+                D = np.einsum("nab,ncd->nacbd", D, M).reshape(self.n, D.shape[1] * M.shape[1], -1)
+            self.dense = D
 
-    def at(self, i: int) -> list[np.ndarray] | None:
-        """The matrices of the step from frame ``i - 1`` to ``i`` (None outside 1..n-1: unused)."""
+    def at(self, i: int) -> list[np.ndarray] | np.ndarray | None:
+        """The step from frame ``i - 1`` to ``i``: per-proposition matrices, or the joint
+        matrix of a small chain (None outside 1..n-1: unused)."""
         if not 1 <= i < self.n:
             return None
+        if self.dense is not None:
+            return self.dense[i]
         return [T if M is None else M[i] for M, T in zip(self.mats, self.Ts)]
 
 

@@ -474,3 +474,17 @@ def test_ar1_with_sub_states_finds_a_burst_state_under_correlated_noise():
     assert fitted.models["p"].k == 4 and fitted.models["p"].rho != 0.0  # BIC keeps the burst state
     with pytest.raises(InvalidValue, match="ar_substates"):
         fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], ar_substates=0)
+
+
+def test_ar1_steps_per_axis_equal_the_dense_joint_steps(monkeypatch):
+    from framelogic.automata import observe
+
+    rng = np.random.default_rng(4)
+    models = {a: HiddenModel.two_state(stay=0.9, prior=0.3 + 0.2 * j, mean=(-1.0, 1.5), sd=(1.0, 1.5), rho=0.2 + 0.3 * j)
+              for j, a in enumerate("abc")}  # fmt: skip
+    models["c"] = _with_rho(models["c"], 0.0)  # a chain without AR(1) noise in the product
+    w = Hidden(models=models)
+    t = {a: rng.random(40) for a in "abc"}
+    dense = [evaluate(f, t, world=w) for f in ("(a & b) U c", "a & b & c", "G (a -> F b)")]
+    monkeypatch.setattr(observe, "DENSE_STEPS", 0)
+    assert all(np.allclose(evaluate(f, t, world=w), d, atol=1e-12) for f, d in zip(("(a & b) U c", "a & b & c", "G (a -> F b)"), dense))
