@@ -21,10 +21,22 @@ bursts); sub-states with different stay probabilities are a mixture of
 geometric run lengths (heavy tails). ``h = 1`` is the two-state Markov world
 with a Gaussian score model instead of a Platt map.
 
+Sub-states discretise correlated noise only coarsely. A model with ``rho != 0``
+reads it exactly as AR(1) logit noise: the standardised residual
+``u_i = (logit(score_i) - mean[x_i]) / sd[x_i]`` is a stationary AR(1) series
+with lag-one correlation ``rho`` that carries over changes of the hidden state
+``x`` (:meth:`HiddenModel.log_pair_emission`). A frame's likelihood then
+depends on the hidden states at ``i - 1`` and ``i`` and on the previous score:
+evidence on the transition, which forward–backward (and Viterbi) takes exactly
+as a per-frame transition matrix ``T(s, t) * p(score_i | s, t, score_{i-1})``
+(:class:`Steps`). ``rho = 0`` is the independent emission model.
+
 :func:`fit_hidden` fits every proposition's model from labelled frames by
 Baum–Welch with the truth clamped to the labels (only the sub-states are
-latent), picks ``h`` per proposition by BIC, and — given the formula — picks
-the decision rule (a threshold on P(φ), or Viterbi) by training F1. The
+latent), and the AR(1) model (coordinate ascent with the truth known), picks
+one per proposition by BIC, and — given the formula — picks the model family
+and the decision rule (a threshold on P(φ), or Viterbi) by cross-fitted
+training F1 (never the test data). The
 fitted world stores that choice (``decide``, ``threshold``);
 :func:`resolve_decision` is the one place that applies it (``localize``,
 ``search``).
@@ -32,7 +44,8 @@ fitted world stores that choice (``decide``, ``threshold``);
 The plug-in to :mod:`framelogic.automata.world` is narrow: a ``Hidden`` is a
 ``Markov`` (every caller treats it as one), and world.py calls
 :meth:`Hidden.leaf_signal` for a part's exact signal, :meth:`Hidden.decode`
-for Viterbi and :meth:`Hidden.filter_parts` for the monitors' forward filter.
+for Viterbi and :meth:`Hidden.filter_parts` for the monitors' forward filter
+(which refuses AR(1) chains until world.py's filter calls :meth:`Joint.frame_step`).
 """
 
 from __future__ import annotations
