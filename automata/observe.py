@@ -21,10 +21,22 @@ bursts); sub-states with different stay probabilities are a mixture of
 geometric run lengths (heavy tails). ``h = 1`` is the two-state Markov world
 with a Gaussian score model instead of a Platt map.
 
+Sub-states discretise correlated noise only coarsely. A model with ``rho != 0``
+reads it exactly as AR(1) logit noise: the standardised residual
+``u_i = (logit(score_i) - mean[x_i]) / sd[x_i]`` is a stationary AR(1) series
+with lag-one correlation ``rho`` that carries over changes of the hidden state
+``x`` (:meth:`HiddenModel.log_pair_emission`). A frame's likelihood then
+depends on the hidden states at ``i - 1`` and ``i`` and on the previous score:
+evidence on the transition, which forward–backward (and Viterbi) takes exactly
+as a per-frame transition matrix ``T(s, t) * p(score_i | s, t, score_{i-1})``
+(:class:`Steps`). ``rho = 0`` is the independent emission model.
+
 :func:`fit_hidden` fits every proposition's model from labelled frames by
 Baum–Welch with the truth clamped to the labels (only the sub-states are
-latent), picks ``h`` per proposition by BIC, and — given the formula — picks
-the decision rule (a threshold on P(φ), or Viterbi) by training F1. The
+latent), and the AR(1) model (coordinate ascent with the truth known), picks
+one per proposition by BIC, and — given the formula — picks the model family
+and the decision rule (a threshold on P(φ), or Viterbi) by cross-fitted
+training F1 (never the test data). The
 fitted world stores that choice (``decide``, ``threshold``);
 :func:`resolve_decision` is the one place that applies it (``localize``,
 ``search``).
@@ -32,7 +44,8 @@ fitted world stores that choice (``decide``, ``threshold``);
 The plug-in to :mod:`framelogic.automata.world` is narrow: a ``Hidden`` is a
 ``Markov`` (every caller treats it as one), and world.py calls
 :meth:`Hidden.leaf_signal` for a part's exact signal, :meth:`Hidden.decode`
-for Viterbi and :meth:`Hidden.filter_parts` for the monitors' forward filter.
+for Viterbi and :meth:`Hidden.filter_parts` for the monitors' forward filter
+(which refuses AR(1) chains until world.py's filter calls :meth:`Joint.frame_step`).
 """
 
 from __future__ import annotations
@@ -57,7 +70,10 @@ EPS = 1e-6  # scores are clipped to [EPS, 1 - EPS] before the logit
 MIN_SD = 0.05  # the smallest standard deviation of a sub-state's logit density
 MAX_JOINT = 1 << 14  # joint hidden states of one independent part
 DENSE_JOINT = 512  # up to this many joint states the chain steps are one dense matrix product
+DENSE_STEPS = 1 << 22  # AR(1) chains: per-frame joint matrices are built at once up to this many entries
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # the decision thresholds fit_hidden tries
+NOISE = ("independent", "ar1")  # the observation models fit_hidden compares
+AR_ITERATIONS = 15  # EM rounds of AR(1) models with sub-states (fit_hidden's ar_substates)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -84,9 +100,14 @@ class HiddenModel:
     initial: tuple[float, ...]
     mean: tuple[float, ...]
     sd: tuple[float, ...]
+    rho: float = 0.0
 
     def __post_init__(self) -> None:
         k = len(self.truth)
+        r = self.rho
+        if isinstance(r, bool) or not isinstance(r, (int, float)) or not -1.0 < r < 1.0:
+            raise InvalidValue(f"rho={r!r} must be a number in (-1, 1) (the lag-one correlation of the logit noise)")
+        object.__setattr__(self, "rho", float(r))
         if k < 2 or not any(self.truth) or all(self.truth):
             raise InvalidValue(f"truth={self.truth!r} needs at least one true and one false hidden state")
         object.__setattr__(self, "truth", tuple(bool(x) for x in self.truth))
@@ -108,10 +129,12 @@ class HiddenModel:
         object.__setattr__(self, "sd", tuple(float(x) for x in sd))
 
     @classmethod
-    def two_state(cls, *, stay: float, prior: float, mean: tuple[float, float], sd: tuple[float, float]) -> HiddenModel:
-        """The two-state chain of the Markov world (stationary at ``prior``) with Gaussian logits."""
+    def two_state(cls, *, stay: float, prior: float, mean: tuple[float, float], sd: tuple[float, float],
+                  rho: float = 0.0) -> HiddenModel:  # fmt: skip
+        """The two-state chain of the Markov world (stationary at ``prior``) with Gaussian logits
+        (``rho``: AR(1) logit noise, see :meth:`log_pair_emission`)."""
         up = prior * (1.0 - stay) / (1.0 - prior)
-        return cls((False, True), ((1.0 - up, up), (1.0 - stay, stay)), (1.0 - prior, prior), mean, sd)
+        return cls((False, True), ((1.0 - up, up), (1.0 - stay, stay)), (1.0 - prior, prior), mean, sd, rho)
 
     @property
     def k(self) -> int:
@@ -144,20 +167,58 @@ class HiddenModel:
         out[np.ix_(p == 0.0, truth)] = -np.inf
         return out
 
+    def log_pair_emission(self, p: np.ndarray) -> np.ndarray:
+        """``(n, K, K)`` log densities of frame ``i``'s score logit given the hidden states
+        ``s`` at ``i - 1`` and ``t`` at ``i`` (``[i, s, t]``) under AR(1) logit noise: with
+        ``z = logit(score)`` and the residual ``r_i = z_i - mean[x_i]``,
+        ``z_i ~ N(mean[t] + rho (z_{i-1} - mean[s]), sd[t]^2 (1 - rho^2))`` — the residual
+        is a stationary AR(1) series of standard deviation ``sd[x_i]`` (standardised where
+        the state's sd changes) that persists across changes of the hidden state. Frame 0
+        has the stationary density (:meth:`log_emission`) in every row. With ``rho = 0``
+        every row is :meth:`log_emission`. Scores of exactly 0 or 1 are certain.
+
+        >>> m = HiddenModel.two_state(stay=0.9, prior=0.5, mean=(-2.0, 2.0), sd=(1.0, 1.0), rho=0.5)
+        >>> e = m.log_pair_emission(np.array([0.5, 0.5]))
+        >>> # z = 0 twice: staying true (residual -2, predicted 2 - 1) beats turning true (predicted 2 + 1)
+        >>> e.shape, bool(e[1, 1, 1] > e[1, 0, 1])
+        ((2, 2, 2), True)
+        """
+        p = np.asarray(p, dtype=np.float64)
+        n, k = len(p), self.k
+        out = np.empty((n, k, k))
+        if n == 0:
+            return out
+        out[0] = self.log_emission(p[:1])[0][None, :]
+        if n > 1:
+            z = _logit(p)
+            mu, sd, r = np.asarray(self.mean), np.asarray(self.sd), self.rho
+            # standardised residual of frame i - 1 in state s, carried to state t at frame i
+            u = (z[:-1, None] - mu[None, :]) / sd[None, :]  # (n - 1, K_s)
+            pred = mu[None, None, :] + r * u[:, :, None] * sd[None, None, :]  # (n - 1, K_s, K_t)
+            tau = sd * math.sqrt(1.0 - r * r)
+            out[1:] = -0.5 * ((z[1:, None, None] - pred) / tau[None, None, :]) ** 2 - np.log(tau)[None, None, :]
+        truth = np.asarray(self.truth)
+        out[np.ix_(p == 1.0, np.arange(k), ~truth)] = -np.inf
+        out[np.ix_(p == 0.0, np.arange(k), truth)] = -np.inf
+        return out
+
     def to_dict(self) -> dict[str, object]:
-        return {"truth": [int(x) for x in self.truth], "transition": [list(r) for r in self.transition],
-                "initial": list(self.initial), "mean": list(self.mean), "sd": list(self.sd)}  # fmt: skip
+        d: dict[str, object] = {"truth": [int(x) for x in self.truth], "transition": [list(r) for r in self.transition],
+                                "initial": list(self.initial), "mean": list(self.mean), "sd": list(self.sd)}  # fmt: skip
+        if self.rho:
+            d["rho"] = self.rho
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> HiddenModel:
         if not isinstance(d, Mapping):
             raise InvalidArgument(f"a hidden model must be a JSON object, got {d!r}")
-        unknown = set(d) - {"truth", "transition", "initial", "mean", "sd"}
+        unknown = set(d) - {"truth", "transition", "initial", "mean", "sd", "rho"}
         if unknown:
             raise InvalidValue(f"unknown keys {sorted(unknown)} in a hidden model")
         try:
             return cls(tuple(bool(x) for x in d["truth"]), tuple(tuple(r) for r in d["transition"]),  # type: ignore[union-attr]
-                       tuple(d["initial"]), tuple(d["mean"]), tuple(d["sd"]))  # type: ignore[arg-type]  # fmt: skip
+                       tuple(d["initial"]), tuple(d["mean"]), tuple(d["sd"]), d.get("rho", 0.0))  # type: ignore[arg-type]  # fmt: skip
         except KeyError as e:
             raise InvalidValue(f"a hidden model needs {e.args[0]!r}") from None
 
@@ -243,11 +304,11 @@ class Hidden(Markov):
         automaton product's forward–backward, over the joint hidden states."""
         atoms = leaf.chain.atoms
         joint = Joint([self.model_for(a) for a in atoms], atoms)
-        loge = joint.log_evidence(table, atoms)
+        loge, steps = joint.evidence(table, atoms)
         own = len(leaf.own)
         if leaf.method == "automaton":
-            return np.clip(smooth_product(joint, loge, own, *leaf.tables), 0.0, 1.0)
-        post = joint.posterior(loge)
+            return np.clip(smooth_product(joint, loge, own, *leaf.tables, steps=steps), 0.0, 1.0)
+        post = joint.posterior(loge, steps)
         return np.clip(post @ np.asarray(leaf.truth, dtype=np.float64)[joint.letters(own)], 0.0, 1.0)
 
     def decode(self, table: TraceTable, names: Sequence[str]) -> TraceTable:
@@ -256,12 +317,20 @@ class Hidden(Markov):
         out = np.empty((n, len(names)))
         for j, a in enumerate(names):
             m = self.model_for(a)
-            path = viterbi_path(m, m.log_emission(table.column(a)))
+            p = table.column(a)
+            path = viterbi_path(m, m.log_emission(p), m.log_pair_emission(p) if m.rho else None)
             out[:, j] = np.asarray(m.truth, dtype=np.float64)[path]
         return TraceTable(tuple(names), out, table.times, table.fps)
 
     def filter_parts(self, atoms: Sequence[str]) -> Joint:
-        """The joint chain of ``atoms`` for the monitors' forward filter."""
+        """The joint chain of ``atoms`` for the monitors' forward filter (chains without
+        AR(1) noise: the filter reads one frame's evidence per state, ``frame_evidence``)."""
+        ar = [a for a in atoms if self.model_for(a).rho]
+        if ar:
+            raise InvalidValue(
+                f"the monitors' forward filter does not read AR(1) logit noise yet ({', '.join(ar)} have rho != 0): "
+                "monitor with a Hidden world fitted with noise=('independent',)"
+            )
         return Joint([self.model_for(a) for a in atoms], atoms)
 
 
@@ -305,6 +374,7 @@ class Joint:
         idx = np.indices(self.ks).reshape(len(self.ks), -1) if self.ks else np.zeros((0, 1), dtype=int)
         self._dense = self.dense if self.m <= DENSE_JOINT else None
         self._dense_t = None if self._dense is None else np.ascontiguousarray(self._dense.T)
+        self._prev: np.ndarray | None = None  # the previous frame's scores (frame_step)
         self.truth_bits = np.stack([np.asarray(m.truth)[idx[j]] for j, m in enumerate(self.models)]) if self.ks else idx
 
     @property
@@ -322,6 +392,32 @@ class Joint:
             loge = np.add.outer(loge, m.log_emission(np.array([p]))[0]).ravel()
         return np.exp(loge - loge.max())
 
+    def frame_step(self, J: np.ndarray, x: np.ndarray, first: bool) -> tuple[np.ndarray, np.ndarray]:
+        """One step of a forward filter over (rows, joint state) ``J``, for chains with AR(1)
+        noise: ``(F, e)`` with ``F`` the prediction (``J`` itself at the ``first`` frame,
+        else ``J`` through the transition into this frame, which carries the AR(1)
+        chains' evidence given the previous frame's scores) and ``e`` the rest of the
+        frame's evidence per joint state; the filter then weighs ``F * e`` and moves its
+        automaton. Remembers ``x`` (one score per proposition) for the next frame."""
+        loge = np.zeros(1)
+        mats: list[np.ndarray] = []
+        x = np.asarray(x, dtype=np.float64)
+        prev = None if first else self._prev
+        for j, m in enumerate(self.models):
+            if m.rho and prev is not None:
+                pair = m.log_pair_emission(np.array([prev[j], x[j]]))[1]
+                top = float(pair.max())
+                mats.append(m.T * np.exp(pair - (top if np.isfinite(top) else 0.0)))
+                e = np.zeros(m.k)
+            else:
+                mats.append(m.T)
+                e = m.log_emission(x[j : j + 1])[0]
+            loge = np.add.outer(loge, e).ravel()
+        self._prev = x.copy()
+        F = J if first else self._apply(J, mats, 0)
+        top = float(loge.max())
+        return F, np.exp(loge - (top if np.isfinite(top) else 0.0))
+
     def letters(self, own: int) -> np.ndarray:
         """The letter over the first ``own`` propositions of every joint state."""
         out = np.zeros(self.m, dtype=np.int64)
@@ -331,38 +427,69 @@ class Joint:
 
     def log_evidence(self, table: TraceTable, atoms: Sequence[str]) -> np.ndarray:
         """``(n, m)`` log likelihoods of each frame's scores in each joint state; an atom
-        absent from the table is unobserved (likelihood 1)."""
+        absent from the table is unobserved (likelihood 1). Chains with AR(1) noise
+        (``rho != 0``) need :meth:`evidence` instead."""
+        loge, steps = self.evidence(table, atoms)
+        if steps is not None:
+            raise InvalidValue("chains with AR(1) logit noise have evidence on their transitions: use Joint.evidence")
+        return loge
+
+    def evidence(self, table: TraceTable, atoms: Sequence[str]) -> tuple[np.ndarray, Steps | None]:
+        """``(loge, steps)``: ``(n, m)`` log likelihoods of each frame's scores in each joint
+        state (frame 0 only for chains with AR(1) noise), and the per-frame transition
+        matrices that carry the AR(1) chains' evidence of frames 1.. (None: no chain has
+        AR(1) noise; every step is the plain transition)."""
         n = len(table)
         out = np.zeros((n, 1))
+        mats: list[np.ndarray | None] = []
         for m, a in zip(self.models, atoms):
-            e = m.log_emission(table.column(a)) if a in table.names else np.zeros((n, m.k))
+            M = None
+            if a not in table.names:
+                e = np.zeros((n, m.k))
+            elif m.rho:
+                p = table.column(a)
+                pair = m.log_pair_emission(p)
+                e = np.zeros((n, m.k))
+                if n:
+                    e[0] = pair[0, 0]
+                top = pair.max(axis=(1, 2), keepdims=True)
+                top[~np.isfinite(top)] = 0.0
+                M = m.T[None, :, :] * np.exp(pair - top)
+            else:
+                e = m.log_emission(table.column(a))
+            mats.append(M)
             out = (out[:, :, None] + e[:, None, :]).reshape(n, -1)
-        return out
+        return out, (Steps(self, mats) if any(M is not None for M in mats) else None)
 
-    def fwd(self, Y: np.ndarray) -> np.ndarray:
+    def fwd(self, Y: np.ndarray, step: Sequence[np.ndarray] | None = None) -> np.ndarray:
         """``Y[r, s'] <- sum_s Y[r, s] T(s, s')``, one proposition's matrix per axis
-        (small joint chains: one dense product)."""
+        (small joint chains: one dense product); ``step``: per-proposition matrices that
+        replace the transitions (``Steps.at``)."""
+        if step is not None:
+            return Y @ step if isinstance(step, np.ndarray) else self._apply(Y, step, 0)
         if self._dense is not None:
             return Y @ self._dense
-        r = Y.shape[0]
-        X = Y.reshape(r, *self.ks)
-        for j, T in enumerate(self.Ts):
-            X = np.moveaxis(np.tensordot(X, T, axes=([1 + j], [0])), -1, 1 + j)
-        return X.reshape(r, self.m)
+        return self._apply(Y, self.Ts, 0)
 
-    def bwd(self, X: np.ndarray) -> np.ndarray:
+    def bwd(self, X: np.ndarray, step: Sequence[np.ndarray] | None = None) -> np.ndarray:
         """``X[r, s] <- sum_s' T(s, s') X[r, s']``."""
+        if step is not None:
+            return X @ step.T if isinstance(step, np.ndarray) else self._apply(X, step, 1)
         if self._dense is not None:
             return X @ self._dense_t
-        r = X.shape[0]
-        Z = X.reshape(r, *self.ks)
-        for j, T in enumerate(self.Ts):
-            Z = np.moveaxis(np.tensordot(Z, T, axes=([1 + j], [1])), -1, 1 + j)
-        return Z.reshape(r, self.m)
+        return self._apply(X, self.Ts, 1)
 
-    def posterior(self, loge: np.ndarray) -> np.ndarray:
-        """``(n, m)`` P(joint state at i | all observations)."""
+    def _apply(self, Y: np.ndarray, mats: Sequence[np.ndarray], axis: int) -> np.ndarray:
+        r = Y.shape[0]
+        X = Y.reshape(r, *self.ks)
+        for j, T in enumerate(mats):
+            X = np.moveaxis(np.tensordot(X, T, axes=([1 + j], [axis])), -1, 1 + j)
+        return X.reshape(r, self.m)
+
+    def posterior(self, loge: np.ndarray, steps: Steps | None = None) -> np.ndarray:
+        """``(n, m)`` P(joint state at i | all observations) (``steps``: from :meth:`evidence`)."""
         n = loge.shape[0]
+        at = (lambda i: None) if steps is None else steps.at  # noqa: E731
         e = np.exp(loge - loge.max(axis=1, keepdims=True))
         alpha = np.empty((n, self.m))
         a = self.initial[None, :].copy()
@@ -370,15 +497,42 @@ class Joint:
             a = a * e[i]
             a /= _total(a, i)
             alpha[i] = a[0]
-            a = self.fwd(a)
+            a = self.fwd(a, at(i + 1))
         b = np.ones((1, self.m))
         out = np.empty((n, self.m))
         for i in range(n - 1, -1, -1):
             w = alpha[i] * b[0]
             out[i] = w / w.sum()
-            b = self.bwd(b * e[i])
-            b /= b.sum()
+            b = self.bwd(b * e[i], at(i))
+            b /= _total(b, i)
         return out
+
+
+class Steps:
+    """The transition into each frame of a joint chain with AR(1) chains: per proposition,
+    ``T(s, t)`` times the likelihood of the frame's score given ``(s, t)`` (up to a factor
+    per frame), or the plain transition for a chain without AR(1) noise."""
+
+    def __init__(self, joint: Joint, mats: Sequence[np.ndarray | None]) -> None:
+        self.mats = list(mats)
+        self.Ts = joint.Ts
+        self.n = next(len(M) for M in mats if M is not None)
+        self.dense: np.ndarray | None = None
+        if joint.m <= DENSE_JOINT and self.n * joint.m * joint.m <= DENSE_STEPS:  # every frame's joint matrix at once
+            D = np.ones((self.n, 1, 1))
+            for M, T in zip(self.mats, self.Ts):
+                M = np.broadcast_to(T, (self.n, *T.shape)) if M is None else M
+                D = np.einsum("nab,ncd->nacbd", D, M).reshape(self.n, D.shape[1] * M.shape[1], -1)
+            self.dense = D
+
+    def at(self, i: int) -> list[np.ndarray] | np.ndarray | None:
+        """The step from frame ``i - 1`` to ``i``: per-proposition matrices, or the joint
+        matrix of a small chain (None outside 1..n-1: unused)."""
+        if not 1 <= i < self.n:
+            return None
+        if self.dense is not None:
+            return self.dense[i]
+        return [T if M is None else M[i] for M, T in zip(self.mats, self.Ts)]
 
 
 def _total(a: np.ndarray, i: int) -> float:
@@ -390,11 +544,13 @@ def _total(a: np.ndarray, i: int) -> float:
 
 def smooth_product(
     joint: Joint, loge: np.ndarray, own: int, dp: np.ndarray, init: int, onc: np.ndarray, dfc: np.ndarray,
-    final: np.ndarray,
+    final: np.ndarray, steps: Steps | None = None,
 ) -> np.ndarray:
     """``out[i]`` = P(φ at i | all observations): forward–backward over (automaton
     state x joint hidden state), with the automaton tables of ``world._tables``
-    (see ``world.backward_world`` for the codes)."""
+    (see ``world.backward_world`` for the codes); ``steps``: the AR(1) chains'
+    evidence on the transitions (:meth:`Joint.evidence`)."""
+    at = (lambda i: None) if steps is None else steps.at  # noqa: E731
     n, m = loge.shape
     e = np.exp(loge - loge.max(axis=1, keepdims=True))
     lett = joint.letters(own)
@@ -407,7 +563,7 @@ def smooth_product(
     for i in range(n):
         store[i] = A
         Y = np.bincount(target, weights=(A * e[i]).ravel(), minlength=nq * m).reshape(nq, m)
-        Y = joint.fwd(Y)
+        Y = joint.fwd(Y, at(i + 1))
         A = Y / _total(Y, i)
     # codes: transient post states 0..nt-1, -1 the accepting sink (value beta), -2 rejecting (0)
     on_idx = np.where(onc[:, lett] >= 0, onc[:, lett], np.where(onc[:, lett] == -1, nt, nt + 1))
@@ -423,21 +579,27 @@ def smooth_product(
         if not den > 0.0:
             raise InvalidValue(f"the observations around frame {i} are impossible under the Hidden world")
         out[i] = float((W * ext[on_idx, cols[None, :]]).sum()) / den
-        X = joint.bwd(np.vstack([e[i][None, :] * ext[df_idx, cols[None, :]], (e[i] * beta)[None, :]]))
+        X = joint.bwd(np.vstack([e[i][None, :] * ext[df_idx, cols[None, :]], (e[i] * beta)[None, :]]), at(i))
         total = float(X[-1].sum())
         V = X[:-1] / total
         beta = X[-1] / total
     return out
 
 
-def viterbi_path(model: HiddenModel, loge: np.ndarray) -> np.ndarray:
-    """The most probable hidden state sequence of one chain."""
+def viterbi_path(model: HiddenModel, loge: np.ndarray, pair: np.ndarray | None = None) -> np.ndarray:
+    """The most probable hidden state sequence of one chain (``pair``: the
+    :meth:`HiddenModel.log_pair_emission` of AR(1) noise; then ``loge`` counts at frame 0 only)."""
     n, k = loge.shape
     with np.errstate(divide="ignore"):
         logT, logpi = np.log(model.T), np.log(np.asarray(model.initial))
     back = np.zeros((n, k), dtype=np.int64)
     d = logpi + loge[0]
     for i in range(1, n):
+        if pair is not None:
+            cand = d[:, None] + logT + pair[i]
+            back[i] = np.argmax(cand, axis=0)
+            d = cand[back[i], np.arange(k)]
+            continue
         cand = d[:, None] + logT
         back[i] = np.argmax(cand, axis=0)
         d = cand[back[i], np.arange(k)] + loge[i]
@@ -572,6 +734,165 @@ def _em(zs: Sequence[np.ndarray], ys: Sequence[np.ndarray], h: int, iterations: 
     return HiddenModel(tuple(truth.tolist()), tuple(map(tuple, T)), tuple(pi), tuple(mu), tuple(sd)), ll
 
 
+def _fit_ar1(zs: Sequence[np.ndarray], ys: Sequence[np.ndarray], iterations: int = 30) -> tuple[HiddenModel, float]:
+    """The two-state model with AR(1) logit noise (:meth:`HiddenModel.log_pair_emission`)
+    fitted to logits ``zs`` with the truth ``ys`` known, by coordinate ascent of the exact
+    likelihood's terms: the means by weighted least squares given ``rho`` and the standard
+    deviations, then ``rho`` and the innovations' standard deviations given the means
+    (conditional on each video's first frame; that frame's stationary term enters the
+    means). The transition and initial distribution are the labels' (flip rates, truth
+    frequency). Returns the model and the log-likelihood of (labels, logits)."""
+    zc = [np.concatenate([z[y == val] for z, y in zip(zs, ys)]) for val in (False, True)]
+    mu = np.array([float(np.mean(zc[0])), float(np.mean(zc[1]))])
+    sd = np.array([max(float(np.std(zc[0])), MIN_SD), max(float(np.std(zc[1])), MIN_SD)])
+    rho = 0.0
+    # frames with a predecessor: (z_i, z_{i-1}, x_i, x_{i-1}); first frames: (z_0, x_0)
+    z1 = np.concatenate([z[1:] for z in zs])
+    z0 = np.concatenate([z[:-1] for z in zs])
+    x1 = np.concatenate([y[1:] for y in ys]).astype(np.int64)
+    x0 = np.concatenate([y[:-1] for y in ys]).astype(np.int64)
+    f = np.array([z[0] for z in zs])
+    xf = np.array([y[0] for y in ys], dtype=np.int64)
+    for _ in range(iterations):
+        # standardised AR(1): (z_i - mu[x_i]) / sd[x_i] = rho (z_{i-1} - mu[x_{i-1}]) / sd[x_{i-1}] + innovation
+        # linear in mu given rho and sd: rows a . mu = b, weights 1 / (1 - rho^2) (and 1 on first frames)
+        c = rho * sd[x1] / sd[x0]
+        A = np.zeros((len(z1) + len(f), 2))
+        A[np.arange(len(z1)), x1] += 1.0
+        A[np.arange(len(z1)), x0] -= c
+        A[len(z1) + np.arange(len(f)), xf] = 1.0
+        b = np.concatenate([z1 - c * z0, f])
+        w = np.concatenate([np.full(len(z1), 1.0 / (1.0 - rho * rho)), np.ones(len(f))]) / np.concatenate([sd[x1], sd[xf]]) ** 2
+        sw = np.sqrt(w)
+        new_mu, *_ = np.linalg.lstsq(A * sw[:, None], b * sw, rcond=None)
+        if not np.all(np.isfinite(new_mu)):
+            break
+        mu = new_mu
+        u1, u0 = (z1 - mu[x1]) / sd[x1], (z0 - mu[x0]) / sd[x0]
+        rho = float(np.clip(np.dot(u1, u0) / max(float(np.dot(u0, u0)), 1e-12), -0.995, 0.995))
+        # the sds: residual scale per state, standardised innovations (one pass of the fixed point)
+        for val in (0, 1):
+            on = x1 == val
+            r1 = z1[on] - mu[val]
+            prev = rho * u0[on] * sd[val]
+            innov = np.mean((r1 - prev) ** 2) / (1.0 - rho * rho) if on.any() else 0.0
+            first = (f[xf == val] - mu[val]) ** 2
+            tot = (innov * on.sum() + first.sum()) / max(on.sum() + len(first), 1)
+            sd[val] = max(math.sqrt(tot), MIN_SD) if tot > 0 else sd[val]
+    # the labels' chain
+    counts = np.full((2, 2), 1e-6)
+    np.add.at(counts, (x0, x1), 1.0)
+    T = counts / counts.sum(axis=1, keepdims=True)
+    occ = np.array([len(zc[0]), len(zc[1])], dtype=np.float64)
+    pi = occ / occ.sum()
+    model = HiddenModel((False, True), tuple(map(tuple, T)), tuple(pi), tuple(mu), tuple(sd), rho)
+    ll = 0.0
+    for z, y in zip(zs, ys):
+        s = y.astype(np.int64)
+        pair = model.log_pair_emission(1.0 / (1.0 + np.exp(-z)))
+        ll += math.log(pi[s[0]]) + float(pair[0, 0, s[0]]) + float(np.sum(np.log(T[s[:-1], s[1:]])))
+        ll += float(np.sum(pair[np.arange(1, len(s)), s[:-1], s[1:]])) - 0.5 * math.log(2 * math.pi) * len(s)
+    return model, ll
+
+
+def _em_ar1(zs: Sequence[np.ndarray], ys: Sequence[np.ndarray], h: int, iterations: int) -> tuple[HiddenModel, float]:
+    """EM for ``h`` sub-states per truth value with AR(1) logit noise (one ``rho``), the
+    truth clamped to the labels: the E-step is exact forward–backward with the
+    evidence on the transitions; the M-step updates the transitions, then the means
+    (weighted least squares over the pairs of states), ``rho`` and the standard
+    deviations (one fixed-point pass each), as :func:`_fit_ar1` does with known
+    states. Starts from :func:`_fit_ar1` and :func:`_em`'s sub-states. Returns the
+    model and the log-likelihood of (labels, logits)."""
+    k = 2 * h
+    truth = np.array([False] * h + [True] * h)
+    base, _ = _fit_ar1(zs, ys)
+    start, _ = _em(zs, ys, h, 1)
+    mu, sd, rho = np.asarray(start.mean), np.asarray(start.sd) * 0 + np.repeat(base.sd, h), base.rho
+    T, pi = start.T, np.asarray(start.initial)
+    ll = -np.inf
+    idx = np.arange(k)
+    for _ in range(max(1, iterations)):
+        model = HiddenModel(tuple(truth.tolist()), tuple(map(tuple, T)), tuple(pi), tuple(mu), tuple(sd), rho)
+        xi_sum = np.zeros((k, k))
+        g0 = np.zeros(k)
+        occ = np.zeros(k)
+        # sufficient statistics, accumulated per video: pairs (z_{i-1}, z_i, xi_i(s, t)) and first frames
+        pairs_z0, pairs_z1, pairs_w, firsts = [], [], [], []
+        new_ll = 0.0
+        for z, y in zip(zs, ys):
+            n = len(z)
+            pair = model.log_pair_emission(1.0 / (1.0 + np.exp(-z)))
+            ok = truth[None, :] == y[:, None]  # (n, K_t)
+            pair = np.where(ok[:, None, :], pair, -np.inf)
+            top = pair.reshape(n, -1).max(axis=1)
+            M = T[None] * np.exp(pair - top[:, None, None])
+            alpha = np.empty((n, k))
+            c = np.empty(n)
+            a = pi * np.exp(pair[0, 0] - top[0])  # frame 0: the stationary density (every row holds it)
+            for i in range(n):
+                if i:
+                    a = alpha[i - 1] @ M[i]
+                c[i] = a.sum()
+                alpha[i] = a / c[i]
+            beta = np.ones((n, k))
+            for i in range(n - 2, -1, -1):
+                beta[i] = (M[i + 1] @ beta[i + 1]) / c[i + 1]
+            new_ll += float(np.sum(np.log(c)) + np.sum(top)) - 0.5 * math.log(2 * math.pi) * n
+            gamma = alpha * beta
+            gamma /= gamma.sum(axis=1, keepdims=True)
+            occ += gamma.sum(axis=0)
+            g0 += gamma[0]
+            firsts.append((z[0], gamma[0]))
+            if n > 1:
+                xi = alpha[:-1, :, None] * M[1:] * beta[1:, None, :] / c[1:, None, None]
+                xi /= xi.sum(axis=(1, 2), keepdims=True)
+                xi_sum += xi.sum(axis=0)
+                pairs_z0.append(z[:-1])
+                pairs_z1.append(z[1:])
+                pairs_w.append(xi)
+        z0, z1, W = np.concatenate(pairs_z0), np.concatenate(pairs_z1), np.concatenate(pairs_w)  # W: (N, s, t)
+        f = np.array([x for x, _ in firsts])
+        G0 = np.stack([g for _, g in firsts])
+        T = xi_sum + 1e-3 * (truth[:, None] == truth[None, :]) + 1e-6
+        T /= T.sum(axis=1, keepdims=True)
+        pi = occ / occ.sum()
+        # means: sum over pairs (s, t) of w (mu_t - c_st mu_s - (z1 - c_st z0))^2 / (sd_t^2 (1 - rho^2)), plus first frames
+        v = 1.0 - rho * rho
+        N = np.zeros((k, k))
+        r = np.zeros(k)
+        for s in range(k):
+            for t in range(k):
+                w = W[:, s, t] / (sd[t] ** 2 * v)
+                cst = rho * sd[t] / sd[s]
+                aa = (idx == t).astype(float) - cst * (idx == s)
+                N += w.sum() * np.outer(aa, aa)
+                r += float(np.dot(w, z1 - cst * z0)) * aa
+        N[idx, idx] += G0.sum(axis=0) / sd**2 + 1e-9
+        r += (G0 * f[:, None]).sum(axis=0) / sd**2
+        new_mu = np.linalg.solve(N, r)
+        if np.all(np.isfinite(new_mu)):
+            mu = new_mu
+        u0 = (z0[:, None] - mu[None, :]) / sd[None, :]  # (N, s)
+        u1 = (z1[:, None] - mu[None, :]) / sd[None, :]  # (N, t)
+        num = float(np.einsum("nst,nt,ns->", W, u1, u0))
+        den = float(np.einsum("nst,ns->", W, u0 * u0))
+        rho = float(np.clip(num / max(den, 1e-12), -0.995, 0.995))
+        v = 1.0 - rho * rho
+        for t in range(k):
+            wt = W[:, :, t]  # (N, s)
+            res = (z1 - mu[t])[:, None] - rho * sd[t] * u0  # (N, s)
+            tot = float((wt * res**2).sum()) / v + float((G0[:, t] * (f - mu[t]) ** 2).sum())
+            cnt = float(wt.sum() + G0[:, t].sum())
+            if cnt > 1e-9 and tot > 0:
+                sd[t] = max(math.sqrt(tot / cnt), MIN_SD)
+        if abs(new_ll - ll) < 1e-5 * max(1.0, abs(new_ll)):
+            ll = new_ll
+            break
+        ll = new_ll
+    model = HiddenModel(tuple(truth.tolist()), tuple(map(tuple, T)), tuple(pi), tuple(mu), tuple(sd), rho)
+    return model, ll
+
+
 def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
     tp = float(np.sum(pred & truth))
     fp, fn = float(np.sum(pred & ~truth)), float(np.sum(~pred & truth))
@@ -604,9 +925,11 @@ def _event_f1(pred: list[tuple[int, int]], truth: list[tuple[int, int]]) -> floa
 
 
 def _fit_models(zs_by, ys_by, names, hs, iterations, cache=None, tied=False) -> dict[str, HiddenModel]:  # type: ignore[no-untyped-def]
-    """Per proposition, the model of least BIC over ``hs`` sub-states per truth value
-    (``tied``: one standard deviation for all states; ``cache``: ``(name, h, tied) ->
-    (model, bic)`` of these very videos, filled as fitted)."""
+    """Per proposition, the model of least BIC over ``hs``: a whole number is that many
+    sub-states per truth value with independent emissions, ``"ar1"`` the two-state model
+    with AR(1) logit noise (``tied``: one standard deviation for all states of the
+    independent-emission models; ``cache``: ``(name, h, tied) -> (model, bic)`` of these
+    very videos, filled as fitted)."""
     cache = {} if cache is None else cache
     models = {}
     for a in names:
@@ -615,11 +938,21 @@ def _fit_models(zs_by, ys_by, names, hs, iterations, cache=None, tied=False) -> 
             raise InvalidValue(f"labels of {a!r} must have both true and false frames")
         total = sum(len(z) for z in zs)
         for h in hs:
-            if (a, h, tied) not in cache:
+            if (a, h, tied) in cache:
+                continue
+            if h == "ar1":
+                model, ll = _fit_ar1(zs, ys)
+                free = 2 + 2 + 2 + 1 + 1  # transition, means, sds, rho, initial
+            elif isinstance(h, str):  # "ar1xH": H sub-states per truth value with AR(1) noise
+                hh = int(h[4:])
+                model, ll = _em_ar1(zs, ys, hh, AR_ITERATIONS)
+                k = 2 * hh
+                free = k * (k - 1) + k + k + 1 + k - 1
+            else:
                 model, ll = _em(zs, ys, h, iterations, tied)
                 k = 2 * h
                 free = k * (k - 1) + k + (1 if tied else k) + k - 1
-                cache[(a, h, tied)] = (model, -2 * ll + free * math.log(total))
+            cache[(a, h, tied)] = (model, -2 * ll + free * math.log(total))
         models[a] = min((cache[(a, h, tied)] for h in hs), key=lambda mb: mb[1])[0]
     return models
 
@@ -633,6 +966,8 @@ def fit_hidden(
     fps: float | None = None,
     names: Sequence[str] | None = None,
     substates: Sequence[int] = (1, 2, 3),
+    noise: Sequence[str] = NOISE,
+    ar_substates: int = 1,
     iterations: int = 40,
     folds: int = 5,
 ) -> Hidden:
@@ -640,14 +975,23 @@ def fit_hidden(
     :func:`~framelogic.automata.world.fit_world`).
 
     Per proposition and per ``h`` in ``substates``: Baum–Welch (``iterations``
-    rounds) with the truth clamped to the labels; the ``h`` of least BIC is kept.
+    rounds) with the truth clamped to the labels; with ``"ar1"`` in ``noise``, also
+    the two-state model with AR(1) logit noise (``rho``: the noise's lag-one
+    correlation, which persists across changes of the truth; fitted by coordinate
+    ascent with the truth known); the candidate of least BIC is kept
+    (``noise=("ar1",)``: AR(1) only; ``("independent",)``: the sub-state models only).
+    ``ar_substates > 1`` adds AR(1) models with 2 .. ``ar_substates`` sub-states per
+    truth value (duration-aware chains, or a "missed" sub-state, under correlated
+    noise; EM with the truth clamped, :func:`_em_ar1`); slower, and off by default
+    (on the benchmark's burst cells it was not chosen).
 
     With ``formula``, the decision is chosen too, by cross-fitting over the
     videos (``folds`` groups; one video: in-sample): for each ``h`` in
     ``substates`` (the same for every proposition, or BIC's choice per
     proposition), with a standard deviation per state or one tied across the
     states (the tied model's log-likelihood ratio is linear in the logit for
-    ``h = 1``, like a Platt map), models are fitted without a fold and decide on it; each
+    ``h = 1``, like a Platt map), and then (with ``"ar1"`` in ``noise``) the AR(1) model,
+    models are fitted without a fold and decide on it; each
     decision — a threshold 0.2, 0.3, ..., 0.8 on P(φ), or Viterbi — is scored
     by frame F1 plus mean event F1 (IoU >= 0.5) against φ on the labels of
     every held-out frame, using ``mode``'s event rule (``"tlv"``: the TLV rule
@@ -668,6 +1012,14 @@ def fit_hidden(
     hs = tuple(substates)
     if not hs or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hs):
         raise InvalidValue(f"substates={substates!r} must be whole numbers >= 1")
+    kinds = (noise,) if isinstance(noise, str) else tuple(noise)
+    if not kinds or any(x not in NOISE for x in kinds):
+        raise InvalidValue(f"noise={noise!r} must name one or more of {', '.join(map(repr, NOISE))}")
+    if isinstance(ar_substates, bool) or not isinstance(ar_substates, int) or ar_substates < 1:
+        raise InvalidValue(f"ar_substates={ar_substates!r} must be a whole number >= 1")
+    ar = ("ar1", *(f"ar1x{h}" for h in range(2, ar_substates + 1))) if "ar1" in kinds else ()
+    if "independent" not in kinds:
+        hs = ()
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise InvalidValue(f"folds={folds!r} must be a whole number >= 2")
     zs_by: dict[str, list[np.ndarray]] = {a: [] for a in names}
@@ -682,13 +1034,14 @@ def fit_hidden(
             zs_by[a].append(_logit(s.column(a)))
             ys_by[a].append(y.astype(bool))
     if formula is None:
-        return Hidden(models=_fit_models(zs_by, ys_by, names, hs, iterations))
+        return Hidden(models=_fit_models(zs_by, ys_by, names, hs + ar, iterations))
     # candidate sub-state choices: BIC's per proposition, then each h for every proposition
     # candidate models, simplest first: each h for every proposition (one tied standard
     # deviation, then one per state), then BIC's choice per proposition
-    choices: list[tuple[tuple[int, ...], bool]] = [((h,), tied) for h in sorted(set(hs)) for tied in (True, False)]
+    choices: list[tuple[tuple, bool]] = [((h,), tied) for h in sorted(set(hs)) for tied in (True, False)]
     if len(hs) > 1:
         choices += [(hs, True), (hs, False)]
+    choices += [((x,), False) for x in ar]
     v = len(ss)
     groups = [list(range(v))] if v < 2 else [list(range(i, v, min(folds, v))) for i in range(min(folds, v))]
     tally: dict[tuple[int, str, float | None], list] = {}
@@ -704,7 +1057,8 @@ def fit_hidden(
             for key, hits in _decisions(world, formula, mode, [ss[i] for i in held], [ls[i] for i in held], fps).items():
                 tally.setdefault((c, *key), []).extend(hits)
     if not tally:  # no usable split: decide in-sample
-        world = Hidden(models=_fit_models(zs_by, ys_by, names, hs, iterations))
+        choices = [(hs + ar, False)]
+        world = Hidden(models=_fit_models(zs_by, ys_by, names, hs + ar, iterations))
         for key, hits in _decisions(world, formula, mode, ss, ls, fps).items():
             tally[(0, *key)] = hits
 

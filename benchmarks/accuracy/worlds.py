@@ -116,30 +116,34 @@ def _markov(decision: str) -> Callable[[str, Sequence[Video]], Callable[[str, Pr
     return fit
 
 
-_HIDDEN_FITS: dict[tuple[str, int], object] = {}
+_HIDDEN_FITS: dict[tuple, object] = {}
 
 
-def fit_hidden_world(template: str, train: Sequence[Video]) -> object:
+def fit_hidden_world(template: str, train: Sequence[Video], noise: Sequence[str] | None = None) -> object:
     """``fit_hidden`` on the training split: each proposition's hidden-state model (sub-states
-    per truth value chosen by BIC) and, from the template's formula, the decision rule (a
-    threshold on P(φ) or Viterbi, by training frame F1 + event F1 under the TLV rule).
-    Cached per training split (the three Hidden rows share one fit)."""
+    per truth value, or AR(1) logit noise, chosen on the training split) and, from the
+    template's formula, the decision rule (a threshold on P(φ) or Viterbi, by training frame
+    F1 + event F1 under the TLV rule). ``noise``: fit_hidden's observation models (None:
+    its default). Cached per training split (the three Hidden rows share one fit)."""
     from framelogic.automata.observe import fit_hidden
 
-    key = (template, id(train))
-    if key not in _HIDDEN_FITS:
+    key = (template, id(train), None if noise is None else tuple(noise))
+    if any(k[:2] != key[:2] for k in _HIDDEN_FITS):
         _HIDDEN_FITS.clear()
+    if key not in _HIDDEN_FITS:
         names = PROPS[template]
         scores = [{k: s[k] for k in names} for _, s in train]
         labels = [{k: lab[k] for k in names} for lab, _ in train]
-        _HIDDEN_FITS[key] = (train, fit_hidden(scores, labels, formula=TEMPLATES[template], mode="tlv"))
+        extra = {} if noise is None else {"noise": tuple(noise)}
+        _HIDDEN_FITS[key] = (train, fit_hidden(scores, labels, formula=TEMPLATES[template], mode="tlv", **extra))
     return _HIDDEN_FITS[key][1]  # type: ignore[index]
 
 
-def _hidden(decision: str) -> Callable[[str, Sequence[Video]], Callable[[str, Probs], Events] | None]:
+def _hidden(decision: str, noise: Sequence[str] | None = None
+            ) -> Callable[[str, Sequence[Video]], Callable[[str, Probs], Events] | None]:  # fmt: skip
     def fit(template: str, train: Sequence[Video]) -> Callable[[str, Probs], Events] | None:
         try:
-            world = fit_hidden_world(template, train)
+            world = fit_hidden_world(template, train, noise)
         except ImportError:
             return None
         run = framelogic_world(world, decision=decision)
@@ -246,11 +250,12 @@ class Cell:
 
 
 def cells(templates: Iterable[str] = TEMPLATES, models: Sequence[NoiseModel] = NOISE_MODELS,
-          levels: Sequence[str] = LEVELS) -> list[tuple[Cell, NoiseModel]]:  # fmt: skip
-    """Every (template, noise model, level), plus the noise-free level once per template."""
+          levels: Sequence[str] = LEVELS, exact: bool = True) -> list[tuple[Cell, NoiseModel]]:  # fmt: skip
+    """Every (template, noise model, level), plus (``exact``) the noise-free level once per template."""
     out = []
     for t in templates:
-        out.append((Cell(t, EXACT.name, "none"), EXACT))
+        if exact:
+            out.append((Cell(t, EXACT.name, "none"), EXACT))
         out += [(Cell(t, m.name, lv), m) for m in models for lv in levels]
     return out
 
@@ -258,12 +263,13 @@ def cells(templates: Iterable[str] = TEMPLATES, models: Sequence[NoiseModel] = N
 def run_table(methods: Sequence[WorldMethod], *, test: int, train: int, frames: int, seed: int = 0,
               templates: Iterable[str] = TEMPLATES, models: Sequence[NoiseModel] = NOISE_MODELS,
               levels: Sequence[str] = LEVELS, log: Callable[[str], None] | None = None,
-              notes: dict[tuple[str, str], str] | None = None) -> list[Row]:  # fmt: skip
+              notes: dict[tuple[str, str], str] | None = None, exact: bool = True) -> list[Row]:  # fmt: skip
     """One row per (cell, method); a method that cannot run gets a row of nan ("pending").
     ``Row.noise`` is ``"model/level"``. ``notes``, when given, receives
-    ``(template, noise) -> fit_note`` of the cell's fitted Markov world where it is not empty."""
+    ``(template, noise) -> fit_note`` of the cell's fitted Markov world where it is not empty.
+    ``exact``: include the noise-free cell of each template."""
     rows = []
-    for cell, model in cells(templates, models, levels):
+    for cell, model in cells(templates, models, levels, exact):
         t0 = time.perf_counter()
         test_v = videos(model, cell.level, cell.template, count=test, frames=frames, seed=seed)
         train_v = videos(model, cell.level, cell.template, count=train, frames=frames, seed=seed + 10_007)

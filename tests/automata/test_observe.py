@@ -256,3 +256,235 @@ def test_docstring_examples():
     from framelogic.automata import observe
 
     assert doctest.testmod(observe).failed == 0
+
+
+# ------------------------------------------------------------------ AR(1) logit noise
+
+
+def _ar_log_density(m: HiddenModel, z: np.ndarray, path) -> float:
+    """log p(z | hidden path) of AR(1) noise written out from the model's definition:
+    the standardised residual u_i = (z_i - mean[x_i]) / sd[x_i] is a stationary AR(1)
+    series, u_i = rho u_{i-1} + sqrt(1 - rho^2) N(0, 1)."""
+    mu, sd, r = np.asarray(m.mean), np.asarray(m.sd), m.rho
+    out = 0.0
+    for i, s in enumerate(path):
+        u = (z[i] - mu[s]) / sd[s]
+        if i == 0:
+            out += -0.5 * u * u - np.log(sd[s])
+        else:
+            u0 = (z[i - 1] - mu[path[i - 1]]) / sd[path[i - 1]]
+            v = 1.0 - r * r
+            out += -0.5 * (u - r * u0) ** 2 / v - np.log(sd[s]) - 0.5 * np.log(v)
+    return out
+
+
+def brute_posterior_ar(f, t, world, names):
+    """As :func:`brute_posterior`, with the AR(1) density of whole trajectories."""
+    n = len(t)
+    per_prop = []
+    for a in names:
+        m = world.models[a]
+        p = np.clip(t.column(a), 1e-6, 1 - 1e-6)
+        z = np.log(p) - np.log1p(-p)
+        T, pi = m.T, np.asarray(m.initial)
+        acc = {}
+        logs = {}
+        for path in itertools.product(range(m.k), repeat=n):
+            certain = all(
+                not ((t.column(a)[i] == 1.0 and not m.truth[s]) or (t.column(a)[i] == 0.0 and m.truth[s]))
+                for i, s in enumerate(path)
+            )
+            if certain:
+                logs[path] = _ar_log_density(m, z, path)
+        top = max(logs.values())
+        for path, lg in logs.items():
+            w = pi[path[0]] * np.prod([T[path[i - 1], path[i]] for i in range(1, n)]) * np.exp(lg - top)
+            key = tuple(int(m.truth[s]) for s in path)
+            acc[key] = acc.get(key, 0.0) + w
+        per_prop.append(acc)
+    num, den = np.zeros(n), 0.0
+    for combo in itertools.product(*[list(acc.items()) for acc in per_prop]):
+        w = float(np.prod([x[1] for x in combo]))
+        if w:
+            world01 = np.array([x[0] for x in combo], dtype=float).T.reshape(n, len(names))
+            num += w * satisfaction(f, TraceTable(tuple(names), world01)).astype(float)
+            den += w
+    return num, den
+
+
+def _with_rho(m: HiddenModel, rho: float) -> HiddenModel:
+    return HiddenModel(m.truth, m.transition, m.initial, m.mean, m.sd, rho)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_ar1_hidden_world_equals_enumeration_of_hidden_trajectories(data):
+    k = data.draw(st.integers(1, 2))
+    names = ATOMS[:k]
+    n = data.draw(st.integers(1, {1: 4, 2: 3}[k]))
+    f = data.draw(formulas(names, max_depth=4, max_bound=2))
+    t = data.draw(traces(names, min_len=n, max_len=n, probabilistic=True))
+    # one chain may have no AR(1) noise: the mixed joint chain
+    world = Hidden(models={a: _with_rho(data.draw(hidden_models()), data.draw(st.sampled_from([0.0, 0.5, 0.9, -0.4])))
+                           for a in names})  # fmt: skip
+    num, den = brute_posterior_ar(f, t, world, names)
+    got = evaluate(f, t, world=world)
+    if t.select(atom_names(f)).is_boolean:
+        assert np.array_equal(got, satisfaction(f, t).astype(float))
+    elif den > 0:
+        assert np.allclose(got, num / den, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_ar1_with_rho_zero_is_the_independent_emission_model(data):
+    names = ATOMS[: data.draw(st.integers(1, 2))]
+    f = data.draw(formulas(names, max_depth=3, max_bound=2))
+    t = data.draw(traces(names, min_len=1, max_len=6, probabilistic=True))
+    models = {a: data.draw(hidden_models()) for a in names}
+    m = models[names[0]]
+    assert np.allclose(m.log_pair_emission(t.column(names[0])), m.log_emission(t.column(names[0]))[:, None, :])
+    # rho -> 0 through the AR(1) code path (a tiny rho) is the emission model's posterior
+    ar = Hidden(models={a: _with_rho(x, 1e-12) for a, x in models.items()})
+    assert np.allclose(evaluate(f, t, world=ar), evaluate(f, t, world=Hidden(models=models)), atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(hidden_models(max_k=3), st.sampled_from([0.3, 0.8, -0.5]), traces(("a",), min_len=1, max_len=5, probabilistic=True))
+def test_ar1_viterbi_is_the_most_probable_hidden_trajectory(m, rho, t):
+    m = _with_rho(m, rho)
+    p = np.clip(t.column("a"), 1e-6, 1 - 1e-6)
+    z = np.log(p) - np.log1p(-p)
+    x = t.column("a")
+
+    def logw(path):
+        if any((x[i] == 1.0 and not m.truth[s]) or (x[i] == 0.0 and m.truth[s]) for i, s in enumerate(path)):
+            return -np.inf
+        with np.errstate(divide="ignore"):
+            lt = sum(np.log(m.T[path[i - 1], path[i]]) for i in range(1, len(path)))
+            return np.log(m.initial[path[0]]) + lt + _ar_log_density(m, z, path)
+
+    best = max(logw(p) for p in itertools.product(range(m.k), repeat=len(t)))
+    got = viterbi(t, ("a",), Hidden(models={"a": m})).column("a")
+    path = viterbi_path(m, m.log_emission(x), m.log_pair_emission(x))
+    assert logw(tuple(path)) == pytest.approx(best, rel=1e-9, abs=1e-9)
+    assert np.array_equal(got, np.array([m.truth[s] for s in path], dtype=float))
+
+
+def test_ar1_model_round_trips_and_is_checked():
+    m = HiddenModel.two_state(stay=0.9, prior=0.5, mean=(-1.0, 1.0), sd=(1.0, 2.0), rho=0.7)
+    w = Hidden(models={"a": m})
+    back = resolve_world(json.loads(json.dumps(w.to_dict())))
+    assert back == w and back.models["a"].rho == 0.7
+    assert "rho" not in Hidden(models={"a": _with_rho(m, 0.0)}).to_dict()["models"]["a"]  # old files unchanged
+    with pytest.raises(InvalidValue, match="rho"):
+        _with_rho(m, 1.0)
+    with pytest.raises(InvalidValue, match="AR\\(1\\)"):
+        WorldFilter(compile("F a"), ("a",), w, None)
+
+
+def _sample_ar(model: HiddenModel, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    s = rng.choice(model.k, p=np.asarray(model.initial))
+    u = rng.normal()
+    ys, zs = [], []
+    for i in range(n):
+        if i:
+            s = rng.choice(model.k, p=model.T[s])
+            u = model.rho * u + np.sqrt(1 - model.rho**2) * rng.normal()
+        ys.append(model.truth[s])
+        zs.append(model.mean[s] + model.sd[s] * u)
+    return 1 / (1 + np.exp(-np.array(zs))), np.array(ys, dtype=float)
+
+
+def test_fit_recovers_ar1_noise_and_bic_tells_it_from_independent_noise():
+    rng = np.random.default_rng(7)
+    ar = HiddenModel.two_state(stay=0.95, prior=0.4, mean=(-1.5, 1.5), sd=(2.0, 2.5), rho=0.9)
+    vids = [_sample_ar(ar, 300, rng) for _ in range(10)]
+    m = fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], substates=(1, 2)).models["p"]
+    assert m.k == 2 and m.rho == pytest.approx(0.9, abs=0.03)
+    # slowly wandering noise: the common level is loosely pinned, the gap between the states tightly
+    assert m.mean[1] - m.mean[0] == pytest.approx(3.0, abs=0.3)
+    assert m.mean == pytest.approx((-1.5, 1.5), abs=0.8)
+    assert m.sd == pytest.approx((2.0, 2.5), abs=0.3)
+    assert m.stay() == pytest.approx(0.95, abs=0.02)
+    # the AR(1) model reads these scores better than the independent-emission one
+    w_ar = Hidden(models={"p": m})
+    w_ind = fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], substates=(1,), noise=("independent",))
+    test = [_sample_ar(ar, 300, rng) for _ in range(5)]
+    acc = [np.mean([np.mean((evaluate("p", {"p": s}, world=w) >= 0.5) == (y == 1)) for s, y in test]) for w in (w_ar, w_ind)]
+    assert acc[0] > acc[1] + 0.05
+    # independent noise: BIC keeps rho out
+    plain = HiddenModel.two_state(stay=0.9, prior=0.4, mean=(-2.0, 2.0), sd=(1.0, 1.0))
+    vids = [_sample(plain, 300, rng) for _ in range(8)]
+    m = fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], substates=(1, 2)).models["p"]
+    assert m.rho == 0.0 and m.k == 2
+    with pytest.raises(InvalidValue, match="noise"):
+        fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], noise=("ar2",))
+    only = fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], noise="ar1").models["p"]
+    assert abs(only.rho) < 0.1  # asked for: fitted, and near 0 on independent noise
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    formulas(ATOMS, max_depth=3, max_bound=2, operators=["!", "&", "|", "Y", "O", "H", "S"]),
+    traces(ATOMS, min_len=1, max_len=5, probabilistic=True),
+    st.data(),
+)
+def test_ar1_filter_step_at_the_last_frame_equals_smoothing(f, t, data):
+    # the monitors' filter loop (world.WorldFilter.step) with Joint.frame_step as its predict + evidence
+    world = Hidden(models={a: _with_rho(data.draw(hidden_models()), data.draw(st.sampled_from([0.0, 0.7, -0.3])))
+                           for a in ATOMS})  # fmt: skip
+    d = compile(A.F(A.conj(f, A.neg(A.X(A.TRUE)))), props=ATOMS)
+    joint = Joint([world.models[a] for a in d.atoms], d.atoms)
+    delta = np.asarray(d.delta, dtype=np.int64)
+    target = (delta[:, joint.letters(len(d.atoms))] * joint.m + np.arange(joint.m)[None, :]).ravel()
+    J = np.zeros((d.n_states, joint.m))
+    J[d.initial] = joint.initial
+    for i in range(len(t)):
+        x = np.array([t.column(a)[i] for a in d.atoms])
+        F, e = joint.frame_step(J, x, i == 0)
+        G = np.bincount(target, weights=(F * e).ravel(), minlength=F.size)
+        if not G.sum() > 0:  # certain scores that the chains cannot produce
+            return
+        J = G.reshape(F.shape) / G.sum()
+        smooth = evaluate(f, t.slice(0, i + 1), world=world)[-1]
+        assert np.isclose(J.sum(axis=1)[d.accepting].sum(), smooth, atol=1e-9)
+
+
+def test_ar1_with_sub_states_finds_a_burst_state_under_correlated_noise():
+    from framelogic.automata.observe import _em_ar1, _fit_ar1
+
+    # false; true seen; true missed (scores like the false state's), AR(1) noise with rho 0.6
+    truth = (False, True, True)
+    T = ((0.95, 0.05, 0.0), (0.03, 0.92, 0.05), (0.0, 0.2, 0.8))
+    model = HiddenModel(truth, T, (0.5, 0.4, 0.1), (-2.5, 2.5, -2.0), (1.0, 1.0, 1.0), 0.6)
+    rng = np.random.default_rng(2)
+    vids = [_sample_ar(model, 300, rng) for _ in range(6)]
+    zs = [np.log(s) - np.log1p(-s) for s, _ in vids]
+    ys = [y.astype(bool) for _, y in vids]
+    m2, ll2 = _em_ar1(zs, ys, 2, 15)
+    _, ll1 = _fit_ar1(zs, ys)
+    assert ll2 > ll1 + 50  # the burst state explains what one true state cannot
+    tr, mean = np.array(m2.truth), np.array(m2.mean)
+    burst = int(np.flatnonzero(tr)[np.argmin(mean[tr])])
+    assert mean[burst] == pytest.approx(-2.0, abs=0.6)
+    assert m2.T[burst, burst] == pytest.approx(0.8, abs=0.1)
+    assert m2.rho == pytest.approx(0.6, abs=0.1)
+    fitted = fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], noise="ar1", ar_substates=2)
+    assert fitted.models["p"].k == 4 and fitted.models["p"].rho != 0.0  # BIC keeps the burst state
+    with pytest.raises(InvalidValue, match="ar_substates"):
+        fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], ar_substates=0)
+
+
+def test_ar1_steps_per_axis_equal_the_dense_joint_steps(monkeypatch):
+    from framelogic.automata import observe
+
+    rng = np.random.default_rng(4)
+    models = {a: HiddenModel.two_state(stay=0.9, prior=0.3 + 0.2 * j, mean=(-1.0, 1.5), sd=(1.0, 1.5), rho=0.2 + 0.3 * j)
+              for j, a in enumerate("abc")}  # fmt: skip
+    models["c"] = _with_rho(models["c"], 0.0)  # a chain without AR(1) noise in the product
+    w = Hidden(models=models)
+    t = {a: rng.random(40) for a in "abc"}
+    dense = [evaluate(f, t, world=w) for f in ("(a & b) U c", "a & b & c", "G (a -> F b)")]
+    monkeypatch.setattr(observe, "DENSE_STEPS", 0)
+    assert all(np.allclose(evaluate(f, t, world=w), d, atol=1e-12) for f, d in zip(("(a & b) U c", "a & b & c", "G (a -> F b)"), dense))
