@@ -248,6 +248,7 @@ class Product:
         self.q0 = q0
         self.r_end = np.zeros(self.n_states)
         self.r_end[0] = 1.0
+        self._joint_args: tuple | None = None
 
     def coefficients(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
         """``(coef[n, x, class], weight[n, x])``: the class probabilities given the shared
@@ -268,12 +269,20 @@ class Product:
                 weight[x] *= px if v else 1.0 - px
         return coef, weight
 
-    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int, window: bool = True, pair: bool = True) -> np.ndarray:
-        """The signal over ``n`` frames; ``window=False`` runs one rule alone through the
-        ``O(n·b)`` counter too instead of :func:`.kernels.counter_window`, ``pair=False`` two
-        rules through the axis-by-axis product (both for the tests and benchmarks)."""
-        if window and len(self.rules) == 1 and self.rules[0].bound > 0 and n > 0:
+    def __call__(
+        self, prob: Callable[[A.Formula], np.ndarray], n: int, window: bool = True, pair: bool = True,
+        joint: bool | None = None,
+    ) -> np.ndarray:
+        """The signal over ``n`` frames: one rule through :func:`.kernels.counter_window`, two
+        through :func:`.kernels.counter_pair`, three or more through
+        :func:`.kernels.counter_joint`. For the tests and benchmarks: ``window=False`` runs one
+        rule alone through the ``O(n·b)`` counter, ``pair=False`` two or more rules through
+        the axis-by-axis product, ``joint=True`` any number of rules through the joint
+        kernel (``False``: never)."""
+        if window and len(self.rules) == 1 and self.rules[0].bound > 0 and n > 0 and not joint:
             return _window(self.rules[0], prob, n)
+        if n > 0 and (joint or (joint is None and pair and len(self.rules) >= 3)):
+            return self._joint(prob, n)
         if pair and len(self.rules) == 2 and n > 0:
             return self._pair(prob, n)
         coef, weight = self.coefficients(prob, n)
@@ -334,6 +343,103 @@ class Product:
             past_kind, hx, hy,
         )
         return np.clip(out, 0.0, 1.0)
+
+
+    def _joint(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
+        """Any number of rules through :func:`.kernels.counter_joint` (extended arrays:
+        :func:`_joint_layout`)."""
+        if self._joint_args is None:
+            rules, past = self.rules, self.past
+            bases = list(itertools.accumulate([len(r.ops()[0]) for r in rules], initial=0))
+            back, b_strides, b_size = _joint_layout([r.ops()[1] for r in rules], [r.n_states for r in rules], bases)
+            r_end = np.zeros(b_size)
+            r_end[0] = 1.0
+            K.joint_fans(back[5], r_end)
+            if past:
+                fwd, f_strides, f_size = _joint_layout([r.ops()[2] for r in past], [r.n_states for r in past], bases)
+            else:  # no forward pass: Q is the one number 1
+                fwd, f_strides, f_size = _joint_layout([[(FANIN, 0, 0, 1, 0)]], [1], [0])
+            reqs = list(itertools.product(*(range(r.n_states) for r in past)))
+            ridx = np.array([sum(t * s for t, s in zip(ts, b_strides)) for ts in reqs], dtype=np.int64)
+            qidx = np.array([sum(t * s for t, s in zip(ts, f_strides)) for ts in reqs], dtype=np.int64)
+            q0 = np.zeros(f_size)
+            q0[qidx] = self.q0
+            K.joint_fans(fwd[5], q0)
+            self._joint_args = (back, fwd, r_end, q0, ridx, qidx)
+        back, fwd, r_end, q0, ridx, qidx = self._joint_args
+        coef, weight = self.coefficients(prob, n)
+        out = np.empty(n)
+        block = max(16, int(math.isqrt(n)))
+        K.fast(K.counter_joint, n * self.n_states // 8)(
+            *back, *fwd, coef, weight, bool(self.past), r_end.copy(), q0.copy(), ridx, qidx, block, out
+        )
+        return np.clip(out, 0.0, 1.0)
+
+
+def _joint_layout(
+    ops: list[list[tuple]], sizes: list[int], bases: list[int]
+) -> tuple[tuple[np.ndarray, ...], list[int], int]:
+    """``((dst_row, row_start, trip_src, trip_oo, ops_last, fans, cls, nops), strides, size)``
+    of :func:`.kernels.counter_joint_step` for rules with ``ops`` (of :meth:`Rule.ops`,
+    classes offset by ``bases``) over counters of ``sizes``, the last axis contiguous.
+
+    Every axis gets one extra slot per fan-in range it reads (the range's sum), so a
+    destination row reads one source row per choice of the first ``k - 1`` rules' ops:
+    the triples list those choices once, for every destination row."""
+    k = len(ops)
+    slots: list[dict[tuple[int, int], int]] = []
+    for j in range(k):
+        ranges: dict[tuple[int, int], int] = {}
+        for kind, _, cs, length, _ in ops[j]:
+            if kind == FANIN and length > 1 and (cs, length) not in ranges:
+                ranges[(cs, length)] = sizes[j] + len(ranges)
+        slots.append(ranges)
+    dims = [sizes[j] + len(slots[j]) for j in range(k)]
+    strides = [math.prod(dims[j + 1 :]) for j in range(k)]
+    fans = [
+        (math.prod(dims[:j]), dims[j], strides[j], slot, cs, length)
+        for j in range(k)
+        for (cs, length), slot in slots[j].items()
+    ]
+    nops = [len(o) for o in ops]
+    op_strides = [math.prod(nops[j + 1 :]) for j in range(k)]
+
+    def entries(j: int) -> list[list[tuple[int, int]]]:
+        """Per row of axis ``j``: the ops writing it and the (extended) index each reads."""
+        into: list[list[tuple[int, int]]] = [[] for _ in range(sizes[j])]
+        for o, (kind, rs, cs, length, _) in enumerate(ops[j]):
+            if kind == BAND:
+                for d in range(length):
+                    into[rs + d].append((o, cs + d))
+            elif kind == FANOUT:
+                for d in range(length):
+                    into[rs + d].append((o, cs))
+            else:
+                into[rs].append((o, cs if length == 1 else slots[j][(cs, length)]))
+        return into
+
+    outer = [entries(j) for j in range(k - 1)]
+    dst_row, row_start, trip_src, trip_oo = [], [0], [], []
+    for us in itertools.product(*(range(s) for s in sizes[: k - 1])):
+        dst_row.append(sum(u * strides[j] for j, u in enumerate(us)))
+        for combo in itertools.product(*(outer[j][u] for j, u in enumerate(us))):
+            trip_src.append(sum(v * strides[j] for j, (_, v) in enumerate(combo)))
+            trip_oo.append(sum(o * op_strides[j] for j, (o, _) in enumerate(combo)))
+        row_start.append(len(trip_src))
+    last = [
+        (kind, rs, cs if kind != FANIN or length == 1 else slots[-1][(cs, length)], 1 if kind == FANIN else length)
+        for kind, rs, cs, length, _ in ops[-1]
+    ]
+    last.append((sizes[-1], 0, 0, 0))
+    cls = np.zeros((k, max(nops)), dtype=np.int64)
+    for j in range(k):
+        cls[j, : nops[j]] = [c + bases[j] for *_, c in ops[j]]
+    as_int = lambda xs, w: np.array(xs, dtype=np.int64).reshape(-1, w)  # noqa: E731
+    arrays = (
+        as_int(dst_row, 1)[:, 0], as_int(row_start, 1)[:, 0], as_int(trip_src, 1)[:, 0], as_int(trip_oo, 1)[:, 0],
+        as_int(last, 4), as_int(fans, 6), cls, np.array(nops, dtype=np.int64),
+    )
+    return arrays, strides, math.prod(dims)
 
 
 def _as_ops(ops: list[tuple]) -> np.ndarray:
