@@ -354,7 +354,7 @@ class Product:
             back, b_strides, b_size = _joint_layout([r.ops()[1] for r in rules], [r.n_states for r in rules], bases)
             r_end = np.zeros(b_size)
             r_end[0] = 1.0
-            K.joint_fans(back[5], r_end)
+            K.joint_fans(back[6], r_end)
             if past:
                 fwd, f_strides, f_size = _joint_layout([r.ops()[2] for r in past], [r.n_states for r in past], bases)
             else:  # no forward pass: Q is the one number 1
@@ -364,7 +364,7 @@ class Product:
             qidx = np.array([sum(t * s for t, s in zip(ts, f_strides)) for ts in reqs], dtype=np.int64)
             q0 = np.zeros(f_size)
             q0[qidx] = self.q0
-            K.joint_fans(fwd[5], q0)
+            K.joint_fans(fwd[6], q0)
             self._joint_args = (back, fwd, r_end, q0, ridx, qidx)
         back, fwd, r_end, q0, ridx, qidx = self._joint_args
         coef, weight = self.coefficients(prob, n)
@@ -379,49 +379,64 @@ class Product:
 def _joint_layout(
     ops: list[list[tuple]], sizes: list[int], bases: list[int]
 ) -> tuple[tuple[np.ndarray, ...], list[int], int]:
-    """``((dst_row, row_start, trip_src, trip_oo, ops_last, fans, cls, nops), strides, size)``
-    of :func:`.kernels.counter_joint_step` for rules with ``ops`` (of :meth:`Rule.ops`,
-    classes offset by ``bases``) over counters of ``sizes``, the last axis contiguous.
+    """``((dst_row, row_start, trip_src, trip_oo, ops_last, spread, fans, cls, nops), strides,
+    size)`` of :func:`.kernels.counter_joint_step` for rules with ``ops`` (of
+    :meth:`Rule.ops`, classes offset by ``bases``) over counters of ``sizes``, the last axis
+    contiguous.
 
-    Every axis gets one extra slot per fan-in range it reads (the range's sum), so a
-    destination row reads one source row per choice of the first ``k - 1`` rules' ops:
-    the triples list those choices once, for every destination row."""
+    Every axis gets one extra slot per fan-in range it reads (the range's sum,
+    :func:`.kernels.joint_fans`), and each of the first ``k - 1`` axes one per fan-out (the
+    row it broadcasts, written once and spread over its rows afterwards,
+    :func:`.kernels.joint_spread`). A destination row then reads one source row per choice
+    of the first ``k - 1`` rules' remaining ops, mostly one: the triples list those choices
+    once, for every destination row."""
     k = len(ops)
     slots: list[dict[tuple[int, int], int]] = []
+    spreads: list[dict[int, int]] = []  # fan-out op -> its slot (the first k - 1 axes)
     for j in range(k):
         ranges: dict[tuple[int, int], int] = {}
         for kind, _, cs, length, _ in ops[j]:
             if kind == FANIN and length > 1 and (cs, length) not in ranges:
                 ranges[(cs, length)] = sizes[j] + len(ranges)
         slots.append(ranges)
-    dims = [sizes[j] + len(slots[j]) for j in range(k)]
+        outs = [o for o, op in enumerate(ops[j]) if op[0] == FANOUT] if j < k - 1 else []
+        spreads.append({o: sizes[j] + len(ranges) + m for m, o in enumerate(outs)})
+    dims = [sizes[j] + len(slots[j]) + len(spreads[j]) for j in range(k)]
     strides = [math.prod(dims[j + 1 :]) for j in range(k)]
     fans = [
         (math.prod(dims[:j]), dims[j], strides[j], slot, cs, length)
         for j in range(k)
         for (cs, length), slot in slots[j].items()
     ]
+    spread = [
+        (math.prod(dims[:j]), dims[j], strides[j], slot, ops[j][o][1], ops[j][o][3])
+        for j in range(k)
+        for o, slot in spreads[j].items()
+    ]
     nops = [len(o) for o in ops]
     op_strides = [math.prod(nops[j + 1 :]) for j in range(k)]
 
     def entries(j: int) -> list[list[tuple[int, int]]]:
-        """Per row of axis ``j``: the ops writing it and the (extended) index each reads."""
-        into: list[list[tuple[int, int]]] = [[] for _ in range(sizes[j])]
+        """Per written row of axis ``j`` (its states, then its fan-out slots): the ops
+        writing it and the (extended) index each reads."""
+        into: list[list[tuple[int, int]]] = [[] for _ in range(sizes[j] + len(spreads[j]))]
         for o, (kind, rs, cs, length, _) in enumerate(ops[j]):
             if kind == BAND:
                 for d in range(length):
                     into[rs + d].append((o, cs + d))
             elif kind == FANOUT:
-                for d in range(length):
-                    into[rs + d].append((o, cs))
+                into[spreads[j][o] - len(slots[j])].append((o, cs))
             else:
                 into[rs].append((o, cs if length == 1 else slots[j][(cs, length)]))
         return into
 
+    def place(j: int, u: int) -> int:
+        return u if u < sizes[j] else u + len(slots[j])
+
     outer = [entries(j) for j in range(k - 1)]
     dst_row, row_start, trip_src, trip_oo = [], [0], [], []
-    for us in itertools.product(*(range(s) for s in sizes[: k - 1])):
-        dst_row.append(sum(u * strides[j] for j, u in enumerate(us)))
+    for us in itertools.product(*(range(len(e)) for e in outer)):
+        dst_row.append(sum(place(j, u) * strides[j] for j, u in enumerate(us)))
         for combo in itertools.product(*(outer[j][u] for j, u in enumerate(us))):
             trip_src.append(sum(v * strides[j] for j, (_, v) in enumerate(combo)))
             trip_oo.append(sum(o * op_strides[j] for j, (o, _) in enumerate(combo)))
@@ -437,7 +452,7 @@ def _joint_layout(
     as_int = lambda xs, w: np.array(xs, dtype=np.int64).reshape(-1, w)  # noqa: E731
     arrays = (
         as_int(dst_row, 1)[:, 0], as_int(row_start, 1)[:, 0], as_int(trip_src, 1)[:, 0], as_int(trip_oo, 1)[:, 0],
-        as_int(last, 4), as_int(fans, 6), cls, np.array(nops, dtype=np.int64),
+        as_int(last, 4), as_int(spread, 6), as_int(fans, 6), cls, np.array(nops, dtype=np.int64),
     )
     return arrays, strides, math.prod(dims)
 
