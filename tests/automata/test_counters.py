@@ -320,7 +320,7 @@ def test_joint_kernel_equals_axis_product(f, t):
     sub = t.select(names)
     counter = product(rules)
     cols = _Columns(sub.values, {x: j for j, x in enumerate(names)})
-    joint, axes = counter(cols.prob, len(sub)), counter(cols.prob, len(sub), pair=False, joint=False)
+    joint, axes = counter(cols.prob, len(sub), joint=True), counter(cols.prob, len(sub), pair=False, joint=False)
     assert np.allclose(joint, axes, rtol=1e-9, atol=1e-290)
 
 
@@ -330,8 +330,11 @@ def test_joint_kernel_equals_automaton(f, t):
     rules = rules_of(f)
     if rules is None or len(rules) < 3:
         return
-    sub = t.select(atom_names(f))
-    assert np.allclose(counter_signal(f, sub.values), automaton(f, t), atol=1e-9)
+    names = atom_names(f)
+    sub = t.select(names)
+    counter = product(rules)
+    cols = _Columns(sub.values, {x: j for j, x in enumerate(names)})
+    assert np.allclose(counter(cols.prob, len(sub), joint=True), automaton(f, t), atol=1e-9)
 
 
 @capped(80)
@@ -366,6 +369,23 @@ def test_joint_kernel_compiled_equals_plain_python(text):
     values[values < 0.05] = 0.0
     counter = product(rules_of(f))
     cols = _Columns(values, {x: j for j, x in enumerate(names)})
-    outs = plain_and_compiled(lambda: counter(cols.prob, len(values)))
+    outs = plain_and_compiled(lambda: counter(cols.prob, len(values), joint=True))
     assert np.allclose(outs[0], outs[1], rtol=1e-12, atol=1e-300)
     assert np.allclose(outs[0], counter(cols.prob, len(values), pair=False, joint=False), rtol=1e-9, atol=1e-300)
+
+
+def test_planner_runs_the_ten_atom_spec_through_one_product():
+    """The suite's 10-atom spec at 5 fps: one 4-rule product (the joint kernel) and the
+    independent turn rule; at 10 fps the product (221,991 states) is over max_states."""
+    text = (
+        "G (red -> F[0,3s] stopped) & G (ped -> F[0,2s] brake) & G (brake -> O[0,1s] (ped | red | car_close)) "
+        "& G (turn -> H[0,2s] signal) & G (yellow -> (!accel U[0,3s] (red | stop_sign)))"
+    )
+    p = plan(resolve_time(parse(text), 5), max_states=100_000)
+    assert p.describe() == (
+        "exact: product of 2 independent parts; counters: 2 (product of 4 sharing brake, ped, red: 16,896 states)"
+    )
+    from framelogic.logic.errors import AutomatonTooLarge
+
+    with pytest.raises(AutomatonTooLarge, match="221,991 states \\(the limit is 100,000\\)"):
+        plan(resolve_time(parse(text), 10), max_states=100_000)
