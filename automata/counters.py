@@ -468,8 +468,9 @@ def _joint_layout(
     for j in range(k):
         cls[j, : nops[j]] = [c + bases[j] for *_, c in ops[j]]
     as_int = lambda xs, w: np.array(xs, dtype=np.int64).reshape(-1, w)  # noqa: E731
+    flat = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
     arrays = (
-        as_int(dst_row, 1)[:, 0], as_int(row_start, 1)[:, 0], as_int(trip_src, 1)[:, 0], as_int(trip_oo, 1)[:, 0],
+        flat(dst_row), flat(row_start), flat(trip_src), flat(trip_oo),
         as_int(last, 4), as_int(spread, 6), as_int(fans, 6), cls, np.array(nops, dtype=np.int64),
     )
     return arrays, strides, math.prod(dims)
