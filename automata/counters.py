@@ -67,8 +67,9 @@ the array is *extended* by one slot per fan-in range (its sum, filled after the
 rows are written) and, on those ``k - 1`` axes, one per fan-out (the broadcast row,
 written once and then added to the rows it covers), so a destination row reads
 about one source row: the (destination, source, op tuple) triples are listed once,
-up front. The 4-rule, 10-atom suite spec (16,896 states at 5 fps) runs at 2-3e8
-state-frames/s on one core, about ten times the axis-by-axis product.
+up front. The suite's 4-rule product (16,896 states at 5 fps, 221,991 at 10 fps)
+runs at 1.7-3e8 state-frames/s on one core, four to seven times the axis-by-axis
+product (benchmarks/product_counters.py).
 """
 
 from __future__ import annotations
@@ -550,10 +551,10 @@ def product_size(rules: list[Rule]) -> int:
 
 # What a product state costs per frame, measured on the suite's specs (one core of the
 # 2-core box, benchmarks/product_counters.py): the pair kernel 1.1-2.4e9 state-frames/s
-# at 5k-55k states, the joint kernel (3+ rules) 2-3e8, the axis-by-axis product it
-# replaced 2-3e7. Budgets keep the worst frame about equally dear: a pair may carry four
-# times max_states (~0.2 ms per frame at 400k states), three or more rules max_states
-# (~0.4 ms per frame at 100k).
+# at 5k-55k states, the joint kernel (3+ rules) 1.7-3e8 at 7k-222k states, the
+# axis-by-axis product it replaced 4-5e7. Budgets keep the worst frame about equally dear: a pair may carry four
+# times max_states (~0.2-0.4 ms per frame at 400k states), three or more rules
+# max_states (~0.3-0.6 ms per frame at 100k).
 PAIR_STATES_PER_BUDGET = 4
 JOINT_STATES_PER_BUDGET = 1
 
