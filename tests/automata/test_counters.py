@@ -307,7 +307,7 @@ def rule_sets(draw, min_rules=3, max_rules=4, max_bound=4):
     return A.conj(*rules)
 
 
-@capped(100)
+@capped(60)
 @given(rule_sets(), long_probability_traces(max_len=80))
 def test_joint_kernel_equals_axis_product(f, t):
     """3-4 rules through the joint kernel (op-tuple coefficients, fan-in and fan-out slots,
@@ -324,7 +324,7 @@ def test_joint_kernel_equals_axis_product(f, t):
     assert np.allclose(joint, axes, rtol=1e-9, atol=1e-290)
 
 
-@capped(40)
+@capped(30)
 @given(rule_sets(max_bound=2), traces(("a", "b", "c"), min_len=1, max_len=8, probabilistic=True))
 def test_joint_kernel_equals_automaton(f, t):
     rules = rules_of(f)
