@@ -57,6 +57,19 @@ past rule (with one future rule) needs no forward pass at all: as for a single
 past rule, ``sum_t R_i(t, 0) Q_i(t)`` is a Horner sum over the ``b`` frames
 before ``i``. A frame then costs a few operations per product state, with no
 temporaries and no Python per frame.
+
+**Three or more rules** take the same route, :func:`.kernels.counter_joint`: one
+coefficient per tuple of the rules' ops, ``sum_x P(x) prod_j P(class o_j | x)``
+(built one rule at a time per ``x``: about ``2^|shared| · 4^k`` multiply-adds per
+frame), and every destination row of the last (contiguous) rule written once. The
+first ``k - 1`` rules' ops only pick the source row, a tuple of their coordinates;
+the array is *extended* by one slot per fan-in range (its sum, filled after the
+rows are written) and, on those ``k - 1`` axes, one per fan-out (the broadcast row,
+written once and then added to the rows it covers), so a destination row reads
+about one source row: the (destination, source, op tuple) triples are listed once,
+up front. The suite's 4-rule product (16,896 states at 5 fps, 221,991 at 10 fps)
+runs at 1.7-3e8 state-frames/s on one core, four to seven times the axis-by-axis
+product (benchmarks/product_counters.py).
 """
 
 from __future__ import annotations
@@ -73,7 +86,7 @@ from framelogic.logic.passes import atom_names, map_children
 
 from . import kernels as K
 
-__all__ = ["PAIR_STATES_PER_BUDGET", "PAST_KINDS", "Product", "Rule", "budget", "product", "rule_of", "rules_of"]
+__all__ = ["JOINT_STATES_PER_BUDGET", "PAIR_STATES_PER_BUDGET", "PAST_KINDS", "Product", "Rule", "budget", "product", "rule_of", "rules_of"]
 
 PAST_KINDS = ("once", "historically", "since")
 BAND, FANIN, FANOUT = 0, 1, 2
@@ -248,6 +261,7 @@ class Product:
         self.q0 = q0
         self.r_end = np.zeros(self.n_states)
         self.r_end[0] = 1.0
+        self._joint_args: tuple | None = None
 
     def coefficients(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
         """``(coef[n, x, class], weight[n, x])``: the class probabilities given the shared
@@ -268,12 +282,20 @@ class Product:
                 weight[x] *= px if v else 1.0 - px
         return coef, weight
 
-    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int, window: bool = True, pair: bool = True) -> np.ndarray:
-        """The signal over ``n`` frames; ``window=False`` runs one rule alone through the
-        ``O(n·b)`` counter too instead of :func:`.kernels.counter_window`, ``pair=False`` two
-        rules through the axis-by-axis product (both for the tests and benchmarks)."""
-        if window and len(self.rules) == 1 and self.rules[0].bound > 0 and n > 0:
+    def __call__(
+        self, prob: Callable[[A.Formula], np.ndarray], n: int, window: bool = True, pair: bool = True,
+        joint: bool | None = None,
+    ) -> np.ndarray:
+        """The signal over ``n`` frames: one rule through :func:`.kernels.counter_window`, two
+        through :func:`.kernels.counter_pair`, three or more through
+        :func:`.kernels.counter_joint`. For the tests and benchmarks: ``window=False`` runs one
+        rule alone through the ``O(n·b)`` counter, ``pair=False`` two or more rules through
+        the axis-by-axis product, ``joint=True`` any number of rules through the joint
+        kernel (``False``: never)."""
+        if window and len(self.rules) == 1 and self.rules[0].bound > 0 and n > 0 and not joint:
             return _window(self.rules[0], prob, n)
+        if n > 0 and (joint or (joint is None and pair and len(self.rules) >= 3 and self._joint_pays())):
+            return self._joint(prob, n)
         if pair and len(self.rules) == 2 and n > 0:
             return self._pair(prob, n)
         coef, weight = self.coefficients(prob, n)
@@ -334,6 +356,125 @@ class Product:
             past_kind, hx, hy,
         )
         return np.clip(out, 0.0, 1.0)
+
+
+    def _joint_pays(self) -> bool:
+        """Whether the joint kernel's per-frame coefficients (one per tuple of the rules'
+        ops, ``4^k`` for ``k`` rules) stay below the counter's own work: many rules with
+        tiny bounds run the axis product instead."""
+        return math.prod(len(r.ops()[1]) for r in self.rules) <= 4 * self.n_states
+
+    def _joint(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
+        """Any number of rules through :func:`.kernels.counter_joint` (extended arrays:
+        :func:`_joint_layout`)."""
+        if self._joint_args is None:
+            rules, past = self.rules, self.past
+            bases = list(itertools.accumulate([len(r.ops()[0]) for r in rules], initial=0))
+            back, b_strides, b_size = _joint_layout([r.ops()[1] for r in rules], [r.n_states for r in rules], bases)
+            r_end = np.zeros(b_size)
+            r_end[0] = 1.0
+            K.joint_fans(back[6], r_end)
+            if past:
+                fwd, f_strides, f_size = _joint_layout([r.ops()[2] for r in past], [r.n_states for r in past], bases)
+            else:  # no forward pass: Q is the one number 1
+                fwd, f_strides, f_size = _joint_layout([[(FANIN, 0, 0, 1, 0)]], [1], [0])
+            reqs = list(itertools.product(*(range(r.n_states) for r in past)))
+            ridx = np.array([sum(t * s for t, s in zip(ts, b_strides)) for ts in reqs], dtype=np.int64)
+            qidx = np.array([sum(t * s for t, s in zip(ts, f_strides)) for ts in reqs], dtype=np.int64)
+            q0 = np.zeros(f_size)
+            q0[qidx] = self.q0
+            K.joint_fans(fwd[6], q0)
+            self._joint_args = (back, fwd, r_end, q0, ridx, qidx)
+        back, fwd, r_end, q0, ridx, qidx = self._joint_args
+        coef, weight = self.coefficients(prob, n)
+        out = np.empty(n)
+        block = max(16, int(math.isqrt(n)))
+        K.fast(K.counter_joint, n * self.n_states // 8)(
+            *back, *fwd, coef, weight, bool(self.past), r_end.copy(), q0.copy(), ridx, qidx, block, out
+        )
+        return np.clip(out, 0.0, 1.0)
+
+
+def _joint_layout(
+    ops: list[list[tuple]], sizes: list[int], bases: list[int]
+) -> tuple[tuple[np.ndarray, ...], list[int], int]:
+    """``((dst_row, row_start, trip_src, trip_oo, ops_last, spread, fans, cls, nops), strides,
+    size)`` of :func:`.kernels.counter_joint_step` for rules with ``ops`` (of
+    :meth:`Rule.ops`, classes offset by ``bases``) over counters of ``sizes``, the last axis
+    contiguous.
+
+    Every axis gets one extra slot per fan-in range it reads (the range's sum,
+    :func:`.kernels.joint_fans`), and each of the first ``k - 1`` axes one per fan-out (the
+    row it broadcasts, written once and spread over its rows afterwards,
+    :func:`.kernels.joint_spread`). A destination row then reads one source row per choice
+    of the first ``k - 1`` rules' remaining ops, mostly one: the triples list those choices
+    once, for every destination row."""
+    k = len(ops)
+    slots: list[dict[tuple[int, int], int]] = []
+    spreads: list[dict[int, int]] = []  # fan-out op -> its slot (the first k - 1 axes)
+    for j in range(k):
+        ranges: dict[tuple[int, int], int] = {}
+        for kind, _, cs, length, _ in ops[j]:
+            if kind == FANIN and length > 1 and (cs, length) not in ranges:
+                ranges[(cs, length)] = sizes[j] + len(ranges)
+        slots.append(ranges)
+        outs = [o for o, op in enumerate(ops[j]) if op[0] == FANOUT] if j < k - 1 else []
+        spreads.append({o: sizes[j] + len(ranges) + m for m, o in enumerate(outs)})
+    dims = [sizes[j] + len(slots[j]) + len(spreads[j]) for j in range(k)]
+    strides = [math.prod(dims[j + 1 :]) for j in range(k)]
+    fans = [
+        (math.prod(dims[:j]), dims[j], strides[j], slot, cs, length)
+        for j in range(k)
+        for (cs, length), slot in slots[j].items()
+    ]
+    spread = [
+        (math.prod(dims[:j]), dims[j], strides[j], slot, ops[j][o][1], ops[j][o][3])
+        for j in range(k)
+        for o, slot in spreads[j].items()
+    ]
+    nops = [len(o) for o in ops]
+    op_strides = [math.prod(nops[j + 1 :]) for j in range(k)]
+
+    def entries(j: int) -> list[list[tuple[int, int]]]:
+        """Per written row of axis ``j`` (its states, then its fan-out slots): the ops
+        writing it and the (extended) index each reads."""
+        into: list[list[tuple[int, int]]] = [[] for _ in range(sizes[j] + len(spreads[j]))]
+        for o, (kind, rs, cs, length, _) in enumerate(ops[j]):
+            if kind == BAND:
+                for d in range(length):
+                    into[rs + d].append((o, cs + d))
+            elif kind == FANOUT:
+                into[spreads[j][o] - len(slots[j])].append((o, cs))
+            else:
+                into[rs].append((o, cs if length == 1 else slots[j][(cs, length)]))
+        return into
+
+    def place(j: int, u: int) -> int:
+        return u if u < sizes[j] else u + len(slots[j])
+
+    outer = [entries(j) for j in range(k - 1)]
+    dst_row, row_start, trip_src, trip_oo = [], [0], [], []
+    for us in itertools.product(*(range(len(e)) for e in outer)):
+        dst_row.append(sum(place(j, u) * strides[j] for j, u in enumerate(us)))
+        for combo in itertools.product(*(outer[j][u] for j, u in enumerate(us))):
+            trip_src.append(sum(v * strides[j] for j, (_, v) in enumerate(combo)))
+            trip_oo.append(sum(o * op_strides[j] for j, (o, _) in enumerate(combo)))
+        row_start.append(len(trip_src))
+    last = [
+        (kind, rs, cs if kind != FANIN or length == 1 else slots[-1][(cs, length)], 1 if kind == FANIN else length)
+        for kind, rs, cs, length, _ in ops[-1]
+    ]
+    last.append((sizes[-1], 0, 0, 0))
+    cls = np.zeros((k, max(nops)), dtype=np.int64)
+    for j in range(k):
+        cls[j, : nops[j]] = [c + bases[j] for *_, c in ops[j]]
+    as_int = lambda xs, w: np.array(xs, dtype=np.int64).reshape(-1, w)  # noqa: E731
+    flat = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
+    arrays = (
+        flat(dst_row), flat(row_start), flat(trip_src), flat(trip_oo),
+        as_int(last, 4), as_int(spread, 6), as_int(fans, 6), cls, np.array(nops, dtype=np.int64),
+    )
+    return arrays, strides, math.prod(dims)
 
 
 def _as_ops(ops: list[tuple]) -> np.ndarray:
@@ -408,11 +549,14 @@ def product_size(rules: list[Rule]) -> int:
     return math.prod(r.n_states for r in rules)
 
 
-# A pair counter's state costs a few multiply-adds per frame in the pair kernel
-# (about 1-3e9 state-frames/s) and no transition table, so two rules may carry
-# more states than an automaton part; products of three or more rules run the
-# general axis-by-axis product and get the automaton budget.
+# What a product state costs per frame, measured on the suite's specs (one core of the
+# 2-core box, benchmarks/product_counters.py): the pair kernel 1.1-2.4e9 state-frames/s
+# at 5k-55k states, the joint kernel (3+ rules) 1.7-3e8 at 7k-222k states, the
+# axis-by-axis product it replaced 4-5e7. Budgets keep the worst frame about equally dear: a pair may carry four
+# times max_states (~0.2-0.4 ms per frame at 400k states), three or more rules
+# max_states (~0.3-0.6 ms per frame at 100k).
 PAIR_STATES_PER_BUDGET = 4
+JOINT_STATES_PER_BUDGET = 1
 
 
 def budget(rules: list[Rule], max_states: int) -> int:
@@ -421,7 +565,7 @@ def budget(rules: list[Rule], max_states: int) -> int:
     >>> budget([None, None], 100_000), budget([None] * 3, 100_000)
     (400000, 100000)
     """
-    return PAIR_STATES_PER_BUDGET * max_states if len(rules) == 2 else max_states
+    return (PAIR_STATES_PER_BUDGET if len(rules) == 2 else JOINT_STATES_PER_BUDGET) * max_states
 
 
 def product(rules: list[Rule]) -> Product:

@@ -42,7 +42,10 @@ def _register_steps(overload: Callable) -> None:
         overload(step, strict=False, inline="always")(lambda *args, _step=step: _step)
     # the counter steps loop over whole counters: a call costs nothing next to that,
     # and inlining them made the kernels slow to compile
-    for step in (counter_axis, counter_step, _strided_dot, counter_pair_step, _pair_coefficients):
+    for step in (
+        counter_axis, counter_step, _strided_dot, counter_pair_step, _pair_coefficients,
+        counter_joint_step, joint_fans, joint_spread, _joint_coefficients, _joint_dot,
+    ):
         overload(step, strict=False)(lambda *args, _step=step: _step)
 
 
@@ -955,6 +958,221 @@ def counter_single_past(
                 total += r[t]
             # O: Q(0) = 1, Q(t) = 1 - prod P(!q) for t >= 1
             out[i] = total - acc + r[0] if kind == 0 else acc
+
+
+# ------------------------------------------------------------------ joint counters
+# k rules' counters as one array, the last rule's axis contiguous. As for a pair,
+# the frame's operator is sum_{o_1..o_k} c(o_1..o_k) op_{o_1} ⊗ ... ⊗ op_{o_k}
+# with c the probability of all k ops' classes at the frame (the shared atoms'
+# values summed out once per frame, a few hundred multiply-adds), so the counter
+# is touched once per frame, not once per value of the shared atoms. The first
+# k-1 rules' ops only choose which source row (a tuple of their coordinates)
+# feeds a destination row; those choices are a fixed list of (destination row,
+# source row, op tuple) triples, built once. A fan-in over a range of rows reads
+# a sum kept in the array itself: every axis is extended by one slot per fan-in
+# range (the array is "extended"), filled after the frame's rows are written
+# (:func:`joint_fans`), so a combination of fan-ins on several axes is one read.
+
+
+def joint_fans(fans: np.ndarray, v: np.ndarray) -> None:
+    """Fill the fan-in slots of the extended array ``v``: ``fans[f] = (A, D, B, slot,
+    first, count)`` sets ``v[a, slot, :] = sum_d v[a, first + d, :]`` over ``v`` viewed as
+    ``A x D x B`` (axes in order, so slots of several axes hold sums over all of them)."""
+    for f in range(fans.shape[0]):
+        A_ = fans[f, 0]
+        D = fans[f, 1]
+        B = fans[f, 2]
+        slot = fans[f, 3]
+        first = fans[f, 4]
+        count = fans[f, 5]
+        for a in range(A_):
+            base = a * D * B
+            if B == 1:
+                sv = v[base + first : base + first + count]
+                s0 = 0.0
+                s1 = 0.0
+                s2 = 0.0
+                s3 = 0.0
+                c4 = count - count % 4
+                for d in range(0, c4, 4):
+                    s0 += sv[d]
+                    s1 += sv[d + 1]
+                    s2 += sv[d + 2]
+                    s3 += sv[d + 3]
+                for d in range(c4, count):
+                    s0 += sv[d]
+                v[base + slot] = (s0 + s1) + (s2 + s3)
+                continue
+            dv = v[base + slot * B : base + (slot + 1) * B]
+            s0 = v[base + first * B : base + (first + 1) * B]
+            for e in range(B):
+                dv[e] = s0[e]
+            for d in range(1, count):
+                sv = v[base + (first + d) * B : base + (first + d + 1) * B]
+                for e in range(B):
+                    dv[e] += sv[e]
+
+
+def joint_spread(spread: np.ndarray, v: np.ndarray) -> None:
+    """Add the fan-out slots of the extended array ``v`` into the rows they broadcast to:
+    ``spread[f] = (A, D, B, slot, first, count)`` adds ``v[a, slot, :]`` to
+    ``v[a, first + d, :]`` (``d < count``) over ``v`` viewed as ``A x D x B``."""
+    for f in range(spread.shape[0]):
+        A_ = spread[f, 0]
+        D = spread[f, 1]
+        B = spread[f, 2]
+        slot = spread[f, 3]
+        first = spread[f, 4]
+        count = spread[f, 5]
+        for a in range(A_):
+            base = a * D * B
+            sv = v[base + slot * B : base + (slot + 1) * B]
+            for d in range(count):
+                dv = v[base + (first + d) * B : base + (first + d + 1) * B]
+                for e in range(B):
+                    dv[e] += sv[e]
+
+
+def counter_joint_step(
+    dst_row: np.ndarray, row_start: np.ndarray, trip_src: np.ndarray, trip_oo: np.ndarray,
+    ops_last: np.ndarray, spread: np.ndarray, fans: np.ndarray, coef: np.ndarray, src: np.ndarray, dst: np.ndarray,
+) -> None:
+    """``dst`` = the frame's joint operator applied to ``src`` (both extended, see
+    :func:`joint_fans` and :func:`joint_spread`). Destination row ``g`` (offset
+    ``dst_row[g]``) sums, over the triples ``row_start[g] <= t < row_start[g + 1]``, the
+    last rule's ops ``ops_last[o] = (kind, row, col, length)`` applied to the source row at
+    offset ``trip_src[t]`` with coefficient ``coef[trip_oo[t] + o]`` (a fan-in reads one
+    slot; a fan-out's constant is summed over the triples and broadcast once per row);
+    the last row of ``ops_last`` holds the last rule's number of states."""
+    nl = ops_last.shape[0] - 1
+    S = ops_last[nl, 0]
+    acc = np.zeros(S)  # the row, built in L1 and stored once
+    bacc = np.zeros(max(1, nl))  # per op: its one-entry reads, summed over the triples
+    for g in range(dst_row.shape[0]):
+        for e in range(S):
+            acc[e] = 0.0
+        for o in range(nl):
+            bacc[o] = 0.0
+        for t in range(row_start[g], row_start[g + 1]):
+            sb = trip_src[t]
+            cb = trip_oo[t]
+            for o in range(nl):
+                c = coef[cb + o]
+                if ops_last[o, 0] == 0:
+                    if c != 0.0:
+                        rs = ops_last[o, 1]
+                        L = ops_last[o, 3]
+                        av = acc[rs : rs + L]
+                        sv = src[sb + ops_last[o, 2] : sb + ops_last[o, 2] + L]
+                        for d in range(L):
+                            av[d] += c * sv[d]
+                else:
+                    bacc[o] += c * src[sb + ops_last[o, 2]]
+        for o in range(nl):
+            x = bacc[o]
+            kind = ops_last[o, 0]
+            if kind == 1:
+                acc[ops_last[o, 1]] += x
+            elif kind == 2 and x != 0.0:
+                rs = ops_last[o, 1]
+                L = ops_last[o, 3]
+                av = acc[rs : rs + L]
+                for d in range(L):
+                    av[d] += x
+        dv = dst[dst_row[g] : dst_row[g] + S]
+        for e in range(S):
+            dv[e] = acc[e]
+    joint_spread(spread, dst)
+    joint_fans(fans, dst)
+
+
+def _joint_coefficients(cls: np.ndarray, nops: np.ndarray, cx: np.ndarray, w: np.ndarray, out: np.ndarray, work: np.ndarray) -> None:
+    """``out[flat(o_1..o_k)]`` = ``sum_x w[x] prod_j cx[x, cls[j, o_j]]`` (last op fastest),
+    one axis at a time per ``x``; ``work`` has two halves of at least ``len(out)``."""
+    T = out.shape[0]
+    for t in range(T):
+        out[t] = 0.0
+    k = nops.shape[0]
+    for x in range(w.shape[0]):
+        wx = w[x]
+        if wx == 0.0:
+            continue
+        cur = 0
+        nxt = T
+        work[0] = wx
+        size = 1
+        for j in range(k):
+            nj = nops[j]
+            for a in range(size - 1, -1, -1):
+                v = work[cur + a]
+                for o in range(nj):
+                    work[nxt + a * nj + o] = v * cx[x, cls[j, o]]
+            size *= nj
+            cur, nxt = nxt, cur
+        for t in range(T):
+            out[t] += work[cur + t]
+
+
+def _joint_dot(r: np.ndarray, ridx: np.ndarray, q: np.ndarray, qidx: np.ndarray) -> float:
+    """``sum_t r[ridx[t]] q[qidx[t]]``."""
+    acc = 0.0
+    for t in range(ridx.shape[0]):
+        acc += r[ridx[t]] * q[qidx[t]]
+    return acc
+
+
+def counter_joint(
+    b_row: np.ndarray, b_start: np.ndarray, b_src: np.ndarray, b_oo: np.ndarray, b_last: np.ndarray,
+    b_spread: np.ndarray, b_fans: np.ndarray, b_cls: np.ndarray, b_nops: np.ndarray,
+    f_row: np.ndarray, f_start: np.ndarray, f_src: np.ndarray, f_oo: np.ndarray, f_last: np.ndarray,
+    f_spread: np.ndarray, f_fans: np.ndarray, f_cls: np.ndarray, f_nops: np.ndarray,
+    coef: np.ndarray, weight: np.ndarray, has_q: bool, r: np.ndarray, q0: np.ndarray, ridx: np.ndarray, qidx: np.ndarray,
+    block: int, out: np.ndarray,
+) -> None:
+    """:func:`counter_product` for any number of rules through :func:`counter_joint_step`
+    (``coef[i, x, class]``, ``weight[i, x]``; ``r``, ``q0`` extended, their fan-in slots
+    filled): ``out[i]`` = ``sum_t R_i[ridx[t]] Q_i[qidx[t]]`` over the past rules'
+    requirements ``t``, ``Q`` kept every ``block`` frames and recomputed block by block."""
+    n = coef.shape[0]
+    SR = r.shape[0]
+    SQ = q0.shape[0]
+    bT = 1
+    for j in range(b_nops.shape[0]):
+        bT *= b_nops[j]
+    fT = 1
+    for j in range(f_nops.shape[0]):
+        fT *= f_nops[j]
+    bc = np.empty(bT)
+    fc = np.empty(fT)
+    work = np.empty(2 * max(bT, fT))
+    nb = (n + block - 1) // block
+    ck = np.empty((nb if has_q else 1, SQ))
+    qb = np.empty((block + 1 if has_q else 1, SQ))
+    q = q0.copy()
+    qn = q0.copy()
+    if has_q:
+        for k in range(nb):
+            ck[k] = q
+            for i in range(k * block, min(n, (k + 1) * block)):
+                _joint_coefficients(f_cls, f_nops, coef[i], weight[i], fc, work)
+                counter_joint_step(f_row, f_start, f_src, f_oo, f_last, f_spread, f_fans, fc, q, qn)
+                q, qn = qn, q
+    rn = r.copy()
+    for k in range(nb - 1, -1, -1):
+        s = k * block
+        e = min(n, s + block)
+        if has_q:
+            qb[0] = ck[k]
+            for i in range(s, e - 1):
+                _joint_coefficients(f_cls, f_nops, coef[i], weight[i], fc, work)
+                counter_joint_step(f_row, f_start, f_src, f_oo, f_last, f_spread, f_fans, fc, qb[i - s], qb[i - s + 1])
+        else:
+            qb[0] = q0
+        for i in range(e - 1, s - 1, -1):
+            _joint_coefficients(b_cls, b_nops, coef[i], weight[i], bc, work)
+            counter_joint_step(b_row, b_start, b_src, b_oo, b_last, b_spread, b_fans, bc, r, rn)
+            r, rn = rn, r
+            out[i] = _joint_dot(r, ridx, qb[i - s] if has_q else qb[0], qidx)
 
 
 # ------------------------------------------------------------------ window counters

@@ -20,7 +20,8 @@ and evaluates every part by the cheapest exact method:
   r))``, ``G (p -> (q U[0,b] r))``, ``G (p -> F[0,b] q)`` one ``b + 1``-state
   counter each (``O(n·b)``), several rules sharing atoms as one exact product
   counter when the product fits its budget (``max_states``; four times that
-  for two rules, which run the pair kernel: :func:`.counters.budget`);
+  for two rules, which run the pair kernel; three or more run the joint
+  kernel: :func:`.counters.budget`);
 * **nested windows** (:mod:`.windows`): a bounded ``F``/``G`` whose operand is
   propositional but for ``F``/``G[0,b]`` windows, nested or side by side (up to
   4 windows in all: ``F[0,10s] (ped & F[0,1s] (brake & F[0,500ms] stopped))``,

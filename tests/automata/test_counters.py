@@ -294,3 +294,98 @@ def test_pair_kernel_compiled_equals_plain_python(text):
     assert np.allclose(outs[0], counter(cols.prob, len(values), pair=False), rtol=1e-9, atol=1e-300)
     short = TraceTable(names, np.where(values[:30] > 0.5, 0.9, 0.1))
     assert np.allclose(counter_signal(f, short.values), automaton(f, short), atol=1e-9)
+
+
+@st.composite
+def rule_sets(draw, min_rules=3, max_rules=4, max_bound=4):
+    """3-4 rules G (p -> B) over the same three atoms (so they share some), any kinds and
+    small bounds (the axis product and the automaton stay small)."""
+    rules = []
+    for _ in range(draw(st.integers(min_rules, max_rules))):
+        p, q, r = (draw(st.sampled_from(PROPS)) for _ in range(3))
+        rules.append(single_rule(draw(st.sampled_from(KINDS)), p, q, r, draw(st.integers(0, max_bound))))
+    return A.conj(*rules)
+
+
+@capped(60)
+@given(rule_sets(), long_probability_traces(max_len=80))
+def test_joint_kernel_equals_axis_product(f, t):
+    """3-4 rules through the joint kernel (op-tuple coefficients, fan-in and fan-out slots,
+    each destination row written once) == the axis-by-axis product conditioned on the
+    shared atoms, to 1e-9 relative, with exact 0s and 1s in the trace."""
+    rules = rules_of(f)
+    if rules is None or len(rules) < 3:  # folded by the smart constructors
+        return
+    names = atom_names(f)
+    sub = t.select(names)
+    counter = product(rules)
+    cols = _Columns(sub.values, {x: j for j, x in enumerate(names)})
+    joint, axes = counter(cols.prob, len(sub), joint=True), counter(cols.prob, len(sub), pair=False, joint=False)
+    assert np.allclose(joint, axes, rtol=1e-9, atol=1e-290)
+
+
+@capped(30)
+@given(rule_sets(max_bound=2), traces(("a", "b", "c"), min_len=1, max_len=8, probabilistic=True))
+def test_joint_kernel_equals_automaton(f, t):
+    rules = rules_of(f)
+    if rules is None or len(rules) < 3:
+        return
+    names = atom_names(f)
+    sub = t.select(names)
+    counter = product(rules)
+    cols = _Columns(sub.values, {x: j for j, x in enumerate(names)})
+    assert np.allclose(counter(cols.prob, len(sub), joint=True), automaton(f, t), atol=1e-9)
+
+
+@capped(80)
+@given(rule_sets(min_rules=1, max_rules=2, max_bound=6), long_probability_traces(max_len=120))
+def test_joint_kernel_on_one_or_two_rules(f, t):
+    """The joint kernel on one rule (a single axis) or two == the window counter / pair kernel."""
+    rules = rules_of(f)
+    if rules is None:
+        return
+    names = atom_names(f)
+    sub = t.select(names)
+    counter = product(rules)
+    cols = _Columns(sub.values, {x: j for j, x in enumerate(names)})
+    assert np.allclose(counter(cols.prob, len(sub), joint=True), counter(cols.prob, len(sub)), rtol=1e-9, atol=1e-290)
+
+
+JOINT_SHAPES = [
+    "G (red -> F[0,3s] stopped) & G (ped -> F[0,2s] brake) & G (brake -> O[0,1s] (ped | red | car_close)) "
+    "& G (yellow -> (!accel U[0,3s] (red | stop_sign)))",
+    "G (a -> (!b S[0,3] c)) & G (c -> O[0,2] (a | b)) & G (b -> F[0,2] a) & G (a -> H[0,2] !c)",
+    "G (a -> H[0,3] b) & G (b -> H[0,2] !a) & G (c -> O[0,4] a)",
+]
+
+
+@pytest.mark.parametrize("text", JOINT_SHAPES)
+def test_joint_kernel_compiled_equals_plain_python(text):
+    """The suite's 4-rule product (at 1 fps) and two more shapes (several past rules: a
+    forward pass too): compiled == plain Python == the axis product."""
+    f = resolve_time(parse(text), 1)
+    names = atom_names(f)
+    values = np.random.default_rng(13).random((300, len(names)))
+    values[values < 0.05] = 0.0
+    counter = product(rules_of(f))
+    cols = _Columns(values, {x: j for j, x in enumerate(names)})
+    outs = plain_and_compiled(lambda: counter(cols.prob, len(values), joint=True))
+    assert np.allclose(outs[0], outs[1], rtol=1e-12, atol=1e-300)
+    assert np.allclose(outs[0], counter(cols.prob, len(values), pair=False, joint=False), rtol=1e-9, atol=1e-300)
+
+
+def test_planner_runs_the_ten_atom_spec_through_one_product():
+    """The suite's 10-atom spec at 5 fps: one 4-rule product (the joint kernel) and the
+    independent turn rule; at 10 fps the product (221,991 states) is over max_states."""
+    text = (
+        "G (red -> F[0,3s] stopped) & G (ped -> F[0,2s] brake) & G (brake -> O[0,1s] (ped | red | car_close)) "
+        "& G (turn -> H[0,2s] signal) & G (yellow -> (!accel U[0,3s] (red | stop_sign)))"
+    )
+    p = plan(resolve_time(parse(text), 5), max_states=100_000)
+    assert p.describe() == (
+        "exact: product of 2 independent parts; counters: 2 (product of 4 sharing brake, ped, red: 16,896 states)"
+    )
+    from framelogic.logic.errors import AutomatonTooLarge
+
+    with pytest.raises(AutomatonTooLarge, match="221,991 states \\(the limit is 100,000\\)"):
+        plan(resolve_time(parse(text), 10), max_states=100_000)
