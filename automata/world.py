@@ -988,6 +988,140 @@ def backward_one(
     return -1
 
 
+def until_fused(
+    x: np.ndarray, s1: np.ndarray, s0: np.ndarray, M: np.ndarray, p0: np.ndarray, selv: np.ndarray, selb: np.ndarray,
+    onv: np.ndarray, onb: np.ndarray, final: float, f: np.ndarray, out: np.ndarray,
+) -> int:
+    """The whole forward–backward of a future formula whose automaton has one
+    waiting state (``p U q``, ``F p``, ``G p`` over propositional operands) over
+    chains without mutex groups, in two passes and no evidence array: the forward
+    filter runs per proposition (``f[i, j]`` = chain ``j``'s unnormalised filtered
+    (false, true) at ``i``), and the backward pass carries the chains' backward
+    messages per proposition too (``bj``; the joint one is their product) and the
+    waiting state's value ``v`` over joint chain states; the joint filtered message,
+    evidence and backward message at a frame are made from the per-proposition
+    ones by doubling. ``x`` the calibrated scores (frames, k), ``s1 = 1 / prior``,
+    ``s0 = 1 / (1 - prior)``, ``p0`` the priors; ``selv[s]``, ``selb[s]``: joint
+    state ``s``'s letter keeps the run waiting / accepts it; ``onv``, ``onb`` the
+    same for the marker; ``final`` = the waiting state's acceptance after the last
+    frame. Returns -1 or the frame whose observations are impossible."""
+    n, k = x.shape
+    m = selv.shape[0]
+    a = np.empty((k, 2))
+    for j in range(k):
+        a[j, 0], a[j, 1] = 1.0 - p0[j], p0[j]
+    for i in range(n):
+        for j in range(k):
+            xi = x[i, j]
+            u0, u1 = a[j, 0] * ((1.0 - xi) * s0[j]), a[j, 1] * (xi * s1[j])
+            tot = u0 + u1
+            if not (tot > TINY and tot < HUGE):
+                if not tot > 0.0:
+                    return i
+                u0, u1 = u0 / tot, u1 / tot
+            r = 1.0 / tot  # stored normalised: the joint message is a product of k of them
+            f[i, j, 0], f[i, j, 1] = u0 * r, u1 * r
+            a[j, 0] = u0 * M[j, 0, 0] + u1 * M[j, 1, 0]
+            a[j, 1] = u0 * M[j, 0, 1] + u1 * M[j, 1, 1]
+    # the backward messages per proposition kept within [lo, hi] so that their product,
+    # the joint one (which bounds v), stays within [TINY, HUGE]
+    lo, hi = TINY ** (1.0 / k), HUGE ** (1.0 / k)
+    bj = np.ones((k, 2))
+    v = np.empty(m)
+    for s in range(m):
+        v[s] = final
+    al, bb, ee = np.empty(m), np.empty(m), np.empty(m)
+    for i in range(n - 1, -1, -1):
+        al[0], bb[0], ee[0] = 1.0, 1.0, 1.0
+        for j in range(k):
+            bit = 1 << j
+            xi = x[i, j]
+            f0, f1 = f[i, j, 0], f[i, j, 1]
+            b0, b1 = bj[j, 0], bj[j, 1]
+            l0, l1 = (1.0 - xi) * s0[j], xi * s1[j]
+            for s in range(bit):
+                al[s + bit] = al[s] * f1
+                al[s] *= f0
+                bb[s + bit] = bb[s] * b1
+                bb[s] *= b0
+                ee[s + bit] = ee[s] * l1
+                ee[s] *= l0
+        num = 0.0
+        den = 0.0
+        for s in range(m):
+            w = al[s]
+            den += w * bb[s]
+            num += w * (onv[s] * v[s] + onb[s] * bb[s])
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        for s in range(m):
+            v[s] = ee[s] * (selv[s] * v[s] + selb[s] * bb[s])
+        for j in range(k):
+            bit = 1 << j
+            m00, m01, m10, m11 = M[j, 0, 0], M[j, 0, 1], M[j, 1, 0], M[j, 1, 1]
+            for base in range(0, m, 2 * bit):
+                for s in range(base, base + bit):
+                    x0, x1 = v[s], v[s + bit]
+                    v[s] = m00 * x0 + m01 * x1
+                    v[s + bit] = m10 * x0 + m11 * x1
+            xi = x[i, j]
+            y0, y1 = (1.0 - xi) * s0[j] * bj[j, 0], xi * s1[j] * bj[j, 1]
+            b0, b1 = m00 * y0 + m01 * y1, m10 * y0 + m11 * y1
+            tot = b0 + b1
+            if not (tot > lo and tot < hi):
+                if not tot > 0.0:
+                    return i
+                b0, b1 = b0 / tot, b1 / tot
+                for s in range(m):
+                    v[s] /= tot
+            bj[j, 0], bj[j, 1] = b0, b1
+    return -1
+
+
+def until_one(
+    x: np.ndarray, s1: float, s0: float, m00: float, m01: float, m10: float, m11: float, p0: float, sv0: float,
+    sv1: float, sb0: float, sb1: float, ov0: float, ov1: float, ob0: float, ob1: float, final: float, f: np.ndarray,
+    out: np.ndarray,
+) -> int:
+    """:func:`until_fused` for one proposition (``F p``, ``G p``) on scalars, which the
+    compiled loop keeps in registers: ``x`` its calibrated scores, the chain's
+    transition matrix ``m00 .. m11``, ``sv0, sv1`` = ``selv`` at false / true, and so on."""
+    n = x.shape[0]
+    a0, a1 = 1.0 - p0, p0
+    for i in range(n):
+        xi = x[i]
+        u0, u1 = a0 * ((1.0 - xi) * s0), a1 * (xi * s1)
+        tot = u0 + u1
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            u0, u1 = u0 / tot, u1 / tot
+        f[i, 0], f[i, 1] = u0, u1
+        a0 = u0 * m00 + u1 * m10
+        a1 = u0 * m01 + u1 * m11
+    b0, b1, v0, v1 = 1.0, 1.0, final, final
+    for i in range(n - 1, -1, -1):
+        w0, w1 = f[i, 0], f[i, 1]
+        den = w0 * b0 + w1 * b1
+        num = w0 * (ov0 * v0 + ob0 * b0) + w1 * (ov1 * v1 + ob1 * b1)
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        xi = x[i]
+        l0, l1 = (1.0 - xi) * s0, xi * s1
+        y0, y1 = l0 * (sv0 * v0 + sb0 * b0), l1 * (sv1 * v1 + sb1 * b1)
+        z0, z1 = l0 * b0, l1 * b1
+        v0, v1 = m00 * y0 + m01 * y1, m10 * y0 + m11 * y1
+        b0, b1 = m00 * z0 + m01 * z1, m10 * z0 + m11 * z1
+        tot = b0 + b1
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            b0, b1, v0, v1 = b0 / tot, b1 / tot, v0 / tot, v1 / tot
+    return -1
+
+
 @cache
 def _register() -> bool:
     try:
@@ -1292,6 +1426,22 @@ def _tables(prog) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
     return c(dp, dtype=np.int32), int(init), c(code[on], dtype=np.int32), c(code[df[trans]], dtype=np.int32), accf[trans]
 
 
+def _fused_args(kind: str, tables, chain: Chain, own: int):  # type: ignore[no-untyped-def]
+    """The arguments of :func:`until_fused` after the scores, for a part it runs (a
+    future formula with one waiting state over chains without mutex partners), else None."""
+    dp, _, onc, dfc, final = tables
+    if kind != "future" or dp.shape[0] != 1 or dfc.shape[0] != 1 or chain.k != own or not chain.valid.all():
+        return None
+    c = np.ascontiguousarray
+    sel = [c(codes[0] == code, dtype=np.float64) for codes in (dfc, onc) for code in (0, -1)]
+    pr = chain.priors
+    if own == 1:  # until_one's scalars
+        (m00, m01), (m10, m11) = chain.M[0].tolist()
+        p = float(pr[0])
+        return (1.0 / p, 1.0 / (1.0 - p), m00, m01, m10, m11, p, *[float(v) for s in sel for v in s], float(final[0]))
+    return (c(1.0 / pr), c(1.0 / (1.0 - pr)), c(chain.M), c(pr), *sel, float(final[0]))
+
+
 class _Leaf:
     """One part of a :class:`WorldPlan`: its chain and how it is smoothed."""
 
@@ -1307,7 +1457,7 @@ class _Leaf:
         self.world = world
         own = self.own = atom_names(g)
         self.chain = Chain(closure(own, world), world, rate) if own else None
-        self.truth = self.tables = None
+        self.truth = self.tables = self.fused = None
         if not own:  # no proposition (X true: the trace does not end here)
             self.method = "no propositions"
         elif is_propositional(g):  # the chain's posterior marginals, no automaton
@@ -1329,6 +1479,7 @@ class _Leaf:
                 ) from err
             self.tables = _tables(prog)
             self.kind = prog.kind
+            self.fused = _fused_args(self.kind, self.tables, self.chain, len(own))
 
     def __call__(self, t: TraceTable) -> np.ndarray:
         n = len(t)
@@ -1342,6 +1493,15 @@ class _Leaf:
             return hook(self, t)
         obs = chain.columns(t)
         if self.method == "automaton":
+            if self.fused is not None and not REFERENCE:
+                f, out = np.empty((n, chain.k, 2)), np.empty(n)
+                if chain.k == 1:
+                    bad = _fast(until_one, n * 8)(obs[:, 0], *self.fused, f[:, 0], out)
+                else:
+                    bad = _fast(until_fused, n * chain.m * 4)(obs, *self.fused, f, out)
+                if bad >= 0:  # pragma: no cover - no mutex group: every observation is possible
+                    raise _impossible(bad, self.world, chain.atoms)
+                return np.clip(out, 0.0, 1.0, out=out)
             if REFERENCE:
                 return _smooth(chain, obs, len(self.own), *self.tables)
             return _smooth_fast(chain, obs, len(self.own), *self.tables)
