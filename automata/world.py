@@ -1122,6 +1122,73 @@ def until_one(
     return -1
 
 
+def until_two(
+    x: np.ndarray, s1: np.ndarray, s0: np.ndarray, M: np.ndarray, p0: np.ndarray, selv: np.ndarray, selb: np.ndarray,
+    onv: np.ndarray, onb: np.ndarray, final: float, f: np.ndarray, out: np.ndarray,
+) -> int:
+    """:func:`until_fused` for two propositions (``p U q``) on scalars: the same
+    arguments, read into locals once (joint state ``s`` = bit 0 for ``x[:, 0]``'s
+    proposition, bit 1 for the other's)."""
+    n = x.shape[0]
+    sa1, sa0, sb1_, sb0_ = s1[0], s0[0], s1[1], s0[1]
+    a00, a01, a10, a11 = M[0, 0, 0], M[0, 0, 1], M[0, 1, 0], M[0, 1, 1]
+    c00, c01, c10, c11 = M[1, 0, 0], M[1, 0, 1], M[1, 1, 0], M[1, 1, 1]
+    p, q = 1.0 - p0[0], p0[0]  # chain 0 (false, true), predicted
+    r, t = 1.0 - p0[1], p0[1]  # chain 1
+    for i in range(n):
+        x0, x1 = x[i, 0], x[i, 1]
+        u0, u1 = p * ((1.0 - x0) * sa0), q * (x0 * sa1)
+        w0, w1 = r * ((1.0 - x1) * sb0_), t * (x1 * sb1_)
+        tu, tw = u0 + u1, w0 + w1
+        if not (tu > TINY and tu < HUGE and tw > TINY and tw < HUGE):
+            if not (tu > 0.0 and tw > 0.0):
+                return i
+        ru, rw = 1.0 / tu, 1.0 / tw  # stored normalised (their products are the joint message)
+        f[i, 0, 0], f[i, 0, 1], f[i, 1, 0], f[i, 1, 1] = u0 * ru, u1 * ru, w0 * rw, w1 * rw
+        u0, u1, w0, w1 = u0 * ru, u1 * ru, w0 * rw, w1 * rw
+        p, q = u0 * a00 + u1 * a10, u0 * a01 + u1 * a11
+        r, t = w0 * c00 + w1 * c10, w0 * c01 + w1 * c11
+    v0 = v1 = v2 = v3 = final
+    g0, g1, h0, h1 = 1.0, 1.0, 1.0, 1.0  # per-proposition backward messages
+    sv0, sv1, sv2, sv3 = selv[0], selv[1], selv[2], selv[3]
+    sb0, sb1, sb2, sb3 = selb[0], selb[1], selb[2], selb[3]
+    ov0, ov1, ov2, ov3 = onv[0], onv[1], onv[2], onv[3]
+    ob0, ob1, ob2, ob3 = onb[0], onb[1], onb[2], onb[3]
+    for i in range(n - 1, -1, -1):
+        e0, e1, k0, k1 = f[i, 0, 0], f[i, 0, 1], f[i, 1, 0], f[i, 1, 1]
+        b0, b1, b2, b3 = g0 * h0, g1 * h0, g0 * h1, g1 * h1
+        al0, al1, al2, al3 = e0 * k0, e1 * k0, e0 * k1, e1 * k1
+        den = (e0 * g0 + e1 * g1) * (k0 * h0 + k1 * h1)
+        num = (
+            al0 * (ov0 * v0 + ob0 * b0) + al1 * (ov1 * v1 + ob1 * b1)
+            + al2 * (ov2 * v2 + ob2 * b2) + al3 * (ov3 * v3 + ob3 * b3)
+        )
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        x0, x1 = x[i, 0], x[i, 1]
+        l0, l1 = (1.0 - x0) * sa0, x0 * sa1
+        n0, n1 = (1.0 - x1) * sb0_, x1 * sb1_
+        y0 = l0 * n0 * (sv0 * v0 + sb0 * b0)
+        y1 = l1 * n0 * (sv1 * v1 + sb1 * b1)
+        y2 = l0 * n1 * (sv2 * v2 + sb2 * b2)
+        y3 = l1 * n1 * (sv3 * v3 + sb3 * b3)
+        y0, y1, y2, y3 = a00 * y0 + a01 * y1, a10 * y0 + a11 * y1, a00 * y2 + a01 * y3, a10 * y2 + a11 * y3
+        v0, v2, v1, v3 = c00 * y0 + c01 * y2, c10 * y0 + c11 * y2, c00 * y1 + c01 * y3, c10 * y1 + c11 * y3
+        z0, z1 = l0 * g0, l1 * g1
+        g0, g1 = a00 * z0 + a01 * z1, a10 * z0 + a11 * z1
+        z0, z1 = n0 * h0, n1 * h1
+        h0, h1 = c00 * z0 + c01 * z1, c10 * z0 + c11 * z1
+        tg, th = g0 + g1, h0 + h1
+        if not (tg > 1e-50 and tg < 1e50 and th > 1e-50 and th < 1e50):
+            if not (tg > 0.0 and th > 0.0):
+                return i
+            sc = 1.0 / (tg * th)
+            g0, g1, h0, h1 = g0 / tg, g1 / tg, h0 / th, h1 / th
+            v0, v1, v2, v3 = v0 * sc, v1 * sc, v2 * sc, v3 * sc
+    return -1
+
+
 @cache
 def _register() -> bool:
     try:
@@ -1498,7 +1565,7 @@ class _Leaf:
                 if chain.k == 1:
                     bad = _fast(until_one, n * 8)(obs[:, 0], *self.fused, f[:, 0], out)
                 else:
-                    bad = _fast(until_fused, n * chain.m * 4)(obs, *self.fused, f, out)
+                    bad = _fast(until_two if chain.k == 2 else until_fused, n * chain.m * 4)(obs, *self.fused, f, out)
                 if bad >= 0:  # pragma: no cover - no mutex group: every observation is possible
                     raise _impossible(bad, self.world, chain.atoms)
                 return np.clip(out, 0.0, 1.0, out=out)
