@@ -1509,6 +1509,39 @@ def _fused_args(kind: str, tables, chain: Chain, own: int):  # type: ignore[no-u
     return (c(1.0 / pr), c(1.0 / (1.0 - pr)), c(chain.M), c(pr), *sel, float(final[0]))
 
 
+def _mirror(g):  # type: ignore[no-untyped-def]
+    """The future formula that holds at frame ``n - 1 - i`` of the reversed trace exactly
+    when the past formula ``g`` holds at ``i`` (Y -> X, S -> U, O -> F, H -> G, bounds
+    kept), or None when ``g`` has a future operator."""
+    from framelogic.logic import ast as A
+
+    match g:
+        case A.Const() | A.Atom():
+            return g
+        case A.Not(a):
+            m = _mirror(a)
+            return None if m is None else A.Not(m)
+        case A.And(args) | A.Or(args):
+            ms = [_mirror(a) for a in args]
+            return None if any(m is None for m in ms) else type(g)(tuple(ms))
+        case A.Implies(a, b) | A.Iff(a, b):
+            ma, mb = _mirror(a), _mirror(b)
+            return None if ma is None or mb is None else type(g)(ma, mb)
+        case A.Prev(a):
+            m = _mirror(a)
+            return None if m is None else A.Next(m)
+        case A.Since(a, b, bound):
+            ma, mb = _mirror(a), _mirror(b)
+            return None if ma is None or mb is None else A.Until(ma, mb, bound)
+        case A.Once(a, bound):
+            m = _mirror(a)
+            return None if m is None else A.Eventually(m, bound)
+        case A.Historically(a, bound):
+            m = _mirror(a)
+            return None if m is None else A.Always(m, bound)
+    return None
+
+
 class _Leaf:
     """One part of a :class:`WorldPlan`: its chain and how it is smoothed."""
 
@@ -1547,6 +1580,22 @@ class _Leaf:
             self.tables = _tables(prog)
             self.kind = prog.kind
             self.fused = _fused_args(self.kind, self.tables, self.chain, len(own))
+            self.reverse = False
+            if self.kind == "past" and self.chain.k == len(own) and self.chain.valid.all():
+                # A stationary two-state chain is reversible, and so is a product of them:
+                # the hidden trajectories read backwards have the same law. So a past
+                # formula at i is its future mirror at n - 1 - i on the reversed scores,
+                # which the fused loops run when its automaton has one waiting state.
+                mirror = _mirror(g)
+                if mirror is not None:
+                    try:
+                        mprog = _Program(mirror, budget, split_past=True)
+                    except AutomatonTooLarge:  # pragma: no cover - the past automaton fitted
+                        mprog = None
+                    if mprog is not None and mprog.kind == "future":
+                        fused = _fused_args("future", _tables(mprog), self.chain, len(own))
+                        if fused is not None:
+                            self.fused, self.reverse = fused, True
 
     def __call__(self, t: TraceTable) -> np.ndarray:
         n = len(t)
@@ -1561,14 +1610,16 @@ class _Leaf:
         obs = chain.columns(t)
         if self.method == "automaton":
             if self.fused is not None and not REFERENCE:
+                if self.reverse:
+                    obs = np.ascontiguousarray(obs[::-1])
                 f, out = np.empty((n, chain.k, 2)), np.empty(n)
                 if chain.k == 1:
                     bad = _fast(until_one, n * 8)(obs[:, 0], *self.fused, f[:, 0], out)
                 else:
                     bad = _fast(until_two if chain.k == 2 else until_fused, n * chain.m * 4)(obs, *self.fused, f, out)
                 if bad >= 0:  # pragma: no cover - no mutex group: every observation is possible
-                    raise _impossible(bad, self.world, chain.atoms)
-                return np.clip(out, 0.0, 1.0, out=out)
+                    raise _impossible(n - 1 - bad if self.reverse else bad, self.world, chain.atoms)
+                return np.clip(out[::-1] if self.reverse else out, 0.0, 1.0)
             if REFERENCE:
                 return _smooth(chain, obs, len(self.own), *self.tables)
             return _smooth_fast(chain, obs, len(self.own), *self.tables)
