@@ -1214,8 +1214,23 @@ def _fast(fn, work: int):  # type: ignore[no-untyped-def]
     if work < JIT_WORK and _PlainWork.done < JIT_TOTAL:
         _PlainWork.done += work
         return fn
-    _register()
-    return K.compiled(fn)
+    return _compiled(fn)
+
+
+@cache
+def _compiled(fn):  # type: ignore[no-untyped-def]
+    """``fn`` compiled with numba, its machine code cached on disk (``cache=True``: a
+    new process loads it instead of compiling again, seconds per loop; numba keys the
+    cache on this file, so an edit recompiles), or :func:`kernels.compiled`'s in-memory
+    compilation where numba has nowhere to write its cache."""
+    if not _register():  # pragma: no cover - no numba: K.compiled warns and runs plain Python
+        return K.compiled(fn)
+    import numba
+
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # pragma: no cover - no cache locator (a read-only install without a user cache)
+        return K.compiled(fn)
 
 
 # ------------------------------------------------------------------ filtering (monitors)
