@@ -157,7 +157,12 @@ class Markov:
         object.__setattr__(self, "calibration", cal)
 
     def __hash__(self) -> int:
-        return hash(json.dumps(self.to_dict(), sort_keys=True))
+        # kept after the first call (a world is immutable; evaluators look plans up by it)
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(json.dumps(self.to_dict(), sort_keys=True))
+            object.__setattr__(self, "_hash", h)
+        return h
 
     # ------------------------------------------------------------ per proposition
     def stay_for(self, name: str, rate: float | None) -> float:
@@ -1764,7 +1769,7 @@ class _Leaf:
                     bad = _fast(_UNROLLED.get(chain.k, until_fused), n * chain.m * 4)(obs, *self.fused, f, out)
                 if bad >= 0:  # pragma: no cover - no mutex group: every observation is possible
                     raise _impossible(n - 1 - bad if self.reverse else bad, self.world, chain.atoms)
-                return np.clip(out[::-1] if self.reverse else out, 0.0, 1.0)
+                return np.ascontiguousarray(out[::-1]) if self.reverse else out  # WorldPlan clips
             if REFERENCE:
                 return _smooth(chain, obs, len(self.own), *self.tables)
             return _smooth_fast(chain, obs, len(self.own), *self.tables)
@@ -1866,13 +1871,18 @@ class WorldPlan:
         values = t.columns(self.names)
         if len(t) == 0:
             return np.zeros(0)
-        if np.all((values == 0.0) | (values == 1.0)):  # certain input: the boolean signal
+        head = values[:16]  # most inputs show an uncertain value at once
+        if not np.any((head > 0.0) & (head < 1.0)) and np.all((values == 0.0) | (values == 1.0)):
+            # certain input: the boolean signal
             if self._boolean is None:
                 from .boolean import BooleanProgram
 
                 self._boolean = BooleanProgram(self.formula)
             return np.asarray(self._boolean(values == 1.0), dtype=np.float64)
-        return np.clip(self._run(self.tree, t), 0.0, 1.0)
+        out = self._run(self.tree, t)
+        if getattr(self.world, "leaf_signal", None) is not None:  # [observe hook] its arrays are its own
+            return np.clip(out, 0.0, 1.0)
+        return np.clip(out, 0.0, 1.0, out=out)  # every node made a new array
 
     def _run(self, node, t: TraceTable) -> np.ndarray:  # type: ignore[no-untyped-def]
         if isinstance(node, _Leaf):
