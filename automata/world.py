@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -1457,6 +1458,23 @@ class WorldFilter:
 # ------------------------------------------------------------------ smoothing (evaluate)
 
 
+_SCRATCH = threading.local()
+SCRATCH_KEPT = 1 << 22  # floats (32 MiB) per work array at most kept per thread
+
+
+def _scratch(name: str, size: int) -> np.ndarray:
+    """A work array of ``size`` floats, this thread's own, kept between calls: a fresh
+    array of a long trace's size costs its page faults on every call (about as much as
+    the loop that fills it)."""
+    if size > SCRATCH_KEPT:  # not kept: memory held between calls stays small
+        return np.empty(size)
+    store = _SCRATCH.__dict__
+    a = store.get(name)
+    if a is None or a.shape[0] < size:
+        a = store[name] = np.empty(max(size, 1024))
+    return a[:size]
+
+
 def _impossible(i: int, world: Markov, atoms: Sequence[str]) -> InvalidValue:
     return InvalidValue(
         f"the observations of {list(atoms)} around frame {i} are impossible under {world!r}: "
@@ -1762,7 +1780,7 @@ class _Leaf:
             if self.fused is not None and not REFERENCE:
                 if self.reverse:
                     obs = np.ascontiguousarray(obs[::-1])
-                f, out = np.empty((n, chain.k, 2)), np.empty(n)
+                f, out = _scratch("f", n * chain.k * 2).reshape(n, chain.k, 2), np.empty(n)
                 if chain.k == 1:
                     bad = _fast(until_one, n * 8)(obs[:, 0], *self.fused, f[:, 0], out)
                 else:
@@ -1777,7 +1795,7 @@ class _Leaf:
         if not REFERENCE:
             if chain.k == 1:
                 pr = chain.priors[0]
-                f1, f0 = np.empty(n), np.empty(n)
+                f1, f0 = _scratch("f1", n), _scratch("f0", n)
                 up, stay = chain.M[0, 0, 1], chain.M[0, 1, 1]
                 x = np.ascontiguousarray(obs[:, 0])
                 bad = _fast(smooth_one_fast, n * 8)(x, 1.0 / pr, 1.0 / (1.0 - pr), up, stay, chain.initial[1], f1, f0, out)
@@ -1787,6 +1805,24 @@ class _Leaf:
                 if t0 == 0.0 and t1 == 1.0:
                     return np.clip(out, 0.0, 1.0, out=out)
                 return np.clip(t0 + (t1 - t0) * out, 0.0, 1.0)
+            if chain.k == len(self.own) and chain.k <= 4 and chain.valid.all():
+                # no mutex group: the chains stay independent given their own observations,
+                # so the joint posterior at a frame is the product of the propositions' marginals
+                one = _fast(smooth_one_fast, n * 8)
+                f1, f0 = _scratch("f1", n), _scratch("f0", n)
+                rows = [np.ones(n)]
+                for j in range(chain.k):
+                    pr, mj = chain.priors[j], np.empty(n)
+                    x = np.ascontiguousarray(obs[:, j])
+                    bad = one(x, 1.0 / pr, 1.0 / (1.0 - pr), chain.M[j, 0, 1], chain.M[j, 1, 1], pr, f1, f0, mj)
+                    if bad >= 0:  # pragma: no cover - no mutex group: every observation is possible
+                        raise _impossible(bad, self.world, chain.atoms)
+                    rows = [r * (1.0 - mj) for r in rows] + [r * mj for r in rows]
+                out = np.zeros(n)
+                for s, g in enumerate(self.truth.tolist()):
+                    if g:
+                        out += rows[s] if g == 1.0 else g * rows[s]
+                return np.clip(out, 0.0, 1.0, out=out)
             alpha = np.empty((n, chain.m))
             g_s = np.ascontiguousarray(self.truth[chain.letters(len(self.own))])
             bad = _fast(smooth_fast, n * chain.m)(_evidence(chain, n)(obs), np.ascontiguousarray(chain.M), chain.initial, g_s, alpha, out)

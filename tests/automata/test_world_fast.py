@@ -177,3 +177,33 @@ def test_compiled_fused_loops_rescale_on_long_extreme_traces(text, monkeypatch):
     monkeypatch.setattr(W, "REFERENCE", False)
     monkeypatch.setattr(W, "JIT_WORK", 0)
     assert np.allclose(evaluate(text, t, world=world), ref, atol=1e-9, rtol=0)
+
+
+def test_propositional_parts_over_independent_chains_multiply_their_marginals(monkeypatch):
+    # no mutex group: a propositional part over several chains is a sum of products of
+    # the propositions' own posterior marginals (world._Leaf), against the joint chain
+    from framelogic.automata import Evaluator
+
+    rng = np.random.default_rng(3)
+    t = {a: rng.random(500) for a in ATOMS}
+    world = Markov(stay={"a": 0.9, "b": 0.97, "c": 0.8}, prior={"a": 0.3, "b": 0.5, "c": 0.7})
+    for text in ("(a & b) | (!a & c)", "a <-> b", "(a | b) & (!a | c)"):
+        leaves = Evaluator(text, world=world).world_plan(None).leaves()
+        assert any(leaf.method == "chain" and leaf.chain.k >= 2 for leaf in leaves), text
+        agree(*both(text, t, world, monkeypatch))
+
+
+def test_threads_evaluating_at_once_agree_with_one_thread():
+    # the fused loops' work arrays are per thread (world._scratch)
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(4)
+    tables = [{a: rng.random(n) for a in ATOMS} for n in (50, 3000, 700, 3000, 20)]
+    world = Markov(stay=0.9)
+    texts = ("a U b", "F a", "(a & b) U c", "a S b", "a & b")
+    alone = [[evaluate(x, t, world=world) for x in texts] for t in tables]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda t: [evaluate(x, t, world=world) for x in texts], tables * 3))
+    for i, got in enumerate(together):
+        for a, b in zip(alone[i % len(tables)], got):
+            assert np.array_equal(a, b)
