@@ -1927,9 +1927,19 @@ class WorldPlan:
         if kind == "not":
             return 1.0 - self._run(arg, t)
         xs = [self._run(p, t) for p in arg]
+        if getattr(self.world, "leaf_signal", None) is not None:  # [observe hook] its arrays are its own
+            if kind == "and":
+                return np.prod(xs, axis=0)
+            return 1.0 - np.prod([1.0 - x for x in xs], axis=0)
+        out = xs[0]  # every node made a new array: combine in place
         if kind == "and":
-            return np.prod(xs, axis=0)
-        return 1.0 - np.prod([1.0 - x for x in xs], axis=0)
+            for x in xs[1:]:
+                out *= x
+            return out
+        np.subtract(1.0, out, out=out)
+        for x in xs[1:]:
+            out *= 1.0 - x
+        return np.subtract(1.0, out, out=out)
 
     def leaves(self) -> list[_Leaf]:
         out, stack = [], [self.tree]
