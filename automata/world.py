@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -157,7 +158,12 @@ class Markov:
         object.__setattr__(self, "calibration", cal)
 
     def __hash__(self) -> int:
-        return hash(json.dumps(self.to_dict(), sort_keys=True))
+        # kept after the first call (a world is immutable; evaluators look plans up by it)
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(json.dumps(self.to_dict(), sort_keys=True))
+            object.__setattr__(self, "_hash", h)
+        return h
 
     # ------------------------------------------------------------ per proposition
     def stay_for(self, name: str, rate: float | None) -> float:
@@ -988,6 +994,337 @@ def backward_one(
     return -1
 
 
+def until_fused(
+    x: np.ndarray, s1: np.ndarray, s0: np.ndarray, M: np.ndarray, p0: np.ndarray, selv: np.ndarray, selb: np.ndarray,
+    onv: np.ndarray, onb: np.ndarray, final: float, f: np.ndarray, out: np.ndarray,
+) -> int:
+    """The whole forward–backward of a future formula whose automaton has one
+    waiting state (``p U q``, ``F p``, ``G p`` over propositional operands) over
+    chains without mutex groups, in two passes and no evidence array: the forward
+    filter runs per proposition (``f[i, j]`` = chain ``j``'s unnormalised filtered
+    (false, true) at ``i``), and the backward pass carries the chains' backward
+    messages per proposition too (``bj``; the joint one is their product) and the
+    waiting state's value ``v`` over joint chain states; the joint filtered message,
+    evidence and backward message at a frame are made from the per-proposition
+    ones by doubling. ``x`` the calibrated scores (frames, k), ``s1 = 1 / prior``,
+    ``s0 = 1 / (1 - prior)``, ``p0`` the priors; ``selv[s]``, ``selb[s]``: joint
+    state ``s``'s letter keeps the run waiting / accepts it; ``onv``, ``onb`` the
+    same for the marker; ``final`` = the waiting state's acceptance after the last
+    frame. Returns -1 or the frame whose observations are impossible."""
+    n, k = x.shape
+    m = selv.shape[0]
+    a = np.empty((k, 2))
+    for j in range(k):
+        a[j, 0], a[j, 1] = 1.0 - p0[j], p0[j]
+    for i in range(n):
+        for j in range(k):
+            xi = x[i, j]
+            u0, u1 = a[j, 0] * ((1.0 - xi) * s0[j]), a[j, 1] * (xi * s1[j])
+            tot = u0 + u1
+            if not (tot > TINY and tot < HUGE):
+                if not tot > 0.0:
+                    return i
+                u0, u1 = u0 / tot, u1 / tot
+            r = 1.0 / tot  # stored normalised: the joint message is a product of k of them
+            f[i, j, 0], f[i, j, 1] = u0 * r, u1 * r
+            a[j, 0] = u0 * M[j, 0, 0] + u1 * M[j, 1, 0]
+            a[j, 1] = u0 * M[j, 0, 1] + u1 * M[j, 1, 1]
+    # the backward messages per proposition kept within [lo, hi] so that their product,
+    # the joint one (which bounds v), stays within [TINY, HUGE]
+    lo, hi = TINY ** (1.0 / k), HUGE ** (1.0 / k)
+    bj = np.ones((k, 2))
+    v = np.empty(m)
+    for s in range(m):
+        v[s] = final
+    al, bb, ee = np.empty(m), np.empty(m), np.empty(m)
+    for i in range(n - 1, -1, -1):
+        al[0], bb[0], ee[0] = 1.0, 1.0, 1.0
+        for j in range(k):
+            bit = 1 << j
+            xi = x[i, j]
+            f0, f1 = f[i, j, 0], f[i, j, 1]
+            b0, b1 = bj[j, 0], bj[j, 1]
+            l0, l1 = (1.0 - xi) * s0[j], xi * s1[j]
+            for s in range(bit):
+                al[s + bit] = al[s] * f1
+                al[s] *= f0
+                bb[s + bit] = bb[s] * b1
+                bb[s] *= b0
+                ee[s + bit] = ee[s] * l1
+                ee[s] *= l0
+        num = 0.0
+        den = 0.0
+        for s in range(m):
+            w = al[s]
+            den += w * bb[s]
+            num += w * (onv[s] * v[s] + onb[s] * bb[s])
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        for s in range(m):
+            v[s] = ee[s] * (selv[s] * v[s] + selb[s] * bb[s])
+        for j in range(k):
+            bit = 1 << j
+            m00, m01, m10, m11 = M[j, 0, 0], M[j, 0, 1], M[j, 1, 0], M[j, 1, 1]
+            for base in range(0, m, 2 * bit):
+                for s in range(base, base + bit):
+                    x0, x1 = v[s], v[s + bit]
+                    v[s] = m00 * x0 + m01 * x1
+                    v[s + bit] = m10 * x0 + m11 * x1
+            xi = x[i, j]
+            y0, y1 = (1.0 - xi) * s0[j] * bj[j, 0], xi * s1[j] * bj[j, 1]
+            b0, b1 = m00 * y0 + m01 * y1, m10 * y0 + m11 * y1
+            tot = b0 + b1
+            if not (tot > lo and tot < hi):
+                if not tot > 0.0:
+                    return i
+                b0, b1 = b0 / tot, b1 / tot
+                for s in range(m):
+                    v[s] /= tot
+            bj[j, 0], bj[j, 1] = b0, b1
+    return -1
+
+
+def until_one(
+    x: np.ndarray, s1: float, s0: float, m00: float, m01: float, m10: float, m11: float, p0: float, sv0: float,
+    sv1: float, sb0: float, sb1: float, ov0: float, ov1: float, ob0: float, ob1: float, final: float, f: np.ndarray,
+    out: np.ndarray,
+) -> int:
+    """:func:`until_fused` for one proposition (``F p``, ``G p``) on scalars, which the
+    compiled loop keeps in registers: ``x`` its calibrated scores, the chain's
+    transition matrix ``m00 .. m11``, ``sv0, sv1`` = ``selv`` at false / true, and so on."""
+    n = x.shape[0]
+    a0, a1 = 1.0 - p0, p0
+    for i in range(n):
+        xi = x[i]
+        u0, u1 = a0 * ((1.0 - xi) * s0), a1 * (xi * s1)
+        tot = u0 + u1
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            u0, u1 = u0 / tot, u1 / tot
+        f[i, 0], f[i, 1] = u0, u1
+        a0 = u0 * m00 + u1 * m10
+        a1 = u0 * m01 + u1 * m11
+    b0, b1, v0, v1 = 1.0, 1.0, final, final
+    for i in range(n - 1, -1, -1):
+        w0, w1 = f[i, 0], f[i, 1]
+        den = w0 * b0 + w1 * b1
+        num = w0 * (ov0 * v0 + ob0 * b0) + w1 * (ov1 * v1 + ob1 * b1)
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        xi = x[i]
+        l0, l1 = (1.0 - xi) * s0, xi * s1
+        y0, y1 = l0 * (sv0 * v0 + sb0 * b0), l1 * (sv1 * v1 + sb1 * b1)
+        z0, z1 = l0 * b0, l1 * b1
+        v0, v1 = m00 * y0 + m01 * y1, m10 * y0 + m11 * y1
+        b0, b1 = m00 * z0 + m01 * z1, m10 * z0 + m11 * z1
+        tot = b0 + b1
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            b0, b1, v0, v1 = b0 / tot, b1 / tot, v0 / tot, v1 / tot
+    return -1
+
+
+def until_two(
+    x: np.ndarray, s1: np.ndarray, s0: np.ndarray, M: np.ndarray, p0: np.ndarray, selv: np.ndarray, selb: np.ndarray,
+    onv: np.ndarray, onb: np.ndarray, final: float, f: np.ndarray, out: np.ndarray,
+) -> int:
+    """:func:`until_fused` for two propositions (``p U q``) on scalars: the same
+    arguments, read into locals once (joint state ``s`` = bit 0 for ``x[:, 0]``'s
+    proposition, bit 1 for the other's)."""
+    n = x.shape[0]
+    sa1, sa0, sb1_, sb0_ = s1[0], s0[0], s1[1], s0[1]
+    a00, a01, a10, a11 = M[0, 0, 0], M[0, 0, 1], M[0, 1, 0], M[0, 1, 1]
+    c00, c01, c10, c11 = M[1, 0, 0], M[1, 0, 1], M[1, 1, 0], M[1, 1, 1]
+    p, q = 1.0 - p0[0], p0[0]  # chain 0 (false, true), predicted
+    r, t = 1.0 - p0[1], p0[1]  # chain 1
+    for i in range(n):
+        x0, x1 = x[i, 0], x[i, 1]
+        u0, u1 = p * ((1.0 - x0) * sa0), q * (x0 * sa1)
+        w0, w1 = r * ((1.0 - x1) * sb0_), t * (x1 * sb1_)
+        tu, tw = u0 + u1, w0 + w1
+        if not (tu > TINY and tu < HUGE and tw > TINY and tw < HUGE):
+            if not (tu > 0.0 and tw > 0.0):
+                return i
+        ru, rw = 1.0 / tu, 1.0 / tw  # stored normalised (their products are the joint message)
+        f[i, 0, 0], f[i, 0, 1], f[i, 1, 0], f[i, 1, 1] = u0 * ru, u1 * ru, w0 * rw, w1 * rw
+        u0, u1, w0, w1 = u0 * ru, u1 * ru, w0 * rw, w1 * rw
+        p, q = u0 * a00 + u1 * a10, u0 * a01 + u1 * a11
+        r, t = w0 * c00 + w1 * c10, w0 * c01 + w1 * c11
+    v0 = v1 = v2 = v3 = final
+    g0, g1, h0, h1 = 1.0, 1.0, 1.0, 1.0  # per-proposition backward messages
+    sv0, sv1, sv2, sv3 = selv[0], selv[1], selv[2], selv[3]
+    sb0, sb1, sb2, sb3 = selb[0], selb[1], selb[2], selb[3]
+    ov0, ov1, ov2, ov3 = onv[0], onv[1], onv[2], onv[3]
+    ob0, ob1, ob2, ob3 = onb[0], onb[1], onb[2], onb[3]
+    for i in range(n - 1, -1, -1):
+        e0, e1, k0, k1 = f[i, 0, 0], f[i, 0, 1], f[i, 1, 0], f[i, 1, 1]
+        b0, b1, b2, b3 = g0 * h0, g1 * h0, g0 * h1, g1 * h1
+        al0, al1, al2, al3 = e0 * k0, e1 * k0, e0 * k1, e1 * k1
+        den = (e0 * g0 + e1 * g1) * (k0 * h0 + k1 * h1)
+        num = (
+            al0 * (ov0 * v0 + ob0 * b0) + al1 * (ov1 * v1 + ob1 * b1)
+            + al2 * (ov2 * v2 + ob2 * b2) + al3 * (ov3 * v3 + ob3 * b3)
+        )
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        x0, x1 = x[i, 0], x[i, 1]
+        l0, l1 = (1.0 - x0) * sa0, x0 * sa1
+        n0, n1 = (1.0 - x1) * sb0_, x1 * sb1_
+        y0 = l0 * n0 * (sv0 * v0 + sb0 * b0)
+        y1 = l1 * n0 * (sv1 * v1 + sb1 * b1)
+        y2 = l0 * n1 * (sv2 * v2 + sb2 * b2)
+        y3 = l1 * n1 * (sv3 * v3 + sb3 * b3)
+        y0, y1, y2, y3 = a00 * y0 + a01 * y1, a10 * y0 + a11 * y1, a00 * y2 + a01 * y3, a10 * y2 + a11 * y3
+        v0, v2, v1, v3 = c00 * y0 + c01 * y2, c10 * y0 + c11 * y2, c00 * y1 + c01 * y3, c10 * y1 + c11 * y3
+        z0, z1 = l0 * g0, l1 * g1
+        g0, g1 = a00 * z0 + a01 * z1, a10 * z0 + a11 * z1
+        z0, z1 = n0 * h0, n1 * h1
+        h0, h1 = c00 * z0 + c01 * z1, c10 * z0 + c11 * z1
+        tg, th = g0 + g1, h0 + h1
+        if not (tg > 1e-50 and tg < 1e50 and th > 1e-50 and th < 1e50):
+            if not (tg > 0.0 and th > 0.0):
+                return i
+            sc = 1.0 / (tg * th)
+            g0, g1, h0, h1 = g0 / tg, g1 / tg, h0 / th, h1 / th
+            v0, v1, v2, v3 = v0 * sc, v1 * sc, v2 * sc, v3 * sc
+    return -1
+
+
+# until_three: generated by unrolling until_fused for k = 3 (the same recursions)
+def until_three(
+    x: np.ndarray, s1: np.ndarray, s0: np.ndarray, M: np.ndarray, p0: np.ndarray, selv: np.ndarray, selb: np.ndarray,
+    onv: np.ndarray, onb: np.ndarray, final: float, f: np.ndarray, out: np.ndarray,
+) -> int:
+    """:func:`until_fused` for 3 propositions, unrolled onto scalars (generated: one
+    local per chain entry, joint state and selector, so that the compiled loop keeps
+    them in registers)."""
+    n = x.shape[0]
+    h0, z0 = s1[0], s0[0]
+    m000, m001, m010, m011 = M[0, 0, 0], M[0, 0, 1], M[0, 1, 0], M[0, 1, 1]
+    a00, a01 = 1.0 - p0[0], p0[0]
+    h1, z1 = s1[1], s0[1]
+    m100, m101, m110, m111 = M[1, 0, 0], M[1, 0, 1], M[1, 1, 0], M[1, 1, 1]
+    a10, a11 = 1.0 - p0[1], p0[1]
+    h2, z2 = s1[2], s0[2]
+    m200, m201, m210, m211 = M[2, 0, 0], M[2, 0, 1], M[2, 1, 0], M[2, 1, 1]
+    a20, a21 = 1.0 - p0[2], p0[2]
+    for i in range(n):
+        x0 = x[i, 0]
+        u00, u01 = a00 * ((1.0 - x0) * z0), a01 * (x0 * h0)
+        t0 = u00 + u01
+        x1 = x[i, 1]
+        u10, u11 = a10 * ((1.0 - x1) * z1), a11 * (x1 * h1)
+        t1 = u10 + u11
+        x2 = x[i, 2]
+        u20, u21 = a20 * ((1.0 - x2) * z2), a21 * (x2 * h2)
+        t2 = u20 + u21
+        if not (t0 > TINY and t0 < HUGE and t1 > TINY and t1 < HUGE and t2 > TINY and t2 < HUGE):
+            if not (t0 > 0.0 and t1 > 0.0 and t2 > 0.0):
+                return i
+        r0 = 1.0 / t0  # stored normalised (their products are the joint message)
+        u00, u01 = u00 * r0, u01 * r0
+        f[i, 0, 0], f[i, 0, 1] = u00, u01
+        a00, a01 = u00 * m000 + u01 * m010, u00 * m001 + u01 * m011
+        r1 = 1.0 / t1  # stored normalised (their products are the joint message)
+        u10, u11 = u10 * r1, u11 * r1
+        f[i, 1, 0], f[i, 1, 1] = u10, u11
+        a10, a11 = u10 * m100 + u11 * m110, u10 * m101 + u11 * m111
+        r2 = 1.0 / t2  # stored normalised (their products are the joint message)
+        u20, u21 = u20 * r2, u21 * r2
+        f[i, 2, 0], f[i, 2, 1] = u20, u21
+        a20, a21 = u20 * m200 + u21 * m210, u20 * m201 + u21 * m211
+    lo, hi = TINY ** (1.0 / 3), HUGE ** (1.0 / 3)
+    sv0, sb0, ov0, ob0 = selv[0], selb[0], onv[0], onb[0]
+    sv1, sb1, ov1, ob1 = selv[1], selb[1], onv[1], onb[1]
+    sv2, sb2, ov2, ob2 = selv[2], selb[2], onv[2], onb[2]
+    sv3, sb3, ov3, ob3 = selv[3], selb[3], onv[3], onb[3]
+    sv4, sb4, ov4, ob4 = selv[4], selb[4], onv[4], onb[4]
+    sv5, sb5, ov5, ob5 = selv[5], selb[5], onv[5], onb[5]
+    sv6, sb6, ov6, ob6 = selv[6], selb[6], onv[6], onb[6]
+    sv7, sb7, ov7, ob7 = selv[7], selb[7], onv[7], onb[7]
+    v0, v1, v2, v3, v4, v5, v6, v7 = final, final, final, final, final, final, final, final
+    g00, g01, g10, g11, g20, g21 = 1.0, 1.0, 1.0, 1.0, 1.0, 1.0
+    for i in range(n - 1, -1, -1):
+        e00, e01 = f[i, 0, 0], f[i, 0, 1]
+        e10, e11 = f[i, 1, 0], f[i, 1, 1]
+        e20, e21 = f[i, 2, 0], f[i, 2, 1]
+        den = (e00 * g00 + e01 * g01) * (e10 * g10 + e11 * g11) * (e20 * g20 + e21 * g21)
+        b0 = g00 * g10 * g20
+        b1 = g01 * g10 * g20
+        b2 = g00 * g11 * g20
+        b3 = g01 * g11 * g20
+        b4 = g00 * g10 * g21
+        b5 = g01 * g10 * g21
+        b6 = g00 * g11 * g21
+        b7 = g01 * g11 * g21
+        num = (
+            + e00 * e10 * e20 * (ov0 * v0 + ob0 * b0)
+            + e01 * e10 * e20 * (ov1 * v1 + ob1 * b1)
+            + e00 * e11 * e20 * (ov2 * v2 + ob2 * b2)
+            + e01 * e11 * e20 * (ov3 * v3 + ob3 * b3)
+            + e00 * e10 * e21 * (ov4 * v4 + ob4 * b4)
+            + e01 * e10 * e21 * (ov5 * v5 + ob5 * b5)
+            + e00 * e11 * e21 * (ov6 * v6 + ob6 * b6)
+            + e01 * e11 * e21 * (ov7 * v7 + ob7 * b7)
+        )
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        x0 = x[i, 0]
+        l00, l01 = (1.0 - x0) * z0, x0 * h0
+        x1 = x[i, 1]
+        l10, l11 = (1.0 - x1) * z1, x1 * h1
+        x2 = x[i, 2]
+        l20, l21 = (1.0 - x2) * z2, x2 * h2
+        y0 = l00 * l10 * l20 * (sv0 * v0 + sb0 * b0)
+        y1 = l01 * l10 * l20 * (sv1 * v1 + sb1 * b1)
+        y2 = l00 * l11 * l20 * (sv2 * v2 + sb2 * b2)
+        y3 = l01 * l11 * l20 * (sv3 * v3 + sb3 * b3)
+        y4 = l00 * l10 * l21 * (sv4 * v4 + sb4 * b4)
+        y5 = l01 * l10 * l21 * (sv5 * v5 + sb5 * b5)
+        y6 = l00 * l11 * l21 * (sv6 * v6 + sb6 * b6)
+        y7 = l01 * l11 * l21 * (sv7 * v7 + sb7 * b7)
+        y0, y1 = m000 * y0 + m001 * y1, m010 * y0 + m011 * y1
+        y2, y3 = m000 * y2 + m001 * y3, m010 * y2 + m011 * y3
+        y4, y5 = m000 * y4 + m001 * y5, m010 * y4 + m011 * y5
+        y6, y7 = m000 * y6 + m001 * y7, m010 * y6 + m011 * y7
+        y0, y2 = m100 * y0 + m101 * y2, m110 * y0 + m111 * y2
+        y1, y3 = m100 * y1 + m101 * y3, m110 * y1 + m111 * y3
+        y4, y6 = m100 * y4 + m101 * y6, m110 * y4 + m111 * y6
+        y5, y7 = m100 * y5 + m101 * y7, m110 * y5 + m111 * y7
+        y0, y4 = m200 * y0 + m201 * y4, m210 * y0 + m211 * y4
+        y1, y5 = m200 * y1 + m201 * y5, m210 * y1 + m211 * y5
+        y2, y6 = m200 * y2 + m201 * y6, m210 * y2 + m211 * y6
+        y3, y7 = m200 * y3 + m201 * y7, m210 * y3 + m211 * y7
+        c0, c1 = l00 * g00, l01 * g01
+        g00, g01 = m000 * c0 + m001 * c1, m010 * c0 + m011 * c1
+        c0, c1 = l10 * g10, l11 * g11
+        g10, g11 = m100 * c0 + m101 * c1, m110 * c0 + m111 * c1
+        c0, c1 = l20 * g20, l21 * g21
+        g20, g21 = m200 * c0 + m201 * c1, m210 * c0 + m211 * c1
+        v0, v1, v2, v3, v4, v5, v6, v7 = y0, y1, y2, y3, y4, y5, y6, y7
+        t0 = g00 + g01
+        t1 = g10 + g11
+        t2 = g20 + g21
+        if not (t0 > lo and t0 < hi and t1 > lo and t1 < hi and t2 > lo and t2 < hi):
+            if not (t0 > 0.0 and t1 > 0.0 and t2 > 0.0):
+                return i
+            sc = 1.0 / (t0 * t1 * t2)
+            g00, g01 = g00 / t0, g01 / t0
+            g10, g11 = g10 / t1, g11 / t1
+            g20, g21 = g20 / t2, g21 / t2
+            v0, v1, v2, v3, v4, v5, v6, v7 = v0 * sc, v1 * sc, v2 * sc, v3 * sc, v4 * sc, v5 * sc, v6 * sc, v7 * sc
+    return -1
+
+
+_UNROLLED = {2: until_two, 3: until_three}  # until_fused on scalars, by the number of propositions
+
+
 @cache
 def _register() -> bool:
     try:
@@ -1013,8 +1350,23 @@ def _fast(fn, work: int):  # type: ignore[no-untyped-def]
     if work < JIT_WORK and _PlainWork.done < JIT_TOTAL:
         _PlainWork.done += work
         return fn
-    _register()
-    return K.compiled(fn)
+    return _compiled(fn)
+
+
+@cache
+def _compiled(fn):  # type: ignore[no-untyped-def]
+    """``fn`` compiled with numba, its machine code cached on disk (``cache=True``: a
+    new process loads it instead of compiling again, seconds per loop; numba keys the
+    cache on this file, so an edit recompiles), or :func:`kernels.compiled`'s in-memory
+    compilation where numba has nowhere to write its cache."""
+    if not _register():  # pragma: no cover - no numba: K.compiled warns and runs plain Python
+        return K.compiled(fn)
+    import numba
+
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # pragma: no cover - no cache locator (a read-only install without a user cache)
+        return K.compiled(fn)
 
 
 # ------------------------------------------------------------------ filtering (monitors)
@@ -1104,6 +1456,23 @@ class WorldFilter:
 
 
 # ------------------------------------------------------------------ smoothing (evaluate)
+
+
+_SCRATCH = threading.local()
+SCRATCH_KEPT = 1 << 22  # floats (32 MiB) per work array at most kept per thread
+
+
+def _scratch(name: str, size: int) -> np.ndarray:
+    """A work array of ``size`` floats, this thread's own, kept between calls: a fresh
+    array of a long trace's size costs its page faults on every call (about as much as
+    the loop that fills it)."""
+    if size > SCRATCH_KEPT:  # not kept: memory held between calls stays small
+        return np.empty(size)
+    store = _SCRATCH.__dict__
+    a = store.get(name)
+    if a is None or a.shape[0] < size:
+        a = store[name] = np.empty(max(size, 1024))
+    return a[:size]
 
 
 def _impossible(i: int, world: Markov, atoms: Sequence[str]) -> InvalidValue:
@@ -1292,6 +1661,55 @@ def _tables(prog) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
     return c(dp, dtype=np.int32), int(init), c(code[on], dtype=np.int32), c(code[df[trans]], dtype=np.int32), accf[trans]
 
 
+def _fused_args(kind: str, tables, chain: Chain, own: int):  # type: ignore[no-untyped-def]
+    """The arguments of :func:`until_fused` after the scores, for a part it runs (a
+    future formula with one waiting state over chains without mutex partners), else None."""
+    dp, _, onc, dfc, final = tables
+    if kind != "future" or dp.shape[0] != 1 or dfc.shape[0] != 1 or chain.k != own or not chain.valid.all():
+        return None
+    c = np.ascontiguousarray
+    sel = [c(codes[0] == code, dtype=np.float64) for codes in (dfc, onc) for code in (0, -1)]
+    pr = chain.priors
+    if own == 1:  # until_one's scalars
+        (m00, m01), (m10, m11) = chain.M[0].tolist()
+        p = float(pr[0])
+        return (1.0 / p, 1.0 / (1.0 - p), m00, m01, m10, m11, p, *[float(v) for s in sel for v in s], float(final[0]))
+    return (c(1.0 / pr), c(1.0 / (1.0 - pr)), c(chain.M), c(pr), *sel, float(final[0]))
+
+
+def _mirror(g):  # type: ignore[no-untyped-def]
+    """The future formula that holds at frame ``n - 1 - i`` of the reversed trace exactly
+    when the past formula ``g`` holds at ``i`` (Y -> X, S -> U, O -> F, H -> G, bounds
+    kept), or None when ``g`` has a future operator."""
+    from framelogic.logic import ast as A
+
+    match g:
+        case A.Const() | A.Atom():
+            return g
+        case A.Not(a):
+            m = _mirror(a)
+            return None if m is None else A.Not(m)
+        case A.And(args) | A.Or(args):
+            ms = [_mirror(a) for a in args]
+            return None if any(m is None for m in ms) else type(g)(tuple(ms))
+        case A.Implies(a, b) | A.Iff(a, b):
+            ma, mb = _mirror(a), _mirror(b)
+            return None if ma is None or mb is None else type(g)(ma, mb)
+        case A.Prev(a):
+            m = _mirror(a)
+            return None if m is None else A.Next(m)
+        case A.Since(a, b, bound):
+            ma, mb = _mirror(a), _mirror(b)
+            return None if ma is None or mb is None else A.Until(ma, mb, bound)
+        case A.Once(a, bound):
+            m = _mirror(a)
+            return None if m is None else A.Eventually(m, bound)
+        case A.Historically(a, bound):
+            m = _mirror(a)
+            return None if m is None else A.Always(m, bound)
+    return None
+
+
 class _Leaf:
     """One part of a :class:`WorldPlan`: its chain and how it is smoothed."""
 
@@ -1307,7 +1725,7 @@ class _Leaf:
         self.world = world
         own = self.own = atom_names(g)
         self.chain = Chain(closure(own, world), world, rate) if own else None
-        self.truth = self.tables = None
+        self.truth = self.tables = self.fused = None
         if not own:  # no proposition (X true: the trace does not end here)
             self.method = "no propositions"
         elif is_propositional(g):  # the chain's posterior marginals, no automaton
@@ -1329,6 +1747,23 @@ class _Leaf:
                 ) from err
             self.tables = _tables(prog)
             self.kind = prog.kind
+            self.fused = _fused_args(self.kind, self.tables, self.chain, len(own))
+            self.reverse = False
+            if self.kind == "past" and self.chain.k == len(own) and self.chain.valid.all():
+                # A stationary two-state chain is reversible, and so is a product of them:
+                # the hidden trajectories read backwards have the same law. So a past
+                # formula at i is its future mirror at n - 1 - i on the reversed scores,
+                # which the fused loops run when its automaton has one waiting state.
+                mirror = _mirror(g)
+                if mirror is not None:
+                    try:
+                        mprog = _Program(mirror, budget, split_past=True)
+                    except AutomatonTooLarge:  # pragma: no cover - the past automaton fitted
+                        mprog = None
+                    if mprog is not None and mprog.kind == "future":
+                        fused = _fused_args("future", _tables(mprog), self.chain, len(own))
+                        if fused is not None:
+                            self.fused, self.reverse = fused, True
 
     def __call__(self, t: TraceTable) -> np.ndarray:
         n = len(t)
@@ -1342,6 +1777,17 @@ class _Leaf:
             return hook(self, t)
         obs = chain.columns(t)
         if self.method == "automaton":
+            if self.fused is not None and not REFERENCE:
+                if self.reverse:
+                    obs = np.ascontiguousarray(obs[::-1])
+                f, out = _scratch("f", n * chain.k * 2).reshape(n, chain.k, 2), np.empty(n)
+                if chain.k == 1:
+                    bad = _fast(until_one, n * 8)(obs[:, 0], *self.fused, f[:, 0], out)
+                else:
+                    bad = _fast(_UNROLLED.get(chain.k, until_fused), n * chain.m * 4)(obs, *self.fused, f, out)
+                if bad >= 0:  # pragma: no cover - no mutex group: every observation is possible
+                    raise _impossible(n - 1 - bad if self.reverse else bad, self.world, chain.atoms)
+                return np.ascontiguousarray(out[::-1]) if self.reverse else out  # WorldPlan clips
             if REFERENCE:
                 return _smooth(chain, obs, len(self.own), *self.tables)
             return _smooth_fast(chain, obs, len(self.own), *self.tables)
@@ -1349,7 +1795,7 @@ class _Leaf:
         if not REFERENCE:
             if chain.k == 1:
                 pr = chain.priors[0]
-                f1, f0 = np.empty(n), np.empty(n)
+                f1, f0 = _scratch("f1", n), _scratch("f0", n)
                 up, stay = chain.M[0, 0, 1], chain.M[0, 1, 1]
                 x = np.ascontiguousarray(obs[:, 0])
                 bad = _fast(smooth_one_fast, n * 8)(x, 1.0 / pr, 1.0 / (1.0 - pr), up, stay, chain.initial[1], f1, f0, out)
@@ -1359,6 +1805,24 @@ class _Leaf:
                 if t0 == 0.0 and t1 == 1.0:
                     return np.clip(out, 0.0, 1.0, out=out)
                 return np.clip(t0 + (t1 - t0) * out, 0.0, 1.0)
+            if chain.k == len(self.own) and chain.k <= 4 and chain.valid.all():
+                # no mutex group: the chains stay independent given their own observations,
+                # so the joint posterior at a frame is the product of the propositions' marginals
+                one = _fast(smooth_one_fast, n * 8)
+                f1, f0 = _scratch("f1", n), _scratch("f0", n)
+                rows = [np.ones(n)]
+                for j in range(chain.k):
+                    pr, mj = chain.priors[j], np.empty(n)
+                    x = np.ascontiguousarray(obs[:, j])
+                    bad = one(x, 1.0 / pr, 1.0 / (1.0 - pr), chain.M[j, 0, 1], chain.M[j, 1, 1], pr, f1, f0, mj)
+                    if bad >= 0:  # pragma: no cover - no mutex group: every observation is possible
+                        raise _impossible(bad, self.world, chain.atoms)
+                    rows = [r * (1.0 - mj) for r in rows] + [r * mj for r in rows]
+                out = np.zeros(n)
+                for s, g in enumerate(self.truth.tolist()):
+                    if g:
+                        out += rows[s] if g == 1.0 else g * rows[s]
+                return np.clip(out, 0.0, 1.0, out=out)
             alpha = np.empty((n, chain.m))
             g_s = np.ascontiguousarray(self.truth[chain.letters(len(self.own))])
             bad = _fast(smooth_fast, n * chain.m)(_evidence(chain, n)(obs), np.ascontiguousarray(chain.M), chain.initial, g_s, alpha, out)
@@ -1443,13 +1907,18 @@ class WorldPlan:
         values = t.columns(self.names)
         if len(t) == 0:
             return np.zeros(0)
-        if np.all((values == 0.0) | (values == 1.0)):  # certain input: the boolean signal
+        head = values[:16]  # most inputs show an uncertain value at once
+        if not np.any((head > 0.0) & (head < 1.0)) and np.all((values == 0.0) | (values == 1.0)):
+            # certain input: the boolean signal
             if self._boolean is None:
                 from .boolean import BooleanProgram
 
                 self._boolean = BooleanProgram(self.formula)
             return np.asarray(self._boolean(values == 1.0), dtype=np.float64)
-        return np.clip(self._run(self.tree, t), 0.0, 1.0)
+        out = self._run(self.tree, t)
+        if getattr(self.world, "leaf_signal", None) is not None:  # [observe hook] its arrays are its own
+            return np.clip(out, 0.0, 1.0)
+        return np.clip(out, 0.0, 1.0, out=out)  # every node made a new array
 
     def _run(self, node, t: TraceTable) -> np.ndarray:  # type: ignore[no-untyped-def]
         if isinstance(node, _Leaf):
@@ -1458,9 +1927,19 @@ class WorldPlan:
         if kind == "not":
             return 1.0 - self._run(arg, t)
         xs = [self._run(p, t) for p in arg]
+        if getattr(self.world, "leaf_signal", None) is not None:  # [observe hook] its arrays are its own
+            if kind == "and":
+                return np.prod(xs, axis=0)
+            return 1.0 - np.prod([1.0 - x for x in xs], axis=0)
+        out = xs[0]  # every node made a new array: combine in place
         if kind == "and":
-            return np.prod(xs, axis=0)
-        return 1.0 - np.prod([1.0 - x for x in xs], axis=0)
+            for x in xs[1:]:
+                out *= x
+            return out
+        np.subtract(1.0, out, out=out)
+        for x in xs[1:]:
+            out *= 1.0 - x
+        return np.subtract(1.0, out, out=out)
 
     def leaves(self) -> list[_Leaf]:
         out, stack = [], [self.tree]

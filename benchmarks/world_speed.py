@@ -11,7 +11,12 @@ is a ratio of at most 3 on typical specs.
 Times are the calling thread's CPU time (``--clock cpu``, the default), which a
 busy shared machine disturbs far less than wall time; ``--clock wall`` for wall time.
 
-    python benchmarks/world_speed.py [--frames 100000] [--repeat 3] [--clock cpu|wall]
+With ``--calls N`` each side is timed over N calls on N different traces of
+``--frames`` frames (the sum; e.g. ``--frames 200 --calls 500``, the accuracy
+benchmark's short videos, where the cost per call matters), after one warm-up
+round over all N.
+
+    python benchmarks/world_speed.py [--frames 100000] [--calls 1] [--repeat 3] [--clock cpu|wall]
 """
 
 from __future__ import annotations
@@ -45,14 +50,31 @@ def trace(names: tuple[str, ...], n: int, seed: int = 0) -> TraceTable:
     return TraceTable(names, np.column_stack(cols), None, 30.0)
 
 
-def best(fn, repeat: int, clock=time.thread_time) -> float:  # type: ignore[no-untyped-def]
-    fn()  # warm-up: numba compilation, automaton construction
-    times = []
+def many(fn, tables):  # type: ignore[no-untyped-def]
+    """``fn`` over every table in turn."""
+
+    def run():  # type: ignore[no-untyped-def]
+        for t in tables:
+            fn(t)
+
+    return run
+
+
+def best(fns, repeat: int, clock=time.thread_time) -> list[float]:  # type: ignore[no-untyped-def]
+    """The best time of each of ``fns`` over ``repeat`` rounds, the functions taking turns
+    within a round (so that the machine's and the allocator's state drift alike for all),
+    after three warm-up rounds (numba compilation, automaton construction, the engines'
+    own switches to compiled loops after some work)."""
+    for _ in range(3):
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
     for _ in range(repeat):
-        t0 = clock()
-        fn()
-        times.append(clock() - t0)
-    return min(times)
+        for fn, ts in zip(fns, times):
+            t0 = clock()
+            fn()
+            ts.append(clock() - t0)
+    return [min(ts) for ts in times]
 
 
 def general(fn):  # type: ignore[no-untyped-def]
@@ -71,26 +93,36 @@ def general(fn):  # type: ignore[no-untyped-def]
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=100_000)
+    ap.add_argument("--calls", type=int, default=1, help="calls per timing, each on its own trace (the sum)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     ap.add_argument("--no-general", action="store_true", help="skip the general loops (the slow before column)")
     args = ap.parse_args(argv)
     clock = time.thread_time if args.clock == "cpu" else time.perf_counter
     world = Markov(stay=0.95)
-    print(f"{args.frames} frames at 30 fps; best of {args.repeat}, {args.clock} time; Markov(stay=0.95)")
+    calls = f" x {args.calls} calls (summed)" if args.calls > 1 else ""
+    print(f"{args.frames} frames{calls} at 30 fps; best of {args.repeat}, {args.clock} time; Markov(stay=0.95)")
     print("| spec | independent ms | Markov ms | ratio | general loops ms | ratio |\n|---|---|---|---|---|---|")
+    total = np.zeros(3)
     for text in SPECS:
         f = parse(text)
-        t = trace(atom_names(f), args.frames)
+        tables = [trace(atom_names(f), args.frames, seed) for seed in range(args.calls)]
         independent, markov = Evaluator(f), Evaluator(f, world=world)
-        ind = best(lambda: independent(t), args.repeat, clock)
-        mar = best(lambda: markov(t), args.repeat, clock)
+        fns = [many(independent, tables), many(markov, tables)]
+        if not args.no_general:
+            fns.append(general(many(markov, tables)))
+        ind, mar, *gen_ = best(fns, args.repeat, clock)
+        total[:2] += ind, mar
         row = f"| `{text}` | {ind * 1e3:.1f} | {mar * 1e3:.1f} | {mar / ind:.1f} |"
         if args.no_general:
             print(row + " | |")
             continue
-        gen = best(general(lambda: markov(t)), args.repeat, clock)
+        gen = gen_[0]
+        total[2] += gen
         print(row + f" {gen * 1e3:.1f} | {gen / ind:.1f} |")
+    ind, mar, gen = total
+    tail = " | |" if args.no_general else f" {gen * 1e3:.1f} | {gen / ind:.1f} |"
+    print(f"| all | {ind * 1e3:.1f} | {mar * 1e3:.1f} | {mar / ind:.1f} |" + tail)
 
 
 if __name__ == "__main__":

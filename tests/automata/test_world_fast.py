@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 from framelogic.automata import evaluate
 from framelogic.automata import world as W
 from framelogic.automata.world import Markov
-from framelogic.logic import atom_names
+from framelogic.logic import atom_names, parse
 from framelogic.logic.errors import InvalidValue
 from framelogic.logic.strategies import formulas, traces
+from test_world import brute_posterior
+from test_world import markov_worlds as enumerable_worlds
 
 ATOMS = ("a", "b", "c")
 
@@ -98,3 +100,110 @@ def test_compiled_fast_loops_equal_the_general_loops(monkeypatch):
             monkeypatch.setattr(W, "JIT_WORK", 0)
             monkeypatch.setattr(W, "CHUNK_CELLS", 300)  # many checkpoints, odd chunk lengths
             assert np.allclose(evaluate(text, t, world=world), ref, atol=1e-9, rtol=0), (text, world)
+
+
+# ------------------------------------------------------------------ the fused loops
+# Future formulas whose automaton has one waiting state (p U q, F p, G p, ...) over
+# chains without mutex groups run in one fused forward-backward (world.until_one /
+# until_two / until_fused); past ones (p S q, O p, H p) as their future mirror on the
+# reversed scores (a stationary two-state chain is reversible).
+
+OPERANDS = ("a", "!a", "b", "a & b", "a | c", "!b & c", "c")
+SHAPES = ("{x} U {y}", "F {x}", "G {x}", "!({x} U {y})", "{x} W {y}", "X {x}", "{x} S {y}", "O {x}", "H {x}", "Y {x}",
+          "!({x} S {y})", "({x} U {y}) | F {y}", "O {x} & H {y}")  # fmt: skip
+
+
+@st.composite
+def waiting_formulas(draw, operands=OPERANDS):
+    shape = draw(st.sampled_from(SHAPES))
+    return shape.format(x=f"({draw(st.sampled_from(operands))})", y=f"({draw(st.sampled_from(operands))})")
+
+
+def fused_leaves(text, world):
+    from framelogic.automata import Evaluator
+
+    return [leaf for leaf in Evaluator(text, world=world).world_plan(None).leaves() if leaf.fused is not None]
+
+
+def test_the_fused_loops_run_the_until_family():
+    world = Markov(stay={"a": 0.9, "b": 0.97, "c": 0.8}, prior={"a": 0.3, "b": 0.5, "c": 0.6})
+    for text, k in (("F a", 1), ("G !a", 1), ("a U b", 2), ("(a & b) U c", 3), ("a S b", 2), ("O a", 1), ("H (a | b)", 2)):
+        (leaf,) = fused_leaves(text, world)
+        assert leaf.chain.k == k and leaf.reverse == (text[0] in "OH" or " S " in text), text
+    # a mutex group couples the chains: the general fast loops run instead
+    assert not fused_leaves("a U b", Markov(mutex=(frozenset("ab"),)))
+    assert not fused_leaves("G (a -> F[0,3] b)", world)  # many waiting states
+
+
+@settings(max_examples=300, deadline=None)
+@given(waiting_formulas(), traces(ATOMS, min_len=1, max_len=60, probabilistic=True), st.data())
+def test_fused_loops_equal_the_general_loops(text, t, data):
+    world = data.draw(markov_worlds(ATOMS))  # per-proposition stay and prior; mutex groups half the time
+    with pytest.MonkeyPatch.context() as mp:
+        agree(*both(text, t, world, mp))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.data())
+def test_fused_loops_equal_enumeration_of_hidden_trajectories(data):
+    k = data.draw(st.integers(1, 3))
+    names = ATOMS[:k]
+    n = data.draw(st.integers(1, {1: 5, 2: 4, 3: 3}[k]))
+    text = data.draw(waiting_formulas(tuple(o for o in OPERANDS if set(o) & set("abc") <= set(names))))
+    t = data.draw(traces(names, min_len=n, max_len=n, probabilistic=True))
+    world = data.draw(enumerable_worlds(names))  # no mutex groups: the fused loops' case
+    used = atom_names(parse(text))
+    num, den = brute_posterior(parse(text), t, world, used)
+    got = evaluate(text, t, world=world)
+    if t.select(used).is_boolean:
+        return  # certain input: the boolean signal (test_world.py)
+    assert np.allclose(got, num / den, atol=1e-9, rtol=0), (text, got, num / den)
+
+
+@pytest.mark.parametrize("text", ["F a", "G a", "a U b", "(a & b) U c", "a S b", "H a", "!(b U (a | c))"])
+def test_compiled_fused_loops_rescale_on_long_extreme_traces(text, monkeypatch):
+    # confident scores at a small prior (likelihood ratios ~1000 per frame, messages
+    # rescaled many times) and 3000 frames, compiled, against the plain general loops
+    rng = np.random.default_rng(7)
+    n = 3000
+    truth = (np.cumsum(rng.random((n, 3)) < 0.01, axis=0) % 2).astype(bool)
+    t = {a: np.where(truth[:, j], 1 - 1e-6, 1e-6) * 0.999 + 0.0005 * rng.random(n) for j, a in enumerate(ATOMS)}
+    world = Markov(stay={"a": 0.99, "b": 0.9, "c": 0.999}, prior={"a": 0.01, "b": 0.3, "c": 0.5})
+    assert fused_leaves(text, world)
+    monkeypatch.setattr(W, "REFERENCE", True)
+    monkeypatch.setattr(W, "JIT_WORK", 10**12)
+    monkeypatch.setattr(W, "JIT_TOTAL", 10**12)
+    ref = evaluate(text, t, world=world)
+    monkeypatch.setattr(W, "REFERENCE", False)
+    monkeypatch.setattr(W, "JIT_WORK", 0)
+    assert np.allclose(evaluate(text, t, world=world), ref, atol=1e-9, rtol=0)
+
+
+def test_propositional_parts_over_independent_chains_multiply_their_marginals(monkeypatch):
+    # no mutex group: a propositional part over several chains is a sum of products of
+    # the propositions' own posterior marginals (world._Leaf), against the joint chain
+    from framelogic.automata import Evaluator
+
+    rng = np.random.default_rng(3)
+    t = {a: rng.random(500) for a in ATOMS}
+    world = Markov(stay={"a": 0.9, "b": 0.97, "c": 0.8}, prior={"a": 0.3, "b": 0.5, "c": 0.7})
+    for text in ("(a & b) | (!a & c)", "a <-> b", "(a | b) & (!a | c)"):
+        leaves = Evaluator(text, world=world).world_plan(None).leaves()
+        assert any(leaf.method == "chain" and leaf.chain.k >= 2 for leaf in leaves), text
+        agree(*both(text, t, world, monkeypatch))
+
+
+def test_threads_evaluating_at_once_agree_with_one_thread():
+    # the fused loops' work arrays are per thread (world._scratch)
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(4)
+    tables = [{a: rng.random(n) for a in ATOMS} for n in (50, 3000, 700, 3000, 20)]
+    world = Markov(stay=0.9)
+    texts = ("a U b", "F a", "(a & b) U c", "a S b", "a & b")
+    alone = [[evaluate(x, t, world=world) for x in texts] for t in tables]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda t: [evaluate(x, t, world=world) for x in texts], tables * 3))
+    for i, got in enumerate(together):
+        for a, b in zip(alone[i % len(tables)], got):
+            assert np.array_equal(a, b)
