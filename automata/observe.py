@@ -323,14 +323,8 @@ class Hidden(Markov):
         return TraceTable(tuple(names), out, table.times, table.fps)
 
     def filter_parts(self, atoms: Sequence[str]) -> Joint:
-        """The joint chain of ``atoms`` for the monitors' forward filter (chains without
-        AR(1) noise: the filter reads one frame's evidence per state, ``frame_evidence``)."""
-        ar = [a for a in atoms if self.model_for(a).rho]
-        if ar:
-            raise InvalidValue(
-                f"the monitors' forward filter does not read AR(1) logit noise yet ({', '.join(ar)} have rho != 0): "
-                "monitor with a Hidden world fitted with noise=('independent',)"
-            )
+        """The joint chain of ``atoms`` for the monitors' forward filter (it steps
+        through ``Joint.frame_step``: AR(1) chains' evidence rides on the transition)."""
         return Joint([self.model_for(a) for a in atoms], atoms)
 
 

@@ -1437,11 +1437,11 @@ class WorldFilter:
             else:
                 obs[0, j] = c.priors[j]
         x = obs[0]
-        if hasattr(c, "frame_evidence"):  # [observe hook]
-            e = c.frame_evidence(x)
+        if hasattr(c, "frame_step"):  # [observe hook] a Hidden world's chains (AR(1) noise: evidence on the transition)
+            F, e = c.frame_step(self._joint, x, self.frame == 0)
         else:
             e = c.valid * np.prod(np.where(c.bits, x / c.priors, (1.0 - x) / (1.0 - c.priors)), axis=1)
-        F = self._joint if self.frame == 0 else self._joint @ self._T  # predict
+            F = self._joint if self.frame == 0 else self._joint @ self._T  # predict
         G = np.bincount(self._target, weights=(F * e).ravel(), minlength=F.size)
         total = G.sum()
         if not total > 0.0:

@@ -379,8 +379,26 @@ def test_ar1_model_round_trips_and_is_checked():
     assert "rho" not in Hidden(models={"a": _with_rho(m, 0.0)}).to_dict()["models"]["a"]  # old files unchanged
     with pytest.raises(InvalidValue, match="rho"):
         _with_rho(m, 1.0)
-    with pytest.raises(InvalidValue, match="AR\\(1\\)"):
-        WorldFilter(compile("F a"), ("a",), w, None)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    formulas(ATOMS, max_depth=3, max_bound=2),
+    traces(ATOMS, min_len=1, max_len=4, probabilistic=True),
+    st.data(),
+)
+def test_monitor_under_ar1_noise_is_the_exact_filter_at_every_prefix(f, t, data):
+    from framelogic.automata import Monitor
+
+    world = Hidden(models={a: _with_rho(data.draw(hidden_models()), data.draw(st.sampled_from([0.0, 0.7, -0.3])))
+                           for a in ATOMS})  # fmt: skip
+    m = Monitor(f, world=world)
+    if not m.atoms:
+        return
+    t = t.select(m.atoms)
+    for i in range(len(t)):
+        status = m.step({a: float(t.column(a)[i]) for a in m.atoms})
+        assert status.probability == pytest.approx(evaluate(f, t.slice(0, i + 1), world=world)[0], abs=1e-9)
 
 
 def _sample_ar(model: HiddenModel, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
