@@ -6,7 +6,7 @@ import os
 import platform
 from collections.abc import Iterable
 
-from .core import CompileRow, Result
+from .core import CompileRow, ProbRow, Result
 
 BOOL_TARGET = 10e6  # frames/s per spec, excl. compilation
 PEER_TARGET = 10.0  # x reelay on past-time specs
@@ -67,6 +67,13 @@ def targets(res: Result) -> dict[str, list[tuple[str, bool | None]]]:
     out[f"cost per frame at highest fps ≤ {SCALE_TARGET}× lowest fps"] = scale
     out["compile faster than ltlf2dfa + MONA on 8-atom specs"] = [(r.label, compile_ok(r)) for r in res.compile_rows if r.eight_atoms]
     return out
+
+
+def _bounds_note(r: ProbRow) -> str:
+    """What ``approx="bounds"`` did where the exact plan did not run."""
+    if r.bounds_rate is not None:
+        return f'; approx="bounds": {rate(r.bounds_rate)} frames/s, mean width {r.bounds_width:.3f}'
+    return f'; approx="bounds": {r.bounds_error}' if r.bounds_error else ""
 
 
 def compile_ok(r: CompileRow) -> bool | None:
@@ -142,7 +149,7 @@ def render(res: Result) -> str:
         disjoint = by_spec[r.spec].sharing == "disjoint" or r.states is None
         ok = (None if r.rate is None else r.rate >= 1e6) if disjoint else (None if r.state_rate is None else r.state_rate >= STATE_TARGET)
         rows.append([
-            r.spec, f"{r.fps:g}", rate(r.rate) if not r.error else r.error, ms(r.plan_s), r.plan_kind or "—",
+            r.spec, f"{r.fps:g}", rate(r.rate) if not r.error else r.error + _bounds_note(r), ms(r.plan_s), r.plan_kind or "—",
             "—" if r.states is None else f"{r.states:,}", rate(r.state_rate),
             rate(o.prob_rate) if not o.error else o.error, ratio(r.rate / o.prob_rate) if r.rate and o.prob_rate else "—",
             f"{mark(ok)} ({'frames' if disjoint else 'state-frames'})",
