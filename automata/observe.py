@@ -31,6 +31,16 @@ evidence on the transition, which forward–backward (and Viterbi) takes exactly
 as a per-frame transition matrix ``T(s, t) * p(score_i | s, t, score_{i-1})``
 (:class:`Steps`). ``rho = 0`` is the independent emission model.
 
+A burst of missed detections is a property of the detector, not of the world:
+:meth:`HiddenModel.detector` builds the factorial chain truth x detector — the
+world's chain and, independent of it, a two-state chain of the detector (ok / in a
+burst; a burst starts with probability ``start`` per frame and goes on with
+``stay``) — where in a burst the score's logit has its own density whatever the
+truth. Its ``2K`` joint states are an ordinary hidden chain (``burst`` marks the
+burst states), so every inference above stays exact over the joint; with AR(1)
+noise the residual runs through both chains. :func:`_em_detector` fits it with the
+truth clamped to the labels (EM over the detector's state only).
+
 :func:`fit_hidden` fits every proposition's model from labelled frames by
 Baum–Welch with the truth clamped to the labels (only the sub-states are
 latent), and the AR(1) model (coordinate ascent with the truth known), picks
@@ -1146,7 +1156,10 @@ def fit_hidden(
     ``ar_substates > 1`` adds AR(1) models with 2 .. ``ar_substates`` sub-states per
     truth value (duration-aware chains, or a "missed" sub-state, under correlated
     noise; EM with the truth clamped, :func:`_em_ar1`); slower, and off by default
-    (on the benchmark's burst cells it was not chosen).
+    (on the benchmark's burst cells it was not chosen). With ``"detector"`` in
+    ``noise`` (the default), the truth x detector chain (:meth:`HiddenModel.detector`,
+    fitted by :func:`_em_detector`) over each emission family asked for
+    (independent and/or AR(1); ``noise=("detector",)``: both) is a candidate too.
 
     With ``formula``, the decision is chosen too, by cross-fitting over the
     videos (``folds`` groups; one video: in-sample): for each ``h`` in
@@ -1154,7 +1167,7 @@ def fit_hidden(
     proposition), with a standard deviation per state or one tied across the
     states (the tied model's log-likelihood ratio is linear in the logit for
     ``h = 1``, like a Platt map), and then (with ``"ar1"`` in ``noise``) the AR(1) model,
-    models are fitted without a fold and decide on it; each
+    then the truth x detector chains, models are fitted without a fold and decide on it; each
     decision — a threshold 0.2, 0.3, ..., 0.8 on P(φ), or Viterbi — is scored
     by frame F1 plus mean event F1 (IoU >= 0.5) against φ on the labels of
     every held-out frame, using ``mode``'s event rule (``"tlv"``: the TLV rule
