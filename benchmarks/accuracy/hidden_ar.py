@@ -7,8 +7,9 @@ Runs :func:`.worlds.run_table` on the given cells (default: the cells where the
 fitted Hidden world was not best in ``benchmarks/results/accuracy_world.md``)
 with the fitted Hidden world twice — ``fit_hidden(noise=BEFORE)`` and
 ``fit_hidden(noise=AFTER)`` (``--before`` / ``--after``; default: sub-state models
-only, then fit_hidden's default candidates, among them AR(1) noise and the truth x
-detector chain, chosen on the training split) — and the independent world and
+only, then fit_hidden's default candidates, with AR(1) noise; ``--before independent
+ar1 --after independent ar1 detector`` measures the truth x detector chain; every
+candidate is chosen on the training split) — and the independent world and
 the baselines (no Markov rows; NSVS-TL's rows are read from the report,
 :func:`recorded_nsvs`). Prints, per cell, frame F1 and event
 F1 of both fitted-decision rows, the best other method, and whether each row is
