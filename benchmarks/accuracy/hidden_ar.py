@@ -1,12 +1,15 @@
-"""The Hidden world with and without AR(1) logit noise, on chosen cells of the world benchmark.
+"""The Hidden world with and without a candidate observation model, on chosen cells of the world benchmark.
 
     python -m benchmarks.accuracy.hidden_ar [--cells "p & q:ar1-heavy/high" ...] [--test N] [--train N] [--frames N]
+                                            [--before independent ar1] [--after independent ar1 detector]
 
 Runs :func:`.worlds.run_table` on the given cells (default: the cells where the
 fitted Hidden world was not best in ``benchmarks/results/accuracy_world.md``)
-with the fitted Hidden world twice — ``fit_hidden(noise=("independent",))``
-(before: sub-state models only) and ``fit_hidden()`` (after: the AR(1) model is
-a candidate too, chosen on the training split) — and the independent world and
+with the fitted Hidden world twice — ``fit_hidden(noise=BEFORE)`` and
+``fit_hidden(noise=AFTER)`` (``--before`` / ``--after``; default: sub-state models
+only, then fit_hidden's default candidates, with AR(1) noise; ``--before independent
+ar1 --after independent ar1 detector`` measures the truth x detector chain; every
+candidate is chosen on the training split) — and the independent world and
 the baselines (no Markov rows; NSVS-TL's rows are read from the report,
 :func:`recorded_nsvs`). Prints, per cell, frame F1 and event
 F1 of both fitted-decision rows, the best other method, and whether each row is
@@ -41,7 +44,7 @@ from .worlds import (
     run_table,
 )
 
-BEFORE = "Hidden before (independent emissions), fitted decision"
+BEFORE = "Hidden before, fitted decision"
 
 #: cells where the fitted Hidden world (independent emissions) was not best (accuracy_world.md)
 LOSING = (
@@ -54,10 +57,10 @@ LOSING = (
 )  # fmt: skip
 
 
-def methods() -> list[WorldMethod]:
+def methods(before: tuple[str, ...] = ("independent",), after: tuple[str, ...] | None = None) -> list[WorldMethod]:
     return [
-        WorldMethod(BEFORE, _hidden("fitted", ("independent",))),
-        WorldMethod(HIDDEN, _hidden("fitted")),
+        WorldMethod(BEFORE, _hidden("fitted", before)),
+        WorldMethod(HIDDEN, _hidden("fitted", after)),
         WorldMethod(INDEPENDENT, _independent),
         WorldMethod("per-frame threshold", _fixed(per_frame_threshold)),
         WorldMethod("per-frame threshold (θ fitted)", _threshold),
@@ -83,6 +86,12 @@ def recorded_nsvs(path: Path = DEFAULT_OUT) -> dict[tuple[str, str, str], tuple[
     return out
 
 
+def _describe(m: object) -> str:
+    """A fitted model in a few characters: ``ar1``, ``K=4``, ``det`` / ``ar1+det`` (truth x detector)."""
+    kind = ("ar1+det" if m.rho else "det") if m.burst else ("ar1" if m.rho else f"K={m.k}")  # type: ignore[attr-defined]
+    return kind + (f"x{m.k // 4}" if m.burst and m.k > 4 else "")  # type: ignore[attr-defined]
+
+
 def _parse(cell: str) -> tuple[str, str, str]:
     template, _, rest = cell.rpartition(":")
     model, _, level = rest.partition("/")
@@ -99,13 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train", type=int, default=10)
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--before", nargs="+", default=["independent"], help="fit_hidden's noise= of the before row")
+    ap.add_argument("--after", nargs="+", default=None, help="fit_hidden's noise= of the after row (default: its default)")
     args = ap.parse_args(argv)
     chosen = [_parse(c) for c in args.cells] if args.cells else list(LOSING)
     if args.others:
         every = [(t, c.model, c.level) for t in TEMPLATES for c, _ in cells([t])]
         chosen = [c for c in every if c not in LOSING]
     print(f"{args.test} test / {args.train} training videos of {args.frames} frames per cell, seed {args.seed}")
-    print("| template | noise | frame F1 before | frame F1 after | event F1 before | event F1 after | best other (frame / event) | AR(1) chosen | best after (frame / event) |")
+    print("| template | noise | frame F1 before | frame F1 after | event F1 before | event F1 after | best other (frame / event) | model chosen (after) | best after (frame / event) |")
     print("|---|---|---|---|---|---|---|---|---|")
     wins = {"before": [0, 0], "after": [0, 0]}
     nsvs = recorded_nsvs()
@@ -113,10 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     for template, model, level in chosen:
         m = noise_model(model)
         if model == EXACT.name:
-            rows = run_table(methods(), test=args.test, train=args.train, frames=args.frames, seed=args.seed,
+            rows = run_table(methods(tuple(args.before), None if args.after is None else tuple(args.after)), test=args.test, train=args.train, frames=args.frames, seed=args.seed,
                              templates=[template], models=[], levels=[])  # fmt: skip
         else:
-            rows = run_table(methods(), test=args.test, train=args.train, frames=args.frames, seed=args.seed,
+            rows = run_table(methods(tuple(args.before), None if args.after is None else tuple(args.after)), test=args.test, train=args.train, frames=args.frames, seed=args.seed,
                              templates=[template], models=[m], levels=[level], exact=False)  # fmt: skip
         rs = [r for r in _by_cell(rows)[(template, f"{model}/{level}")]]
         before = next(r for r in rs if r.method.startswith(BEFORE))
@@ -125,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         ns = nsvs.get((template, model, level), (0.0, 0.0))
         bf = max(max(r.f1 for r in others), ns[0])
         be = max(max(r.event_f1 for r in others), ns[1])
-        w = next((v[1] for k, v in worlds._HIDDEN_FITS.items() if k[0] == template and k[2] is None), None)
-        ar = "?" if w is None else ",".join(f"{a}:{'ar1' if x.rho else f'K={x.k}'}" for a, x in sorted(w.models.items()))
+        want = None if args.after is None else tuple(args.after)
+        w = next((v[1] for k, v in worlds._HIDDEN_FITS.items() if k[0] == template and k[2] == want), None)
+        ar = "?" if w is None else ",".join(f"{a}:{_describe(x)}" for a, x in sorted(w.models.items()))
         ok = lambda v, b: "yes" if v + TIE >= b else "no"  # noqa: E731
         for key, r in (("before", before), ("after", after)):
             wins[key][0] += r.f1 + TIE >= bf

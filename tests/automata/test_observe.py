@@ -506,3 +506,168 @@ def test_ar1_steps_per_axis_equal_the_dense_joint_steps(monkeypatch):
     dense = [evaluate(f, t, world=w) for f in ("(a & b) U c", "a & b & c", "G (a -> F b)")]
     monkeypatch.setattr(observe, "DENSE_STEPS", 0)
     assert all(np.allclose(evaluate(f, t, world=w), d, atol=1e-12) for f, d in zip(("(a & b) U c", "a & b & c", "G (a -> F b)"), dense))
+
+
+# ------------------------------------------------------------------ the truth x detector chain
+
+
+@st.composite
+def detector_models(draw, rho=(0.0, 0.5, -0.3)):
+    """A factorial chain (base, detector params) with the base's truth states and a burst density."""
+    base = _with_rho(draw(hidden_models(max_k=2)), draw(st.sampled_from(rho)))
+    params = {
+        "start": draw(st.floats(0.0, 0.6)), "stay": draw(st.floats(0.0, 0.95)),
+        "mean": draw(st.floats(-3, 3)), "sd": draw(st.floats(0.5, 2.5)), "initial": draw(st.floats(0.0, 1.0)),
+    }  # fmt: skip
+    return base, params
+
+
+def _factorial_paths(base: HiddenModel, prm: dict, x: np.ndarray):
+    """``(truth tuple, (base path, detector path), log weight)`` of every trajectory of the
+    world chain and the detector chain, written out from the definition: the chains are
+    independent; a frame's logit has the base state's density while the detector is ok and
+    the burst density in a burst; the AR(1) residual runs through both."""
+    n = len(x)
+    p = np.clip(x, 1e-6, 1 - 1e-6)
+    z = np.log(p) - np.log1p(-p)
+    D = np.array([[1 - prm["start"], prm["start"]], [1 - prm["stay"], prm["stay"]]])
+    d0 = np.array([1 - prm["initial"], prm["initial"]])
+    r = base.rho
+    for xs in itertools.product(range(base.k), repeat=n):
+        if any((x[i] == 1.0 and not base.truth[s]) or (x[i] == 0.0 and base.truth[s]) for i, s in enumerate(xs)):
+            continue
+        for ds in itertools.product((0, 1), repeat=n):
+            mu = [prm["mean"] if d else base.mean[s] for s, d in zip(xs, ds)]
+            sd = [prm["sd"] if d else base.sd[s] for s, d in zip(xs, ds)]
+            with np.errstate(divide="ignore"):
+                lw = np.log(base.initial[xs[0]]) + np.log(d0[ds[0]])
+                lw += sum(np.log(base.T[xs[i - 1], xs[i]]) + np.log(D[ds[i - 1], ds[i]]) for i in range(1, n))
+            for i in range(n):
+                u = (z[i] - mu[i]) / sd[i]
+                if i == 0:
+                    lw += -0.5 * u * u - np.log(sd[i])
+                else:
+                    u0 = (z[i - 1] - mu[i - 1]) / sd[i - 1]
+                    lw += -0.5 * (u - r * u0) ** 2 / (1 - r * r) - np.log(sd[i]) - 0.5 * np.log(1 - r * r)
+            yield tuple(int(base.truth[s]) for s in xs), (xs, ds), lw
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.data())
+def test_detector_chain_equals_enumeration_of_truth_and_detector_trajectories(data):
+    k = data.draw(st.integers(1, 2))
+    names = ATOMS[:k]
+    n = data.draw(st.integers(1, {1: 4, 2: 2}[k]))
+    f = data.draw(formulas(names, max_depth=3, max_bound=2))
+    t = data.draw(traces(names, min_len=n, max_len=n, probabilistic=True))
+    drawn = {a: data.draw(detector_models()) for a in names}
+    world = Hidden(models={a: HiddenModel.detector(b, **prm) for a, (b, prm) in drawn.items()})
+    per_prop = []
+    for a, (b, prm) in drawn.items():
+        paths = list(_factorial_paths(b, prm, t.column(a)))
+        top = max((lw for _, _, lw in paths), default=0.0)
+        acc: dict = {}
+        for key, _, lw in paths:
+            acc[key] = acc.get(key, 0.0) + np.exp(lw - top)
+        per_prop.append(acc)
+    num, den = np.zeros(n), 0.0
+    for combo in itertools.product(*[list(acc.items()) for acc in per_prop]):
+        w = float(np.prod([c[1] for c in combo]))
+        if w:
+            world01 = np.array([c[0] for c in combo], dtype=float).T.reshape(n, k)
+            num += w * satisfaction(f, TraceTable(tuple(names), world01)).astype(float)
+            den += w
+    got = evaluate(f, t, world=world)
+    if t.select(atom_names(f)).is_boolean:
+        assert np.array_equal(got, satisfaction(f, t).astype(float))
+    elif den > 0:
+        assert np.allclose(got, num / den, atol=1e-9)
+
+
+@settings(max_examples=50, deadline=None)
+@given(detector_models(), traces(("a",), min_len=1, max_len=4, probabilistic=True))
+def test_detector_viterbi_is_the_most_probable_truth_and_detector_trajectory(drawn, t):
+    b, prm = drawn
+    m = HiddenModel.detector(b, **prm)
+    x = t.column("a")
+    paths = list(_factorial_paths(b, prm, x))
+    best = max(lw for _, _, lw in paths)
+    path = viterbi_path(m, m.log_emission(x), m.log_pair_emission(x) if m.rho else None)
+    xs, ds = tuple(int(s) // 2 for s in path), tuple(int(s) % 2 for s in path)
+    got = next(lw for _, key, lw in paths if key == (xs, ds))  # the decoded joint trajectory ...
+    assert got == pytest.approx(best, rel=1e-9, abs=1e-9)  # ... is a most probable one (ties: either)
+    decoded = viterbi(t, ("a",), Hidden(models={"a": m})).column("a")
+    assert np.array_equal(decoded, np.array([b.truth[s] for s in xs], dtype=float))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_detector_chain_without_bursts_is_the_world_chain(data):
+    names = ATOMS[: data.draw(st.integers(1, 2))]
+    f = data.draw(formulas(names, max_depth=3, max_bound=2))
+    t = data.draw(traces(names, min_len=1, max_len=6, probabilistic=True))
+    # scores away from exactly 0/1: there a logit of -13.8 under unequal sds makes the
+    # unreachable burst states outweigh the reachable ones by e^-300 per frame in the
+    # backward pass's scaling (a float-range limit of a chain with dead states, not a model difference)
+    t = TraceTable(t.names, np.clip(t.values, 0.01, 0.99), t.times, t.fps)
+    drawn = {a: data.draw(detector_models()) for a in names}
+    plain = Hidden(models={a: b for a, (b, _) in drawn.items()})
+    never = Hidden(models={a: HiddenModel.detector(b, **{**prm, "start": 0.0, "initial": 0.0}) for a, (b, prm) in drawn.items()})
+    assert np.allclose(evaluate(f, t, world=never), evaluate(f, t, world=plain), atol=1e-9)
+    got = viterbi(t, names, never)
+    assert np.array_equal(got.values, viterbi(t, names, plain).values)
+
+
+def test_detector_model_round_trips_and_is_checked():
+    b = HiddenModel.two_state(stay=0.9, prior=0.4, mean=(-2.0, 2.0), sd=(1.0, 1.0), rho=0.5)
+    m = HiddenModel.detector(b, start=0.05, stay=0.9, mean=-2.5, sd=1.5)
+    assert m.burst == (False, True, False, True) and m.rho == 0.5
+    assert m.initial[1] == pytest.approx(0.6 * 0.05 / 0.15)  # the detector chain's stationary burst share
+    w = Hidden(models={"a": m})
+    back = resolve_world(json.loads(json.dumps(w.to_dict())))
+    assert back == w and back.models["a"].burst == m.burst
+    with pytest.raises(InvalidValue, match="start"):
+        HiddenModel.detector(b, start=1.5, stay=0.9, mean=0.0, sd=1.0)
+    with pytest.raises(InvalidValue, match="burst"):
+        HiddenModel(m.truth, m.transition, m.initial, m.mean, m.sd, 0.0, (True,))
+
+
+def _sample_bursts(n: int, rng: np.random.Generator, rho: float) -> tuple[np.ndarray, np.ndarray]:
+    """Truth from a sticky chain; missed-detection bursts (start 0.04, stay 0.9) turn a true
+    frame's logit mean from 2 to -2; AR(1) noise of sd 1 and correlation ``rho``."""
+    y = np.zeros(n, dtype=bool)
+    d = np.zeros(n, dtype=bool)
+    u = np.empty(n)
+    u[0] = rng.normal()
+    for i in range(1, n):
+        y[i] = rng.random() < (0.95 if y[i - 1] else 0.03)
+        d[i] = rng.random() < (0.9 if d[i - 1] else 0.04)
+        u[i] = rho * u[i - 1] + np.sqrt(1 - rho * rho) * rng.normal()
+    z = np.where(y & ~d, 2.0, -2.0) + u
+    return 1 / (1 + np.exp(-z)), y.astype(float)
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.5])
+def test_fit_recovers_the_detector_chain_and_bic_prefers_it_on_bursts(rho):
+    from framelogic.automata.observe import _em_detector, _fit_ar1
+
+    rng = np.random.default_rng(11)
+    vids = [_sample_bursts(300, rng, rho) for _ in range(8)]
+    zs = [np.log(s) - np.log1p(-s) for s, _ in vids]
+    ys = [y.astype(bool) for _, y in vids]
+    m, ll = _em_detector(zs, ys, ar=rho > 0)
+    burst = np.asarray(m.burst)
+    assert m.T[1, 1] + m.T[1, 3] == pytest.approx(0.9, abs=0.06)  # the detector stays in a burst (whatever the truth)
+    assert m.T[0, 1] + m.T[0, 3] == pytest.approx(0.04, abs=0.02)  # a burst's start
+    assert np.asarray(m.mean)[burst][0] == pytest.approx(-2.0, abs=0.4)
+    assert m.mean[2] == pytest.approx(2.0, abs=0.3)  # true, detector ok
+    assert m.rho == pytest.approx(rho, abs=0.1)
+    noise = ("ar1", "detector") if rho else ("independent", "detector")
+    fitted = fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], substates=(1,), noise=noise)
+    assert fitted.models["p"].burst  # BIC keeps the detector chain over the world chain alone
+    plain = HiddenModel.two_state(stay=0.9, prior=0.4, mean=(-2.0, 2.0), sd=(1.0, 1.0))
+    vids = [_sample(plain, 300, rng) for _ in range(8)]
+    fitted = fit_hidden([{"p": s} for s, _ in vids], [{"p": y} for _, y in vids], substates=(1,), noise=("independent", "detector"))
+    assert not fitted.models["p"].burst  # no bursts in the data: BIC drops the detector chain
+    _, base_ll = _fit_ar1(zs, ys)
+    assert ll > base_ll or rho == 0.0
