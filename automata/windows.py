@@ -65,7 +65,10 @@ from framelogic.logic.passes import map_children
 
 from . import kernels as K
 
-__all__ = ["CHAIN_STATES_PER_BUDGET", "MAX_LEVELS", "Chain", "chain_of", "chain_prob", "substitute", "temporal_tops"]
+__all__ = [
+    "CHAIN_STATES_PER_BUDGET", "MAX_LEVELS", "Chain", "DelayedRule", "chain_of", "chain_prob", "delayed_rule_of", "substitute",
+    "temporal_tops",
+]  # fmt: skip
 
 #: The planner builds a chain of up to this many times its ``max_states`` (the budget of
 #: automata): a chain state is one float64 in each of two dense arrays, nothing to
@@ -409,3 +412,256 @@ def compiled_chain() -> Callable:
     except ImportError:  # pragma: no cover - exact either way, only slower
         return K.compiled(chain_backward)
     return numba.njit(cache=False, nogil=True, fastmath={"reassoc", "contract"})(chain_backward)
+
+
+# ------------------------------------------------------------------ delayed until / since rules
+
+
+@dataclass(frozen=True)
+class DelayedRule:
+    """``G (p -> q U[a,b] r)`` or ``G (p -> q S[a,b] r)`` with ``0 < a <= b < oo``,
+    propositional ``p``, ``q``, ``r`` and ``r``'s atoms disjoint from ``p``'s and ``q``'s
+    (``p`` and ``q`` may share atoms). Covered shapes: whatever :func:`.counters.rule_of`
+    reads as a rule once the window is moved to ``[0, b-a]`` (``p -> B``, ``!p | B``,
+    ``B`` alone with ``p = true``), ``B`` the one ``U``/``S`` window.
+
+    ``q U[a,b] r`` holds at ``j`` iff the first ``r`` at or after ``j + a`` comes at
+    ``j + a + D`` with ``D <= b - a`` and the run of ``q`` from ``j`` is at least ``a + D``
+    frames long (a later ``r`` would need a longer run). So the instance at ``j`` is a
+    function of ``(L_j, D_j)``: ``L_j`` the length of the ``q``-run from ``j`` (capped at
+    ``b``) and ``D_j`` the distance from ``j + a`` to the next ``r`` (capped at
+    ``b - a + 1``, "none in the window"). Going from ``j + 1`` to ``j`` the pair moves
+    deterministically given ``q(j)`` and ``r(j + a)``; as ``r`` shares no atom with ``p``
+    or ``q``, the triple ``(p(j), q(j), r(j + a))`` is independent of every other step's,
+    so ``(L, D)`` is an exact backward Markov chain over ``(b + 1)(b - a + 2)`` states,
+    with the mass of the states breaking instance ``j`` dropped at step ``j``; the signal
+    at ``i`` is the mass left after step ``i``. Since is the mirror image: ``L_j`` is the
+    ``q``-run ending at ``j``, ``D_j`` the distance from ``j - a`` back to the last ``r``;
+    the pair is a forward chain, the rule a backward pass over it (``P(instances j..``
+    ``hold | the pair at j - 1)``), and the pair's law at ``i - 1`` factors into the run's
+    and the distance's (``q`` and ``r`` are independent), ``O(b)`` numbers per frame.
+
+    A frame costs one multiply-add per state (the step that extends the run and the
+    distance is a diagonal shift; the resets are row and column sums).
+
+    >>> from framelogic.logic import parse
+    >>> d = delayed_rule_of(parse("G (a -> (b U[1,2] c))"))
+    >>> d.kind, d.a, d.b, d.n_states
+    ('until', 1, 2, 9)
+    >>> import numpy as np
+    >>> vals = {"a": np.array([1.0, 0, 0, 0]), "b": np.array([1.0, 0, 0, 0]), "c": np.array([0, 1.0, 0, 0])}
+    >>> d(lambda f: chain_prob(f, vals), 4).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+
+    formula: A.Formula
+    kind: str  # "until" or "since"
+    p: A.Formula
+    q: A.Formula
+    r: A.Formula
+    a: int
+    b: int
+
+    @property
+    def n_states(self) -> int:
+        return (self.b + 1) * (self.b - self.a + 2)
+
+    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
+        """``P((w, i) |= formula)`` for the ``n`` frames, ``prob(g)`` the per-frame
+        probabilities of a propositional ``g``."""
+        p, q = self.p, self.q
+        neg, conj = A.neg, A.conj
+        cls = np.stack(
+            [prob(conj(q, neg(p))), prob(conj(q, p)), prob(conj(neg(q), neg(p))), prob(conj(neg(q), p))]
+        ).astype(np.float64)
+        cls = np.ascontiguousarray(np.clip(cls, 0.0, 1.0))
+        r = np.clip(np.asarray(prob(self.r), dtype=np.float64), 0.0, 1.0)
+        a, b = self.a, self.b
+        out = np.empty(n)
+        if n == 0:
+            return out
+        work = n * self.n_states
+        if self.kind == "until":
+            rd = np.zeros(n)  # r(j + a), none past the end
+            if a < n:
+                rd[: n - a] = r[a:]
+            fn = compiled_delayed("until") if work >= _JIT_WORK else until_backward
+            fn(cls, rd, a, b, out)
+        else:
+            rd = np.zeros(n)  # r(j - a), none before frame 0
+            if a < n:
+                rd[a:] = r[: n - a]
+            qrun = np.clip(cls[0] + cls[1], 0.0, 1.0)
+            fn = compiled_delayed("since") if work >= _JIT_WORK else since_backward
+            fn(cls, rd, qrun, a, b, out)
+        return np.clip(out, 0.0, 1.0)
+
+
+def delayed_rule_of(g: A.Formula) -> DelayedRule | None:
+    """The :class:`DelayedRule` ``g`` is, or ``None``."""
+    from . import counters as C
+
+    if not isinstance(g, A.Always) or not g.bound.is_trivial:
+        return None
+    arg = fold(g.arg)
+    tops = temporal_tops(arg)
+    if len(tops) != 1:
+        return None
+    (body,) = tops
+    if not isinstance(body, (A.Until, A.Since)):
+        return None
+    lo, hi = body.bound.frames(None)
+    if lo == 0 or hi is None:
+        return None
+    zero = type(body)(body.left, body.right, A.Bound(0, hi - lo))
+    rule = C.rule_of(A.Always(substitute(arg, body, zero), g.bound))
+    if rule is None or rule.kind not in ("until", "since"):
+        return None
+    from framelogic.logic.passes import atom_names
+
+    if set(atom_names(rule.r)) & (set(atom_names(rule.p)) | set(atom_names(rule.q))):
+        return None
+    return DelayedRule(g, rule.kind, rule.p, rule.q, rule.r, int(lo), int(hi))
+
+
+def until_backward(cls, rd, a, b, out):  # pragma: no cover - compiled
+    """The backward ``(L, D)`` chain of a delayed until rule (see :class:`DelayedRule`):
+    ``cls[c, j]`` the probabilities of ``q&!p, q&p, !q&!p, !q&p`` at ``j``, ``rd[j]`` that of
+    ``r`` at ``j + a``; ``out[j]`` = P(every instance ``>= j`` holds)."""
+    n = rd.shape[0]
+    cap = b - a + 1  # D == cap: no r in the window
+    nl = b + 1
+    nd = cap + 1
+    cur = np.zeros((nl, nd))
+    nxt = np.zeros((nl, nd))
+    cur[0, cap] = 1.0
+    rows = np.zeros(nl)
+    colsum = np.zeros(nd)
+    for j in range(n - 1, -1, -1):
+        q_np = cls[0, j]
+        q_p = cls[1, j]
+        nq_np = cls[2, j]
+        pr = rd[j]
+        pn = 1.0 - pr
+        total = 0.0
+        for ll in range(nl):
+            rows[ll] = 0.0
+        for d in range(nd):
+            colsum[d] = 0.0
+        for ll in range(nl):
+            s = 0.0
+            row = cur[ll]
+            for d in range(nd):
+                s += row[d]
+                colsum[d] += row[d]
+            rows[ll] = s
+            total += s
+        for ll in range(nl):
+            for d in range(nd):
+                nxt[ll, d] = 0.0
+        # q holds at j: the run grows (capped at b); r at j + a: D = 0, else D grows (capped)
+        for ll in range(nl):
+            l2 = ll + 1 if ll + 1 < b else b
+            row = cur[ll]
+            dst = nxt[l2]
+            for d in range(nd):
+                m = row[d]
+                if m == 0.0:
+                    continue
+                d2 = d + 1 if d + 1 < cap else cap
+                ok = d2 <= b - a and l2 >= a + d2
+                dst[d2] += m * pn * (q_np + q_p if ok else q_np)
+            ok0 = l2 >= a  # D = 0
+            nxt[l2, 0] += rows[ll] * pr * (q_np + q_p if ok0 else q_np)
+        # q fails at j: L = 0, which breaks a pending instance (a > 0): only !p survives
+        for d in range(nd):
+            d2 = d + 1 if d + 1 < cap else cap
+            nxt[0, d2] += colsum[d] * pn * nq_np
+        nxt[0, 0] += total * pr * nq_np
+        acc = 0.0
+        for ll in range(nl):
+            for d in range(nd):
+                acc += nxt[ll, d]
+        out[j] = acc
+        cur, nxt = nxt, cur
+    return 0
+
+
+def since_backward(cls, rd, qrun, a, b, out):  # pragma: no cover - compiled
+    """The delayed since rule (see :class:`DelayedRule`): ``B[L, D]`` = P(every instance
+    ``>= j`` holds | the pair at ``j - 1``), pulled backwards; ``rd[j]`` the probability
+    of ``r`` at ``j - a`` and ``qrun[j]`` that of ``q`` at ``j``. ``out[i] = sum f(L) B g(D)``
+    with ``f``, ``g`` the laws of the run and of the distance at ``i - 1``."""
+    n = rd.shape[0]
+    cap = b - a + 1
+    nl = b + 1
+    nd = cap + 1
+    cur = np.ones((nl, nd))
+    nxt = np.empty((nl, nd))
+    f = np.zeros(nl)
+    g = np.zeros(nd)
+    for j in range(n - 1, -1, -1):
+        q_np = cls[0, j]
+        q_p = cls[1, j]
+        nq_np = cls[2, j]
+        pr = rd[j]
+        pn = 1.0 - pr
+        for ll in range(nl):
+            l2 = ll + 1 if ll + 1 < b else b
+            ok0 = l2 >= a
+            reset = pr * (q_np + q_p if ok0 else q_np) * cur[l2, 0]
+            src = cur[l2]
+            dst = nxt[ll]
+            for d in range(nd):
+                d2 = d + 1 if d + 1 < cap else cap
+                ok = d2 <= b - a and l2 >= a + d2
+                dst[d] = reset + pn * (q_np + q_p if ok else q_np) * src[d2]
+        # q fails at j: the run is 0 and any instance there fails (a > 0)
+        for d in range(nd):
+            d2 = d + 1 if d + 1 < cap else cap
+            w0 = nq_np * (pr * cur[0, 0] + pn * cur[0, d2])
+            for ll in range(nl):
+                nxt[ll, d] += w0
+        cur, nxt = nxt, cur
+        # the law of the pair at j - 1: the q-run ending there and the distance back to r
+        prod = 1.0
+        for ll in range(nl):
+            if ll == b:
+                f[ll] = prod
+                break
+            before = qrun[j - 1 - ll] if j - 1 - ll >= 0 else 0.0
+            f[ll] = prod * (1.0 - before)
+            prod *= before
+            if prod == 0.0:
+                for m in range(ll + 1, nl):
+                    f[m] = 0.0
+                break
+        prod = 1.0
+        for d in range(nd):
+            if d == cap:
+                g[d] = prod
+                break
+            x = rd[j - 1 - d] if j - 1 - d >= 0 else 0.0
+            g[d] = prod * x
+            prod *= 1.0 - x
+        acc = 0.0
+        for ll in range(nl):
+            if f[ll] == 0.0:
+                continue
+            s = 0.0
+            for d in range(nd):
+                s += cur[ll, d] * g[d]
+            acc += f[ll] * s
+        out[j] = acc
+    return 0
+
+
+@cache
+def compiled_delayed(kind: str) -> Callable:
+    """:func:`until_backward` / :func:`since_backward` compiled with numba (as is without)."""
+    fn = until_backward if kind == "until" else since_backward
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - exact either way, only slower
+        return fn
+    return numba.njit(cache=False, nogil=True, fastmath={"reassoc", "contract"})(fn)
