@@ -527,7 +527,14 @@ def delayed_rule_of(g: A.Formula) -> DelayedRule | None:
 def until_backward(cls, rd, a, b, out):  # pragma: no cover - compiled
     """The backward ``(L, D)`` chain of a delayed until rule (see :class:`DelayedRule`):
     ``cls[c, j]`` the probabilities of ``q&!p, q&p, !q&!p, !q&p`` at ``j``, ``rd[j]`` that of
-    ``r`` at ``j + a``; ``out[j]`` = P(every instance ``>= j`` holds)."""
+    ``r`` at ``j + a``; ``out[j]`` = P(every instance ``>= j`` holds).
+
+    ``cur[L, D]`` = P(the pair at ``j + 1`` is ``(L, D)`` and every instance ``> j`` holds).
+    One pass per frame: source row ``L`` feeds row ``min(L + 1, b)`` (``q`` at ``j``)
+    shifted by one along ``D`` (no ``r`` at ``j + a``) or into its slot 0 (``r``), and its
+    column sums feed row 0 (no ``q``: the run is 0, which breaks any instance, ``a > 0``).
+    The instance at ``j`` holds (``p`` may be true) on the states with ``D <= b - a`` and
+    ``L >= a + D``: within a row, the first ``L - a`` slots of the shift."""
     n = rd.shape[0]
     cap = b - a + 1  # D == cap: no r in the window
     nl = b + 1
@@ -535,53 +542,67 @@ def until_backward(cls, rd, a, b, out):  # pragma: no cover - compiled
     cur = np.zeros((nl, nd))
     nxt = np.zeros((nl, nd))
     cur[0, cap] = 1.0
-    rows = np.zeros(nl)
     colsum = np.zeros(nd)
     for j in range(n - 1, -1, -1):
         q_np = cls[0, j]
-        q_p = cls[1, j]
+        q_any = q_np + cls[1, j]
         nq_np = cls[2, j]
         pr = rd[j]
         pn = 1.0 - pr
-        total = 0.0
-        for ll in range(nl):
-            rows[ll] = 0.0
+        wy = pn * q_any  # shift, instance kept whatever p
+        wn = pn * q_np  # shift, instance broken unless !p
         for d in range(nd):
             colsum[d] = 0.0
-        for ll in range(nl):
-            s = 0.0
-            row = cur[ll]
-            for d in range(nd):
-                s += row[d]
-                colsum[d] += row[d]
-            rows[ll] = s
-            total += s
-        for ll in range(nl):
-            for d in range(nd):
-                nxt[ll, d] = 0.0
-        # q holds at j: the run grows (capped at b); r at j + a: D = 0, else D grows (capped)
+        total = 0.0
+        acc = 0.0
         for ll in range(nl):
             l2 = ll + 1 if ll + 1 < b else b
             row = cur[ll]
             dst = nxt[l2]
-            for d in range(nd):
-                m = row[d]
-                if m == 0.0:
-                    continue
-                d2 = d + 1 if d + 1 < cap else cap
-                ok = d2 <= b - a and l2 >= a + d2
-                dst[d2] += m * pn * (q_np + q_p if ok else q_np)
-            ok0 = l2 >= a  # D = 0
-            nxt[l2, 0] += rows[ll] * pr * (q_np + q_p if ok0 else q_np)
-        # q fails at j: L = 0, which breaks a pending instance (a > 0): only !p survives
+            first = ll < b  # row b also receives from row b - 1: add to it
+            k = l2 - a  # slots d + 1 <= k keep the instance (k <= b - a = cap - 1 always)
+            if k < 0:
+                k = 0
+            s = 0.0
+            kept = 0.0
+            for d in range(cap - 1):
+                x = row[d]
+                s += x
+                colsum[d] += x
+                w = wy if d < k else wn
+                if first:
+                    dst[d + 1] = w * x
+                else:
+                    dst[d + 1] += w * x
+                if d < k:
+                    kept += x
+            x1 = row[cap - 1] if cap >= 2 else 0.0
+            x2 = row[cap]
+            if cap >= 2:
+                colsum[cap - 1] += x1
+            else:
+                x1 = row[0]
+                colsum[0] += x1
+            colsum[cap] += x2
+            s += x1 + x2
+            edge = wn * (x1 + x2)
+            reset = s * pr * (q_any if l2 >= a else q_np)
+            if first:
+                dst[cap] = edge
+                dst[0] = reset
+            else:
+                dst[cap] += edge
+                dst[0] += reset
+            acc += wy * kept + wn * (s - kept) + reset
+            total += s
+        zero = nxt[0]
+        for d in range(nd):
+            zero[d] = 0.0
         for d in range(nd):
             d2 = d + 1 if d + 1 < cap else cap
-            nxt[0, d2] += colsum[d] * pn * nq_np
-        nxt[0, 0] += total * pr * nq_np
-        acc = 0.0
-        for ll in range(nl):
-            for d in range(nd):
-                acc += nxt[ll, d]
+            zero[d2] += colsum[d] * pn * nq_np
+        zero[0] += total * pr * nq_np
+        acc += total * nq_np
         out[j] = acc
         cur, nxt = nxt, cur
     return 0
@@ -591,7 +612,8 @@ def since_backward(cls, rd, qrun, a, b, out):  # pragma: no cover - compiled
     """The delayed since rule (see :class:`DelayedRule`): ``B[L, D]`` = P(every instance
     ``>= j`` holds | the pair at ``j - 1``), pulled backwards; ``rd[j]`` the probability
     of ``r`` at ``j - a`` and ``qrun[j]`` that of ``q`` at ``j``. ``out[i] = sum f(L) B g(D)``
-    with ``f``, ``g`` the laws of the run and of the distance at ``i - 1``."""
+    with ``f``, ``g`` the laws of the run and of the distance at ``i - 1``, summed in the
+    same pass that writes ``B``."""
     n = rd.shape[0]
     cap = b - a + 1
     nl = b + 1
@@ -600,31 +622,18 @@ def since_backward(cls, rd, qrun, a, b, out):  # pragma: no cover - compiled
     nxt = np.empty((nl, nd))
     f = np.zeros(nl)
     g = np.zeros(nd)
+    w0 = np.zeros(nd)
     for j in range(n - 1, -1, -1):
         q_np = cls[0, j]
-        q_p = cls[1, j]
+        q_any = q_np + cls[1, j]
         nq_np = cls[2, j]
         pr = rd[j]
         pn = 1.0 - pr
-        for ll in range(nl):
-            l2 = ll + 1 if ll + 1 < b else b
-            ok0 = l2 >= a
-            reset = pr * (q_np + q_p if ok0 else q_np) * cur[l2, 0]
-            src = cur[l2]
-            dst = nxt[ll]
-            for d in range(nd):
-                d2 = d + 1 if d + 1 < cap else cap
-                ok = d2 <= b - a and l2 >= a + d2
-                dst[d] = reset + pn * (q_np + q_p if ok else q_np) * src[d2]
-        # q fails at j: the run is 0 and any instance there fails (a > 0)
-        for d in range(nd):
-            d2 = d + 1 if d + 1 < cap else cap
-            w0 = nq_np * (pr * cur[0, 0] + pn * cur[0, d2])
-            for ll in range(nl):
-                nxt[ll, d] += w0
-        cur, nxt = nxt, cur
+        wy = pn * q_any
+        wn = pn * q_np
         # the law of the pair at j - 1: the q-run ending there and the distance back to r
         prod = 1.0
+        top = nl  # rows with f > 0
         for ll in range(nl):
             if ll == b:
                 f[ll] = prod
@@ -633,8 +642,7 @@ def since_backward(cls, rd, qrun, a, b, out):  # pragma: no cover - compiled
             f[ll] = prod * (1.0 - before)
             prod *= before
             if prod == 0.0:
-                for m in range(ll + 1, nl):
-                    f[m] = 0.0
+                top = ll + 1
                 break
         prod = 1.0
         for d in range(nd):
@@ -644,15 +652,32 @@ def since_backward(cls, rd, qrun, a, b, out):  # pragma: no cover - compiled
             x = rd[j - 1 - d] if j - 1 - d >= 0 else 0.0
             g[d] = prod * x
             prod *= 1.0 - x
+        # no q at j: the run is 0, and an instance there fails (a > 0): only !p
+        for d in range(nd):
+            d2 = d + 1 if d + 1 < cap else cap
+            w0[d] = nq_np * (pr * cur[0, 0] + pn * cur[0, d2])
         acc = 0.0
         for ll in range(nl):
-            if f[ll] == 0.0:
-                continue
-            s = 0.0
-            for d in range(nd):
-                s += cur[ll, d] * g[d]
-            acc += f[ll] * s
+            l2 = ll + 1 if ll + 1 < b else b
+            src = cur[l2]
+            dst = nxt[ll]
+            reset = pr * (q_any if l2 >= a else q_np) * src[0]
+            k = l2 - a
+            if k < 0:
+                k = 0
+            for d in range(cap - 1):
+                dst[d] = reset + (wy if d < k else wn) * src[d + 1] + w0[d]
+            for d in range(cap - 1, nd):
+                dst[d] = reset + wn * src[cap] + w0[d]
+            if ll < top:
+                fl = f[ll]
+                if fl != 0.0:
+                    s = 0.0
+                    for d in range(nd):
+                        s += dst[d] * g[d]
+                    acc += fl * s
         out[j] = acc
+        cur, nxt = nxt, cur
     return 0
 
 
