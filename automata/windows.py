@@ -563,19 +563,33 @@ def until_backward(cls, rd, a, b, out):  # pragma: no cover - compiled
             k = l2 - a  # slots d + 1 <= k keep the instance (k <= b - a = cap - 1 always)
             if k < 0:
                 k = 0
-            s = 0.0
+            if k > cap - 1:
+                k = cap - 1
             kept = 0.0
-            for d in range(cap - 1):
-                x = row[d]
-                s += x
-                colsum[d] += x
-                w = wy if d < k else wn
-                if first:
-                    dst[d + 1] = w * x
-                else:
-                    dst[d + 1] += w * x
-                if d < k:
+            rest = 0.0
+            if first:
+                for d in range(k):
+                    x = row[d]
                     kept += x
+                    colsum[d] += x
+                    dst[d + 1] = wy * x
+                for d in range(k, cap - 1):
+                    x = row[d]
+                    rest += x
+                    colsum[d] += x
+                    dst[d + 1] = wn * x
+            else:
+                for d in range(k):
+                    x = row[d]
+                    kept += x
+                    colsum[d] += x
+                    dst[d + 1] += wy * x
+                for d in range(k, cap - 1):
+                    x = row[d]
+                    rest += x
+                    colsum[d] += x
+                    dst[d + 1] += wn * x
+            s = kept + rest
             x1 = row[cap - 1] if cap >= 2 else 0.0
             x2 = row[cap]
             if cap >= 2:
@@ -665,8 +679,12 @@ def since_backward(cls, rd, qrun, a, b, out):  # pragma: no cover - compiled
             k = l2 - a
             if k < 0:
                 k = 0
-            for d in range(cap - 1):
-                dst[d] = reset + (wy if d < k else wn) * src[d + 1] + w0[d]
+            if k > cap - 1:
+                k = cap - 1
+            for d in range(k):
+                dst[d] = reset + wy * src[d + 1] + w0[d]
+            for d in range(k, cap - 1):
+                dst[d] = reset + wn * src[d + 1] + w0[d]
             for d in range(cap - 1, nd):
                 dst[d] = reset + wn * src[cap] + w0[d]
             if ll < top:
