@@ -66,7 +66,8 @@ from framelogic.logic.passes import map_children
 from . import kernels as K
 
 __all__ = [
-    "CHAIN_STATES_PER_BUDGET", "MAX_LEVELS", "Chain", "DelayedRule", "chain_of", "chain_prob", "delayed_rule_of", "substitute",
+    "CHAIN_STATES_PER_BUDGET", "MAX_LEVELS", "Chain", "DelayedPair", "DelayedRule", "chain_of", "chain_prob", "delayed_pair_of",
+    "delayed_rule_of", "substitute",
     "temporal_tops",
 ]  # fmt: skip
 
@@ -708,3 +709,204 @@ def compiled_delayed(kind: str) -> Callable:
     except ImportError:  # pragma: no cover - exact either way, only slower
         return fn
     return numba.njit(cache=False, nogil=True, fastmath={"reassoc", "contract"})(fn)
+
+
+# ------------------------------------------------------------------ a delayed once rule beside a response rule
+
+
+@dataclass(frozen=True)
+class DelayedPair:
+    """``G (p -> O[s, s+w] q) & G (p2 -> F[0,h] c)`` with ``s > 0``, propositional parts, and
+    ``p``'s atoms in neither ``q`` nor the response rule (``q``, ``p2`` and ``c`` may share
+    atoms: ``G (a -> O[1s,2s] b) & G (b -> F[0,2s] c)``). The only shape covered so far.
+
+    The once rule's instance at ``k`` reads ``p`` at ``k`` and ``q`` on ``[k-s-w, k-s]``: on
+    the trace whose ``p`` is moved ``s`` frames earlier (``p'(j) = p(j + s)``, a coin of its
+    own) it is ``p'(j) -> O[0,w] q`` at ``j = k - s``, so every frame's letter ``(p'(j),
+    q(j), p2(j), c(j))`` is still independent of the others'. The signal at ``i`` asks for
+    the once instances ``j >= i - s`` and the response instances ``k >= i``: a backward
+    chain over (the once rule's pending requirement ``T`` on earlier frames, ``0..w``; the
+    distance ``u`` to the next ``c``, ``0..h+1``) down to ``i`` keeps both rules; the
+    ``s`` frames below ``i`` then keep the once rule alone (``O(s·w)`` per frame), and
+    the frames before ``i - s`` meet requirement ``T`` with probability ``1 - prod (1 - q)``
+    over the ``T`` frames before it (the window clipped at frame 0). Frames ``k < s`` (an
+    empty window) need ``!p``.
+
+    >>> from framelogic.logic import parse
+    >>> d = delayed_pair_of(parse("G (a -> O[1,2] b) & G (b -> F[0,1] c)"))
+    >>> d.s, d.w, d.h, d.n_states
+    (1, 1, 1, 6)
+    """
+
+    formula: A.Formula
+    p: A.Formula
+    q: A.Formula
+    p2: A.Formula
+    c: A.Formula
+    s: int
+    w: int
+    h: int
+
+    @property
+    def n_states(self) -> int:
+        return (self.w + 1) * (self.h + 2)
+
+    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
+        out = np.empty(n)
+        if n == 0:
+            return out
+        neg, conj = A.neg, A.conj
+        # joint[x, j]: x = qv + 2 bv + 4 cv over (q, p2, c) at frame j
+        joint = np.empty((8, n))
+        for x in range(8):
+            lits = [self.q if x & 1 else neg(self.q), self.p2 if x & 2 else neg(self.p2), self.c if x & 4 else neg(self.c)]
+            joint[x] = prob(conj(*lits))
+        joint = np.ascontiguousarray(np.clip(joint, 0.0, 1.0))
+        pp = np.clip(np.asarray(prob(self.p), dtype=np.float64), 0.0, 1.0)
+        moved = np.zeros(n)  # p(j + s), none past the end
+        if self.s < n:
+            moved[: n - self.s] = pp[self.s :]
+        qq = np.clip(np.asarray(prob(self.q), dtype=np.float64), 0.0, 1.0)
+        fn = compiled_pair() if n * self.n_states >= _JIT_WORK else pair_backward
+        fn(joint, moved, qq, pp, self.s, self.w, self.h, out)
+        return np.clip(out, 0.0, 1.0)
+
+
+def delayed_pair_of(g: A.Formula) -> DelayedPair | None:
+    """The :class:`DelayedPair` ``g`` is, or ``None``."""
+    from framelogic.logic.passes import atom_names
+
+    from . import counters as C
+
+    if not isinstance(g, A.And) or len(g.args) != 2:
+        return None
+    for first, second in (g.args, g.args[::-1]):
+        if not isinstance(first, A.Always) or not first.bound.is_trivial:
+            continue
+        arg = fold(first.arg)
+        tops = temporal_tops(arg)
+        if len(tops) != 1 or not isinstance(next(iter(tops)), A.Once):
+            continue
+        (body,) = tops
+        lo, hi = body.bound.frames(None)
+        if lo == 0 or hi is None:
+            continue
+        rule = C.rule_of(A.Always(substitute(arg, body, A.Once(body.arg, A.Bound(0, hi - lo))), first.bound))
+        other = C.rule_of(second)
+        if rule is None or other is None or rule.kind != "once" or other.kind != "until" or other.q != A.TRUE:
+            continue
+        mine = set(atom_names(rule.p))
+        if mine & (set(atom_names(rule.q)) | other.atoms):
+            continue
+        return DelayedPair(g, rule.p, rule.q, other.p, other.r, int(lo), int(hi - lo), other.bound)
+    return None
+
+
+def pair_backward(joint, moved, qq, pp, s, w, h, out):  # pragma: no cover - compiled
+    """:class:`DelayedPair`: ``cur[T, u]`` = P(pair state at ``j`` and every once instance
+    ``>= j`` (moved) and response instance ``>= j`` holds), pulled from the end; ``T`` the
+    once rule's requirement on frames ``< j`` (``0``: none; ``T``: a ``q`` among the ``T``
+    frames before ``j``), ``u`` the distance from ``j`` to the next ``c`` (``h + 1``: none
+    within ``h``). ``joint[x, j]`` = P(q, p2, c at ``j`` = the bits of ``x``), ``moved[j]`` =
+    P(p at ``j + s``), ``qq``/``pp`` = P(q)/P(p) per frame."""
+    n = moved.shape[0]
+    nt = w + 1
+    nu = h + 2
+    cur = np.zeros((nt, nu))
+    nxt = np.zeros((nt, nu))
+    cur[0, h + 1] = 1.0
+    rho = np.zeros(nt)
+    tmp = np.zeros(nt)
+    # blocked[i] = prod_{k=i}^{s-1} (1 - p(k)): the frames k < s with an empty window
+    head = s if s < n else n
+    blocked = np.ones(head + 1)
+    for k in range(head - 1, -1, -1):
+        blocked[k] = blocked[k + 1] * (1.0 - pp[k])
+    for j in range(n - 1, -1, -1):
+        pm = moved[j]
+        for t in range(nt):
+            for u in range(nu):
+                nxt[t, u] = 0.0
+        for x in range(8):
+            px = joint[x, j]
+            if px == 0.0:
+                continue
+            qv = x & 1
+            bv = (x >> 1) & 1
+            cv = (x >> 2) & 1
+            for t in range(nt):
+                row = cur[t]
+                for pv in range(2):
+                    wp = pm if pv else 1.0 - pm
+                    if wp == 0.0:
+                        continue
+                    # the once rule: T' after frame j
+                    if qv:
+                        t2 = 0
+                    else:
+                        if t == 1:
+                            continue  # the pending q was needed at j
+                        t2 = t - 1 if t >= 2 else 0
+                        if pv:
+                            if w == 0:
+                                continue
+                            t2 = w if t2 == 0 else t2
+                    dst = nxt[t2]
+                    coef = px * wp
+                    for u in range(nu):
+                        m = row[u]
+                        if m == 0.0:
+                            continue
+                        u2 = 0 if cv else (u + 1 if u + 1 < h + 1 else h + 1)
+                        if bv and u2 > h:
+                            continue
+                        dst[u2] += coef * m
+        cur, nxt = nxt, cur
+        # the signal at j: the once instances j - s .. j - 1 alone, then the frames before
+        for t in range(nt):
+            acc = 0.0
+            for u in range(nu):
+                acc += cur[t, u]
+            rho[t] = acc
+        steps = s if s < j else j
+        for x in range(j - 1, j - 1 - steps, -1):
+            pm = moved[x]
+            qx = qq[x]
+            for t in range(nt):
+                tmp[t] = 0.0
+            for t in range(nt):
+                m = rho[t]
+                if m == 0.0:
+                    continue
+                tmp[0] += m * qx
+                if t == 1:
+                    continue
+                t2 = t - 1 if t >= 2 else 0
+                if t2 == 0:
+                    tmp[0] += m * (1.0 - qx) * (1.0 - pm)
+                    if w > 0:
+                        tmp[w] += m * (1.0 - qx) * pm
+                else:
+                    tmp[t2] += m * (1.0 - qx)
+            for t in range(nt):
+                rho[t] = tmp[t]
+        base = j - steps  # rho: requirement on the frames before base
+        total = rho[0]
+        miss = 1.0
+        for t in range(1, nt):
+            k = base - t
+            if k >= 0:  # frames before 0 have no q (the window is clipped there)
+                miss *= 1.0 - qq[k]
+            total += rho[t] * (1.0 - miss)
+        out[j] = total * (blocked[j] if j < head else 1.0)
+    return 0
+
+
+@cache
+def compiled_pair() -> Callable:
+    """:func:`pair_backward` compiled with numba (as is without)."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - exact either way, only slower
+        return pair_backward
+    return numba.njit(cache=False, nogil=True, fastmath={"reassoc", "contract"})(pair_backward)
