@@ -827,40 +827,35 @@ def pair_backward(joint, moved, qq, pp, s, w, h, out):  # pragma: no cover - com
         for t in range(nt):
             for u in range(nu):
                 nxt[t, u] = 0.0
-        for x in range(8):
-            px = joint[x, j]
-            if px == 0.0:
-                continue
-            qv = x & 1
-            bv = (x >> 1) & 1
-            cv = (x >> 2) & 1
+        for qv in range(2):
+            keep = joint[qv, j] + joint[qv + 2, j]  # no c at j: the distance grows, any p2
+            lone = joint[qv, j]  # ... past h: only !p2 keeps the response instance
+            hit = joint[qv + 4, j] + joint[qv + 6, j]  # c at j: the distance is 0
             for t in range(nt):
                 row = cur[t]
-                for pv in range(2):
-                    wp = pm if pv else 1.0 - pm
-                    if wp == 0.0:
+                # the once rule's requirement after frame j (p' only matters with none pending)
+                if qv:
+                    t2a, fa, t2b, fb = 0, 1.0, -1, 0.0
+                elif t == 1:
+                    continue  # the pending q was needed at j
+                elif t >= 2:
+                    t2a, fa, t2b, fb = t - 1, 1.0, -1, 0.0
+                else:
+                    t2a, fa, t2b, fb = 0, 1.0 - pm, (w if w > 0 else -1), pm
+                total = 0.0
+                for u in range(nu):
+                    total += row[u]
+                if total == 0.0:
+                    continue
+                for t2, fac in ((t2a, fa), (t2b, fb)):
+                    if t2 < 0 or fac == 0.0:
                         continue
-                    # the once rule: T' after frame j
-                    if qv:
-                        t2 = 0
-                    else:
-                        if t == 1:
-                            continue  # the pending q was needed at j
-                        t2 = t - 1 if t >= 2 else 0
-                        if pv:
-                            if w == 0:
-                                continue
-                            t2 = w if t2 == 0 else t2
                     dst = nxt[t2]
-                    coef = px * wp
-                    for u in range(nu):
-                        m = row[u]
-                        if m == 0.0:
-                            continue
-                        u2 = 0 if cv else (u + 1 if u + 1 < h + 1 else h + 1)
-                        if bv and u2 > h:
-                            continue
-                        dst[u2] += coef * m
+                    ck = fac * keep
+                    dst[0] += fac * hit * total
+                    for u in range(h):
+                        dst[u + 1] += ck * row[u]
+                    dst[h + 1] += fac * lone * (row[h] + row[h + 1])
         cur, nxt = nxt, cur
         # the signal at j: the once instances j - s .. j - 1 alone, then the frames before
         for t in range(nt):
