@@ -41,6 +41,17 @@ sum into their slot 0 — ``O(2^(L-1) · states)`` multiply-adds per frame, all
 of non-negative numbers (no cancellation), rows with no mass skipped.
 :func:`chain_of` recognizes a chain; :class:`Chain` evaluates it.
 
+Two more shapes with a window that starts later than its frame (``a > 0``), which no
+automaton handles at seconds-scale bounds, are exact chains here too:
+
+* :class:`DelayedRule` (:func:`delayed_rule_of`): ``G (p -> q U[a,b] r)`` and ``G (p ->
+  q S[a,b] r)`` with ``r`` over atoms of its own: a chain over (the ``q``-run from the
+  frame, the distance from ``j + a`` to the next ``r``), ``(b + 1)(b - a + 2)`` states;
+* :class:`DelayedPair` (:func:`delayed_pair_of`): ``G (p -> O[s,s+w] q) & G (p2 -> F[0,h]
+  c)`` with ``p`` over atoms of its own (``q`` may share atoms with the response rule):
+  the once rule moved ``s`` frames earlier beside the response rule, ``(w + 1)(h + 2)``
+  states.
+
 >>> from framelogic.logic import parse
 >>> c = chain_of(parse("F[0,4] (a & F[0,2] b)"))
 >>> c.n_states, c.depth
