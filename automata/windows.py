@@ -41,6 +41,17 @@ sum into their slot 0 — ``O(2^(L-1) · states)`` multiply-adds per frame, all
 of non-negative numbers (no cancellation), rows with no mass skipped.
 :func:`chain_of` recognizes a chain; :class:`Chain` evaluates it.
 
+Two more shapes with a window that starts later than its frame (``a > 0``), which no
+automaton handles at seconds-scale bounds, are exact chains here too:
+
+* :class:`DelayedRule` (:func:`delayed_rule_of`): ``G (p -> q U[a,b] r)`` and ``G (p ->
+  q S[a,b] r)`` with ``r`` over atoms of its own: a chain over (the ``q``-run from the
+  frame, the distance from ``j + a`` to the next ``r``), ``(b + 1)(b - a + 2)`` states;
+* :class:`DelayedPair` (:func:`delayed_pair_of`): ``G (p -> O[s,s+w] q) & G (p2 -> F[0,h]
+  c)`` with ``p`` over atoms of its own (``q`` may share atoms with the response rule):
+  the once rule moved ``s`` frames earlier beside the response rule, ``(w + 1)(h + 2)``
+  states.
+
 >>> from framelogic.logic import parse
 >>> c = chain_of(parse("F[0,4] (a & F[0,2] b)"))
 >>> c.n_states, c.depth
@@ -65,7 +76,11 @@ from framelogic.logic.passes import map_children
 
 from . import kernels as K
 
-__all__ = ["CHAIN_STATES_PER_BUDGET", "MAX_LEVELS", "Chain", "chain_of", "chain_prob", "substitute", "temporal_tops"]
+__all__ = [
+    "CHAIN_STATES_PER_BUDGET", "MAX_LEVELS", "Chain", "DelayedPair", "DelayedRule", "chain_of", "chain_prob", "delayed_pair_of",
+    "delayed_rule_of", "substitute",
+    "temporal_tops",
+]  # fmt: skip
 
 #: The planner builds a chain of up to this many times its ``max_states`` (the budget of
 #: automata): a chain state is one float64 in each of two dense arrays, nothing to
@@ -409,3 +424,495 @@ def compiled_chain() -> Callable:
     except ImportError:  # pragma: no cover - exact either way, only slower
         return K.compiled(chain_backward)
     return numba.njit(cache=False, nogil=True, fastmath={"reassoc", "contract"})(chain_backward)
+
+
+# ------------------------------------------------------------------ delayed until / since rules
+
+
+@dataclass(frozen=True)
+class DelayedRule:
+    """``G (p -> q U[a,b] r)`` or ``G (p -> q S[a,b] r)`` with ``0 < a <= b < oo``,
+    propositional ``p``, ``q``, ``r`` and ``r``'s atoms disjoint from ``p``'s and ``q``'s
+    (``p`` and ``q`` may share atoms). Covered shapes: whatever :func:`.counters.rule_of`
+    reads as a rule once the window is moved to ``[0, b-a]`` (``p -> B``, ``!p | B``,
+    ``B`` alone with ``p = true``), ``B`` the one ``U``/``S`` window.
+
+    ``q U[a,b] r`` holds at ``j`` iff the first ``r`` at or after ``j + a`` comes at
+    ``j + a + D`` with ``D <= b - a`` and the run of ``q`` from ``j`` is at least ``a + D``
+    frames long (a later ``r`` would need a longer run). So the instance at ``j`` is a
+    function of ``(L_j, D_j)``: ``L_j`` the length of the ``q``-run from ``j`` (capped at
+    ``b``) and ``D_j`` the distance from ``j + a`` to the next ``r`` (capped at
+    ``b - a + 1``, "none in the window"). Going from ``j + 1`` to ``j`` the pair moves
+    deterministically given ``q(j)`` and ``r(j + a)``; as ``r`` shares no atom with ``p``
+    or ``q``, the triple ``(p(j), q(j), r(j + a))`` is independent of every other step's,
+    so ``(L, D)`` is an exact backward Markov chain over ``(b + 1)(b - a + 2)`` states,
+    with the mass of the states breaking instance ``j`` dropped at step ``j``; the signal
+    at ``i`` is the mass left after step ``i``. Since is the mirror image: ``L_j`` is the
+    ``q``-run ending at ``j``, ``D_j`` the distance from ``j - a`` back to the last ``r``;
+    the pair is a forward chain, the rule a backward pass over it (``P(instances j..``
+    ``hold | the pair at j - 1)``), and the pair's law at ``i - 1`` factors into the run's
+    and the distance's (``q`` and ``r`` are independent), ``O(b)`` numbers per frame.
+
+    A frame costs one multiply-add per state (the step that extends the run and the
+    distance is a diagonal shift; the resets are row and column sums).
+
+    >>> from framelogic.logic import parse
+    >>> d = delayed_rule_of(parse("G (a -> (b U[1,2] c))"))
+    >>> d.kind, d.a, d.b, d.n_states
+    ('until', 1, 2, 9)
+    >>> import numpy as np
+    >>> vals = {"a": np.array([1.0, 0, 0, 0]), "b": np.array([1.0, 0, 0, 0]), "c": np.array([0, 1.0, 0, 0])}
+    >>> d(lambda f: chain_prob(f, vals), 4).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+
+    formula: A.Formula
+    kind: str  # "until" or "since"
+    p: A.Formula
+    q: A.Formula
+    r: A.Formula
+    a: int
+    b: int
+
+    @property
+    def n_states(self) -> int:
+        return (self.b + 1) * (self.b - self.a + 2)
+
+    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
+        """``P((w, i) |= formula)`` for the ``n`` frames, ``prob(g)`` the per-frame
+        probabilities of a propositional ``g``."""
+        p, q = self.p, self.q
+        neg, conj = A.neg, A.conj
+        cls = np.stack(
+            [prob(conj(q, neg(p))), prob(conj(q, p)), prob(conj(neg(q), neg(p))), prob(conj(neg(q), p))]
+        ).astype(np.float64)
+        cls = np.ascontiguousarray(np.clip(cls, 0.0, 1.0))
+        r = np.clip(np.asarray(prob(self.r), dtype=np.float64), 0.0, 1.0)
+        a, b = self.a, self.b
+        out = np.empty(n)
+        if n == 0:
+            return out
+        work = n * self.n_states
+        if self.kind == "until":
+            rd = np.zeros(n)  # r(j + a), none past the end
+            if a < n:
+                rd[: n - a] = r[a:]
+            fn = compiled_delayed("until") if work >= _JIT_WORK else until_backward
+            fn(cls, rd, a, b, out)
+        else:
+            rd = np.zeros(n)  # r(j - a), none before frame 0
+            if a < n:
+                rd[a:] = r[: n - a]
+            qrun = np.clip(cls[0] + cls[1], 0.0, 1.0)
+            fn = compiled_delayed("since") if work >= _JIT_WORK else since_backward
+            fn(cls, rd, qrun, a, b, out)
+        return np.clip(out, 0.0, 1.0)
+
+
+def delayed_rule_of(g: A.Formula) -> DelayedRule | None:
+    """The :class:`DelayedRule` ``g`` is, or ``None``."""
+    from . import counters as C
+
+    if not isinstance(g, A.Always) or not g.bound.is_trivial:
+        return None
+    arg = fold(g.arg)
+    tops = temporal_tops(arg)
+    if len(tops) != 1:
+        return None
+    (body,) = tops
+    if not isinstance(body, (A.Until, A.Since)):
+        return None
+    lo, hi = body.bound.frames(None)
+    if lo == 0 or hi is None:
+        return None
+    zero = type(body)(body.left, body.right, A.Bound(0, hi - lo))
+    rule = C.rule_of(A.Always(substitute(arg, body, zero), g.bound))
+    if rule is None or rule.kind not in ("until", "since"):
+        return None
+    from framelogic.logic.passes import atom_names
+
+    if set(atom_names(rule.r)) & (set(atom_names(rule.p)) | set(atom_names(rule.q))):
+        return None
+    return DelayedRule(g, rule.kind, rule.p, rule.q, rule.r, int(lo), int(hi))
+
+
+def until_backward(cls, rd, a, b, out):  # pragma: no cover - compiled
+    """The backward ``(L, D)`` chain of a delayed until rule (see :class:`DelayedRule`):
+    ``cls[c, j]`` the probabilities of ``q&!p, q&p, !q&!p, !q&p`` at ``j``, ``rd[j]`` that of
+    ``r`` at ``j + a``; ``out[j]`` = P(every instance ``>= j`` holds).
+
+    ``cur[L, D]`` = P(the pair at ``j + 1`` is ``(L, D)`` and every instance ``> j`` holds).
+    One pass per frame: source row ``L`` feeds row ``min(L + 1, b)`` (``q`` at ``j``)
+    shifted by one along ``D`` (no ``r`` at ``j + a``) or into its slot 0 (``r``), and its
+    column sums feed row 0 (no ``q``: the run is 0, which breaks any instance, ``a > 0``).
+    The instance at ``j`` holds (``p`` may be true) on the states with ``D <= b - a`` and
+    ``L >= a + D``: within a row, the first ``L - a`` slots of the shift."""
+    n = rd.shape[0]
+    cap = b - a + 1  # D == cap: no r in the window
+    nl = b + 1
+    nd = cap + 1
+    cur = np.zeros((nl, nd))
+    nxt = np.zeros((nl, nd))
+    cur[0, cap] = 1.0
+    colsum = np.zeros(nd)
+    for j in range(n - 1, -1, -1):
+        q_np = cls[0, j]
+        q_any = q_np + cls[1, j]
+        nq_np = cls[2, j]
+        pr = rd[j]
+        pn = 1.0 - pr
+        wy = pn * q_any  # shift, instance kept whatever p
+        wn = pn * q_np  # shift, instance broken unless !p
+        for d in range(nd):
+            colsum[d] = 0.0
+        total = 0.0
+        acc = 0.0
+        for ll in range(nl):
+            l2 = ll + 1 if ll + 1 < b else b
+            row = cur[ll]
+            dst = nxt[l2]
+            first = ll < b  # row b also receives from row b - 1: add to it
+            k = l2 - a  # slots d + 1 <= k keep the instance (k <= b - a = cap - 1 always)
+            if k < 0:
+                k = 0
+            if k > cap - 1:
+                k = cap - 1
+            kept = 0.0
+            rest = 0.0
+            if first:
+                for d in range(k):
+                    x = row[d]
+                    kept += x
+                    colsum[d] += x
+                    dst[d + 1] = wy * x
+                for d in range(k, cap - 1):
+                    x = row[d]
+                    rest += x
+                    colsum[d] += x
+                    dst[d + 1] = wn * x
+            else:
+                for d in range(k):
+                    x = row[d]
+                    kept += x
+                    colsum[d] += x
+                    dst[d + 1] += wy * x
+                for d in range(k, cap - 1):
+                    x = row[d]
+                    rest += x
+                    colsum[d] += x
+                    dst[d + 1] += wn * x
+            s = kept + rest
+            x1 = row[cap - 1] if cap >= 2 else 0.0
+            x2 = row[cap]
+            if cap >= 2:
+                colsum[cap - 1] += x1
+            else:
+                x1 = row[0]
+                colsum[0] += x1
+            colsum[cap] += x2
+            s += x1 + x2
+            edge = wn * (x1 + x2)
+            reset = s * pr * (q_any if l2 >= a else q_np)
+            if first:
+                dst[cap] = edge
+                dst[0] = reset
+            else:
+                dst[cap] += edge
+                dst[0] += reset
+            acc += wy * kept + wn * (s - kept) + reset
+            total += s
+        zero = nxt[0]
+        for d in range(nd):
+            zero[d] = 0.0
+        for d in range(nd):
+            d2 = d + 1 if d + 1 < cap else cap
+            zero[d2] += colsum[d] * pn * nq_np
+        zero[0] += total * pr * nq_np
+        acc += total * nq_np
+        out[j] = acc
+        cur, nxt = nxt, cur
+    return 0
+
+
+def since_backward(cls, rd, qrun, a, b, out):  # pragma: no cover - compiled
+    """The delayed since rule (see :class:`DelayedRule`): ``B[L, D]`` = P(every instance
+    ``>= j`` holds | the pair at ``j - 1``), pulled backwards; ``rd[j]`` the probability
+    of ``r`` at ``j - a`` and ``qrun[j]`` that of ``q`` at ``j``. ``out[i] = sum f(L) B g(D)``
+    with ``f``, ``g`` the laws of the run and of the distance at ``i - 1``, summed in the
+    same pass that writes ``B``."""
+    n = rd.shape[0]
+    cap = b - a + 1
+    nl = b + 1
+    nd = cap + 1
+    cur = np.ones((nl, nd))
+    nxt = np.empty((nl, nd))
+    f = np.zeros(nl)
+    g = np.zeros(nd)
+    w0 = np.zeros(nd)
+    for j in range(n - 1, -1, -1):
+        q_np = cls[0, j]
+        q_any = q_np + cls[1, j]
+        nq_np = cls[2, j]
+        pr = rd[j]
+        pn = 1.0 - pr
+        wy = pn * q_any
+        wn = pn * q_np
+        # the law of the pair at j - 1: the q-run ending there and the distance back to r
+        prod = 1.0
+        top = nl  # rows with f > 0
+        for ll in range(nl):
+            if ll == b:
+                f[ll] = prod
+                break
+            before = qrun[j - 1 - ll] if j - 1 - ll >= 0 else 0.0
+            f[ll] = prod * (1.0 - before)
+            prod *= before
+            if prod == 0.0:
+                top = ll + 1
+                break
+        prod = 1.0
+        for d in range(nd):
+            if d == cap:
+                g[d] = prod
+                break
+            x = rd[j - 1 - d] if j - 1 - d >= 0 else 0.0
+            g[d] = prod * x
+            prod *= 1.0 - x
+        # no q at j: the run is 0, and an instance there fails (a > 0): only !p
+        for d in range(nd):
+            d2 = d + 1 if d + 1 < cap else cap
+            w0[d] = nq_np * (pr * cur[0, 0] + pn * cur[0, d2])
+        acc = 0.0
+        for ll in range(nl):
+            l2 = ll + 1 if ll + 1 < b else b
+            src = cur[l2]
+            dst = nxt[ll]
+            reset = pr * (q_any if l2 >= a else q_np) * src[0]
+            k = l2 - a
+            if k < 0:
+                k = 0
+            if k > cap - 1:
+                k = cap - 1
+            for d in range(k):
+                dst[d] = reset + wy * src[d + 1] + w0[d]
+            for d in range(k, cap - 1):
+                dst[d] = reset + wn * src[d + 1] + w0[d]
+            for d in range(cap - 1, nd):
+                dst[d] = reset + wn * src[cap] + w0[d]
+            if ll < top:
+                fl = f[ll]
+                if fl != 0.0:
+                    s = 0.0
+                    for d in range(nd):
+                        s += dst[d] * g[d]
+                    acc += fl * s
+        out[j] = acc
+        cur, nxt = nxt, cur
+    return 0
+
+
+@cache
+def compiled_delayed(kind: str) -> Callable:
+    """:func:`until_backward` / :func:`since_backward` compiled with numba (as is without)."""
+    fn = until_backward if kind == "until" else since_backward
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - exact either way, only slower
+        return fn
+    return numba.njit(cache=False, nogil=True, fastmath={"reassoc", "contract"})(fn)
+
+
+# ------------------------------------------------------------------ a delayed once rule beside a response rule
+
+
+@dataclass(frozen=True)
+class DelayedPair:
+    """``G (p -> O[s, s+w] q) & G (p2 -> F[0,h] c)`` with ``s > 0``, propositional parts, and
+    ``p``'s atoms in neither ``q`` nor the response rule (``q``, ``p2`` and ``c`` may share
+    atoms: ``G (a -> O[1s,2s] b) & G (b -> F[0,2s] c)``). The only shape covered so far.
+
+    The once rule's instance at ``k`` reads ``p`` at ``k`` and ``q`` on ``[k-s-w, k-s]``: on
+    the trace whose ``p`` is moved ``s`` frames earlier (``p'(j) = p(j + s)``, a coin of its
+    own) it is ``p'(j) -> O[0,w] q`` at ``j = k - s``, so every frame's letter ``(p'(j),
+    q(j), p2(j), c(j))`` is still independent of the others'. The signal at ``i`` asks for
+    the once instances ``j >= i - s`` and the response instances ``k >= i``: a backward
+    chain over (the once rule's pending requirement ``T`` on earlier frames, ``0..w``; the
+    distance ``u`` to the next ``c``, ``0..h+1``) down to ``i`` keeps both rules; the
+    ``s`` frames below ``i`` then keep the once rule alone (``O(s·w)`` per frame), and
+    the frames before ``i - s`` meet requirement ``T`` with probability ``1 - prod (1 - q)``
+    over the ``T`` frames before it (the window clipped at frame 0). Frames ``k < s`` (an
+    empty window) need ``!p``.
+
+    >>> from framelogic.logic import parse
+    >>> d = delayed_pair_of(parse("G (a -> O[1,2] b) & G (b -> F[0,1] c)"))
+    >>> d.s, d.w, d.h, d.n_states
+    (1, 1, 1, 6)
+    """
+
+    formula: A.Formula
+    p: A.Formula
+    q: A.Formula
+    p2: A.Formula
+    c: A.Formula
+    s: int
+    w: int
+    h: int
+
+    @property
+    def n_states(self) -> int:
+        return (self.w + 1) * (self.h + 2)
+
+    def __call__(self, prob: Callable[[A.Formula], np.ndarray], n: int) -> np.ndarray:
+        out = np.empty(n)
+        if n == 0:
+            return out
+        neg, conj = A.neg, A.conj
+        # joint[x, j]: x = qv + 2 bv + 4 cv over (q, p2, c) at frame j
+        joint = np.empty((8, n))
+        for x in range(8):
+            lits = [self.q if x & 1 else neg(self.q), self.p2 if x & 2 else neg(self.p2), self.c if x & 4 else neg(self.c)]
+            joint[x] = prob(conj(*lits))
+        joint = np.ascontiguousarray(np.clip(joint, 0.0, 1.0))
+        pp = np.clip(np.asarray(prob(self.p), dtype=np.float64), 0.0, 1.0)
+        moved = np.zeros(n)  # p(j + s), none past the end
+        if self.s < n:
+            moved[: n - self.s] = pp[self.s :]
+        qq = np.clip(np.asarray(prob(self.q), dtype=np.float64), 0.0, 1.0)
+        fn = compiled_pair() if n * self.n_states >= _JIT_WORK else pair_backward
+        fn(joint, moved, qq, pp, self.s, self.w, self.h, out)
+        return np.clip(out, 0.0, 1.0)
+
+
+def delayed_pair_of(g: A.Formula) -> DelayedPair | None:
+    """The :class:`DelayedPair` ``g`` is, or ``None``."""
+    from framelogic.logic.passes import atom_names
+
+    from . import counters as C
+
+    if not isinstance(g, A.And) or len(g.args) != 2:
+        return None
+    for first, second in (g.args, g.args[::-1]):
+        if not isinstance(first, A.Always) or not first.bound.is_trivial:
+            continue
+        arg = fold(first.arg)
+        tops = temporal_tops(arg)
+        if len(tops) != 1 or not isinstance(next(iter(tops)), A.Once):
+            continue
+        (body,) = tops
+        lo, hi = body.bound.frames(None)
+        if lo == 0 or hi is None:
+            continue
+        rule = C.rule_of(A.Always(substitute(arg, body, A.Once(body.arg, A.Bound(0, hi - lo))), first.bound))
+        other = C.rule_of(second)
+        if rule is None or other is None or rule.kind != "once" or other.kind != "until" or other.q != A.TRUE:
+            continue
+        mine = set(atom_names(rule.p))
+        if mine & (set(atom_names(rule.q)) | other.atoms):
+            continue
+        return DelayedPair(g, rule.p, rule.q, other.p, other.r, int(lo), int(hi - lo), other.bound)
+    return None
+
+
+def pair_backward(joint, moved, qq, pp, s, w, h, out):  # pragma: no cover - compiled
+    """:class:`DelayedPair`: ``cur[T, u]`` = P(pair state at ``j`` and every once instance
+    ``>= j`` (moved) and response instance ``>= j`` holds), pulled from the end; ``T`` the
+    once rule's requirement on frames ``< j`` (``0``: none; ``T``: a ``q`` among the ``T``
+    frames before ``j``), ``u`` the distance from ``j`` to the next ``c`` (``h + 1``: none
+    within ``h``). ``joint[x, j]`` = P(q, p2, c at ``j`` = the bits of ``x``), ``moved[j]`` =
+    P(p at ``j + s``), ``qq``/``pp`` = P(q)/P(p) per frame."""
+    n = moved.shape[0]
+    nt = w + 1
+    nu = h + 2
+    cur = np.zeros((nt, nu))
+    nxt = np.zeros((nt, nu))
+    cur[0, h + 1] = 1.0
+    rho = np.zeros(nt)
+    tmp = np.zeros(nt)
+    # blocked[i] = prod_{k=i}^{s-1} (1 - p(k)): the frames k < s with an empty window
+    head = s if s < n else n
+    blocked = np.ones(head + 1)
+    for k in range(head - 1, -1, -1):
+        blocked[k] = blocked[k + 1] * (1.0 - pp[k])
+    for j in range(n - 1, -1, -1):
+        pm = moved[j]
+        for t in range(nt):
+            for u in range(nu):
+                nxt[t, u] = 0.0
+        for qv in range(2):
+            keep = joint[qv, j] + joint[qv + 2, j]  # no c at j: the distance grows, any p2
+            lone = joint[qv, j]  # ... past h: only !p2 keeps the response instance
+            hit = joint[qv + 4, j] + joint[qv + 6, j]  # c at j: the distance is 0
+            for t in range(nt):
+                row = cur[t]
+                # the once rule's requirement after frame j (p' only matters with none pending)
+                if qv:
+                    t2a, fa, t2b, fb = 0, 1.0, -1, 0.0
+                elif t == 1:
+                    continue  # the pending q was needed at j
+                elif t >= 2:
+                    t2a, fa, t2b, fb = t - 1, 1.0, -1, 0.0
+                else:
+                    t2a, fa, t2b, fb = 0, 1.0 - pm, (w if w > 0 else -1), pm
+                total = 0.0
+                for u in range(nu):
+                    total += row[u]
+                if total == 0.0:
+                    continue
+                for t2, fac in ((t2a, fa), (t2b, fb)):
+                    if t2 < 0 or fac == 0.0:
+                        continue
+                    dst = nxt[t2]
+                    ck = fac * keep
+                    dst[0] += fac * hit * total
+                    for u in range(h):
+                        dst[u + 1] += ck * row[u]
+                    dst[h + 1] += fac * lone * (row[h] + row[h + 1])
+        cur, nxt = nxt, cur
+        # the signal at j: the once instances j - s .. j - 1 alone, then the frames before
+        for t in range(nt):
+            acc = 0.0
+            for u in range(nu):
+                acc += cur[t, u]
+            rho[t] = acc
+        steps = s if s < j else j
+        for x in range(j - 1, j - 1 - steps, -1):
+            pm = moved[x]
+            qx = qq[x]
+            for t in range(nt):
+                tmp[t] = 0.0
+            for t in range(nt):
+                m = rho[t]
+                if m == 0.0:
+                    continue
+                tmp[0] += m * qx
+                if t == 1:
+                    continue
+                t2 = t - 1 if t >= 2 else 0
+                if t2 == 0:
+                    tmp[0] += m * (1.0 - qx) * (1.0 - pm)
+                    if w > 0:
+                        tmp[w] += m * (1.0 - qx) * pm
+                else:
+                    tmp[t2] += m * (1.0 - qx)
+            for t in range(nt):
+                rho[t] = tmp[t]
+        base = j - steps  # rho: requirement on the frames before base
+        total = rho[0]
+        miss = 1.0
+        for t in range(1, nt):
+            k = base - t
+            if k >= 0:  # frames before 0 have no q (the window is clipped there)
+                miss *= 1.0 - qq[k]
+            total += rho[t] * (1.0 - miss)
+        out[j] = total * (blocked[j] if j < head else 1.0)
+    return 0
+
+
+@cache
+def compiled_pair() -> Callable:
+    """:func:`pair_backward` compiled with numba (as is without)."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - exact either way, only slower
+        return pair_backward
+    return numba.njit(cache=False, nogil=True, fastmath={"reassoc", "contract"})(pair_backward)

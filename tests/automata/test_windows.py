@@ -259,3 +259,200 @@ def test_docstring_examples():
     import doctest
 
     assert doctest.testmod(Wn).failed == 0
+
+
+# ------------------------------------------------------------------ delayed until / since rules (a > 0)
+
+DELAYED = (
+    "G (a -> (b U[{lo},{hi}] c))",
+    "G (a -> (!b U[{lo},{hi}] c))",
+    "G (a -> (b S[{lo},{hi}] c))",
+    "G (a -> (!b S[{lo},{hi}] c))",
+    "G (!a | ((a | b) U[{lo},{hi}] c))",  # p and q share an atom
+    "G (a & b -> (b S[{lo},{hi}] !c))",
+    "G (b U[{lo},{hi}] c)",  # p = true
+    "G (b S[{lo},{hi}] c)",
+)
+
+
+def delayed_formula(template, lo, width):
+    f = parse(template.format(lo=lo, hi=lo + width))
+    assert Wn.delayed_rule_of(f) is not None, template
+    return f
+
+
+@settings(max_examples=150)
+@given(st.sampled_from(DELAYED), st.integers(1, 4), st.integers(0, 4), st.data())
+def test_delayed_rules_equal_brute_force(template, lo, width, data):
+    f = delayed_formula(template, lo, width)
+    p = plan(f, max_states=1000)
+    rule = Wn.delayed_rule_of(f)
+    assert [(x.method, x.states) for x in p.parts] == [("counter", rule.n_states)], p.describe()
+    names = p.names
+    n = data.draw(st.integers(1, max(1, 7 // len(names))))
+    values = probs(data.draw, n, len(names))
+    np.testing.assert_allclose(p(values), brute_force(f, TraceTable(names, values)), atol=1e-12)
+
+
+@settings(max_examples=40)
+@given(st.sampled_from(DELAYED), st.integers(1, 5), st.integers(0, 5), st.data())
+def test_delayed_rules_equal_monolithic_automaton(template, lo, width, data):
+    f = delayed_formula(template, lo, width)
+    names = atom_names(f)
+    n = data.draw(st.integers(1, 40))
+    values = np.array(data.draw(st.lists(st.floats(0, 1), min_size=n * len(names), max_size=n * len(names)))).reshape(n, len(names))
+    expected = Evaluator(f, max_states=20_000, engine="automaton")(TraceTable(names, values))
+    np.testing.assert_allclose(plan(f, max_states=1000)(values), expected, atol=1e-9)
+
+
+@settings(max_examples=60)
+@given(st.sampled_from(DELAYED), st.integers(1, 12), st.integers(0, 12), st.data())
+def test_delayed_rules_on_boolean_traces_equal_reference(template, lo, width, data):
+    from framelogic.logic.semantics import satisfaction
+
+    f = delayed_formula(template, lo, width)
+    names = atom_names(f)
+    n = data.draw(st.integers(1, 60))
+    bits = data.draw(st.lists(st.booleans(), min_size=n * len(names), max_size=n * len(names)))
+    values = np.array(bits, dtype=float).reshape(n, len(names))
+    expected = satisfaction(f, TraceTable(names, values)).astype(float)
+    np.testing.assert_array_equal(plan(f, max_states=1000)(values), expected)
+
+
+@pytest.mark.parametrize("kind", ["until", "since"])
+def test_delayed_compiled_kernel_equals_plain_python(kind):
+    f = parse("G (a -> (!b U[3,9] c))" if kind == "until" else "G (a -> (!b S[3,9] c))")
+    rule = Wn.delayed_rule_of(f)
+    values = np.random.default_rng(3).random((80, 3))
+    cols = _Columns(values, {"a": 0, "b": 1, "c": 2})
+    plain = rule(cols.prob, 80)  # 80 x 80 states: below the JIT threshold
+    old = Wn._JIT_WORK
+    try:
+        Wn._JIT_WORK = 0
+        compiled = rule(cols.prob, 80)
+    finally:
+        Wn._JIT_WORK = old
+    np.testing.assert_allclose(plain, compiled, rtol=1e-12, atol=1e-15)
+
+
+def test_delayed_rules_in_seconds_are_planned_as_counters():
+    from framelogic.logic.passes import resolve_time
+
+    for text in ("G (a -> (!b U[1s,3s] c))", "G (a -> (b S[1s,3s] c))"):
+        p = plan(resolve_time(parse(text), 30), max_states=100_000)
+        assert p.describe() == "exact: one part; counters: 1", p.describe()
+        assert [x.states for x in p.parts] == [91 * 62]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "G (a -> (b U[1,3] (c | a)))",  # r shares an atom with p
+        "G (a -> (b S[1,3] (b & c)))",  # r shares an atom with q
+        "G (a -> (b U[0,3] c))",  # no delay: the [0,b] counters
+        "G (a -> (b U[1,3] c) & F[0,2] c)",  # two windows
+        "G (a -> (b U[1,inf] c))",
+    ],
+)
+def test_not_delayed_rules(text):
+    assert Wn.delayed_rule_of(parse(text)) is None
+
+
+def test_delayed_rule_over_the_limit_fails_fast():
+    f = parse("G (a -> (b U[10,60] c))")  # 61 x 52 = 3,172 states
+    assert Wn.delayed_rule_of(f).n_states == 3172
+    assert plan(f, max_states=199).parts[0].method == "counter"  # 16 x 199 = 3,184
+    with pytest.raises(AutomatonTooLarge, match=r"the part G \(a -> b U\[10,60\] c\).*delayed until window needs a chain of 3,172 states"):
+        plan(f, max_states=198)
+
+
+# ------------------------------------------------------------------ a delayed once rule beside a response rule
+
+PAIRS = (
+    "G (a -> O[{lo},{hi}] b) & G (b -> F[0,{h}] c)",
+    "G (a -> O[{lo},{hi}] (b | c)) & G (!b -> F[0,{h}] c)",
+    "G (b -> F[0,{h}] c) & G (a & d -> O[{lo},{hi}] !c)",
+    "G (a -> O[{lo},{hi}] b) & G F[0,{h}] b",
+)
+
+
+def pair_formula(template, lo, width, h):
+    f = parse(template.format(lo=lo, hi=lo + width, h=h))
+    assert Wn.delayed_pair_of(f) is not None, template
+    return f
+
+
+@settings(max_examples=150)
+@given(st.sampled_from(PAIRS), st.integers(1, 3), st.integers(0, 3), st.integers(0, 3), st.data())
+def test_delayed_pair_equals_brute_force(template, lo, width, h, data):
+    f = pair_formula(template, lo, width, h)
+    p = plan(f, max_states=1000)
+    assert [(x.method, x.states) for x in p.parts] == [("counter", Wn.delayed_pair_of(f).n_states)], p.describe()
+    names = p.names
+    n = data.draw(st.integers(1, max(1, 12 // len(names))))
+    values = probs(data.draw, n, len(names))
+    np.testing.assert_allclose(p(values), brute_force(f, TraceTable(names, values)), atol=1e-12)
+
+
+@settings(max_examples=30)
+@given(st.sampled_from(PAIRS), st.integers(1, 4), st.integers(0, 4), st.integers(0, 4), st.data())
+def test_delayed_pair_equals_monolithic_automaton(template, lo, width, h, data):
+    f = pair_formula(template, lo, width, h)
+    names = atom_names(f)
+    n = data.draw(st.integers(1, 30))
+    values = np.array(data.draw(st.lists(st.floats(0, 1), min_size=n * len(names), max_size=n * len(names)))).reshape(n, len(names))
+    expected = Evaluator(f, max_states=50_000, engine="automaton")(TraceTable(names, values))
+    np.testing.assert_allclose(plan(f, max_states=1000)(values), expected, atol=1e-9)
+
+
+@settings(max_examples=60)
+@given(st.sampled_from(PAIRS), st.integers(1, 10), st.integers(0, 10), st.integers(0, 10), st.data())
+def test_delayed_pair_on_boolean_traces_equals_reference(template, lo, width, h, data):
+    from framelogic.logic.semantics import satisfaction
+
+    f = pair_formula(template, lo, width, h)
+    names = atom_names(f)
+    n = data.draw(st.integers(1, 50))
+    bits = data.draw(st.lists(st.booleans(), min_size=n * len(names), max_size=n * len(names)))
+    values = np.array(bits, dtype=float).reshape(n, len(names))
+    expected = satisfaction(f, TraceTable(names, values)).astype(float)
+    np.testing.assert_array_equal(plan(f, max_states=1000)(values), expected)
+
+
+def test_delayed_pair_compiled_equals_plain_python():
+    f = parse("G (a -> O[4,9] b) & G (b -> F[0,6] c)")
+    pair = Wn.delayed_pair_of(f)
+    values = np.random.default_rng(5).random((60, 3))
+    cols = _Columns(values, {"a": 0, "b": 1, "c": 2})
+    plain = pair(cols.prob, 60)
+    old = Wn._JIT_WORK
+    try:
+        Wn._JIT_WORK = 0
+        compiled = pair(cols.prob, 60)
+    finally:
+        Wn._JIT_WORK = old
+    np.testing.assert_allclose(plain, compiled, rtol=1e-12, atol=1e-15)
+
+
+def test_delayed_pair_in_seconds_is_planned_as_a_counter():
+    from framelogic.logic.passes import resolve_time
+
+    p = plan(resolve_time(parse("G (a -> O[1s,2s] b) & G (b -> F[0,2s] c)"), 30), max_states=100_000)
+    assert p.describe() == "exact: one part; counters: 1" and [x.states for x in p.parts] == [31 * 62]
+    with pytest.raises(AutomatonTooLarge, match=r"delayed once rule and response rule need a chain of 1,922 states"):
+        plan(resolve_time(parse("G (a -> O[1s,2s] b) & G (b -> F[0,2s] c)"), 30), max_states=120)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "G (a -> O[1,3] b) & G (a -> F[0,2] c)",  # p's atom in the response rule
+        "G (a -> O[1,3] (a | b)) & G (b -> F[0,2] c)",  # p's atom in q
+        "G (a -> H[1,3] b) & G (b -> F[0,2] c)",  # H: not covered
+        "G (a -> O[1,3] b) & G (b -> O[0,2] c)",  # the other rule is past
+        "G (a -> O[1,3] b) & G (b -> F[1,2] c)",  # the response has a delay too
+        "G (a -> O[1,3] b) & G (b -> F[0,2] c) & G (c -> F[0,1] b)",  # three rules
+    ],
+)
+def test_not_delayed_pairs(text):
+    assert Wn.delayed_pair_of(parse(text)) is None
