@@ -228,7 +228,8 @@ class HiddenModel:
         is a stationary AR(1) series of standard deviation ``sd[x_i]`` (standardised where
         the state's sd changes) that persists across changes of the hidden state. Frame 0
         has the stationary density (:meth:`log_emission`) in every row. With ``rho = 0``
-        every row is :meth:`log_emission`. Scores of exactly 0 or 1 are certain.
+        every row is :meth:`log_emission`. Scores of exactly 0 or 1 are certain: such a
+        frame has no noise residual, so the frame after it has the stationary density too.
 
         >>> m = HiddenModel.two_state(stay=0.9, prior=0.5, mean=(-2.0, 2.0), sd=(1.0, 1.0), rho=0.5)
         >>> e = m.log_pair_emission(np.array([0.5, 0.5]))
@@ -250,6 +251,9 @@ class HiddenModel:
             pred = mu[None, None, :] + r * u[:, :, None] * sd[None, None, :]  # (n - 1, K_s, K_t)
             tau = sd * math.sqrt(1.0 - r * r)
             out[1:] = -0.5 * ((z[1:, None, None] - pred) / tau[None, None, :]) ** 2 - np.log(tau)[None, None, :]
+            after = np.flatnonzero((p[:-1] == 0.0) | (p[:-1] == 1.0)) + 1  # the series starts afresh
+            if len(after):
+                out[after] = self.log_emission(p[after])[:, None, :]
         truth = np.asarray(self.truth)
         out[np.ix_(p == 1.0, np.arange(k), ~truth)] = -np.inf
         out[np.ix_(p == 0.0, np.arange(k), truth)] = -np.inf

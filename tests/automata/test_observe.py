@@ -261,15 +261,16 @@ def test_docstring_examples():
 # ------------------------------------------------------------------ AR(1) logit noise
 
 
-def _ar_log_density(m: HiddenModel, z: np.ndarray, path) -> float:
+def _ar_log_density(m: HiddenModel, z: np.ndarray, path, scores: np.ndarray) -> float:
     """log p(z | hidden path) of AR(1) noise written out from the model's definition:
     the standardised residual u_i = (z_i - mean[x_i]) / sd[x_i] is a stationary AR(1)
-    series, u_i = rho u_{i-1} + sqrt(1 - rho^2) N(0, 1)."""
+    series, u_i = rho u_{i-1} + sqrt(1 - rho^2) N(0, 1); a certain score (exactly 0
+    or 1) has no residual, so the series starts afresh at the frame after it."""
     mu, sd, r = np.asarray(m.mean), np.asarray(m.sd), m.rho
     out = 0.0
     for i, s in enumerate(path):
         u = (z[i] - mu[s]) / sd[s]
-        if i == 0:
+        if i == 0 or scores[i - 1] in (0.0, 1.0):
             out += -0.5 * u * u - np.log(sd[s])
         else:
             u0 = (z[i - 1] - mu[path[i - 1]]) / sd[path[i - 1]]
@@ -295,7 +296,7 @@ def brute_posterior_ar(f, t, world, names):
                 for i, s in enumerate(path)
             )
             if certain:
-                logs[path] = _ar_log_density(m, z, path)
+                logs[path] = _ar_log_density(m, z, path, t.column(a))
         top = max(logs.values())
         for path, lg in logs.items():
             w = pi[path[0]] * np.prod([T[path[i - 1], path[i]] for i in range(1, n)]) * np.exp(lg - top)
@@ -362,7 +363,7 @@ def test_ar1_viterbi_is_the_most_probable_hidden_trajectory(m, rho, t):
             return -np.inf
         with np.errstate(divide="ignore"):
             lt = sum(np.log(m.T[path[i - 1], path[i]]) for i in range(1, len(path)))
-            return np.log(m.initial[path[0]]) + lt + _ar_log_density(m, z, path)
+            return np.log(m.initial[path[0]]) + lt + _ar_log_density(m, z, path, x)
 
     best = max(logw(p) for p in itertools.product(range(m.k), repeat=len(t)))
     got = viterbi(t, ("a",), Hidden(models={"a": m})).column("a")
@@ -526,7 +527,8 @@ def _factorial_paths(base: HiddenModel, prm: dict, x: np.ndarray):
     """``(truth tuple, (base path, detector path), log weight)`` of every trajectory of the
     world chain and the detector chain, written out from the definition: the chains are
     independent; a frame's logit has the base state's density while the detector is ok and
-    the burst density in a burst; the AR(1) residual runs through both."""
+    the burst density in a burst; the AR(1) residual runs through both and starts afresh
+    after a certain score (exactly 0 or 1)."""
     n = len(x)
     p = np.clip(x, 1e-6, 1 - 1e-6)
     z = np.log(p) - np.log1p(-p)
@@ -544,7 +546,7 @@ def _factorial_paths(base: HiddenModel, prm: dict, x: np.ndarray):
                 lw += sum(np.log(base.T[xs[i - 1], xs[i]]) + np.log(D[ds[i - 1], ds[i]]) for i in range(1, n))
             for i in range(n):
                 u = (z[i] - mu[i]) / sd[i]
-                if i == 0:
+                if i == 0 or x[i - 1] in (0.0, 1.0):
                     lw += -0.5 * u * u - np.log(sd[i])
                 else:
                     u0 = (z[i - 1] - mu[i - 1]) / sd[i - 1]
