@@ -464,7 +464,7 @@ def _past(dfa: Automaton, diagram: tuple, sub: TraceTable, boolean: bool) -> np.
     a = np.zeros(dfa.n_states)
     a[dfa.initial] = 1.0
     acc = dfa.accepting.astype(np.float64)
-    K.fast(K.forward_prob, n)(*diagram, _columns(sub.values), a, acc, out, np.empty((0, 0)))
+    K.fast(K.forward_prob, n, dfa.n_states)(*diagram, _columns(sub.values), a, acc, out, np.empty((0, 0)))
     return np.clip(out, 0.0, 1.0)
 
 
@@ -485,7 +485,7 @@ def _future_prob(dfa: Automaton, diagram: tuple, values: np.ndarray) -> np.ndarr
     n = values.shape[0]
     out = np.empty(n)
     v = dfa.accepting.astype(np.float64)
-    K.fast(K.backward_prob, n)(*diagram, dfa.initial, values, v, out)
+    K.fast(K.backward_prob, n, dfa.n_states)(*diagram, dfa.initial, values, v, out)
     return np.clip(out, 0.0, 1.0)
 
 
@@ -525,7 +525,7 @@ def _marked(prog: _Program, sub: TraceTable, boolean: bool) -> np.ndarray:
     checkpoints = np.empty((len(starts), m))
     a = np.zeros(m)
     a[0] = 1.0
-    fwd = K.fast(K.forward_prob, n)
+    fwd = K.fast(K.forward_prob, n, m)
     zeros, none = np.zeros(m), np.empty((0, 0))
     for c, start in enumerate(starts):
         checkpoints[c] = a
@@ -533,7 +533,7 @@ def _marked(prog: _Program, sub: TraceTable, boolean: bool) -> np.ndarray:
         fwd(*off, chunk, a, zeros, np.empty(chunk.shape[0]), none)
     out = np.empty(n)
     v = dfa.accepting.astype(np.float64)
-    back = K.fast(K.marked_prob, n)
+    back = K.fast(K.marked_prob, n, dfa.n_states)
     for c in range(len(starts) - 1, -1, -1):
         start = starts[c]
         chunk = values[start : start + step]

@@ -15,6 +15,7 @@ import numpy as np
 
 #: Traces at least this long use the numba-compiled loops.
 JIT_THRESHOLD = 20_000
+JIT_WORK = 2_000_000  # frames x states: plain Python would take seconds
 
 
 @cache
@@ -54,9 +55,10 @@ def compiled(fn: Callable) -> Callable:
     return _jit(fn)
 
 
-def fast(fn: Callable, n: int) -> Callable:
-    """``fn`` compiled with numba when ``n`` frames make it worthwhile."""
-    return _jit(fn) if n >= JIT_THRESHOLD else fn
+def fast(fn: Callable, n: int, states: int = 1) -> Callable:
+    """``fn`` compiled with numba when ``n`` frames (over ``states`` states each) make it
+    worthwhile: a long trace, or a large automaton on a short one."""
+    return _jit(fn) if n >= JIT_THRESHOLD or n * states >= JIT_WORK else fn
 
 
 def run_states(delta: np.ndarray, letters: np.ndarray, q: int, out: np.ndarray) -> int:
