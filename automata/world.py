@@ -994,6 +994,93 @@ def backward_one(
     return -1
 
 
+def backward_reset(
+    succ: np.ndarray, onr: np.ndarray, lett: np.ndarray, rows: np.ndarray, resets: np.ndarray, rcol: np.ndarray,
+    e: np.ndarray, T: np.ndarray, store: np.ndarray, V: np.ndarray, out: np.ndarray,
+) -> int:
+    """:func:`backward_fast` for a future formula whose automaton some letters reset:
+    a letter that sends every transient state to the same column (``q`` in ``G (p ->
+    F[0,b] q)``: every pending deadline is met). The chain states ``resets`` whose
+    letter resets read one column ``rcol[b]`` of ``V`` (and ``beta``), so only those
+    two of their values are kept; the other chain states, ``rows``, keep full rows,
+    and the transition is dense over chain states (``T[s, s']``): the reset states
+    enter every full row as one constant. For the response rules this halves the rows
+    and replaces the per-atom butterflies (``M`` pairs over all ``m`` rows) by an
+    ``|rows| x |rows|`` product. ``onr`` must name, for a reset state, its column,
+    ``beta``'s or the rejecting sink's (checked by the caller)."""
+    n, m = e.shape
+    nt = V.shape[1] - 2
+    nr, nc = rows.shape[0], resets.shape[0]
+    X = np.zeros((nr, nt + 1))
+    xc, xb = np.empty(nc), np.empty(nc)
+    for i in range(n - 1, -1, -1):
+        num = 0.0
+        den = 0.0
+        for s in range(m):
+            w = store[i, s, 0]
+            den += w * V[s, nt]
+            num += w * V[s, onr[lett[s], 0]]
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        for a in range(nr):
+            s = rows[a]
+            es = e[i, s]
+            ls = lett[s]
+            for t in range(nt):
+                X[a, t] = es * V[s, succ[ls, t]]
+            X[a, nt] = es * V[s, nt]
+        for b in range(nc):
+            s = resets[b]
+            es = e[i, s]
+            xc[b] = es * V[s, rcol[b]]
+            xb[b] = es * V[s, nt]
+        for a in range(nr):  # the full rows
+            r = rows[a]
+            base = 0.0
+            baseb = 0.0
+            for b in range(nc):
+                base += T[r, resets[b]] * xc[b]
+                baseb += T[r, resets[b]] * xb[b]
+            for t in range(nt):
+                V[r, t] = base
+            V[r, nt] = baseb
+            for a2 in range(nr):
+                w = T[r, rows[a2]]
+                for t in range(nt + 1):
+                    V[r, t] += w * X[a2, t]
+        for b in range(nc):  # the reset states: their column and beta
+            c = resets[b]
+            col = rcol[b]
+            vb = 0.0
+            for b2 in range(nc):
+                vb += T[c, resets[b2]] * xb[b2]
+            for a2 in range(nr):
+                vb += T[c, rows[a2]] * X[a2, nt]
+            V[c, nt] = vb
+            if col < nt:
+                v = 0.0
+                for b2 in range(nc):
+                    v += T[c, resets[b2]] * xc[b2]
+                for a2 in range(nr):
+                    v += T[c, rows[a2]] * X[a2, col]
+                V[c, col] = v
+        tot = 0.0
+        for s in range(m):
+            tot += V[s, nt]
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            for a in range(nr):
+                for t in range(nt + 1):
+                    V[rows[a], t] /= tot
+            for b in range(nc):
+                V[resets[b], nt] /= tot
+                if rcol[b] < nt:
+                    V[resets[b], rcol[b]] /= tot
+    return -1
+
+
 def until_fused(
     x: np.ndarray, s1: np.ndarray, s0: np.ndarray, M: np.ndarray, p0: np.ndarray, selv: np.ndarray, selb: np.ndarray,
     onv: np.ndarray, onb: np.ndarray, final: float, f: np.ndarray, out: np.ndarray,
@@ -1542,6 +1629,28 @@ def _evidence(chain: Chain, n: int):  # type: ignore[no-untyped-def]
     return evidence
 
 
+def _resets(succ: np.ndarray, onr: np.ndarray, lett: np.ndarray, nq: int):  # type: ignore[no-untyped-def]
+    """``(rows, resets, rcol)`` for :func:`backward_reset`: the chain states whose letter
+    sends every transient state to one column (and whose marker reads that column,
+    ``beta`` or the rejecting sink), or None when no state does (or the part has
+    several pre states)."""
+    nt = succ.shape[1]
+    if nq != 1 or nt < 2:
+        return None
+    rows, resets, rcol = [], [], []
+    for s, ls in enumerate(lett.tolist()):
+        col = int(succ[ls, 0])
+        if np.all(succ[ls] == col) and int(onr[ls, 0]) in (col, nt, nt + 1):
+            resets.append(s)
+            rcol.append(col)
+        else:
+            rows.append(s)
+    if not resets:
+        return None
+    c = lambda v: np.array(v, dtype=np.int64)  # noqa: E731
+    return c(rows), c(resets), c(rcol)
+
+
 def _smooth_fast(
     chain: Chain, obs: np.ndarray, own: int, dp: np.ndarray, init: int, onc: np.ndarray, dfc: np.ndarray,
     final: np.ndarray,
@@ -1565,6 +1674,13 @@ def _smooth_fast(
 
         def back(succ, onr, lett, e, M, store, V, out):  # type: ignore[no-untyped-def]
             return one(sel[0], sel[1], sel[2], sel[3], e, M, store, V, out)
+
+    elif (reset := _resets(succ, onr, lett, nq)) is not None:
+        rr = _fast(backward_reset, n * (nt + nq) * m)
+        T = np.ascontiguousarray(chain.dense)
+
+        def back(succ, onr, lett, e, M, store, V, out):  # type: ignore[no-untyped-def]
+            return rr(succ, onr, lett, *reset, e, T, store, V, out)
 
     else:
         back = _fast(backward_fast, n * (nt + nq) * m)
