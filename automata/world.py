@@ -623,6 +623,65 @@ def smooth_one(hi: np.ndarray, lo: np.ndarray, up: float, stay: float, p0: float
     return -1
 
 
+def smooth_two(
+    x: np.ndarray, s1: np.ndarray, s0: np.ndarray, up: np.ndarray, stay: np.ndarray, p0: np.ndarray, g: np.ndarray,
+    f: np.ndarray, out: np.ndarray,
+) -> int:
+    """:func:`smooth_one_fast` for two independent chains in one loop, on scalars (the
+    two dependency chains overlap instead of running one after the other), and
+    ``out[i] = sum_s g[s] P(joint state s at frame i)``: a propositional part over two
+    chains without mutex groups, ``g`` its truth table over the four joint states (bit
+    ``j`` = chain ``j``); ``x[i, j]`` the calibrated scores, ``s1[j] = 1 / prior``,
+    ``s0[j] = 1 / (1 - prior)``, ``f`` scratch of shape ``(n, 2, 2)``."""
+    n = x.shape[0]
+    sa1, sa0, sb1, sb0 = s1[0], s0[0], s1[1], s0[1]
+    ua, ub, ta, tb = up[0], up[1], stay[0], stay[1]
+    g0, g1, g2, g3 = g[0], g[1], g[2], g[3]
+    a1, a0, c1, c0 = p0[0], 1.0 - p0[0], p0[1], 1.0 - p0[1]
+    for i in range(n):
+        xa, xb = x[i, 0], x[i, 1]
+        u1, u0 = a1 * (xa * sa1), a0 * ((1.0 - xa) * sa0)
+        v1, v0 = c1 * (xb * sb1), c0 * ((1.0 - xb) * sb0)
+        tot = u1 + u0
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            u1, u0 = u1 / tot, u0 / tot
+        tot = v1 + v0
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            v1, v0 = v1 / tot, v0 / tot
+        f[i, 0, 1], f[i, 0, 0], f[i, 1, 1], f[i, 1, 0] = u1, u0, v1, v0
+        a1, a0 = u1 * ta + u0 * ua, u1 * (1.0 - ta) + u0 * (1.0 - ua)
+        c1, c0 = v1 * tb + v0 * ub, v1 * (1.0 - tb) + v0 * (1.0 - ub)
+    b1, b0, d1, d0 = 1.0, 1.0, 1.0, 1.0
+    for i in range(n - 1, -1, -1):
+        h1, h0 = f[i, 0, 1] * b1, f[i, 0, 0] * b0
+        k1, k0 = f[i, 1, 1] * d1, f[i, 1, 0] * d0
+        ha, hb = h1 + h0, k1 + k0
+        if not (ha > 0.0 and hb > 0.0):
+            return i
+        pa, pb = h1 / ha, k1 / hb  # (not divided by ha * hb: the product of two tiny totals underflows)
+        out[i] = (g0 * (1.0 - pb) + g2 * pb) * (1.0 - pa) + (g1 * (1.0 - pb) + g3 * pb) * pa
+        xa, xb = x[i, 0], x[i, 1]
+        u1, u0 = xa * sa1 * b1, (1.0 - xa) * sa0 * b0
+        v1, v0 = xb * sb1 * d1, (1.0 - xb) * sb0 * d0
+        b1, b0 = ta * u1 + (1.0 - ta) * u0, ua * u1 + (1.0 - ua) * u0
+        d1, d0 = tb * v1 + (1.0 - tb) * v0, ub * v1 + (1.0 - ub) * v0
+        tot = b1 + b0
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            b1, b0 = b1 / tot, b0 / tot
+        tot = d1 + d0
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            d1, d0 = d1 / tot, d0 / tot
+    return -1
+
+
 def viterbi_loop(logT: np.ndarray, logpi: np.ndarray, loge: np.ndarray, back: np.ndarray, path: np.ndarray) -> float:
     """Max-product over joint states; ``path[i]`` = the most probable state at ``i``."""
     n, m = loge.shape
@@ -1923,7 +1982,18 @@ class _Leaf:
                 return np.clip(t0 + (t1 - t0) * out, 0.0, 1.0)
             if chain.k == len(self.own) and chain.k <= 4 and chain.valid.all():
                 # no mutex group: the chains stay independent given their own observations,
-                # so the joint posterior at a frame is the product of the propositions' marginals
+                # so the joint posterior at a frame is the product of the propositions' marginals,
+                # the two-chain case in one loop
+                if chain.k == 2:  # both chains in one loop
+                    pr, M = chain.priors, chain.M
+                    c = np.ascontiguousarray
+                    f = _scratch("f", n * 4).reshape(n, 2, 2)
+                    bad = _fast(smooth_two, n * 16)(
+                        c(obs), c(1.0 / pr), c(1.0 / (1.0 - pr)), c(M[:, 0, 1]), c(M[:, 1, 1]), c(pr), c(self.truth), f, out
+                    )
+                    if bad >= 0:  # pragma: no cover - no mutex group: every observation is possible
+                        raise _impossible(bad, self.world, chain.atoms)
+                    return np.clip(out, 0.0, 1.0, out=out)
                 one = _fast(smooth_one_fast, n * 8)
                 f1, f0 = _scratch("f1", n), _scratch("f0", n)
                 rows = [np.ones(n)]
@@ -1970,6 +2040,33 @@ def _leaf(g, world: Markov, rate: float | None, budget: int) -> _Leaf:  # type: 
     trace (``localize``, ``search`` over many videos) build each automaton once. A
     leaf never changes after it is made."""
     return _Leaf(g, world, rate, budget)
+
+
+
+def _single(node) -> bool:  # type: ignore[no-untyped-def]
+    """A propositional part over one proposition in no mutex group (its chain alone)."""
+    return isinstance(node, _Leaf) and node.method == "chain" and node.chain.k == 1
+
+
+def _batched(kind: str, leaves: list[_Leaf], t: TraceTable) -> np.ndarray:
+    """Two parts ``leaves`` (see :func:`_single`) combined by ``kind`` ("and": the
+    product of their probabilities, "or": one minus the product of their complements),
+    their chains smoothed in one :func:`smooth_two` loop: independent chains, so the
+    combination is a truth table over the joint states weighted by the marginals."""
+    n, k = len(t), len(leaves)
+    c = np.ascontiguousarray
+    obs = c(np.column_stack([leaf.chain.columns(t)[:, 0] for leaf in leaves]))
+    pr = np.array([leaf.chain.priors[0] for leaf in leaves])
+    up = np.array([leaf.chain.M[0, 0, 1] for leaf in leaves])
+    stay = np.array([leaf.chain.M[0, 1, 1] for leaf in leaves])
+    bits = (np.arange(1 << k)[:, None] >> np.arange(k)[None, :]) & 1  # (2^k, k)
+    vals = np.stack([leaf.truth[bits[:, j]] for j, leaf in enumerate(leaves)], axis=1)  # each part's value
+    g = c(vals.prod(axis=1) if kind == "and" else 1.0 - (1.0 - vals).prod(axis=1))
+    f, out = _scratch("f", n * k * 2).reshape(n, k, 2), np.empty(n)
+    bad = _fast(smooth_two, n * 16)(obs, c(1.0 / pr), c(1.0 / (1.0 - pr)), c(up), c(stay), c(pr), g, f, out)
+    if bad >= 0:  # pragma: no cover - no mutex group: every observation is possible
+        raise _impossible(bad, leaves[0].world, [leaf.chain.atoms[0] for leaf in leaves])
+    return out
 
 
 class WorldPlan:
@@ -2042,7 +2139,14 @@ class WorldPlan:
         kind, arg = node
         if kind == "not":
             return 1.0 - self._run(arg, t)
-        xs = [self._run(p, t) for p in arg]
+        ones = [] if REFERENCE or getattr(self.world, "leaf_signal", None) is not None else [p for p in arg if _single(p)]
+        if len(ones) >= 2:  # single-proposition parts two at a time in one loop (their chains overlap)
+            pairs = len(ones) // 2 * 2
+            xs = [_batched(kind, ones[j : j + 2], t) for j in range(0, pairs, 2)]
+            xs += [self._run(p, t) for p in ones[pairs:]]
+            xs += [self._run(p, t) for p in arg if not _single(p)]
+        else:
+            xs = [self._run(p, t) for p in arg]
         if getattr(self.world, "leaf_signal", None) is not None:  # [observe hook] its arrays are its own
             if kind == "and":
                 return np.prod(xs, axis=0)
