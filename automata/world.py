@@ -1140,6 +1140,105 @@ def backward_reset(
     return -1
 
 
+def backward_reset2(
+    succ: np.ndarray, onr: np.ndarray, lett: np.ndarray, rows: np.ndarray, resets: np.ndarray, rcol: np.ndarray,
+    e: np.ndarray, T: np.ndarray, store: np.ndarray, V: np.ndarray, out: np.ndarray,
+) -> int:
+    """:func:`backward_reset` with two full rows (one reset proposition over two chains:
+    the response rules), on 1-d rows (``v0``, ``v1``: transient states, then ``beta``, then
+    the rejecting sink's 0) so that the mixing loop vectorises."""
+    n, m = e.shape
+    nt = V.shape[1] - 2
+    nc = resets.shape[0]
+    r0, r1 = rows[0], rows[1]
+    l0, l1 = lett[r0], lett[r1]
+    g0, g1 = succ[l0].copy(), succ[l1].copy()
+    t00, t01, t10, t11 = T[r0, r0], T[r0, r1], T[r1, r0], T[r1, r1]
+    v0, v1 = V[r0].copy(), V[r1].copy()
+    x0, x1 = np.empty(nt + 1), np.empty(nt + 1)
+    vc, vb = np.empty(nc), np.empty(nc)  # the reset states' column and beta
+    xc, xb = np.empty(nc), np.empty(nc)
+    for b in range(nc):
+        vc[b] = V[resets[b], rcol[b]]
+        vb[b] = V[resets[b], nt]
+    o0, o1 = onr[l0, 0], onr[l1, 0]
+    oc, ob = np.zeros(nc), np.zeros(nc)  # a reset state's marker reads its column, beta or 0
+    for b in range(nc):
+        o = onr[lett[resets[b]], 0]
+        if o == rcol[b]:
+            oc[b] = 1.0
+        elif o == nt:
+            ob[b] = 1.0
+    for i in range(n - 1, -1, -1):
+        den = store[i, r0, 0] * v0[nt] + store[i, r1, 0] * v1[nt]
+        num = store[i, r0, 0] * v0[o0] + store[i, r1, 0] * v1[o1]
+        for b in range(nc):
+            w = store[i, resets[b], 0]
+            den += w * vb[b]
+            num += w * (oc[b] * vc[b] + ob[b] * vb[b])
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        e0, e1 = e[i, r0], e[i, r1]
+        for t in range(nt + 1):
+            x0[t] = e0 * v0[g0[t]] if t < nt else e0 * v0[nt]
+            x1[t] = e1 * v1[g1[t]] if t < nt else e1 * v1[nt]
+        for b in range(nc):
+            es = e[i, resets[b]]
+            xc[b] = es * vc[b]
+            xb[b] = es * vb[b]
+        base0 = 0.0
+        base1 = 0.0
+        bb0 = 0.0
+        bb1 = 0.0
+        for b in range(nc):
+            s = resets[b]
+            base0 += T[r0, s] * xc[b]
+            base1 += T[r1, s] * xc[b]
+            bb0 += T[r0, s] * xb[b]
+            bb1 += T[r1, s] * xb[b]
+        for b in range(nc):
+            c = resets[b]
+            col = rcol[b]
+            w = T[c, r0] * x0[nt] + T[c, r1] * x1[nt]
+            for b2 in range(nc):
+                w += T[c, resets[b2]] * xb[b2]
+            vb[b] = w
+            if col < nt:
+                w = T[c, r0] * x0[col] + T[c, r1] * x1[col]
+                for b2 in range(nc):
+                    w += T[c, resets[b2]] * xc[b2]
+                vc[b] = w
+            elif col == nt:
+                vc[b] = vb[b]
+            else:
+                vc[b] = 0.0
+        for t in range(nt):
+            v0[t] = base0 + t00 * x0[t] + t01 * x1[t]
+            v1[t] = base1 + t10 * x0[t] + t11 * x1[t]
+        v0[nt] = bb0 + t00 * x0[nt] + t01 * x1[nt]
+        v1[nt] = bb1 + t10 * x0[nt] + t11 * x1[nt]
+        tot = v0[nt] + v1[nt]
+        for b in range(nc):
+            tot += vb[b]
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            for t in range(nt + 1):
+                v0[t] /= tot
+                v1[t] /= tot
+            for b in range(nc):
+                vc[b] /= tot
+                vb[b] /= tot
+    for t in range(nt + 2):
+        V[r0, t], V[r1, t] = v0[t], v1[t]
+    for b in range(nc):
+        V[resets[b], nt] = vb[b]
+        if rcol[b] < nt:
+            V[resets[b], rcol[b]] = vc[b]
+    return -1
+
+
 def until_fused(
     x: np.ndarray, s1: np.ndarray, s0: np.ndarray, M: np.ndarray, p0: np.ndarray, selv: np.ndarray, selb: np.ndarray,
     onv: np.ndarray, onb: np.ndarray, final: float, f: np.ndarray, out: np.ndarray,
@@ -1735,7 +1834,7 @@ def _smooth_fast(
             return one(sel[0], sel[1], sel[2], sel[3], e, M, store, V, out)
 
     elif (reset := _resets(succ, onr, lett, nq)) is not None:
-        rr = _fast(backward_reset, n * (nt + nq) * m)
+        rr = _fast(backward_reset2 if len(reset[0]) == 2 else backward_reset, n * (nt + nq) * m)
         T = np.ascontiguousarray(chain.dense)
 
         def back(succ, onr, lett, e, M, store, V, out):  # type: ignore[no-untyped-def]
