@@ -627,17 +627,19 @@ def smooth_two(
     x: np.ndarray, s1: np.ndarray, s0: np.ndarray, up: np.ndarray, stay: np.ndarray, p0: np.ndarray, g: np.ndarray,
     f: np.ndarray, out: np.ndarray,
 ) -> int:
-    """:func:`smooth_one_fast` for two independent chains in one loop, on scalars (the
-    two dependency chains overlap instead of running one after the other), and
-    ``out[i] = sum_s g[s] P(joint state s at frame i)``: a propositional part over two
-    chains without mutex groups, ``g`` its truth table over the four joint states (bit
-    ``j`` = chain ``j``); ``x[i, j]`` the calibrated scores, ``s1[j] = 1 / prior``,
-    ``s0[j] = 1 / (1 - prior)``, ``f`` scratch of shape ``(n, 2, 2)``."""
+    """:func:`smooth_one_fast` for two independent chains, and ``out[i] = sum_s g[s]
+    P(joint state s at frame i)``: a propositional part over two chains without mutex
+    groups, ``g`` its truth table over the four joint states (bit ``j`` = chain ``j``);
+    ``x[i, j]`` the calibrated scores, ``s1[j] = 1 / prior``, ``s0[j] = 1 / (1 - prior)``,
+    ``f`` scratch of shape ``(n, 2, 4)``. The forward messages (frames 0, 1, ...) and
+    the backward ones (n - 1, n - 2, ...) of both chains advance in the same loop on
+    scalars: four independent dependency chains overlap (the loop is bound by their
+    latency, not by arithmetic), and a last loop combines them."""
     n = x.shape[0]
     sa1, sa0, sb1, sb0 = s1[0], s0[0], s1[1], s0[1]
     ua, ub, ta, tb = up[0], up[1], stay[0], stay[1]
-    g0, g1, g2, g3 = g[0], g[1], g[2], g[3]
     a1, a0, c1, c0 = p0[0], 1.0 - p0[0], p0[1], 1.0 - p0[1]
+    b1, b0, d1, d0 = 1.0, 1.0, 1.0, 1.0
     for i in range(n):
         xa, xb = x[i, 0], x[i, 1]
         u1, u0 = a1 * (xa * sa1), a0 * ((1.0 - xa) * sa0)
@@ -652,19 +654,12 @@ def smooth_two(
             if not tot > 0.0:
                 return i
             v1, v0 = v1 / tot, v0 / tot
-        f[i, 0, 1], f[i, 0, 0], f[i, 1, 1], f[i, 1, 0] = u1, u0, v1, v0
+        f[i, 0, 0], f[i, 0, 1], f[i, 0, 2], f[i, 0, 3] = u0, u1, v0, v1
         a1, a0 = u1 * ta + u0 * ua, u1 * (1.0 - ta) + u0 * (1.0 - ua)
         c1, c0 = v1 * tb + v0 * ub, v1 * (1.0 - tb) + v0 * (1.0 - ub)
-    b1, b0, d1, d0 = 1.0, 1.0, 1.0, 1.0
-    for i in range(n - 1, -1, -1):
-        h1, h0 = f[i, 0, 1] * b1, f[i, 0, 0] * b0
-        k1, k0 = f[i, 1, 1] * d1, f[i, 1, 0] * d0
-        ha, hb = h1 + h0, k1 + k0
-        if not (ha > 0.0 and hb > 0.0):
-            return i
-        pa, pb = h1 / ha, k1 / hb  # (not divided by ha * hb: the product of two tiny totals underflows)
-        out[i] = (g0 * (1.0 - pb) + g2 * pb) * (1.0 - pa) + (g1 * (1.0 - pb) + g3 * pb) * pa
-        xa, xb = x[i, 0], x[i, 1]
+        k = n - 1 - i  # the backward messages after frame k
+        f[k, 1, 0], f[k, 1, 1], f[k, 1, 2], f[k, 1, 3] = b0, b1, d0, d1
+        xa, xb = x[k, 0], x[k, 1]
         u1, u0 = xa * sa1 * b1, (1.0 - xa) * sa0 * b0
         v1, v0 = xb * sb1 * d1, (1.0 - xb) * sb0 * d0
         b1, b0 = ta * u1 + (1.0 - ta) * u0, ua * u1 + (1.0 - ua) * u0
@@ -672,15 +667,23 @@ def smooth_two(
         tot = b1 + b0
         if not (tot > TINY and tot < HUGE):
             if not tot > 0.0:
-                return i
+                return k
             b1, b0 = b1 / tot, b0 / tot
         tot = d1 + d0
         if not (tot > TINY and tot < HUGE):
             if not tot > 0.0:
-                return i
+                return k
             d1, d0 = d1 / tot, d0 / tot
+    g0, g1, g2, g3 = g[0], g[1], g[2], g[3]
+    for i in range(n):
+        h0, h1 = f[i, 0, 0] * f[i, 1, 0], f[i, 0, 1] * f[i, 1, 1]
+        k0, k1 = f[i, 0, 2] * f[i, 1, 2], f[i, 0, 3] * f[i, 1, 3]
+        ha, hb = h1 + h0, k1 + k0
+        if not (ha > 0.0 and hb > 0.0):
+            return i
+        pa, pb = h1 / ha, k1 / hb  # (not divided by ha * hb: the product of two tiny totals underflows)
+        out[i] = (g0 * (1.0 - pb) + g2 * pb) * (1.0 - pa) + (g1 * (1.0 - pb) + g3 * pb) * pa
     return -1
-
 
 def viterbi_loop(logT: np.ndarray, logpi: np.ndarray, loge: np.ndarray, back: np.ndarray, path: np.ndarray) -> float:
     """Max-product over joint states; ``path[i]`` = the most probable state at ``i``."""
@@ -2086,7 +2089,7 @@ class _Leaf:
                 if chain.k == 2:  # both chains in one loop
                     pr, M = chain.priors, chain.M
                     c = np.ascontiguousarray
-                    f = _scratch("f", n * 4).reshape(n, 2, 2)
+                    f = _scratch("f", n * 8).reshape(n, 2, 4)
                     bad = _fast(smooth_two, n * 16)(
                         c(obs), c(1.0 / pr), c(1.0 / (1.0 - pr)), c(M[:, 0, 1]), c(M[:, 1, 1]), c(pr), c(self.truth), f, out
                     )
@@ -2161,7 +2164,7 @@ def _batched(kind: str, leaves: list[_Leaf], t: TraceTable) -> np.ndarray:
     bits = (np.arange(1 << k)[:, None] >> np.arange(k)[None, :]) & 1  # (2^k, k)
     vals = np.stack([leaf.truth[bits[:, j]] for j, leaf in enumerate(leaves)], axis=1)  # each part's value
     g = c(vals.prod(axis=1) if kind == "and" else 1.0 - (1.0 - vals).prod(axis=1))
-    f, out = _scratch("f", n * k * 2).reshape(n, k, 2), np.empty(n)
+    f, out = _scratch("f", n * 8).reshape(n, 2, 4), np.empty(n)
     bad = _fast(smooth_two, n * 16)(obs, c(1.0 / pr), c(1.0 / (1.0 - pr)), c(up), c(stay), c(pr), g, f, out)
     if bad >= 0:  # pragma: no cover - no mutex group: every observation is possible
         raise _impossible(bad, leaves[0].world, [leaf.chain.atoms[0] for leaf in leaves])
