@@ -62,6 +62,9 @@ DEFAULT_PRIOR = 0.5
 MAX_CHAIN_ATOMS = 12  # joint chain states 2^k per independent part
 #: run the general loops (the first ones written; the tests' reference for the fast ones)
 REFERENCE = False
+# the reset loops (backward_reset) and the paired chains (smooth_two); False: the fast loops
+# they replace (benchmarks/world_speed.py's before column; same numbers)
+SPECIALISED = True
 CHUNK_CELLS = 1 << 21  # frames x automaton states x chain states kept by the forward pass
 JIT_WORK = 20_000  # frames x states from which the loops run compiled (numba)
 # ... and from which on every call does, once the plain loops have run this much work
@@ -1836,7 +1839,7 @@ def _smooth_fast(
         def back(succ, onr, lett, e, M, store, V, out):  # type: ignore[no-untyped-def]
             return one(sel[0], sel[1], sel[2], sel[3], e, M, store, V, out)
 
-    elif (reset := _resets(succ, onr, lett, nq)) is not None:
+    elif SPECIALISED and (reset := _resets(succ, onr, lett, nq)) is not None:
         rr = _fast(backward_reset2 if len(reset[0]) == 2 else backward_reset, n * (nt + nq) * m)
         T = np.ascontiguousarray(chain.dense)
 
@@ -2086,7 +2089,7 @@ class _Leaf:
                 # no mutex group: the chains stay independent given their own observations,
                 # so the joint posterior at a frame is the product of the propositions' marginals,
                 # the two-chain case in one loop
-                if chain.k == 2:  # both chains in one loop
+                if chain.k == 2 and SPECIALISED:  # both chains in one loop
                     pr, M = chain.priors, chain.M
                     c = np.ascontiguousarray
                     f = _scratch("f", n * 8).reshape(n, 2, 4)
@@ -2241,7 +2244,8 @@ class WorldPlan:
         kind, arg = node
         if kind == "not":
             return 1.0 - self._run(arg, t)
-        ones = [] if REFERENCE or getattr(self.world, "leaf_signal", None) is not None else [p for p in arg if _single(p)]
+        plain = REFERENCE or not SPECIALISED or getattr(self.world, "leaf_signal", None) is not None
+        ones = [] if plain else [p for p in arg if _single(p)]
         if len(ones) >= 2:  # single-proposition parts two at a time in one loop (their chains overlap)
             pairs = len(ones) // 2 * 2
             xs = [_batched(kind, ones[j : j + 2], t) for j in range(0, pairs, 2)]
