@@ -65,6 +65,7 @@ REFERENCE = False
 # the reset loops (backward_reset) and the paired chains (smooth_two); False: the fast loops
 # they replace (benchmarks/world_speed.py's before column; same numbers)
 SPECIALISED = True
+PAIR_FRAMES = 2_000  # single-proposition parts paired from this many frames (below, the calls cost more than the loop)
 CHUNK_CELLS = 1 << 21  # frames x automaton states x chain states kept by the forward pass
 JIT_WORK = 20_000  # frames x states from which the loops run compiled (numba)
 # ... and from which on every call does, once the plain loops have run this much work
@@ -1793,6 +1794,15 @@ def _evidence(chain: Chain, n: int):  # type: ignore[no-untyped-def]
     return evidence
 
 
+def _reset_args(chain: Chain, own: int, tables):  # type: ignore[no-untyped-def]
+    """``(_resets(...), the dense chain transition)`` of a part, or None (made once per part)."""
+    dp, _, onc, dfc, _ = tables
+    nt = dfc.shape[0]
+    cols = lambda c: np.ascontiguousarray(np.where(c >= 0, c, np.where(c == -1, nt, nt + 1)).T, dtype=np.int32)  # noqa: E731
+    reset = _resets(cols(dfc), cols(onc), chain.letters(own), dp.shape[0])
+    return None if reset is None else (reset, np.ascontiguousarray(chain.dense))
+
+
 def _resets(succ: np.ndarray, onr: np.ndarray, lett: np.ndarray, nq: int):  # type: ignore[no-untyped-def]
     """``(rows, resets, rcol)`` for :func:`backward_reset`: the chain states whose letter
     sends every transient state to one column (and whose marker reads that column,
@@ -1817,13 +1827,15 @@ def _resets(succ: np.ndarray, onr: np.ndarray, lett: np.ndarray, nq: int):  # ty
 
 def _smooth_fast(
     chain: Chain, obs: np.ndarray, own: int, dp: np.ndarray, init: int, onc: np.ndarray, dfc: np.ndarray,
-    final: np.ndarray,
+    final: np.ndarray, reset=None,  # type: ignore[no-untyped-def]
 ) -> np.ndarray:
     """:func:`_smooth` with the fast loops: the evidence made once per chunk, the
     sinks as columns, unnormalised messages, chain state first so that each step's
     inner loops run along contiguous rows; a future formula over chains without
     mutex groups filters each chain on its own (:func:`filter_atoms`), and one with
-    a single transient state runs :func:`backward_one`."""
+    a single transient state runs :func:`backward_one`, one with resetting letters
+    :func:`backward_reset` (``reset``: the part's :func:`_reset_args`, False for none,
+    None to make them here)."""
     n = obs.shape[0]
     m = chain.m
     lett = chain.letters(own)
@@ -1839,9 +1851,9 @@ def _smooth_fast(
         def back(succ, onr, lett, e, M, store, V, out):  # type: ignore[no-untyped-def]
             return one(sel[0], sel[1], sel[2], sel[3], e, M, store, V, out)
 
-    elif SPECIALISED and (reset := _resets(succ, onr, lett, nq)) is not None:
+    elif SPECIALISED and (reset if reset is not None else (reset := _reset_args(chain, own, (dp, init, onc, dfc, final)))):
+        reset, T = reset
         rr = _fast(backward_reset2 if len(reset[0]) == 2 else backward_reset, n * (nt + nq) * m)
-        T = np.ascontiguousarray(chain.dense)
 
         def back(succ, onr, lett, e, M, store, V, out):  # type: ignore[no-untyped-def]
             return rr(succ, onr, lett, *reset, e, T, store, V, out)
@@ -2005,7 +2017,7 @@ class _Leaf:
         self.world = world
         own = self.own = atom_names(g)
         self.chain = Chain(closure(own, world), world, rate) if own else None
-        self.truth = self.tables = self.fused = None
+        self.truth = self.tables = self.fused = self.reset = None
         if not own:  # no proposition (X true: the trace does not end here)
             self.method = "no propositions"
         elif is_propositional(g):  # the chain's posterior marginals, no automaton
@@ -2028,6 +2040,7 @@ class _Leaf:
             self.tables = _tables(prog)
             self.kind = prog.kind
             self.fused = _fused_args(self.kind, self.tables, self.chain, len(own))
+            self.reset = _reset_args(self.chain, len(own), self.tables) or False  # False: none
             self.reverse = False
             if self.kind == "past" and self.chain.k == len(own) and self.chain.valid.all():
                 # A stationary two-state chain is reversible, and so is a product of them:
@@ -2070,7 +2083,7 @@ class _Leaf:
                 return np.ascontiguousarray(out[::-1]) if self.reverse else out  # WorldPlan clips
             if REFERENCE:
                 return _smooth(chain, obs, len(self.own), *self.tables)
-            return _smooth_fast(chain, obs, len(self.own), *self.tables)
+            return _smooth_fast(chain, obs, len(self.own), *self.tables, reset=self.reset)
         out = np.empty(n)
         if not REFERENCE:
             if chain.k == 1:
@@ -2148,30 +2161,45 @@ def _leaf(g, world: Markov, rate: float | None, budget: int) -> _Leaf:  # type: 
 
 
 
-def _single(node) -> bool:  # type: ignore[no-untyped-def]
-    """A propositional part over one proposition in no mutex group (its chain alone)."""
-    return isinstance(node, _Leaf) and node.method == "chain" and node.chain.k == 1
+def _single(node) -> tuple[_Leaf, bool] | None:  # type: ignore[no-untyped-def]
+    """``(part, negated)`` for a propositional part over one proposition in no mutex
+    group (its chain alone), or its negation; else None."""
+    neg = isinstance(node, tuple) and node[0] == "not"
+    leaf = node[1] if neg else node
+    if isinstance(leaf, _Leaf) and leaf.method == "chain" and leaf.chain.k == 1:
+        return leaf, neg
+    return None
 
 
-def _batched(kind: str, leaves: list[_Leaf], t: TraceTable) -> np.ndarray:
-    """Two parts ``leaves`` (see :func:`_single`) combined by ``kind`` ("and": the
+def _batched(kind: str, nodes: list, t: TraceTable) -> np.ndarray:  # type: ignore[type-arg]
+    """Two nodes (see :func:`_single`) combined by ``kind`` ("and": the
     product of their probabilities, "or": one minus the product of their complements),
     their chains smoothed in one :func:`smooth_two` loop: independent chains, so the
     combination is a truth table over the joint states weighted by the marginals."""
-    n, k = len(t), len(leaves)
-    c = np.ascontiguousarray
-    obs = c(np.column_stack([leaf.chain.columns(t)[:, 0] for leaf in leaves]))
-    pr = np.array([leaf.chain.priors[0] for leaf in leaves])
-    up = np.array([leaf.chain.M[0, 0, 1] for leaf in leaves])
-    stay = np.array([leaf.chain.M[0, 1, 1] for leaf in leaves])
-    bits = (np.arange(1 << k)[:, None] >> np.arange(k)[None, :]) & 1  # (2^k, k)
-    vals = np.stack([leaf.truth[bits[:, j]] for j, leaf in enumerate(leaves)], axis=1)  # each part's value
-    g = c(vals.prod(axis=1) if kind == "and" else 1.0 - (1.0 - vals).prod(axis=1))
+    n = len(t)
+    items = [_single(node) for node in nodes]
+    leaves = [leaf for leaf, _ in items]
+    obs = np.column_stack([leaf.chain.columns(t)[:, 0] for leaf in leaves])
     f, out = _scratch("f", n * 8).reshape(n, 2, 4), np.empty(n)
-    bad = _fast(smooth_two, n * 16)(obs, c(1.0 / pr), c(1.0 / (1.0 - pr)), c(up), c(stay), c(pr), g, f, out)
+    bad = _fast(smooth_two, n * 16)(obs, *_pair_args(kind, *items), f, out)
     if bad >= 0:  # pragma: no cover - no mutex group: every observation is possible
         raise _impossible(bad, leaves[0].world, [leaf.chain.atoms[0] for leaf in leaves])
     return out
+
+
+@lru_cache(maxsize=256)
+def _pair_args(kind: str, *items: tuple[_Leaf, bool]) -> tuple[np.ndarray, ...]:
+    """:func:`smooth_two`'s arguments after the scores for two (part, negated) (made once per pair)."""
+    c = np.ascontiguousarray
+    leaves = [leaf for leaf, _ in items]
+    truths = [1.0 - leaf.truth if neg else leaf.truth for leaf, neg in items]
+    pr = np.array([leaf.chain.priors[0] for leaf in leaves])
+    up = np.array([leaf.chain.M[0, 0, 1] for leaf in leaves])
+    stay = np.array([leaf.chain.M[0, 1, 1] for leaf in leaves])
+    bits = (np.arange(1 << len(leaves))[:, None] >> np.arange(len(leaves))[None, :]) & 1
+    vals = np.stack([truth[bits[:, j]] for j, truth in enumerate(truths)], axis=1)  # each part's value
+    g = vals.prod(axis=1) if kind == "and" else 1.0 - (1.0 - vals).prod(axis=1)
+    return c(1.0 / pr), c(1.0 / (1.0 - pr)), c(up), c(stay), c(pr), c(g)
 
 
 class WorldPlan:
@@ -2244,7 +2272,7 @@ class WorldPlan:
         kind, arg = node
         if kind == "not":
             return 1.0 - self._run(arg, t)
-        plain = REFERENCE or not SPECIALISED or getattr(self.world, "leaf_signal", None) is not None
+        plain = REFERENCE or not SPECIALISED or len(t) < PAIR_FRAMES or getattr(self.world, "leaf_signal", None) is not None
         ones = [] if plain else [p for p in arg if _single(p)]
         if len(ones) >= 2:  # single-proposition parts two at a time in one loop (their chains overlap)
             pairs = len(ones) // 2 * 2

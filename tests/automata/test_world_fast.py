@@ -269,12 +269,23 @@ def test_reset_loop_and_paired_chains_equal_enumeration(data):
     if t.select(used).is_boolean:
         return  # certain input: the boolean signal (test_world.py)
     num, den = brute_posterior(parse(text), t, world, names)  # both: a mutex group couples them
-    if den == 0.0:  # 0/1 scores against the mutex group
-        with pytest.raises(InvalidValue, match="impossible"):
-            evaluate(text, t, world=world)
-        return
-    got = evaluate(text, t, world=world)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(W, "PAIR_FRAMES", 0)  # paired on short traces too
+        if den == 0.0:  # 0/1 scores against the mutex group
+            with pytest.raises(InvalidValue, match="impossible"):
+                evaluate(text, t, world=world)
+            return
+        got = evaluate(text, t, world=world)
     assert np.allclose(got, num / den, atol=1e-9, rtol=0), (text, got, num / den)
+
+
+def test_single_proposition_parts_run_in_pairs(monkeypatch):
+    calls = []
+    monkeypatch.setattr(W, "_batched", lambda kind, leaves, t, _b=W._batched: calls.append(len(leaves)) or _b(kind, leaves, t))
+    rng = np.random.default_rng(5)
+    t = {a: rng.random(2500) for a in ATOMS}
+    evaluate("a & !b & c & F a", t, world=Markov(stay=0.9))
+    assert calls == [2]  # a and !b paired, c alone, F a its own loop
 
 
 @settings(max_examples=150, deadline=None)
@@ -288,6 +299,7 @@ def test_paired_single_chains_equal_the_general_loops(parts, op, t, data):
     text = op.join(f"({p})" for p in parts)
     world = data.draw(markov_worlds(ATOMS))
     with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(W, "PAIR_FRAMES", 0)  # paired on short traces too
         agree(*both(text, t, world, mp))
 
 
