@@ -62,6 +62,10 @@ DEFAULT_PRIOR = 0.5
 MAX_CHAIN_ATOMS = 12  # joint chain states 2^k per independent part
 #: run the general loops (the first ones written; the tests' reference for the fast ones)
 REFERENCE = False
+# the reset loops (backward_reset) and the paired chains (smooth_two); False: the fast loops
+# they replace (benchmarks/world_speed.py's before column; same numbers)
+SPECIALISED = True
+PAIR_FRAMES = 2_000  # single-proposition parts paired from this many frames (below, the calls cost more than the loop)
 CHUNK_CELLS = 1 << 21  # frames x automaton states x chain states kept by the forward pass
 JIT_WORK = 20_000  # frames x states from which the loops run compiled (numba)
 # ... and from which on every call does, once the plain loops have run this much work
@@ -623,6 +627,68 @@ def smooth_one(hi: np.ndarray, lo: np.ndarray, up: float, stay: float, p0: float
     return -1
 
 
+def smooth_two(
+    x: np.ndarray, s1: np.ndarray, s0: np.ndarray, up: np.ndarray, stay: np.ndarray, p0: np.ndarray, g: np.ndarray,
+    f: np.ndarray, out: np.ndarray,
+) -> int:
+    """:func:`smooth_one_fast` for two independent chains, and ``out[i] = sum_s g[s]
+    P(joint state s at frame i)``: a propositional part over two chains without mutex
+    groups, ``g`` its truth table over the four joint states (bit ``j`` = chain ``j``);
+    ``x[i, j]`` the calibrated scores, ``s1[j] = 1 / prior``, ``s0[j] = 1 / (1 - prior)``,
+    ``f`` scratch of shape ``(n, 2, 4)``. The forward messages (frames 0, 1, ...) and
+    the backward ones (n - 1, n - 2, ...) of both chains advance in the same loop on
+    scalars: four independent dependency chains overlap (the loop is bound by their
+    latency, not by arithmetic), and a last loop combines them."""
+    n = x.shape[0]
+    sa1, sa0, sb1, sb0 = s1[0], s0[0], s1[1], s0[1]
+    ua, ub, ta, tb = up[0], up[1], stay[0], stay[1]
+    a1, a0, c1, c0 = p0[0], 1.0 - p0[0], p0[1], 1.0 - p0[1]
+    b1, b0, d1, d0 = 1.0, 1.0, 1.0, 1.0
+    for i in range(n):
+        xa, xb = x[i, 0], x[i, 1]
+        u1, u0 = a1 * (xa * sa1), a0 * ((1.0 - xa) * sa0)
+        v1, v0 = c1 * (xb * sb1), c0 * ((1.0 - xb) * sb0)
+        tot = u1 + u0
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            u1, u0 = u1 / tot, u0 / tot
+        tot = v1 + v0
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            v1, v0 = v1 / tot, v0 / tot
+        f[i, 0, 0], f[i, 0, 1], f[i, 0, 2], f[i, 0, 3] = u0, u1, v0, v1
+        a1, a0 = u1 * ta + u0 * ua, u1 * (1.0 - ta) + u0 * (1.0 - ua)
+        c1, c0 = v1 * tb + v0 * ub, v1 * (1.0 - tb) + v0 * (1.0 - ub)
+        k = n - 1 - i  # the backward messages after frame k
+        f[k, 1, 0], f[k, 1, 1], f[k, 1, 2], f[k, 1, 3] = b0, b1, d0, d1
+        xa, xb = x[k, 0], x[k, 1]
+        u1, u0 = xa * sa1 * b1, (1.0 - xa) * sa0 * b0
+        v1, v0 = xb * sb1 * d1, (1.0 - xb) * sb0 * d0
+        b1, b0 = ta * u1 + (1.0 - ta) * u0, ua * u1 + (1.0 - ua) * u0
+        d1, d0 = tb * v1 + (1.0 - tb) * v0, ub * v1 + (1.0 - ub) * v0
+        tot = b1 + b0
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return k
+            b1, b0 = b1 / tot, b0 / tot
+        tot = d1 + d0
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return k
+            d1, d0 = d1 / tot, d0 / tot
+    g0, g1, g2, g3 = g[0], g[1], g[2], g[3]
+    for i in range(n):
+        h0, h1 = f[i, 0, 0] * f[i, 1, 0], f[i, 0, 1] * f[i, 1, 1]
+        k0, k1 = f[i, 0, 2] * f[i, 1, 2], f[i, 0, 3] * f[i, 1, 3]
+        ha, hb = h1 + h0, k1 + k0
+        if not (ha > 0.0 and hb > 0.0):
+            return i
+        pa, pb = h1 / ha, k1 / hb  # (not divided by ha * hb: the product of two tiny totals underflows)
+        out[i] = (g0 * (1.0 - pb) + g2 * pb) * (1.0 - pa) + (g1 * (1.0 - pb) + g3 * pb) * pa
+    return -1
+
 def viterbi_loop(logT: np.ndarray, logpi: np.ndarray, loge: np.ndarray, back: np.ndarray, path: np.ndarray) -> float:
     """Max-product over joint states; ``path[i]`` = the most probable state at ``i``."""
     n, m = loge.shape
@@ -991,6 +1057,192 @@ def backward_one(
             v[s], b[s] = xv[s], xb[s]
     for s in range(m):
         V[s, 0], V[s, 1] = v[s], b[s]
+    return -1
+
+
+def backward_reset(
+    succ: np.ndarray, onr: np.ndarray, lett: np.ndarray, rows: np.ndarray, resets: np.ndarray, rcol: np.ndarray,
+    e: np.ndarray, T: np.ndarray, store: np.ndarray, V: np.ndarray, out: np.ndarray,
+) -> int:
+    """:func:`backward_fast` for a future formula whose automaton some letters reset:
+    a letter that sends every transient state to the same column (``q`` in ``G (p ->
+    F[0,b] q)``: every pending deadline is met). The chain states ``resets`` whose
+    letter resets read one column ``rcol[b]`` of ``V`` (and ``beta``), so only those
+    two of their values are kept; the other chain states, ``rows``, keep full rows,
+    and the transition is dense over chain states (``T[s, s']``): the reset states
+    enter every full row as one constant. For the response rules this halves the rows
+    and replaces the per-atom butterflies (``M`` pairs over all ``m`` rows) by an
+    ``|rows| x |rows|`` product. ``onr`` must name, for a reset state, its column,
+    ``beta``'s or the rejecting sink's (checked by the caller)."""
+    n, m = e.shape
+    nt = V.shape[1] - 2
+    nr, nc = rows.shape[0], resets.shape[0]
+    X = np.zeros((nr, nt + 1))
+    xc, xb = np.empty(nc), np.empty(nc)
+    for i in range(n - 1, -1, -1):
+        num = 0.0
+        den = 0.0
+        for s in range(m):
+            w = store[i, s, 0]
+            den += w * V[s, nt]
+            num += w * V[s, onr[lett[s], 0]]
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        for a in range(nr):
+            s = rows[a]
+            es = e[i, s]
+            ls = lett[s]
+            for t in range(nt):
+                X[a, t] = es * V[s, succ[ls, t]]
+            X[a, nt] = es * V[s, nt]
+        for b in range(nc):
+            s = resets[b]
+            es = e[i, s]
+            xc[b] = es * V[s, rcol[b]]
+            xb[b] = es * V[s, nt]
+        for a in range(nr):  # the full rows
+            r = rows[a]
+            base = 0.0
+            baseb = 0.0
+            for b in range(nc):
+                base += T[r, resets[b]] * xc[b]
+                baseb += T[r, resets[b]] * xb[b]
+            for t in range(nt):
+                V[r, t] = base
+            V[r, nt] = baseb
+            for a2 in range(nr):
+                w = T[r, rows[a2]]
+                for t in range(nt + 1):
+                    V[r, t] += w * X[a2, t]
+        for b in range(nc):  # the reset states: their column and beta
+            c = resets[b]
+            col = rcol[b]
+            vb = 0.0
+            for b2 in range(nc):
+                vb += T[c, resets[b2]] * xb[b2]
+            for a2 in range(nr):
+                vb += T[c, rows[a2]] * X[a2, nt]
+            V[c, nt] = vb
+            if col < nt:
+                v = 0.0
+                for b2 in range(nc):
+                    v += T[c, resets[b2]] * xc[b2]
+                for a2 in range(nr):
+                    v += T[c, rows[a2]] * X[a2, col]
+                V[c, col] = v
+        tot = 0.0
+        for s in range(m):
+            tot += V[s, nt]
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            for a in range(nr):
+                for t in range(nt + 1):
+                    V[rows[a], t] /= tot
+            for b in range(nc):
+                V[resets[b], nt] /= tot
+                if rcol[b] < nt:
+                    V[resets[b], rcol[b]] /= tot
+    return -1
+
+
+def backward_reset2(
+    succ: np.ndarray, onr: np.ndarray, lett: np.ndarray, rows: np.ndarray, resets: np.ndarray, rcol: np.ndarray,
+    e: np.ndarray, T: np.ndarray, store: np.ndarray, V: np.ndarray, out: np.ndarray,
+) -> int:
+    """:func:`backward_reset` with two full rows (one reset proposition over two chains:
+    the response rules), on 1-d rows (``v0``, ``v1``: transient states, then ``beta``, then
+    the rejecting sink's 0) so that the mixing loop vectorises."""
+    n, m = e.shape
+    nt = V.shape[1] - 2
+    nc = resets.shape[0]
+    r0, r1 = rows[0], rows[1]
+    l0, l1 = lett[r0], lett[r1]
+    g0, g1 = succ[l0].copy(), succ[l1].copy()
+    t00, t01, t10, t11 = T[r0, r0], T[r0, r1], T[r1, r0], T[r1, r1]
+    v0, v1 = V[r0].copy(), V[r1].copy()
+    x0, x1 = np.empty(nt + 1), np.empty(nt + 1)
+    vc, vb = np.empty(nc), np.empty(nc)  # the reset states' column and beta
+    xc, xb = np.empty(nc), np.empty(nc)
+    for b in range(nc):
+        vc[b] = V[resets[b], rcol[b]]
+        vb[b] = V[resets[b], nt]
+    o0, o1 = onr[l0, 0], onr[l1, 0]
+    oc, ob = np.zeros(nc), np.zeros(nc)  # a reset state's marker reads its column, beta or 0
+    for b in range(nc):
+        o = onr[lett[resets[b]], 0]
+        if o == rcol[b]:
+            oc[b] = 1.0
+        elif o == nt:
+            ob[b] = 1.0
+    for i in range(n - 1, -1, -1):
+        den = store[i, r0, 0] * v0[nt] + store[i, r1, 0] * v1[nt]
+        num = store[i, r0, 0] * v0[o0] + store[i, r1, 0] * v1[o1]
+        for b in range(nc):
+            w = store[i, resets[b], 0]
+            den += w * vb[b]
+            num += w * (oc[b] * vc[b] + ob[b] * vb[b])
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        e0, e1 = e[i, r0], e[i, r1]
+        for t in range(nt + 1):
+            x0[t] = e0 * v0[g0[t]] if t < nt else e0 * v0[nt]
+            x1[t] = e1 * v1[g1[t]] if t < nt else e1 * v1[nt]
+        for b in range(nc):
+            es = e[i, resets[b]]
+            xc[b] = es * vc[b]
+            xb[b] = es * vb[b]
+        base0 = 0.0
+        base1 = 0.0
+        bb0 = 0.0
+        bb1 = 0.0
+        for b in range(nc):
+            s = resets[b]
+            base0 += T[r0, s] * xc[b]
+            base1 += T[r1, s] * xc[b]
+            bb0 += T[r0, s] * xb[b]
+            bb1 += T[r1, s] * xb[b]
+        for b in range(nc):
+            c = resets[b]
+            col = rcol[b]
+            w = T[c, r0] * x0[nt] + T[c, r1] * x1[nt]
+            for b2 in range(nc):
+                w += T[c, resets[b2]] * xb[b2]
+            vb[b] = w
+            if col < nt:
+                w = T[c, r0] * x0[col] + T[c, r1] * x1[col]
+                for b2 in range(nc):
+                    w += T[c, resets[b2]] * xc[b2]
+                vc[b] = w
+            elif col == nt:
+                vc[b] = vb[b]
+            else:
+                vc[b] = 0.0
+        for t in range(nt):
+            v0[t] = base0 + t00 * x0[t] + t01 * x1[t]
+            v1[t] = base1 + t10 * x0[t] + t11 * x1[t]
+        v0[nt] = bb0 + t00 * x0[nt] + t01 * x1[nt]
+        v1[nt] = bb1 + t10 * x0[nt] + t11 * x1[nt]
+        tot = v0[nt] + v1[nt]
+        for b in range(nc):
+            tot += vb[b]
+        if not (tot > TINY and tot < HUGE):
+            if not tot > 0.0:
+                return i
+            for t in range(nt + 1):
+                v0[t] /= tot
+                v1[t] /= tot
+            for b in range(nc):
+                vc[b] /= tot
+                vb[b] /= tot
+    for t in range(nt + 2):
+        V[r0, t], V[r1, t] = v0[t], v1[t]
+    for b in range(nc):
+        V[resets[b], nt] = vb[b]
+        if rcol[b] < nt:
+            V[resets[b], rcol[b]] = vc[b]
     return -1
 
 
@@ -1542,15 +1794,48 @@ def _evidence(chain: Chain, n: int):  # type: ignore[no-untyped-def]
     return evidence
 
 
+def _reset_args(chain: Chain, own: int, tables):  # type: ignore[no-untyped-def]
+    """``(_resets(...), the dense chain transition)`` of a part, or None (made once per part)."""
+    dp, _, onc, dfc, _ = tables
+    nt = dfc.shape[0]
+    cols = lambda c: np.ascontiguousarray(np.where(c >= 0, c, np.where(c == -1, nt, nt + 1)).T, dtype=np.int32)  # noqa: E731
+    reset = _resets(cols(dfc), cols(onc), chain.letters(own), dp.shape[0])
+    return None if reset is None else (reset, np.ascontiguousarray(chain.dense))
+
+
+def _resets(succ: np.ndarray, onr: np.ndarray, lett: np.ndarray, nq: int):  # type: ignore[no-untyped-def]
+    """``(rows, resets, rcol)`` for :func:`backward_reset`: the chain states whose letter
+    sends every transient state to one column (and whose marker reads that column,
+    ``beta`` or the rejecting sink), or None when no state does (or the part has
+    several pre states)."""
+    nt = succ.shape[1]
+    if nq != 1 or nt < 2:
+        return None
+    rows, resets, rcol = [], [], []
+    for s, ls in enumerate(lett.tolist()):
+        col = int(succ[ls, 0])
+        if np.all(succ[ls] == col) and int(onr[ls, 0]) in (col, nt, nt + 1):
+            resets.append(s)
+            rcol.append(col)
+        else:
+            rows.append(s)
+    if not resets:
+        return None
+    c = lambda v: np.array(v, dtype=np.int64)  # noqa: E731
+    return c(rows), c(resets), c(rcol)
+
+
 def _smooth_fast(
     chain: Chain, obs: np.ndarray, own: int, dp: np.ndarray, init: int, onc: np.ndarray, dfc: np.ndarray,
-    final: np.ndarray,
+    final: np.ndarray, reset=None,  # type: ignore[no-untyped-def]
 ) -> np.ndarray:
     """:func:`_smooth` with the fast loops: the evidence made once per chunk, the
     sinks as columns, unnormalised messages, chain state first so that each step's
     inner loops run along contiguous rows; a future formula over chains without
     mutex groups filters each chain on its own (:func:`filter_atoms`), and one with
-    a single transient state runs :func:`backward_one`."""
+    a single transient state runs :func:`backward_one`, one with resetting letters
+    :func:`backward_reset` (``reset``: the part's :func:`_reset_args`, False for none,
+    None to make them here)."""
     n = obs.shape[0]
     m = chain.m
     lett = chain.letters(own)
@@ -1565,6 +1850,13 @@ def _smooth_fast(
 
         def back(succ, onr, lett, e, M, store, V, out):  # type: ignore[no-untyped-def]
             return one(sel[0], sel[1], sel[2], sel[3], e, M, store, V, out)
+
+    elif SPECIALISED and (reset if reset is not None else (reset := _reset_args(chain, own, (dp, init, onc, dfc, final)))):
+        reset, T = reset
+        rr = _fast(backward_reset2 if len(reset[0]) == 2 else backward_reset, n * (nt + nq) * m)
+
+        def back(succ, onr, lett, e, M, store, V, out):  # type: ignore[no-untyped-def]
+            return rr(succ, onr, lett, *reset, e, T, store, V, out)
 
     else:
         back = _fast(backward_fast, n * (nt + nq) * m)
@@ -1725,7 +2017,7 @@ class _Leaf:
         self.world = world
         own = self.own = atom_names(g)
         self.chain = Chain(closure(own, world), world, rate) if own else None
-        self.truth = self.tables = self.fused = None
+        self.truth = self.tables = self.fused = self.reset = None
         if not own:  # no proposition (X true: the trace does not end here)
             self.method = "no propositions"
         elif is_propositional(g):  # the chain's posterior marginals, no automaton
@@ -1748,6 +2040,7 @@ class _Leaf:
             self.tables = _tables(prog)
             self.kind = prog.kind
             self.fused = _fused_args(self.kind, self.tables, self.chain, len(own))
+            self.reset = _reset_args(self.chain, len(own), self.tables) or False  # False: none
             self.reverse = False
             if self.kind == "past" and self.chain.k == len(own) and self.chain.valid.all():
                 # A stationary two-state chain is reversible, and so is a product of them:
@@ -1790,7 +2083,7 @@ class _Leaf:
                 return np.ascontiguousarray(out[::-1]) if self.reverse else out  # WorldPlan clips
             if REFERENCE:
                 return _smooth(chain, obs, len(self.own), *self.tables)
-            return _smooth_fast(chain, obs, len(self.own), *self.tables)
+            return _smooth_fast(chain, obs, len(self.own), *self.tables, reset=self.reset)
         out = np.empty(n)
         if not REFERENCE:
             if chain.k == 1:
@@ -1807,7 +2100,18 @@ class _Leaf:
                 return np.clip(t0 + (t1 - t0) * out, 0.0, 1.0)
             if chain.k == len(self.own) and chain.k <= 4 and chain.valid.all():
                 # no mutex group: the chains stay independent given their own observations,
-                # so the joint posterior at a frame is the product of the propositions' marginals
+                # so the joint posterior at a frame is the product of the propositions' marginals,
+                # the two-chain case in one loop
+                if chain.k == 2 and SPECIALISED:  # both chains in one loop
+                    pr, M = chain.priors, chain.M
+                    c = np.ascontiguousarray
+                    f = _scratch("f", n * 8).reshape(n, 2, 4)
+                    bad = _fast(smooth_two, n * 16)(
+                        c(obs), c(1.0 / pr), c(1.0 / (1.0 - pr)), c(M[:, 0, 1]), c(M[:, 1, 1]), c(pr), c(self.truth), f, out
+                    )
+                    if bad >= 0:  # pragma: no cover - no mutex group: every observation is possible
+                        raise _impossible(bad, self.world, chain.atoms)
+                    return np.clip(out, 0.0, 1.0, out=out)
                 one = _fast(smooth_one_fast, n * 8)
                 f1, f0 = _scratch("f1", n), _scratch("f0", n)
                 rows = [np.ones(n)]
@@ -1854,6 +2158,48 @@ def _leaf(g, world: Markov, rate: float | None, budget: int) -> _Leaf:  # type: 
     trace (``localize``, ``search`` over many videos) build each automaton once. A
     leaf never changes after it is made."""
     return _Leaf(g, world, rate, budget)
+
+
+
+def _single(node) -> tuple[_Leaf, bool] | None:  # type: ignore[no-untyped-def]
+    """``(part, negated)`` for a propositional part over one proposition in no mutex
+    group (its chain alone), or its negation; else None."""
+    neg = isinstance(node, tuple) and node[0] == "not"
+    leaf = node[1] if neg else node
+    if isinstance(leaf, _Leaf) and leaf.method == "chain" and leaf.chain.k == 1:
+        return leaf, neg
+    return None
+
+
+def _batched(kind: str, nodes: list, t: TraceTable) -> np.ndarray:  # type: ignore[type-arg]
+    """Two nodes (see :func:`_single`) combined by ``kind`` ("and": the
+    product of their probabilities, "or": one minus the product of their complements),
+    their chains smoothed in one :func:`smooth_two` loop: independent chains, so the
+    combination is a truth table over the joint states weighted by the marginals."""
+    n = len(t)
+    items = [_single(node) for node in nodes]
+    leaves = [leaf for leaf, _ in items]
+    obs = np.column_stack([leaf.chain.columns(t)[:, 0] for leaf in leaves])
+    f, out = _scratch("f", n * 8).reshape(n, 2, 4), np.empty(n)
+    bad = _fast(smooth_two, n * 16)(obs, *_pair_args(kind, *items), f, out)
+    if bad >= 0:  # pragma: no cover - no mutex group: every observation is possible
+        raise _impossible(bad, leaves[0].world, [leaf.chain.atoms[0] for leaf in leaves])
+    return out
+
+
+@lru_cache(maxsize=256)
+def _pair_args(kind: str, *items: tuple[_Leaf, bool]) -> tuple[np.ndarray, ...]:
+    """:func:`smooth_two`'s arguments after the scores for two (part, negated) (made once per pair)."""
+    c = np.ascontiguousarray
+    leaves = [leaf for leaf, _ in items]
+    truths = [1.0 - leaf.truth if neg else leaf.truth for leaf, neg in items]
+    pr = np.array([leaf.chain.priors[0] for leaf in leaves])
+    up = np.array([leaf.chain.M[0, 0, 1] for leaf in leaves])
+    stay = np.array([leaf.chain.M[0, 1, 1] for leaf in leaves])
+    bits = (np.arange(1 << len(leaves))[:, None] >> np.arange(len(leaves))[None, :]) & 1
+    vals = np.stack([truth[bits[:, j]] for j, truth in enumerate(truths)], axis=1)  # each part's value
+    g = vals.prod(axis=1) if kind == "and" else 1.0 - (1.0 - vals).prod(axis=1)
+    return c(1.0 / pr), c(1.0 / (1.0 - pr)), c(up), c(stay), c(pr), c(g)
 
 
 class WorldPlan:
@@ -1926,7 +2272,15 @@ class WorldPlan:
         kind, arg = node
         if kind == "not":
             return 1.0 - self._run(arg, t)
-        xs = [self._run(p, t) for p in arg]
+        plain = REFERENCE or not SPECIALISED or len(t) < PAIR_FRAMES or getattr(self.world, "leaf_signal", None) is not None
+        ones = [] if plain else [p for p in arg if _single(p)]
+        if len(ones) >= 2:  # single-proposition parts two at a time in one loop (their chains overlap)
+            pairs = len(ones) // 2 * 2
+            xs = [_batched(kind, ones[j : j + 2], t) for j in range(0, pairs, 2)]
+            xs += [self._run(p, t) for p in ones[pairs:]]
+            xs += [self._run(p, t) for p in arg if not _single(p)]
+        else:
+            xs = [self._run(p, t) for p in arg]
         if getattr(self.world, "leaf_signal", None) is not None:  # [observe hook] its arrays are its own
             if kind == "and":
                 return np.prod(xs, axis=0)

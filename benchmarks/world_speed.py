@@ -5,7 +5,10 @@ probability trace under ``Independent()`` and under ``Markov(stay=0.95)`` (best
 of ``--repeat`` calls; automaton construction and numba compilation excluded by
 a warm-up call, on both sides), and the ratio; also the Markov world through its
 general loops (``world.REFERENCE``: normalised every frame, the evidence recomputed
-per state; the code before the fast loops) for a before/after. The issue's target
+per state; the code before the fast loops) for a before/after, and (``--specialised``) the fast loops
+without the reset loops and paired chains (``world.SPECIALISED = False``: the response
+rules' and the single-proposition parts' loops before them), timed in the same turns.
+The issue's target
 is a ratio of at most 3 on typical specs.
 
 Times are the calling thread's CPU time (``--clock cpu``, the default), which a
@@ -16,7 +19,7 @@ With ``--calls N`` each side is timed over N calls on N different traces of
 benchmark's short videos, where the cost per call matters), after one warm-up
 round over all N.
 
-    python benchmarks/world_speed.py [--frames 100000] [--calls 1] [--repeat 3] [--clock cpu|wall]
+    python benchmarks/world_speed.py [--frames 100000] [--calls 1] [--repeat 3] [--clock cpu|wall] [--no-general] [--specialised]
 """
 
 from __future__ import annotations
@@ -90,6 +93,19 @@ def general(fn):  # type: ignore[no-untyped-def]
     return run
 
 
+def plain(fn):  # type: ignore[no-untyped-def]
+    """``fn`` run without the reset loops and paired chains (``world.SPECIALISED``)."""
+
+    def run():  # type: ignore[no-untyped-def]
+        W.SPECIALISED = False
+        try:
+            return fn()
+        finally:
+            W.SPECIALISED = True
+
+    return run
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=100_000)
@@ -97,13 +113,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     ap.add_argument("--no-general", action="store_true", help="skip the general loops (the slow before column)")
+    ap.add_argument("--specialised", action="store_true", help="also time world.SPECIALISED = False (a before column)")
     args = ap.parse_args(argv)
     clock = time.thread_time if args.clock == "cpu" else time.perf_counter
     world = Markov(stay=0.95)
     calls = f" x {args.calls} calls (summed)" if args.calls > 1 else ""
     print(f"{args.frames} frames{calls} at 30 fps; best of {args.repeat}, {args.clock} time; Markov(stay=0.95)")
-    print("| spec | independent ms | Markov ms | ratio | general loops ms | ratio |\n|---|---|---|---|---|---|")
-    total = np.zeros(3)
+    head = "| spec | independent ms | Markov ms | ratio | general loops ms | ratio |"
+    if args.specialised:
+        head += " SPECIALISED=False ms | ratio |"
+    print(head + "\n" + "|---" * (head.count("|") - 1) + "|")
+    total = np.zeros(4)
     for text in SPECS:
         f = parse(text)
         tables = [trace(atom_names(f), args.frames, seed) for seed in range(args.calls)]
@@ -111,18 +131,24 @@ def main(argv: list[str] | None = None) -> None:
         fns = [many(independent, tables), many(markov, tables)]
         if not args.no_general:
             fns.append(general(many(markov, tables)))
-        ind, mar, *gen_ = best(fns, args.repeat, clock)
-        total[:2] += ind, mar
-        row = f"| `{text}` | {ind * 1e3:.1f} | {mar * 1e3:.1f} | {mar / ind:.1f} |"
-        if args.no_general:
-            print(row + " | |")
-            continue
-        gen = gen_[0]
-        total[2] += gen
-        print(row + f" {gen * 1e3:.1f} | {gen / ind:.1f} |")
-    ind, mar, gen = total
-    tail = " | |" if args.no_general else f" {gen * 1e3:.1f} | {gen / ind:.1f} |"
-    print(f"| all | {ind * 1e3:.1f} | {mar * 1e3:.1f} | {mar / ind:.1f} |" + tail)
+        if args.specialised:
+            fns.append(plain(many(markov, tables)))
+        ind, mar, *rest = best(fns, args.repeat, clock)
+        gen = np.nan if args.no_general else rest.pop(0)
+        spe = rest.pop(0) if args.specialised else np.nan
+        total += ind, mar, gen, spe
+        print(row(text, ind, mar, gen, spe, args.specialised))
+    print(row("all", *total, args.specialised))
+
+
+def row(text: str, ind: float, mar: float, gen: float, spe: float, specialised: bool) -> str:
+    """A table row (an empty cell for a column not timed)."""
+    name = text if text == "all" else f"`{text}`"
+    out = f"| {name} | {ind * 1e3:.1f} | {mar * 1e3:.1f} | {mar / ind:.1f} |"
+    out += " | |" if np.isnan(gen) else f" {gen * 1e3:.1f} | {gen / ind:.1f} |"
+    if specialised:
+        out += f" {spe * 1e3:.1f} | {spe / ind:.1f} |"
+    return out
 
 
 if __name__ == "__main__":

@@ -207,3 +207,114 @@ def test_threads_evaluating_at_once_agree_with_one_thread():
     for i, got in enumerate(together):
         for a, b in zip(alone[i % len(tables)], got):
             assert np.array_equal(a, b)
+
+
+# ------------------------------------------------------------------ resetting automata, paired single chains
+# Future parts whose automaton some letters reset (the response rules G (p -> F[0,b] q):
+# q meets every pending deadline) run world.backward_reset; single-proposition parts
+# of a conjunction or disjunction are smoothed two at a time (world.smooth_two).
+
+RESPONSE = ("G ({x} -> F[0,{b}] {y})", "G ({x} -> F[{a},{b}] {y})", "G ({x} -> X F[0,{b}] {y})", "F[0,{b}] {y} & G {x}",
+            "G ({x} -> F[0,{b}] {y}) | F {x}", "{x} U[0,{b}] {y}", "!G ({x} -> F[0,{b}] {y})")  # fmt: skip
+
+
+@st.composite
+def response_formulas(draw, operands=("a", "!a", "b", "!b", "a & c", "b | c", "c")):
+    b = draw(st.integers(1, 5))
+    shape = draw(st.sampled_from(RESPONSE))
+    x, y = draw(st.sampled_from(operands)), draw(st.sampled_from(operands))
+    return shape.format(x=f"({x})", y=f"({y})", a=draw(st.integers(0, b)), b=b)
+
+
+def reset_leaves(text, world):
+    from framelogic.automata import Evaluator
+
+    out = []
+    for leaf in Evaluator(text, world=world).world_plan(None).leaves():
+        if leaf.method == "automaton" and leaf.fused is None:
+            dp, _, onc, dfc, _ = leaf.tables
+            nt = dfc.shape[0]
+            cols = lambda c: np.where(c >= 0, c, np.where(c == -1, nt, nt + 1)).T  # noqa: E731
+            if W._resets(cols(dfc), cols(onc), leaf.chain.letters(len(leaf.own)), dp.shape[0]) is not None:
+                out.append(leaf)
+    return out
+
+
+def test_the_reset_loop_runs_the_response_rules():
+    world = Markov(stay={"a": 0.9, "b": 0.97, "c": 0.8}, prior={"a": 0.3, "b": 0.5, "c": 0.6})
+    for text in ("G (a -> F[0,5] b)", "G (a -> F[0,30] b) & G (c -> F[0,2] a)", "G (a -> F[0,4] (b | c))"):
+        assert reset_leaves(text, world), text
+    assert reset_leaves("G (a -> F[0,3] b)", Markov(mutex=(frozenset("ab"),)))  # the chain's letters decide, mutex too
+
+
+@settings(max_examples=250, deadline=None)
+@given(response_formulas(), traces(ATOMS, min_len=1, max_len=50, probabilistic=True), st.data())
+def test_reset_loop_equals_the_general_loops(text, t, data):
+    world = data.draw(markov_worlds(ATOMS))  # per-proposition stay and prior; mutex groups half the time
+    with pytest.MonkeyPatch.context() as mp:
+        agree(*both(text, t, world, mp))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_reset_loop_and_paired_chains_equal_enumeration(data):
+    names = ("a", "b")
+    n = data.draw(st.integers(1, 4))
+    text = data.draw(
+        st.one_of(response_formulas(("a", "!a", "b", "!b")), st.sampled_from(["a & b", "a | !b", "!a & !b", "(a | b) & F b"]))
+    )
+    t = data.draw(traces(names, min_len=n, max_len=n, probabilistic=True))
+    world = data.draw(enumerable_worlds(names, mutex=True))
+    used = atom_names(parse(text))
+    if t.select(used).is_boolean:
+        return  # certain input: the boolean signal (test_world.py)
+    num, den = brute_posterior(parse(text), t, world, names)  # both: a mutex group couples them
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(W, "PAIR_FRAMES", 0)  # paired on short traces too
+        if den == 0.0:  # 0/1 scores against the mutex group
+            with pytest.raises(InvalidValue, match="impossible"):
+                evaluate(text, t, world=world)
+            return
+        got = evaluate(text, t, world=world)
+    assert np.allclose(got, num / den, atol=1e-9, rtol=0), (text, got, num / den)
+
+
+def test_single_proposition_parts_run_in_pairs(monkeypatch):
+    calls = []
+    monkeypatch.setattr(W, "_batched", lambda kind, leaves, t, _b=W._batched: calls.append(len(leaves)) or _b(kind, leaves, t))
+    rng = np.random.default_rng(5)
+    t = {a: rng.random(2500) for a in ATOMS}
+    evaluate("a & !b & c & F a", t, world=Markov(stay=0.9))
+    assert calls == [2]  # a and !b paired, c alone, F a its own loop
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "!a", "b", "!b", "c", "!c", "F a", "a U b"]), min_size=2, max_size=5),
+    st.sampled_from([" & ", " | "]),
+    traces(ATOMS, min_len=1, max_len=40, probabilistic=True),
+    st.data(),
+)
+def test_paired_single_chains_equal_the_general_loops(parts, op, t, data):
+    text = op.join(f"({p})" for p in parts)
+    world = data.draw(markov_worlds(ATOMS))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(W, "PAIR_FRAMES", 0)  # paired on short traces too
+        agree(*both(text, t, world, mp))
+
+
+@pytest.mark.parametrize("text", ["G (a -> F[0,6] b)", "G (a -> F[2,5] (b | c))", "a & b", "!a | b | c", "a <-> b"])
+def test_compiled_reset_loop_and_paired_chains_rescale_on_long_extreme_traces(text, monkeypatch):
+    rng = np.random.default_rng(8)
+    n = 3000
+    truth = (np.cumsum(rng.random((n, 3)) < 0.01, axis=0) % 2).astype(bool)
+    t = {a: np.where(truth[:, j], 1 - 1e-6, 1e-6) * 0.999 + 0.0005 * rng.random(n) for j, a in enumerate(ATOMS)}
+    world = Markov(stay={"a": 0.99, "b": 0.9, "c": 0.999}, prior={"a": 0.01, "b": 0.3, "c": 0.5})
+    monkeypatch.setattr(W, "REFERENCE", True)
+    monkeypatch.setattr(W, "JIT_WORK", 10**12)
+    monkeypatch.setattr(W, "JIT_TOTAL", 10**12)
+    ref = evaluate(text, t, world=world)
+    monkeypatch.setattr(W, "REFERENCE", False)
+    monkeypatch.setattr(W, "JIT_WORK", 0)
+    monkeypatch.setattr(W, "CHUNK_CELLS", 500)  # many checkpoints
+    assert np.allclose(evaluate(text, t, world=world), ref, atol=1e-9, rtol=0)
