@@ -356,6 +356,11 @@ JOINT_SHAPES = [
     "& G (yellow -> (!accel U[0,3s] (red | stop_sign)))",
     "G (a -> (!b S[0,3] c)) & G (c -> O[0,2] (a | b)) & G (b -> F[0,2] a) & G (a -> H[0,2] !c)",
     "G (a -> H[0,3] b) & G (b -> H[0,2] !a) & G (c -> O[0,4] a)",
+    # fan-outs on several outer axes (three future rules; two past rules with forward
+    # fan-outs): the slot rows' spreads telescope through rows written in order
+    "G (a -> F[0,3] b) & G (b -> (!c U[0,2] a)) & G (c -> F[0,4] a) & G (a -> O[0,3] c) & G (b -> (a S[0,2] c))",
+    # a last rule without a band (F[0,1]) and one with b = 0: the op-by-op row path
+    "G (a -> F[0,1] b) & G (b -> O[0,3] c) & G (c -> F[0,0] a) & G (a -> (b S[0,2] c))",
 ]
 
 
