@@ -65,11 +65,16 @@ frame), and every destination row of the last (contiguous) rule written once. Th
 first ``k - 1`` rules' ops only pick the source row, a tuple of their coordinates;
 the array is *extended* by one slot per fan-in range (its sum, filled after the
 rows are written) and, on those ``k - 1`` axes, one per fan-out (the broadcast row,
-written once and then added to the rows it covers), so a destination row reads
-about one source row: the (destination, source, op tuple) triples are listed once,
-up front. The suite's 4-rule product (16,896 states at 5 fps, 221,991 at 10 fps)
-runs at 1.7-3e8 state-frames/s on one core, four to seven times the axis-by-axis
-product (benchmarks/product_counters.py).
+written once, before the rows it covers, which add it as they are written), so a
+destination row reads about one source row: the (destination, source, op tuple)
+triples are listed once, up front, and a row is written in one fused pass (the
+fan-out rows it adds, the last rule's fan-out constant and band terms). The suite's
+4-rule product (16,896 states at 5 fps, 221,991 at 10 fps) runs at 2-3.6e8
+state-frames/s on one core, four to seven times the axis-by-axis product
+(benchmarks/product_counters.py); a frame of the 10 fps product is about 7,700 rows
+of 31 numbers, ~80 ns each, where one scaled copy of such a row costs ~20 ns on this
+box (and one pass over the 2 MB array ~160 us): rows this short keep it a few times
+below the pair kernel.
 """
 
 from __future__ import annotations
@@ -567,10 +572,11 @@ def product_size(rules: list[Rule]) -> int:
 
 # What a product state costs per frame, measured on the suite's specs (one core of the
 # 2-core box, benchmarks/product_counters.py): the pair kernel 1.1-2.4e9 state-frames/s
-# at 5k-55k states, the joint kernel (3+ rules) 1.7-3e8 at 7k-222k states, the
+# at 5k-55k states, the joint kernel (3+ rules) 2-3.6e8 at 7k-222k states, the
 # axis-by-axis product it replaced 4-5e7. Budgets keep the worst frame about equally dear: a pair may carry four
 # times max_states (~0.2-0.4 ms per frame at 400k states), three or more rules
-# max_states (~0.3-0.6 ms per frame at 100k).
+# max_states (~0.3-0.5 ms per frame at 100k). The suite's 10-atom spec at 10 fps
+# (221,991 states, ~0.6-0.8 ms per frame) stays over the default budget: raise max_states.
 PAIR_STATES_PER_BUDGET = 4
 JOINT_STATES_PER_BUDGET = 1
 
