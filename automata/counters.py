@@ -65,16 +65,11 @@ frame), and every destination row of the last (contiguous) rule written once. Th
 first ``k - 1`` rules' ops only pick the source row, a tuple of their coordinates;
 the array is *extended* by one slot per fan-in range (its sum, filled after the
 rows are written) and, on those ``k - 1`` axes, one per fan-out (the broadcast row,
-written once, before the rows it covers, which add it as they are written), so a
-destination row reads about one source row: the (destination, source, op tuple)
-triples are listed once, up front, and a row is written in one fused pass (the
-fan-out rows it adds, the last rule's fan-out constant and band terms). The suite's
-4-rule product (16,896 states at 5 fps, 221,991 at 10 fps) runs at 2-3.6e8
-state-frames/s on one core, four to seven times the axis-by-axis product
-(benchmarks/product_counters.py); a frame of the 10 fps product is about 7,700 rows
-of 31 numbers, ~80 ns each, where one scaled copy of such a row costs ~20 ns on this
-box (and one pass over the 2 MB array ~160 us): rows this short keep it a few times
-below the pair kernel.
+written once and then added to the rows it covers), so a destination row reads
+about one source row: the (destination, source, op tuple) triples are listed once,
+up front. The suite's 4-rule product (16,896 states at 5 fps, 221,991 at 10 fps)
+runs at 1.7-3e8 state-frames/s on one core, four to seven times the axis-by-axis
+product (benchmarks/product_counters.py).
 """
 
 from __future__ import annotations
@@ -378,7 +373,7 @@ class Product:
             back, b_strides, b_size = _joint_layout([r.ops()[1] for r in rules], [r.n_states for r in rules], bases)
             r_end = np.zeros(b_size)
             r_end[0] = 1.0
-            K.joint_fans(back[7], r_end)
+            K.joint_fans(back[6], r_end)
             if past:
                 fwd, f_strides, f_size = _joint_layout([r.ops()[2] for r in past], [r.n_states for r in past], bases)
             else:  # no forward pass: Q is the one number 1
@@ -388,7 +383,7 @@ class Product:
             qidx = np.array([sum(t * s for t, s in zip(ts, f_strides)) for ts in reqs], dtype=np.int64)
             q0 = np.zeros(f_size)
             q0[qidx] = self.q0
-            K.joint_fans(fwd[7], q0)
+            K.joint_fans(fwd[6], q0)
             self._joint_args = (back, fwd, r_end, q0, ridx, qidx)
         back, fwd, r_end, q0, ridx, qidx = self._joint_args
         coef, weight = self.coefficients(prob, n)
@@ -403,22 +398,17 @@ class Product:
 def _joint_layout(
     ops: list[list[tuple]], sizes: list[int], bases: list[int]
 ) -> tuple[tuple[np.ndarray, ...], list[int], int]:
-    """``((dst_row, row_start, trip_src, trip_oo, add_start, add_row, ops_last, fans, cls,
-    nops), strides, size)`` of :func:`.kernels.counter_joint_step` for rules with ``ops``
-    (of :meth:`Rule.ops`, classes offset by ``bases``) over counters of ``sizes``, the last
-    axis contiguous.
+    """``((dst_row, row_start, trip_src, trip_oo, ops_last, spread, fans, cls, nops), strides,
+    size)`` of :func:`.kernels.counter_joint_step` for rules with ``ops`` (of
+    :meth:`Rule.ops`, classes offset by ``bases``) over counters of ``sizes``, the last axis
+    contiguous.
 
     Every axis gets one extra slot per fan-in range it reads (the range's sum,
     :func:`.kernels.joint_fans`), and each of the first ``k - 1`` axes one per fan-out (the
-    row it broadcasts, written once). A destination row then reads one source row per choice
+    row it broadcasts, written once and spread over its rows afterwards,
+    :func:`.kernels.joint_spread`). A destination row then reads one source row per choice
     of the first ``k - 1`` rules' remaining ops, mostly one: the triples list those choices
-    once, for every destination row. The fan-out slot rows are spread as the rows are
-    written: rows go in order with each axis's fan-out slots before its states, and a row
-    ``w`` adds the (already written) rows ``w`` with axis ``i`` moved to the slot of a
-    fan-out covering ``w_i``, for the axes ``i`` after ``w``'s last slot coordinate. A row
-    with a slot on axis ``m`` (its last) then holds its spread over the axes after ``m``
-    only, which is what the rows reading it need: the spreads telescope,
-    ``prod_i (1 + E_i) = 1 + sum_i E_i prod_{l > i} (1 + E_l)``."""
+    once, for every destination row."""
     k = len(ops)
     slots: list[dict[tuple[int, int], int]] = []
     spreads: list[dict[int, int]] = []  # fan-out op -> its slot (the first k - 1 axes)
@@ -436,6 +426,11 @@ def _joint_layout(
         (math.prod(dims[:j]), dims[j], strides[j], slot, cs, length)
         for j in range(k)
         for (cs, length), slot in slots[j].items()
+    ]
+    spread = [
+        (math.prod(dims[:j]), dims[j], strides[j], slot, ops[j][o][1], ops[j][o][3])
+        for j in range(k)
+        for o, slot in spreads[j].items()
     ]
     nops = [len(o) for o in ops]
     op_strides = [math.prod(nops[j + 1 :]) for j in range(k)]
@@ -457,30 +452,14 @@ def _joint_layout(
     def place(j: int, u: int) -> int:
         return u if u < sizes[j] else u + len(slots[j])
 
-    def covering(j: int, u: int) -> list[int]:
-        """The written-row indices of axis ``j``'s fan-out slots whose range covers state ``u``."""
-        return [
-            sizes[j] + m
-            for m, o in enumerate(spreads[j])
-            if u < sizes[j] and ops[j][o][1] <= u < ops[j][o][1] + ops[j][o][3]
-        ]
-
     outer = [entries(j) for j in range(k - 1)]
-    # each axis's fan-out slots first: a row's spread sources are written before it
-    orders = [list(range(sizes[j], len(e))) + list(range(sizes[j])) for j, e in enumerate(outer)]
-    offset = lambda us: sum(place(j, u) * strides[j] for j, u in enumerate(us))  # noqa: E731
-    dst_row, row_start, trip_src, trip_oo, add_start, add_row = [], [0], [], [], [0], []
-    for us in itertools.product(*orders):
-        dst_row.append(offset(us))
+    dst_row, row_start, trip_src, trip_oo = [], [0], [], []
+    for us in itertools.product(*(range(len(e)) for e in outer)):
+        dst_row.append(sum(place(j, u) * strides[j] for j, u in enumerate(us)))
         for combo in itertools.product(*(outer[j][u] for j, u in enumerate(us))):
             trip_src.append(sum(v * strides[j] for j, (_, v) in enumerate(combo)))
             trip_oo.append(sum(o * op_strides[j] for j, (o, _) in enumerate(combo)))
         row_start.append(len(trip_src))
-        last_slot = max([j for j, u in enumerate(us) if u >= sizes[j]], default=-1)
-        for i in range(last_slot + 1, k - 1):
-            for slot in covering(i, us[i]):
-                add_row.append(offset(us[:i] + (slot,) + us[i + 1 :]))
-        add_start.append(len(add_row))
     last = [
         (kind, rs, cs if kind != FANIN or length == 1 else slots[-1][(cs, length)], 1 if kind == FANIN else length)
         for kind, rs, cs, length, _ in ops[-1]
@@ -492,8 +471,8 @@ def _joint_layout(
     as_int = lambda xs, w: np.array(xs, dtype=np.int64).reshape(-1, w)  # noqa: E731
     flat = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
     arrays = (
-        flat(dst_row), flat(row_start), flat(trip_src), flat(trip_oo), flat(add_start), flat(add_row),
-        as_int(last, 4), as_int(fans, 6), cls, np.array(nops, dtype=np.int64),
+        flat(dst_row), flat(row_start), flat(trip_src), flat(trip_oo),
+        as_int(last, 4), as_int(spread, 6), as_int(fans, 6), cls, np.array(nops, dtype=np.int64),
     )
     return arrays, strides, math.prod(dims)
 
@@ -572,11 +551,10 @@ def product_size(rules: list[Rule]) -> int:
 
 # What a product state costs per frame, measured on the suite's specs (one core of the
 # 2-core box, benchmarks/product_counters.py): the pair kernel 1.1-2.4e9 state-frames/s
-# at 5k-55k states, the joint kernel (3+ rules) 2-3.6e8 at 7k-222k states, the
+# at 5k-55k states, the joint kernel (3+ rules) 1.7-3e8 at 7k-222k states, the
 # axis-by-axis product it replaced 4-5e7. Budgets keep the worst frame about equally dear: a pair may carry four
 # times max_states (~0.2-0.4 ms per frame at 400k states), three or more rules
-# max_states (~0.3-0.5 ms per frame at 100k). The suite's 10-atom spec at 10 fps
-# (221,991 states, ~0.6-0.8 ms per frame) stays over the default budget: raise max_states.
+# max_states (~0.3-0.6 ms per frame at 100k).
 PAIR_STATES_PER_BUDGET = 4
 JOINT_STATES_PER_BUDGET = 1
 

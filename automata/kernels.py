@@ -44,7 +44,7 @@ def _register_steps(overload: Callable) -> None:
     # and inlining them made the kernels slow to compile
     for step in (
         counter_axis, counter_step, _strided_dot, counter_pair_step, _pair_coefficients,
-        counter_joint_step, joint_fans, _joint_coefficients, _joint_dot,
+        counter_joint_step, joint_fans, joint_spread, _joint_coefficients, _joint_dot,
     ):
         overload(step, strict=False)(lambda *args, _step=step: _step)
 
@@ -1013,138 +1013,76 @@ def joint_fans(fans: np.ndarray, v: np.ndarray) -> None:
                     dv[e] += sv[e]
 
 
+def joint_spread(spread: np.ndarray, v: np.ndarray) -> None:
+    """Add the fan-out slots of the extended array ``v`` into the rows they broadcast to:
+    ``spread[f] = (A, D, B, slot, first, count)`` adds ``v[a, slot, :]`` to
+    ``v[a, first + d, :]`` (``d < count``) over ``v`` viewed as ``A x D x B``."""
+    for f in range(spread.shape[0]):
+        A_ = spread[f, 0]
+        D = spread[f, 1]
+        B = spread[f, 2]
+        slot = spread[f, 3]
+        first = spread[f, 4]
+        count = spread[f, 5]
+        for a in range(A_):
+            base = a * D * B
+            sv = v[base + slot * B : base + (slot + 1) * B]
+            for d in range(count):
+                dv = v[base + (first + d) * B : base + (first + d + 1) * B]
+                for e in range(B):
+                    dv[e] += sv[e]
+
+
 def counter_joint_step(
     dst_row: np.ndarray, row_start: np.ndarray, trip_src: np.ndarray, trip_oo: np.ndarray,
-    add_start: np.ndarray, add_row: np.ndarray, ops_last: np.ndarray, fans: np.ndarray, coef: np.ndarray,
-    src: np.ndarray, dst: np.ndarray,
+    ops_last: np.ndarray, spread: np.ndarray, fans: np.ndarray, coef: np.ndarray, src: np.ndarray, dst: np.ndarray,
 ) -> None:
     """``dst`` = the frame's joint operator applied to ``src`` (both extended, see
-    :func:`joint_fans`). Destination row ``g`` (offset ``dst_row[g]``, in this order) is the
-    sum of the rows of ``dst`` at offsets ``add_row[add_start[g]:add_start[g + 1]]`` (fan-out
-    slot rows of the outer axes, written before it) and, over the triples
-    ``row_start[g] <= t < row_start[g + 1]``, the last rule's ops ``ops_last[o] = (kind,
-    row, col, length)`` applied to the source row at offset ``trip_src[t]`` with coefficient
-    ``coef[trip_oo[t] + o]`` (a fan-in reads one slot; a fan-out's constant is summed over
-    the triples and broadcast once per row); the last row of ``ops_last`` holds the last
-    rule's number of states. A row is written in one fused pass where the last rule has one
-    band that each fan-out covers or misses (every rule kind): the base rows, the fan-out
-    constant and the (first two) triples' band terms together."""
+    :func:`joint_fans` and :func:`joint_spread`). Destination row ``g`` (offset
+    ``dst_row[g]``) sums, over the triples ``row_start[g] <= t < row_start[g + 1]``, the
+    last rule's ops ``ops_last[o] = (kind, row, col, length)`` applied to the source row at
+    offset ``trip_src[t]`` with coefficient ``coef[trip_oo[t] + o]`` (a fan-in reads one
+    slot; a fan-out's constant is summed over the triples and broadcast once per row);
+    the last row of ``ops_last`` holds the last rule's number of states."""
     nl = ops_last.shape[0] - 1
     S = ops_last[nl, 0]
-    band = -1
-    for o in range(nl):
-        if ops_last[o, 0] == 0:
-            band = o if band == -1 else -2
-    rb = 0
-    Lb = 0
-    cbs = 0
-    if band >= 0:
-        rb = ops_last[band, 1]
-        Lb = ops_last[band, 3]
-        cbs = ops_last[band, 2]
-        for o in range(nl):
-            if ops_last[o, 0] == 2:
-                lo = ops_last[o, 1]
-                hi = lo + ops_last[o, 3]
-                if not (lo <= rb and hi >= rb + Lb) and not (hi <= rb or lo >= rb + Lb):
-                    band = -2
-    zero = np.zeros(S)
-    xs = np.zeros(max(1, nl))
+    acc = np.zeros(S)  # the row, built in L1 and stored once
+    bacc = np.zeros(max(1, nl))  # per op: its one-entry reads, summed over the triples
     for g in range(dst_row.shape[0]):
-        ds = dst_row[g]
-        dv = dst[ds : ds + S]
-        t0 = row_start[g]
-        t1 = row_start[g + 1]
-        a0 = add_start[g]
-        a1 = add_start[g + 1]
-        # the one-entry reads (fan-ins, fan-out constants), summed over the triples
+        for e in range(S):
+            acc[e] = 0.0
         for o in range(nl):
-            if ops_last[o, 0] == 0:
-                continue
-            col = ops_last[o, 2]
-            x = 0.0
-            for t in range(t0, t1):
-                x += coef[trip_oo[t] + o] * src[trip_src[t] + col]
-            xs[o] = x
-        if a1 > a0:
-            ab = add_row[a0]
-            base = dst[ab : ab + S]
-        else:
-            base = zero
-        if band >= 0:
-            cb = 0.0
+            bacc[o] = 0.0
+        for t in range(row_start[g], row_start[g + 1]):
+            sb = trip_src[t]
+            cb = trip_oo[t]
             for o in range(nl):
-                if ops_last[o, 0] == 2 and ops_last[o, 1] <= rb and ops_last[o, 1] + ops_last[o, 3] >= rb + Lb:
-                    cb += xs[o]
-            for e in range(rb):
-                dv[e] = base[e]
-            for e in range(rb + Lb, S):
-                dv[e] = base[e]
-            av = dv[rb : rb + Lb]
-            bv = base[rb : rb + Lb]
-            nt = t1 - t0
-            if nt == 0:
-                for d in range(Lb):
-                    av[d] = bv[d] + cb
-            else:
-                c0 = coef[trip_oo[t0] + band]
-                o0 = trip_src[t0] + cbs
-                s0 = src[o0 : o0 + Lb]
-                if nt == 1:
-                    for d in range(Lb):
-                        av[d] = bv[d] + cb + c0 * s0[d]
+                c = coef[cb + o]
+                if ops_last[o, 0] == 0:
+                    if c != 0.0:
+                        rs = ops_last[o, 1]
+                        L = ops_last[o, 3]
+                        av = acc[rs : rs + L]
+                        sv = src[sb + ops_last[o, 2] : sb + ops_last[o, 2] + L]
+                        for d in range(L):
+                            av[d] += c * sv[d]
                 else:
-                    c1 = coef[trip_oo[t0 + 1] + band]
-                    o1 = trip_src[t0 + 1] + cbs
-                    s1 = src[o1 : o1 + Lb]
-                    for d in range(Lb):
-                        av[d] = bv[d] + cb + c0 * s0[d] + c1 * s1[d]
-                    for t in range(t0 + 2, t1):
-                        c = coef[trip_oo[t] + band]
-                        if c != 0.0:
-                            o2 = trip_src[t] + cbs
-                            s2 = src[o2 : o2 + Lb]
-                            for d in range(Lb):
-                                av[d] += c * s2[d]
-        else:  # several bands (or a fan-out straddling one): op by op
-            for e in range(S):
-                dv[e] = base[e]
-            for t in range(t0, t1):
-                sb = trip_src[t]
-                cb0 = trip_oo[t]
-                for o in range(nl):
-                    if ops_last[o, 0] == 0:
-                        c = coef[cb0 + o]
-                        if c != 0.0:
-                            rs = ops_last[o, 1]
-                            L = ops_last[o, 3]
-                            av = dv[rs : rs + L]
-                            sv = src[sb + ops_last[o, 2] : sb + ops_last[o, 2] + L]
-                            for d in range(L):
-                                av[d] += c * sv[d]
-        for a in range(a0 + 1, a1):
-            ab = add_row[a]
-            sv = dst[ab : ab + S]
-            for e in range(S):
-                dv[e] += sv[e]
+                    bacc[o] += c * src[sb + ops_last[o, 2]]
         for o in range(nl):
+            x = bacc[o]
             kind = ops_last[o, 0]
             if kind == 1:
-                dv[ops_last[o, 1]] += xs[o]
-            elif kind == 2:
-                x = xs[o]
-                if x == 0.0:
-                    continue
-                lo = ops_last[o, 1]
-                hi = lo + ops_last[o, 3]
-                if band >= 0 and lo <= rb and hi >= rb + Lb:  # the band's range already has it
-                    for e in range(lo, rb):
-                        dv[e] += x
-                    for e in range(rb + Lb, hi):
-                        dv[e] += x
-                else:
-                    for e in range(lo, hi):
-                        dv[e] += x
+                acc[ops_last[o, 1]] += x
+            elif kind == 2 and x != 0.0:
+                rs = ops_last[o, 1]
+                L = ops_last[o, 3]
+                av = acc[rs : rs + L]
+                for d in range(L):
+                    av[d] += x
+        dv = dst[dst_row[g] : dst_row[g] + S]
+        for e in range(S):
+            dv[e] = acc[e]
+    joint_spread(spread, dst)
     joint_fans(fans, dst)
 
 
@@ -1184,10 +1122,10 @@ def _joint_dot(r: np.ndarray, ridx: np.ndarray, q: np.ndarray, qidx: np.ndarray)
 
 
 def counter_joint(
-    b_row: np.ndarray, b_start: np.ndarray, b_src: np.ndarray, b_oo: np.ndarray, b_astart: np.ndarray,
-    b_arow: np.ndarray, b_last: np.ndarray, b_fans: np.ndarray, b_cls: np.ndarray, b_nops: np.ndarray,
-    f_row: np.ndarray, f_start: np.ndarray, f_src: np.ndarray, f_oo: np.ndarray, f_astart: np.ndarray,
-    f_arow: np.ndarray, f_last: np.ndarray, f_fans: np.ndarray, f_cls: np.ndarray, f_nops: np.ndarray,
+    b_row: np.ndarray, b_start: np.ndarray, b_src: np.ndarray, b_oo: np.ndarray, b_last: np.ndarray,
+    b_spread: np.ndarray, b_fans: np.ndarray, b_cls: np.ndarray, b_nops: np.ndarray,
+    f_row: np.ndarray, f_start: np.ndarray, f_src: np.ndarray, f_oo: np.ndarray, f_last: np.ndarray,
+    f_spread: np.ndarray, f_fans: np.ndarray, f_cls: np.ndarray, f_nops: np.ndarray,
     coef: np.ndarray, weight: np.ndarray, has_q: bool, r: np.ndarray, q0: np.ndarray, ridx: np.ndarray, qidx: np.ndarray,
     block: int, out: np.ndarray,
 ) -> None:
@@ -1217,7 +1155,7 @@ def counter_joint(
             ck[k] = q
             for i in range(k * block, min(n, (k + 1) * block)):
                 _joint_coefficients(f_cls, f_nops, coef[i], weight[i], fc, work)
-                counter_joint_step(f_row, f_start, f_src, f_oo, f_astart, f_arow, f_last, f_fans, fc, q, qn)
+                counter_joint_step(f_row, f_start, f_src, f_oo, f_last, f_spread, f_fans, fc, q, qn)
                 q, qn = qn, q
     rn = r.copy()
     for k in range(nb - 1, -1, -1):
@@ -1227,12 +1165,12 @@ def counter_joint(
             qb[0] = ck[k]
             for i in range(s, e - 1):
                 _joint_coefficients(f_cls, f_nops, coef[i], weight[i], fc, work)
-                counter_joint_step(f_row, f_start, f_src, f_oo, f_astart, f_arow, f_last, f_fans, fc, qb[i - s], qb[i - s + 1])
+                counter_joint_step(f_row, f_start, f_src, f_oo, f_last, f_spread, f_fans, fc, qb[i - s], qb[i - s + 1])
         else:
             qb[0] = q0
         for i in range(e - 1, s - 1, -1):
             _joint_coefficients(b_cls, b_nops, coef[i], weight[i], bc, work)
-            counter_joint_step(b_row, b_start, b_src, b_oo, b_astart, b_arow, b_last, b_fans, bc, r, rn)
+            counter_joint_step(b_row, b_start, b_src, b_oo, b_last, b_spread, b_fans, bc, r, rn)
             r, rn = rn, r
             out[i] = _joint_dot(r, ridx, qb[i - s] if has_q else qb[0], qidx)
 
