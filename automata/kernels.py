@@ -1134,7 +1134,10 @@ def counter_joint(
     """:func:`counter_product` for any number of rules through :func:`counter_joint_step`
     (``coef[i, x, class]``, ``weight[i, x]``; ``r``, ``q0`` extended, their fan-in slots
     filled): ``out[i]`` = ``sum_t R_i[ridx[t]] Q_i[qidx[t]]`` over the past rules'
-    requirements ``t``, ``Q`` kept every ``block`` frames and recomputed block by block."""
+    requirements ``t``, ``Q`` kept every ``block`` frames and recomputed block by block.
+    Once ``R`` is all 0s at a block boundary (long probabilistic traces: the probability
+    of keeping the rules over the frames after ``i`` underflows), every earlier signal is 0
+    exactly and the pass stops there."""
     n = coef.shape[0]
     SR = r.shape[0]
     SQ = q0.shape[0]
@@ -1163,6 +1166,18 @@ def counter_joint(
     for k in range(nb - 1, -1, -1):
         s = k * block
         e = min(n, s + block)
+        # R is linear in R_{i+1}: once every entry is exactly 0 (the probability of
+        # keeping the rules over the frames after i underflowed), so is every earlier R
+        # and every earlier signal; no need to step or to rebuild the block's Q
+        dead = True
+        for x in range(SR):
+            if r[x] != 0.0:
+                dead = False
+                break
+        if dead:
+            for i in range(0, e):
+                out[i] = 0.0
+            return
         if has_q:
             qb[0] = ck[k]
             for i in range(s, e - 1):

@@ -356,6 +356,11 @@ JOINT_SHAPES = [
     "& G (yellow -> (!accel U[0,3s] (red | stop_sign)))",
     "G (a -> (!b S[0,3] c)) & G (c -> O[0,2] (a | b)) & G (b -> F[0,2] a) & G (a -> H[0,2] !c)",
     "G (a -> H[0,3] b) & G (b -> H[0,2] !a) & G (c -> O[0,4] a)",
+    # fan-outs on several outer axes (three future rules; two past rules with forward
+    # fan-outs): the slot rows' spreads telescope through rows written in order
+    "G (a -> F[0,3] b) & G (b -> (!c U[0,2] a)) & G (c -> F[0,4] a) & G (a -> O[0,3] c) & G (b -> (a S[0,2] c))",
+    # a last rule without a band (F[0,1]) and one with b = 0: the op-by-op row path
+    "G (a -> F[0,1] b) & G (b -> O[0,3] c) & G (c -> F[0,0] a) & G (a -> (b S[0,2] c))",
 ]
 
 
@@ -389,3 +394,19 @@ def test_planner_runs_the_ten_atom_spec_through_one_product():
 
     with pytest.raises(AutomatonTooLarge, match="221,991 states \\(the limit is 100,000\\)"):
         plan(resolve_time(parse(text), 10), max_states=100_000)
+
+
+def test_joint_kernel_stops_once_the_backward_counter_is_zero():
+    """A frame that breaks a rule surely makes R exactly 0 before it: the joint kernel stops
+    stepping there (0 is exact) and still == the axis product, compiled == plain Python."""
+    f = resolve_time(parse(JOINT_SHAPES[0]), 1)
+    names = atom_names(f)
+    values = np.random.default_rng(5).random((400, len(names)))
+    values[250, names.index("red")] = 1.0
+    values[250:254, names.index("stopped")] = 0.0  # G (red -> F[0,3] stopped) fails at 250
+    counter = product(rules_of(f))
+    cols = _Columns(values, {x: j for j, x in enumerate(names)})
+    outs = plain_and_compiled(lambda: counter(cols.prob, len(values), joint=True))
+    assert np.allclose(outs[0], outs[1], rtol=1e-12, atol=1e-300)
+    assert np.all(outs[1][:251] == 0.0) and outs[1][251:].max() > 0.0
+    assert np.allclose(outs[1], counter(cols.prob, len(values), pair=False, joint=False), rtol=1e-9, atol=1e-300)
