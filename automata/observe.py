@@ -64,7 +64,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 
@@ -192,6 +192,12 @@ class HiddenModel:
     @property
     def k(self) -> int:
         return len(self.truth)
+
+    @cached_property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(mean, sd, truth, T)`` as arrays (computed once; not to be modified)."""
+        return (np.asarray(self.mean, dtype=np.float64), np.asarray(self.sd, dtype=np.float64),
+                np.asarray(self.truth, dtype=np.bool_), np.ascontiguousarray(self.transition, dtype=np.float64))  # fmt: skip
 
     @property
     def T(self) -> np.ndarray:
@@ -327,7 +333,11 @@ class Hidden(Markov):
         object.__setattr__(self, "_joints", {})  # atoms -> Joint (leaf_signal; no filter state is used there)
 
     def __hash__(self) -> int:
-        return hash(json.dumps(self.to_dict(), sort_keys=True))
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(json.dumps(self.to_dict(), sort_keys=True))
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def model_for(self, name: str) -> HiddenModel:
         try:
@@ -516,10 +526,17 @@ class Joint:
         n = len(table)
         out = np.zeros((n, 1))
         mats: list[np.ndarray | None] = []
+        loops = self.compiled()
         for m, a in zip(self.models, atoms):
             M = None
             if a not in table.names:
                 e = np.zeros((n, m.k))
+            elif loops is not None:
+                mu, sd, truth, T = m.arrays
+                e = np.empty((n, m.k))
+                M = np.empty((n, m.k, m.k)) if m.rho else np.empty((0, 1, 1))
+                loops[2](np.ascontiguousarray(table.column(a), dtype=np.float64), mu, sd, truth, T, m.rho, e, M)
+                M = M if m.rho else None
             elif m.rho:
                 p = table.column(a)
                 pair = m.log_pair_emission(p)
@@ -893,12 +910,65 @@ def smooth_loop(e: np.ndarray, init: np.ndarray, T: np.ndarray, P: np.ndarray, d
     return -1
 
 
+def chain_evidence(p: np.ndarray, mu: np.ndarray, sd: np.ndarray, truth: np.ndarray, T: np.ndarray, rho: float,
+                   e: np.ndarray, M: np.ndarray) -> None:  # fmt: skip
+    """One chain's evidence as :meth:`Joint.evidence` builds it from
+    :meth:`HiddenModel.log_emission` / :meth:`HiddenModel.log_pair_emission`: ``e`` (n, K)
+    the log densities (with ``rho``: frame 0's only, zeros after), and with ``rho`` ``M``
+    (n, K, K) the steps ``T(s, t) * exp(pair[i, s, t] - max pair[i])``."""
+    n, k = e.shape
+    eps = 1e-6
+    ls = np.log(sd)
+    ar = rho != 0.0
+    tau = sd * math.sqrt(1.0 - rho * rho)
+    lt = np.log(tau)
+    zp = 0.0
+    pair = np.empty((k, k))
+    for i in range(n):
+        x = min(max(p[i], eps), 1.0 - eps)
+        z = math.log(x) - math.log1p(-x)
+        one, zero = p[i] == 1.0, p[i] == 0.0
+        if not ar or i == 0:
+            for t in range(k):
+                v = (z - mu[t]) / sd[t]
+                v = -0.5 * (v * v) - ls[t]
+                if (one and not truth[t]) or (zero and truth[t]):
+                    v = -np.inf
+                e[i, t] = v
+        else:
+            for t in range(k):
+                e[i, t] = 0.0
+        if ar:
+            fresh = i == 0 or p[i - 1] == 0.0 or p[i - 1] == 1.0
+            top = -np.inf
+            for s in range(k):
+                for t in range(k):
+                    if fresh:
+                        v = (z - mu[t]) / sd[t]
+                        v = -0.5 * (v * v) - ls[t]
+                    else:
+                        u = (zp - mu[s]) / sd[s]
+                        v = (z - (mu[t] + rho * u * sd[t])) / tau[t]
+                        v = -0.5 * (v * v) - lt[t]
+                    if (one and not truth[t]) or (zero and truth[t]):
+                        v = -np.inf
+                    pair[s, t] = v
+                    if v > top:
+                        top = v
+            if not (top > -np.inf and top < np.inf):
+                top = 0.0
+            for s in range(k):
+                for t in range(k):
+                    M[i, s, t] = T[s, t] * math.exp(pair[s, t] - top)
+        zp = z
+
+
 _jstep = _joint_step  # the compiled step once _loops() has run (the loops call it by this name)
 
 
 @cache
 def _loops() -> tuple | None:  # type: ignore[type-arg]
-    """``(posterior_loop, smooth_loop)`` compiled with numba (None without numba)."""
+    """``(posterior_loop, smooth_loop, chain_evidence)`` compiled with numba (None without numba)."""
     global _jstep
     try:
         import numba
@@ -906,7 +976,7 @@ def _loops() -> tuple | None:  # type: ignore[type-arg]
         return None
     jit = numba.njit(cache=True, nogil=True)
     _jstep = jit(_joint_step)
-    return jit(posterior_loop), jit(smooth_loop)
+    return jit(posterior_loop), jit(smooth_loop), jit(chain_evidence)
 
 
 # ------------------------------------------------------------------ fitting
