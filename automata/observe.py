@@ -772,6 +772,8 @@ def posterior_loop(e: np.ndarray, init: np.ndarray, T: np.ndarray, P: np.ndarray
     M = np.empty((m, m))
     alpha = np.empty((n, m))
     a = init.copy()
+    b2 = np.empty(m)
+    y = np.empty(m)
     for i in range(n):
         tot = 0.0
         for s in range(m):
@@ -787,13 +789,15 @@ def posterior_loop(e: np.ndarray, init: np.ndarray, T: np.ndarray, P: np.ndarray
                 _jstep(P, dig, i + 1, M)
             else:
                 M[:, :] = T
-            b2 = np.zeros(m)
+            for t in range(m):
+                b2[t] = 0.0
             for s in range(m):
                 x = a[s]
                 if x != 0.0:
                     for t in range(m):
                         b2[t] += x * M[s, t]
-            a = b2
+            for t in range(m):
+                a[t] = b2[t]
     b = np.ones(m)
     for i in range(n - 1, -1, -1):
         tot = 0.0
@@ -806,7 +810,6 @@ def posterior_loop(e: np.ndarray, init: np.ndarray, T: np.ndarray, P: np.ndarray
             _jstep(P, dig, i, M)
         else:
             M[:, :] = T
-        y = np.empty(m)
         for s in range(m):
             y[s] = b[s] * e[i, s]
         tot = 0.0
