@@ -720,6 +720,12 @@ def viterbi_path(model: HiddenModel, loge: np.ndarray, pair: np.ndarray | None =
     n, k = loge.shape
     with np.errstate(divide="ignore"):
         logT, logpi = np.log(model.T), np.log(np.asarray(model.initial))
+    loops = _loops() if COMPILED and n else None
+    if loops is not None:
+        path = np.empty(n, dtype=np.int64)
+        P = np.zeros((1, 1, 1)) if pair is None else np.ascontiguousarray(pair, dtype=np.float64)
+        loops[3](logT, logpi, np.ascontiguousarray(loge, dtype=np.float64), P, pair is not None, path)
+        return path
     back = np.zeros((n, k), dtype=np.int64)
     d = logpi + loge[0]
     for i in range(1, n):
@@ -966,12 +972,40 @@ def chain_evidence(p: np.ndarray, mu: np.ndarray, sd: np.ndarray, truth: np.ndar
         zp = z
 
 
+def viterbi_loop(logT: np.ndarray, logpi: np.ndarray, loge: np.ndarray, pair: np.ndarray, ar: bool,
+                 path: np.ndarray) -> None:  # fmt: skip
+    """:func:`viterbi_path`'s recursion (ties: the first state, as ``np.argmax``)."""
+    n, k = loge.shape
+    back = np.zeros((n, k), dtype=np.int64)
+    d = logpi + loge[0]
+    nd = np.empty(k)
+    for i in range(1, n):
+        for t in range(k):
+            best = d[0] + logT[0, t] + (pair[i, 0, t] if ar else 0.0)
+            arg = 0
+            for s in range(1, k):
+                v = d[s] + logT[s, t] + (pair[i, s, t] if ar else 0.0)
+                if v > best:
+                    best, arg = v, s
+            back[i, t] = arg
+            nd[t] = best if ar else best + loge[i, t]
+        for t in range(k):
+            d[t] = nd[t]
+    arg = 0
+    for t in range(1, k):
+        if d[t] > d[arg]:
+            arg = t
+    path[n - 1] = arg
+    for i in range(n - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+
+
 _jstep = _joint_step  # the compiled step once _loops() has run (the loops call it by this name)
 
 
 @cache
 def _loops() -> tuple | None:  # type: ignore[type-arg]
-    """``(posterior_loop, smooth_loop, chain_evidence)`` compiled with numba (None without numba)."""
+    """``(posterior_loop, smooth_loop, chain_evidence, viterbi_loop)`` compiled with numba (None without numba)."""
     global _jstep
     try:
         import numba
@@ -979,7 +1013,7 @@ def _loops() -> tuple | None:  # type: ignore[type-arg]
         return None
     jit = numba.njit(cache=True, nogil=True)
     _jstep = jit(_joint_step)
-    return jit(posterior_loop), jit(smooth_loop), jit(chain_evidence)
+    return jit(posterior_loop), jit(smooth_loop), jit(chain_evidence), jit(viterbi_loop)
 
 
 # ------------------------------------------------------------------ fitting

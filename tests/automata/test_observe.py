@@ -678,7 +678,7 @@ def test_fit_recovers_the_detector_chain_and_bic_prefers_it_on_bursts(rho):
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_compiled_inference_equals_the_numpy_path(data):
-    """The compiled loops (observe.COMPILED: evidence, joint posterior, automaton product)
+    """The compiled loops (observe.COMPILED: evidence, joint posterior, automaton product, Viterbi)
     give the numpy path's numbers, with AR(1) chains, mixed chains and detector chains."""
     from framelogic.automata import observe
 
@@ -700,6 +700,7 @@ def test_compiled_inference_equals_the_numpy_path(data):
         plain = evaluate(f, t, world=world)
         loge0, steps0 = joint.evidence(t, names)
         post0 = joint.posterior(loge0, steps0)
+        dec0 = world.decode(t, names).values
     finally:
         observe.COMPILED = True
     got = evaluate(f, t, world=world)
@@ -713,3 +714,4 @@ def test_compiled_inference_equals_the_numpy_path(data):
                 assert np.allclose(M1[1:], M0[1:], rtol=1e-12, atol=1e-300)
     assert np.allclose(joint.posterior(loge1, steps1), post0, atol=1e-10)
     assert np.allclose(got, plain, atol=1e-10)
+    assert np.array_equal(world.decode(t, names).values, dec0)  # Viterbi: the same path
