@@ -791,17 +791,17 @@ def posterior_loop(e: np.ndarray, init: np.ndarray, T: np.ndarray, P: np.ndarray
             a[s] /= tot
             alpha[i, s] = a[s]
         if i + 1 < n:
+            S = T
             if steps:
                 _jstep(P, dig, i + 1, M)
-            else:
-                M[:, :] = T
+                S = M
             for t in range(m):
                 b2[t] = 0.0
             for s in range(m):
                 x = a[s]
                 if x != 0.0:
                     for t in range(m):
-                        b2[t] += x * M[s, t]
+                        b2[t] += x * S[s, t]
             for t in range(m):
                 a[t] = b2[t]
     b = np.ones(m)
@@ -812,17 +812,17 @@ def posterior_loop(e: np.ndarray, init: np.ndarray, T: np.ndarray, P: np.ndarray
             tot += out[i, s]
         for s in range(m):
             out[i, s] /= tot
+        S = T
         if steps and 1 <= i < n:
             _jstep(P, dig, i, M)
-        else:
-            M[:, :] = T
+            S = M
         for s in range(m):
             y[s] = b[s] * e[i, s]
         tot = 0.0
         for s in range(m):
             x = 0.0
             for t in range(m):
-                x += M[s, t] * y[t]
+                x += S[s, t] * y[t]
             b[s] = x
             tot += x
         if not tot > 0.0:
@@ -857,10 +857,10 @@ def smooth_loop(e: np.ndarray, init: np.ndarray, T: np.ndarray, P: np.ndarray, d
                 x = A[q, s]
                 if x != 0.0:
                     Y[dp[q, lett[s]], s] += x * e[i, s]
+        S = T
         if steps and i + 1 < n:
             _jstep(P, dig, i + 1, M)
-        else:
-            M[:, :] = T
+            S = M
         Z[:, :] = 0.0
         tot = 0.0
         for q in range(nq):
@@ -868,7 +868,7 @@ def smooth_loop(e: np.ndarray, init: np.ndarray, T: np.ndarray, P: np.ndarray, d
                 x = Y[q, s]
                 if x != 0.0:
                     for t in range(m):
-                        Z[q, t] += x * M[s, t]
+                        Z[q, t] += x * S[s, t]
             for t in range(m):
                 tot += Z[q, t]
         if not tot > 0.0:
@@ -900,15 +900,15 @@ def smooth_loop(e: np.ndarray, init: np.ndarray, T: np.ndarray, P: np.ndarray, d
                 X[t, s] = e[i, s] * ext[df_idx[t, s], s]
         for s in range(m):
             X[nt, s] = e[i, s] * ext[nt, s]
+        S = T
         if steps and 1 <= i < n:
             _jstep(P, dig, i, M)
-        else:
-            M[:, :] = T
+            S = M
         for r in range(nt + 1):
             for s in range(m):
                 x = 0.0
                 for t in range(m):
-                    x += M[s, t] * X[r, t]
+                    x += S[s, t] * X[r, t]
                 R[r, s] = x
         tot = 0.0
         for s in range(m):
