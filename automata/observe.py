@@ -64,7 +64,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 
@@ -192,6 +192,12 @@ class HiddenModel:
     @property
     def k(self) -> int:
         return len(self.truth)
+
+    @cached_property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(mean, sd, truth, T)`` as arrays (computed once; not to be modified)."""
+        return (np.asarray(self.mean, dtype=np.float64), np.asarray(self.sd, dtype=np.float64),
+                np.asarray(self.truth, dtype=np.bool_), np.ascontiguousarray(self.transition, dtype=np.float64))  # fmt: skip
 
     @property
     def T(self) -> np.ndarray:
@@ -324,9 +330,14 @@ class Hidden(Markov):
             if isinstance(th, bool) or not isinstance(th, (int, float)) or not 0.0 <= th <= 1.0:
                 raise InvalidValue(f"threshold={th!r} must be a probability in [0, 1]")
             object.__setattr__(self, "threshold", float(th))
+        object.__setattr__(self, "_joints", {})  # atoms -> Joint (leaf_signal; no filter state is used there)
 
     def __hash__(self) -> int:
-        return hash(json.dumps(self.to_dict(), sort_keys=True))
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(json.dumps(self.to_dict(), sort_keys=True))
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def model_for(self, name: str) -> HiddenModel:
         try:
@@ -363,7 +374,9 @@ class Hidden(Markov):
         """A part's exact signal (``world._Leaf``): chain-only posteriors, or the
         automaton product's forward–backward, over the joint hidden states."""
         atoms = leaf.chain.atoms
-        joint = Joint([self.model_for(a) for a in atoms], atoms)
+        joint = self._joints.get(atoms)
+        if joint is None:
+            joint = self._joints[atoms] = Joint([self.model_for(a) for a in atoms], atoms)
         loge, steps = joint.evidence(table, atoms)
         own = len(leaf.own)
         if leaf.method == "automaton":
@@ -430,6 +443,20 @@ class Joint:
         self._dense_t = None if self._dense is None else np.ascontiguousarray(self._dense.T)
         self._prev: np.ndarray | None = None  # the previous frame's scores (frame_step)
         self.truth_bits = np.stack([np.asarray(m.truth)[idx[j]] for j, m in enumerate(self.models)]) if self.ks else idx
+        self.digits = np.ascontiguousarray(idx.T, dtype=np.int64)  # (m, k): each joint state's sub-states
+        self._letters: dict[int, np.ndarray] = {}
+        self._no_steps = np.zeros((max(self.k, 1), 1, 1, 1))
+
+    def compiled(self) -> tuple | None:  # type: ignore[type-arg]
+        """The compiled loops (:func:`_loops`) when they apply to this chain (``COMPILED``, at
+        most ``DENSE_JOINT`` joint states, numba installed), else None."""
+        if not COMPILED or self._dense is None or not self.ks:
+            return None
+        return _loops()
+
+    def _step_args(self, steps: Steps | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        P = self._no_steps if steps is None else steps.stacked()
+        return self._dense, P, self.digits  # type: ignore[return-value]
 
     @property
     def dense(self) -> np.ndarray:
@@ -474,9 +501,12 @@ class Joint:
 
     def letters(self, own: int) -> np.ndarray:
         """The letter over the first ``own`` propositions of every joint state."""
-        out = np.zeros(self.m, dtype=np.int64)
-        for j in range(own):
-            out |= self.truth_bits[j].astype(np.int64) << j
+        out = self._letters.get(own)
+        if out is None:
+            out = np.zeros(self.m, dtype=np.int64)
+            for j in range(own):
+                out |= self.truth_bits[j].astype(np.int64) << j
+            self._letters[own] = out
         return out
 
     def log_evidence(self, table: TraceTable, atoms: Sequence[str]) -> np.ndarray:
@@ -496,10 +526,17 @@ class Joint:
         n = len(table)
         out = np.zeros((n, 1))
         mats: list[np.ndarray | None] = []
+        loops = self.compiled()
         for m, a in zip(self.models, atoms):
             M = None
             if a not in table.names:
                 e = np.zeros((n, m.k))
+            elif loops is not None:
+                mu, sd, truth, T = m.arrays
+                e = np.empty((n, m.k))
+                M = np.empty((n, m.k, m.k)) if m.rho else np.empty((0, 1, 1))
+                loops[2](np.ascontiguousarray(table.column(a), dtype=np.float64), mu, sd, truth, T, m.rho, e, M)
+                M = M if m.rho else None
             elif m.rho:
                 p = table.column(a)
                 pair = m.log_pair_emission(p)
@@ -545,6 +582,13 @@ class Joint:
         n = loge.shape[0]
         at = (lambda i: None) if steps is None else steps.at  # noqa: E731
         e = np.exp(loge - loge.max(axis=1, keepdims=True))
+        loops = self.compiled()
+        if loops is not None:
+            out = np.empty((n, self.m))
+            bad = loops[0](e, self.initial, *self._step_args(steps), out)
+            if bad >= 0:
+                _total(np.zeros(1), bad)
+            return out
         alpha = np.empty((n, self.m))
         a = self.initial[None, :].copy()
         for i in range(n):
@@ -571,21 +615,39 @@ class Steps:
         self.mats = list(mats)
         self.Ts = joint.Ts
         self.n = next(len(M) for M in mats if M is not None)
-        self.dense: np.ndarray | None = None
-        if joint.m <= DENSE_JOINT and self.n * joint.m * joint.m <= DENSE_STEPS:  # every frame's joint matrix at once
+        self._small = joint.m <= DENSE_JOINT and self.n * joint.m * joint.m <= DENSE_STEPS
+        self._dense: np.ndarray | None = None
+
+    @property
+    def dense(self) -> np.ndarray | None:
+        """Every frame's joint matrix at once (small chains; built on first use), or None."""
+        if self._dense is None and self._small:
             D = np.ones((self.n, 1, 1))
             for M, T in zip(self.mats, self.Ts):
                 M = np.broadcast_to(T, (self.n, *T.shape)) if M is None else M
                 D = np.einsum("nab,ncd->nacbd", D, M).reshape(self.n, D.shape[1] * M.shape[1], -1)
-            self.dense = D
+            self._dense = D
+        return self._dense
+
+    def stacked(self) -> np.ndarray:
+        """``(k, n, K, K)`` the per-proposition step matrices into each frame (``K`` the
+        largest chain; a chain without AR(1) noise repeats its transition), for the
+        compiled loops (:func:`posterior_loop`)."""
+        kmax = max(T.shape[0] for T in self.Ts)
+        P = np.zeros((len(self.Ts), self.n, kmax, kmax))
+        for j, (M, T) in enumerate(zip(self.mats, self.Ts)):
+            kj = T.shape[0]
+            P[j, :, :kj, :kj] = T if M is None else M
+        return P
 
     def at(self, i: int) -> list[np.ndarray] | np.ndarray | None:
         """The step from frame ``i - 1`` to ``i``: per-proposition matrices, or the joint
         matrix of a small chain (None outside 1..n-1: unused)."""
         if not 1 <= i < self.n:
             return None
-        if self.dense is not None:
-            return self.dense[i]
+        D = self.dense
+        if D is not None:
+            return D[i]
         return [T if M is None else M[i] for M, T in zip(self.mats, self.Ts)]
 
 
@@ -609,6 +671,18 @@ def smooth_product(
     e = np.exp(loge - loge.max(axis=1, keepdims=True))
     lett = joint.letters(own)
     nq, nt = dp.shape[0], dfc.shape[0]
+    loops = joint.compiled()
+    if loops is not None:
+        on_l, df_l = onc[:, lett], dfc[:, lett]
+        on_idx = np.where(on_l >= 0, on_l, np.where(on_l == -1, nt, nt + 1)).astype(np.int64)
+        df_idx = np.where(df_l >= 0, df_l, np.where(df_l == -1, nt, nt + 1)).astype(np.int64)
+        T, P, dig = joint._step_args(steps)
+        out = np.empty(n)
+        bad = loops[1](e, joint.initial, T, P, dig, lett, np.ascontiguousarray(dp, dtype=np.int64), int(init),
+                       on_idx, df_idx, np.ascontiguousarray(final, dtype=np.bool_), out)  # fmt: skip
+        if bad >= 0:
+            _total(np.zeros(1), bad)
+        return out
     cols = np.arange(m)
     target = (dp[:, lett].astype(np.int64) * m + cols[None, :]).ravel()
     A = np.zeros((nq, m))
@@ -646,6 +720,12 @@ def viterbi_path(model: HiddenModel, loge: np.ndarray, pair: np.ndarray | None =
     n, k = loge.shape
     with np.errstate(divide="ignore"):
         logT, logpi = np.log(model.T), np.log(np.asarray(model.initial))
+    loops = _loops() if COMPILED and n else None
+    if loops is not None:
+        path = np.empty(n, dtype=np.int64)
+        P = np.zeros((1, 1, 1)) if pair is None else np.ascontiguousarray(pair, dtype=np.float64)
+        loops[3](logT, logpi, np.ascontiguousarray(loge, dtype=np.float64), P, pair is not None, path)
+        return path
     back = np.zeros((n, k), dtype=np.int64)
     d = logpi + loge[0]
     for i in range(1, n):
@@ -662,6 +742,278 @@ def viterbi_path(model: HiddenModel, loge: np.ndarray, pair: np.ndarray | None =
     for i in range(n - 1, 0, -1):
         path[i - 1] = back[i, path[i]]
     return path
+
+
+# ------------------------------------------------------------------ compiled inference loops
+#
+# The per-frame loops of :meth:`Joint.posterior` and :func:`smooth_product` as plain loops
+# over small dense arrays, compiled with numba (``cache=True``) where it is installed. They
+# compute the same sums as the numpy paths (the same normalisation at every frame), so the
+# results agree to rounding; ``COMPILED = False`` runs the numpy paths (the tests compare).
+
+COMPILED = True  # use the compiled loops for joint chains of at most DENSE_JOINT states
+
+
+def _joint_step(P: np.ndarray, dig: np.ndarray, i: int, out: np.ndarray) -> None:
+    """``out[s, t]`` = prod_j ``P[j, i, dig[s, j], dig[t, j]]``: the joint chain's step
+    matrix from per-proposition matrices (``dig``: each joint state's sub-state per
+    proposition)."""
+    m, k = dig.shape
+    for s in range(m):
+        for t in range(m):
+            v = 1.0
+            for j in range(k):
+                v *= P[j, i, dig[s, j], dig[t, j]]
+            out[s, t] = v
+
+
+def posterior_loop(e: np.ndarray, init: np.ndarray, T: np.ndarray, P: np.ndarray, dig: np.ndarray,
+                   out: np.ndarray) -> int:  # fmt: skip
+    """:meth:`Joint.posterior` over dense arrays: ``e`` (n, m) evidence (scaled per frame),
+    ``T`` (m, m) the plain transition, ``P`` (k, n, K, K) per-proposition step matrices
+    into each frame (AR(1) chains; ``P.shape[1] == 1``: none, every step is ``T``).
+    Fills ``out`` (n, m); returns -1, or the frame whose observations are impossible."""
+    n, m = e.shape
+    steps = P.shape[1] > 1
+    M = np.empty((m, m))
+    alpha = np.empty((n, m))
+    a = init.copy()
+    b2 = np.empty(m)
+    y = np.empty(m)
+    for i in range(n):
+        tot = 0.0
+        for s in range(m):
+            a[s] *= e[i, s]
+            tot += a[s]
+        if not tot > 0.0:
+            return i
+        for s in range(m):
+            a[s] /= tot
+            alpha[i, s] = a[s]
+        if i + 1 < n:
+            S = T
+            if steps:
+                _jstep(P, dig, i + 1, M)
+                S = M
+            for t in range(m):
+                b2[t] = 0.0
+            for s in range(m):
+                x = a[s]
+                if x != 0.0:
+                    for t in range(m):
+                        b2[t] += x * S[s, t]
+            for t in range(m):
+                a[t] = b2[t]
+    b = np.ones(m)
+    for i in range(n - 1, -1, -1):
+        tot = 0.0
+        for s in range(m):
+            out[i, s] = alpha[i, s] * b[s]
+            tot += out[i, s]
+        for s in range(m):
+            out[i, s] /= tot
+        S = T
+        if steps and 1 <= i < n:
+            _jstep(P, dig, i, M)
+            S = M
+        for s in range(m):
+            y[s] = b[s] * e[i, s]
+        tot = 0.0
+        for s in range(m):
+            x = 0.0
+            for t in range(m):
+                x += S[s, t] * y[t]
+            b[s] = x
+            tot += x
+        if not tot > 0.0:
+            return i
+        for s in range(m):
+            b[s] /= tot
+    return -1
+
+
+def smooth_loop(e: np.ndarray, init: np.ndarray, T: np.ndarray, P: np.ndarray, dig: np.ndarray, lett: np.ndarray,
+                dp: np.ndarray, q0: int, on_idx: np.ndarray, df_idx: np.ndarray, final: np.ndarray,
+                out: np.ndarray) -> int:  # fmt: skip
+    """:func:`smooth_product` over dense arrays (``on_idx`` (nq, m), ``df_idx`` (nt, m):
+    rows of ``[V; beta; 0]`` per automaton state and joint state; other arguments as
+    :func:`posterior_loop`). Fills ``out`` (n,); returns -1 or the impossible frame."""
+    n, m = e.shape
+    nq = dp.shape[0]
+    nt = df_idx.shape[0]
+    steps = P.shape[1] > 1
+    M = np.empty((m, m))
+    store = np.empty((n, nq, m))
+    A = np.zeros((nq, m))
+    for s in range(m):
+        A[q0, s] = init[s]
+    Y = np.empty((nq, m))
+    Z = np.empty((nq, m))
+    for i in range(n):
+        store[i] = A
+        Y[:, :] = 0.0
+        for q in range(nq):
+            for s in range(m):
+                x = A[q, s]
+                if x != 0.0:
+                    Y[dp[q, lett[s]], s] += x * e[i, s]
+        S = T
+        if steps and i + 1 < n:
+            _jstep(P, dig, i + 1, M)
+            S = M
+        Z[:, :] = 0.0
+        tot = 0.0
+        for q in range(nq):
+            for s in range(m):
+                x = Y[q, s]
+                if x != 0.0:
+                    for t in range(m):
+                        Z[q, t] += x * S[s, t]
+            for t in range(m):
+                tot += Z[q, t]
+        if not tot > 0.0:
+            return i
+        for q in range(nq):
+            for s in range(m):
+                A[q, s] = Z[q, s] / tot
+    ext = np.zeros((nt + 2, m))
+    for t in range(nt):
+        for s in range(m):
+            ext[t, s] = 1.0 if final[t] else 0.0
+    for s in range(m):
+        ext[nt, s] = 1.0
+    X = np.empty((nt + 1, m))
+    R = np.empty((nt + 1, m))
+    for i in range(n - 1, -1, -1):
+        den = 0.0
+        num = 0.0
+        for q in range(nq):
+            for s in range(m):
+                w = store[i, q, s] * e[i, s]
+                den += w * ext[nt, s]
+                num += w * ext[on_idx[q, s], s]
+        if not den > 0.0:
+            return i
+        out[i] = num / den
+        for t in range(nt):
+            for s in range(m):
+                X[t, s] = e[i, s] * ext[df_idx[t, s], s]
+        for s in range(m):
+            X[nt, s] = e[i, s] * ext[nt, s]
+        S = T
+        if steps and 1 <= i < n:
+            _jstep(P, dig, i, M)
+            S = M
+        for r in range(nt + 1):
+            for s in range(m):
+                x = 0.0
+                for t in range(m):
+                    x += S[s, t] * X[r, t]
+                R[r, s] = x
+        tot = 0.0
+        for s in range(m):
+            tot += R[nt, s]
+        for r in range(nt + 1):
+            for s in range(m):
+                ext[r, s] = R[r, s] / tot
+    return -1
+
+
+def chain_evidence(p: np.ndarray, mu: np.ndarray, sd: np.ndarray, truth: np.ndarray, T: np.ndarray, rho: float,
+                   e: np.ndarray, M: np.ndarray) -> None:  # fmt: skip
+    """One chain's evidence as :meth:`Joint.evidence` builds it from
+    :meth:`HiddenModel.log_emission` / :meth:`HiddenModel.log_pair_emission`: ``e`` (n, K)
+    the log densities (with ``rho``: frame 0's only, zeros after), and with ``rho`` ``M``
+    (n, K, K) the steps ``T(s, t) * exp(pair[i, s, t] - max pair[i])``."""
+    n, k = e.shape
+    eps = 1e-6
+    ls = np.log(sd)
+    ar = rho != 0.0
+    tau = sd * math.sqrt(1.0 - rho * rho)
+    lt = np.log(tau)
+    zp = 0.0
+    pair = np.empty((k, k))
+    for i in range(n):
+        x = min(max(p[i], eps), 1.0 - eps)
+        z = math.log(x) - math.log1p(-x)
+        one, zero = p[i] == 1.0, p[i] == 0.0
+        if not ar or i == 0:
+            for t in range(k):
+                v = (z - mu[t]) / sd[t]
+                v = -0.5 * (v * v) - ls[t]
+                if (one and not truth[t]) or (zero and truth[t]):
+                    v = -np.inf
+                e[i, t] = v
+        else:
+            for t in range(k):
+                e[i, t] = 0.0
+        if ar:
+            fresh = i == 0 or p[i - 1] == 0.0 or p[i - 1] == 1.0
+            top = -np.inf
+            for s in range(k):
+                for t in range(k):
+                    if fresh:
+                        v = (z - mu[t]) / sd[t]
+                        v = -0.5 * (v * v) - ls[t]
+                    else:
+                        u = (zp - mu[s]) / sd[s]
+                        v = (z - (mu[t] + rho * u * sd[t])) / tau[t]
+                        v = -0.5 * (v * v) - lt[t]
+                    if (one and not truth[t]) or (zero and truth[t]):
+                        v = -np.inf
+                    pair[s, t] = v
+                    if v > top:
+                        top = v
+            if not (top > -np.inf and top < np.inf):
+                top = 0.0
+            for s in range(k):
+                for t in range(k):
+                    M[i, s, t] = T[s, t] * math.exp(pair[s, t] - top)
+        zp = z
+
+
+def viterbi_loop(logT: np.ndarray, logpi: np.ndarray, loge: np.ndarray, pair: np.ndarray, ar: bool,
+                 path: np.ndarray) -> None:  # fmt: skip
+    """:func:`viterbi_path`'s recursion (ties: the first state, as ``np.argmax``)."""
+    n, k = loge.shape
+    back = np.zeros((n, k), dtype=np.int64)
+    d = logpi + loge[0]
+    nd = np.empty(k)
+    for i in range(1, n):
+        for t in range(k):
+            best = d[0] + logT[0, t] + (pair[i, 0, t] if ar else 0.0)
+            arg = 0
+            for s in range(1, k):
+                v = d[s] + logT[s, t] + (pair[i, s, t] if ar else 0.0)
+                if v > best:
+                    best, arg = v, s
+            back[i, t] = arg
+            nd[t] = best if ar else best + loge[i, t]
+        for t in range(k):
+            d[t] = nd[t]
+    arg = 0
+    for t in range(1, k):
+        if d[t] > d[arg]:
+            arg = t
+    path[n - 1] = arg
+    for i in range(n - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+
+
+_jstep = _joint_step  # the compiled step once _loops() has run (the loops call it by this name)
+
+
+@cache
+def _loops() -> tuple | None:  # type: ignore[type-arg]
+    """``(posterior_loop, smooth_loop, chain_evidence, viterbi_loop)`` compiled with numba (None without numba)."""
+    global _jstep
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba is a dependency of the engine's fast paths
+        return None
+    jit = numba.njit(cache=True, nogil=True)
+    _jstep = jit(_joint_step)
+    return jit(posterior_loop), jit(smooth_loop), jit(chain_evidence), jit(viterbi_loop)
 
 
 # ------------------------------------------------------------------ fitting

@@ -673,3 +673,45 @@ def test_fit_recovers_the_detector_chain_and_bic_prefers_it_on_bursts(rho):
     assert not fitted.models["p"].burst  # no bursts in the data: BIC drops the detector chain
     _, base_ll = _fit_ar1(zs, ys)
     assert ll > base_ll or rho == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_compiled_inference_equals_the_numpy_path(data):
+    """The compiled loops (observe.COMPILED: evidence, joint posterior, automaton product, Viterbi)
+    give the numpy path's numbers, with AR(1) chains, mixed chains and detector chains."""
+    from framelogic.automata import observe
+
+    names = ("a", "b", "c")[: data.draw(st.integers(1, 3))]
+    n = data.draw(st.integers(1, 40))
+    f = data.draw(formulas(names, max_depth=4, max_bound=3))
+    t = data.draw(traces(names, min_len=n, max_len=n, probabilistic=True))
+    models = {}
+    for a in names:
+        m = _with_rho(data.draw(hidden_models(max_k=3)), data.draw(st.sampled_from([0.0, 0.6, -0.3])))
+        if data.draw(st.booleans()):
+            m = HiddenModel.detector(m, start=0.05, stay=0.8, mean=-1.0, sd=1.5)
+        models[a] = m
+    world = Hidden(models=models)
+    joint = Joint([models[a] for a in names], names)
+    assert joint.compiled() is not None
+    try:
+        observe.COMPILED = False
+        plain = evaluate(f, t, world=world)
+        loge0, steps0 = joint.evidence(t, names)
+        post0 = joint.posterior(loge0, steps0)
+        dec0 = world.decode(t, names).values
+    finally:
+        observe.COMPILED = True
+    got = evaluate(f, t, world=world)
+    loge1, steps1 = joint.evidence(t, names)
+    assert np.allclose(loge1, loge0, rtol=1e-12, atol=1e-12)
+    assert (steps0 is None) == (steps1 is None)
+    if steps0 is not None:
+        for M0, M1 in zip(steps0.mats, steps1.mats):
+            assert (M0 is None) == (M1 is None)
+            if M0 is not None and n > 1:  # frame 0's step is never used
+                assert np.allclose(M1[1:], M0[1:], rtol=1e-12, atol=1e-300)
+    assert np.allclose(joint.posterior(loge1, steps1), post0, atol=1e-10)
+    assert np.allclose(got, plain, atol=1e-10)
+    assert np.array_equal(world.decode(t, names).values, dec0)  # Viterbi: the same path
