@@ -744,32 +744,22 @@ def _leaf(g: A.Formula, max_states: int, approx: str | None, stats: _Stats) -> _
         stats.counters += 1
         stats.parts.append(PartInfo(g, "counter"))
         return shifted
-    delayed = Wn.delayed_rule_of(g)  # G (p -> q U/S[a,b] r), a > 0: an (L, D) chain
-    if delayed is not None:
+    # G (p -> q U/S[a,b] r), a > 0: an (L, D) chain; G (p -> O[s,s+w] q) & G (p2 -> F[0,h] c) sharing q's atoms
+    for chain, what in ((Wn.delayed_rule_of(g), "delayed {} window needs"), (Wn.delayed_pair_of(g), "delayed once rule and response rule need")):
+        if chain is None:
+            continue
+        what = what.format(getattr(chain, "kind", ""))
         limit = Wn.CHAIN_STATES_PER_BUDGET * max_states
-        if delayed.n_states > limit:
+        if chain.n_states > limit:
             err = AutomatonTooLarge(
-                f"its delayed {delayed.kind} window needs a chain of {delayed.n_states:,} states "
+                f"its {what} a chain of {chain.n_states:,} states "
                 f"(the limit is {Wn.CHAIN_STATES_PER_BUDGET} x max_states = {limit:,}); the automaton is not tried"
             )
-            return _over_budget(g, max_states, approx, stats, err, "its delayed window's chain is over the limit")
+            return _over_budget(g, max_states, approx, stats, err, "its delayed windows' chain is over the limit")
         stats.counters += 1
-        stats.counter_states.append(delayed.n_states)
-        stats.parts.append(PartInfo(g, "counter", delayed.n_states))
-        return _Chain(g, delayed)  # type: ignore[arg-type] # same call protocol as a Chain
-    pair = Wn.delayed_pair_of(g)  # G (p -> O[s,s+w] q) & G (p2 -> F[0,h] c) sharing q's atoms
-    if pair is not None:
-        limit = Wn.CHAIN_STATES_PER_BUDGET * max_states
-        if pair.n_states > limit:
-            err = AutomatonTooLarge(
-                f"its delayed once rule and response rule need a chain of {pair.n_states:,} states "
-                f"(the limit is {Wn.CHAIN_STATES_PER_BUDGET} x max_states = {limit:,}); the automaton is not tried"
-            )
-            return _over_budget(g, max_states, approx, stats, err, "its rules' chain is over the limit")
-        stats.counters += 1
-        stats.counter_states.append(pair.n_states)
-        stats.parts.append(PartInfo(g, "counter", pair.n_states))
-        return _Chain(g, pair)  # type: ignore[arg-type]
+        stats.counter_states.append(chain.n_states)
+        stats.parts.append(PartInfo(g, "counter", chain.n_states))
+        return _Chain(g, chain)  # type: ignore[arg-type] # same call protocol as a Chain
     rules = _response_rules(g)
     if rules is not None and _Counter.accepts(rules):
         stats.counters += 1
