@@ -55,6 +55,22 @@ def compiled(fn: Callable) -> Callable:
     return _jit(fn)
 
 
+@cache
+def compiled_cached(fn: Callable) -> Callable:
+    """``fn`` compiled with numba, its machine code cached on disk (``cache=True``: a new
+    process loads it instead of compiling again, seconds per loop; numba keys the cache
+    on the function's file, so an edit recompiles), or :func:`compiled`'s in-memory
+    compilation where numba has nowhere to write its cache (or is not installed)."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - compiled() warns and runs plain Python
+        return _jit(fn)
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # pragma: no cover - no cache locator (a read-only install without a user cache)
+        return _jit(fn)
+
+
 def fast(fn: Callable, n: int, states: int = 1) -> Callable:
     """``fn`` compiled with numba when ``n`` frames (over ``states`` states each) make it
     worthwhile: a long trace, or a large automaton on a short one."""

@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from functools import cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -73,6 +72,7 @@ from framelogic.logic.passes import atom_names
 from framelogic.logic.printer import to_text
 
 from . import counters as C
+from . import kernels as K
 from .letters import letter_of
 
 __all__ = ["BoundsFilter", "CounterFilter", "counter_filter", "estimate_states"]
@@ -533,7 +533,7 @@ class CounterFilter:
         self._px = np.zeros(nx)
         self._res = np.zeros(3)
         self._segments = segments(self._maps, self._nmaps, self.sizes)
-        self._kernel = _compiled_step()
+        self._kernel = K.compiled_cached(frame_step)
         self._pair = None
         if G == 2 and not self.delay and PAIR_KERNEL:
             runs1, mem1 = elementary_runs(maps_per_group[0], sizes[0])
@@ -542,7 +542,7 @@ class CounterFilter:
                 mem1, mem2, runs1, runs2, np.zeros((nx, len(runs1))), np.zeros((nx, len(runs2))),
                 np.zeros((len(runs1), len(runs2))), np.empty(sizes[1]),
             )  # fmt: skip
-            self._pair_kernel = _compiled_pair()
+            self._pair_kernel = K.compiled_cached(pair_step)
         self._prob_ready = True
 
     def _to_dist(self) -> None:
@@ -866,16 +866,6 @@ def pair_step(  # noqa: ANN201, PLR0913
     res[2] = doomed
 
 
-@cache
-def _compiled_pair():  # noqa: ANN202
-    """:func:`pair_step` compiled once per process (cached on disk when numba can)."""
-    try:
-        import numba
-    except ImportError:  # no numba: the plain loops (slow, still exact)
-        return pair_step
-    return numba.njit(cache=True, nogil=True)(pair_step)
-
-
 class _SlidingProduct:
     """A queue's product, exact and O(1) amortized per push/pop (two stacks with
     running products; no division, so zeros are no trouble)."""
@@ -901,16 +891,6 @@ class _SlidingProduct:
 
     def product(self) -> float:
         return (self._out[-1] if self._out else 1.0) * self._in_prod
-
-
-@cache
-def _compiled_step():  # noqa: ANN202
-    """:func:`frame_step` compiled once per process (cached on disk when numba can)."""
-    try:
-        import numba
-    except ImportError:  # no numba: the plain loops (slow, still exact)
-        return frame_step
-    return numba.njit(cache=True, nogil=True)(frame_step)
 
 
 def _prop01(names: Sequence[str], table: np.ndarray, frame: Mapping[str, float]) -> bool | None:
@@ -1251,7 +1231,7 @@ class ChainFilter:
         self._W = np.zeros((1, 1, umax))
         self._px = np.zeros(1)
         self._res = np.zeros(3)
-        self._kernel = _compiled_step()
+        self._kernel = K.compiled_cached(frame_step)
         self._prob_ready = True
 
     def step(self, frame: Mapping[str, float], checked: Sequence[float] | None = None) -> tuple[float, float, float]:

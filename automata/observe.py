@@ -1008,12 +1008,13 @@ def _loops() -> tuple | None:  # type: ignore[type-arg]
     """``(posterior_loop, smooth_loop, chain_evidence, viterbi_loop)`` compiled with numba (None without numba)."""
     global _jstep
     try:
-        import numba
+        import numba  # noqa: F401
     except ImportError:  # pragma: no cover - numba is a dependency of the engine's fast paths
         return None
-    jit = numba.njit(cache=True, nogil=True)
-    _jstep = jit(_joint_step)
-    return jit(posterior_loop), jit(smooth_loop), jit(chain_evidence), jit(viterbi_loop)
+    from . import kernels as K
+
+    _jstep = K.compiled_cached(_joint_step)
+    return tuple(K.compiled_cached(fn) for fn in (posterior_loop, smooth_loop, chain_evidence, viterbi_loop))
 
 
 # ------------------------------------------------------------------ fitting

@@ -1607,18 +1607,9 @@ def _fast(fn, work: int):  # type: ignore[no-untyped-def]
 
 @cache
 def _compiled(fn):  # type: ignore[no-untyped-def]
-    """``fn`` compiled with numba, its machine code cached on disk (``cache=True``: a
-    new process loads it instead of compiling again, seconds per loop; numba keys the
-    cache on this file, so an edit recompiles), or :func:`kernels.compiled`'s in-memory
-    compilation where numba has nowhere to write its cache."""
-    if not _register():  # pragma: no cover - no numba: K.compiled warns and runs plain Python
-        return K.compiled(fn)
-    import numba
-
-    try:
-        return numba.njit(cache=True, nogil=True)(fn)
-    except RuntimeError:  # pragma: no cover - no cache locator (a read-only install without a user cache)
-        return K.compiled(fn)
+    """``fn`` compiled (:func:`kernels.compiled_cached`) with this module's steps registered."""
+    _register()
+    return K.compiled_cached(fn)
 
 
 # ------------------------------------------------------------------ filtering (monitors)
